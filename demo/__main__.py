@@ -1,0 +1,5 @@
+import sys
+
+from demo.synth_summary import main
+
+sys.exit(main())

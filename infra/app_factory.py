@@ -1,0 +1,37 @@
+"""Builds the CDK app for one environment. ``app.py`` calls it; tests and benchmarks do too."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import App, Environment, Tags
+
+from infra import constants
+from infra.config import EnvironmentConfig, load_config
+from infra.nag import enable_security_checks
+from infra.stacks.registry_stack import RegistryStack
+
+CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
+
+
+def build_app(app: App | None = None, context: Mapping[str, Any] | None = None) -> tuple[App, EnvironmentConfig]:
+    """Create (or populate) an app with every stack of the selected environment, nag enabled."""
+    if context is None and app is None and "CDK_CONTEXT_JSON" not in os.environ:
+        # ``python app.py`` outside the CDK CLI: read the context the CLI would pass.
+        context = json.loads(CDK_JSON.read_text())["context"]
+    app = app or App(context=dict(context) if context is not None else None)
+    raw_context = {"environments": app.node.try_get_context("environments")}
+    env_name = app.node.try_get_context("env")
+    config = load_config(raw_context, env_name)
+    enable_security_checks(app)
+    env = Environment(account=config.account, region=config.region) if config.account or config.region else None
+    prefix = "".join(part.capitalize() for part in constants.resource_prefix(config.name).split("-"))
+    registry = RegistryStack(app, f"{prefix}Registry", config=config, env=env)
+    Tags.of(app).add("project", constants.APP_NAME)
+    Tags.of(app).add("environment", config.name)
+    del registry
+    return app, config

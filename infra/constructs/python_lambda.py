@@ -1,0 +1,137 @@
+"""``PythonLambda``: packages one function family from ``lambdas/`` together with the shared package.
+
+No Docker: the asset is the ``lambdas/`` folder filtered down to the family and ``registry_core``;
+third-party code comes from layers (Powertools from its public layer, resolved at deploy time
+through the public SSM parameter, version pinned in ``constants``). Every function gets its own
+role (no AWS managed policies), a JSON-logging log group with retention, X-Ray tracing and, when it
+is invoked asynchronously, an encrypted dead-letter queue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from infra import constants
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+LAMBDAS_ROOT = REPO_ROOT / constants.LAMBDAS_DIR
+
+
+def asset_excludes(family: str) -> list[str]:
+    """Glob patterns that cut ``lambdas/`` down to one family plus the shared package."""
+    keep = {family, constants.SHARED_PACKAGE}
+    others = sorted(p.name for p in LAMBDAS_ROOT.iterdir() if p.is_dir() and p.name not in keep)
+    return [*others, "**/__pycache__", "**/*.pyc", "**/tests", "*.md"]
+
+
+def powertools_layer(scope: Construct) -> lambda_.ILayerVersion:
+    """One Powertools layer reference per stack, read from the public SSM parameter at deploy time."""
+    stack = Stack.of(scope)
+    existing = stack.node.try_find_child("PowertoolsLayer")
+    if existing is not None:
+        return existing  # type: ignore[return-value]
+    arn = ssm.StringParameter.value_for_string_parameter(stack, constants.POWERTOOLS_LAYER_PARAMETER)
+    return lambda_.LayerVersion.from_layer_version_arn(stack, "PowertoolsLayer", arn)
+
+
+class PythonLambda(Construct):
+    """A Lambda function from ``lambdas/<family>`` with the project's baseline applied."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        family: str,
+        handler: str,
+        description: str,
+        key: kms.IKey,
+        environment: Mapping[str, str] | None = None,
+        timeout: Duration = constants.LAMBDA_TIMEOUT,
+        memory_size: int = constants.LAMBDA_MEMORY_MB,
+        asynchronous: bool = False,
+        extra_layers: Sequence[lambda_.ILayerVersion] = (),
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if not (LAMBDAS_ROOT / family).is_dir():
+            raise ValueError(f"PythonLambda: no function family 'lambdas/{family}'")
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            retention=constants.LOG_RETENTION,
+            encryption_key=key,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{description} (least privilege, no managed policies)",
+        )
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[self.log_group.log_group_arn, f"{self.log_group.log_group_arn}:log-stream:*"],
+            )
+        )
+        self.dead_letter_queue: sqs.Queue | None = None
+        if asynchronous:
+            self.dead_letter_queue = sqs.Queue(
+                self,
+                "DeadLetters",
+                encryption=sqs.QueueEncryption.KMS,
+                encryption_master_key=key,
+                enforce_ssl=True,
+                retention_period=constants.DLQ_RETENTION,
+            )
+            Validations.of(self.dead_letter_queue).acknowledge(
+                Acknowledgment(
+                    id="AwsSolutions-SQS3",
+                    reason="This queue is itself the dead-letter queue of the function's asynchronous invocations.",
+                )
+            )
+        env = {"POWERTOOLS_SERVICE_NAME": family, "POWERTOOLS_METRICS_NAMESPACE": constants.METRICS_NAMESPACE}
+        env.update(environment or {})
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            runtime=constants.LAMBDA_RUNTIME,
+            architecture=constants.LAMBDA_ARCHITECTURE,
+            code=lambda_.Code.from_asset(str(LAMBDAS_ROOT), exclude=asset_excludes(family)),
+            handler=handler,
+            description=description,
+            role=self.role,
+            timeout=timeout,
+            memory_size=memory_size,
+            environment=env,
+            environment_encryption=key,
+            layers=[powertools_layer(self), *extra_layers],
+            tracing=lambda_.Tracing.ACTIVE,
+            logging_format=lambda_.LoggingFormat.JSON,
+            log_group=self.log_group,
+            dead_letter_queue=self.dead_letter_queue,
+            retry_attempts=2 if asynchronous else None,
+        )
+        Validations.of(self.role).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::*]",
+                reason="X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions.",
+            ),
+            Acknowledgment(
+                id=f"AwsSolutions-IAM5[Resource::<{Stack.of(self).get_logical_id(self.log_group.node.default_child)}.Arn>:log-stream:*]",  # type: ignore[arg-type]
+                reason="Log stream names are generated by Lambda at run time; scoped to this function's own log group.",
+            ),
+        )
+
+    def grant(self, statement: iam.PolicyStatement) -> None:
+        self.role.add_to_principal_policy(statement)

@@ -1,0 +1,44 @@
+"""``RegistryStack``: the registry's stores, shared by every other stack of an environment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from infra import constants
+from infra.config import EnvironmentConfig
+from infra.constructs.artifact_store import ArtifactStore
+from infra.constructs.audit_ledger import AuditLedger
+from infra.constructs.encryption import RegistryKey
+from infra.constructs.model_package_groups import ModelPackageGroups
+from infra.constructs.notifications import Notifications
+
+
+class RegistryStack(Stack):
+    """KMS key, model package groups, artifacts bucket, audit ledger and notification topic."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.config = config
+        self.key = RegistryKey(self, "Encryption", env_name=config.name).key
+        self.model_groups = ModelPackageGroups(
+            self, "ModelPackageGroups", groups=config.groups, reader_accounts=config.registry_reader_accounts
+        )
+        self.artifacts = ArtifactStore(
+            self, "ArtifactStore", key=self.key, reader_accounts=config.registry_reader_accounts
+        )
+        self.ledger = AuditLedger(
+            self, "AuditLedger", key=self.key, table_name=constants.ledger_table_name(config.name)
+        )
+        self.notifications = Notifications(
+            self,
+            "Notifications",
+            key=self.key,
+            topic_name=constants.topic_name(config.name),
+            emails=config.review_board_emails,
+        )
+        CfnOutput(self, "ArtifactsBucketName", value=self.artifacts.bucket.bucket_name)
+        CfnOutput(self, "LedgerTableName", value=self.ledger.table.table_name)
+        CfnOutput(self, "NotificationTopicArn", value=self.notifications.topic.topic_arn)

@@ -1,0 +1,49 @@
+"""Shared fixtures. CDK synth is slow, so the app is synthesized once per test session."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class SynthesizedApp:
+    outdir: Path
+    templates: dict[str, dict[str, Any]]
+    config: Any
+
+    def template(self, suffix: str) -> dict[str, Any]:
+        matches = [name for name in self.templates if name.endswith(suffix)]
+        assert len(matches) == 1, f"expected one stack ending in {suffix!r}, got {sorted(self.templates)}"
+        return self.templates[matches[0]]
+
+
+def cdk_context() -> dict[str, Any]:
+    return json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
+    from aws_cdk import App
+
+    from infra.app_factory import build_app
+
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    app = App(context=cdk_context(), outdir=str(outdir))
+    _, config = build_app(app)
+    assembly = app.synth()
+    templates = {stack.stack_name: stack.template for stack in assembly.stacks}
+    return SynthesizedApp(outdir=outdir, templates=templates, config=config)
