@@ -1,0 +1,1 @@
+"""Shared package of every function family: observability, typed events, AWS adapters, ledger."""

@@ -1,0 +1,35 @@
+"""Typed domain exceptions. State machine Retry/Catch match on these class names, never on text."""
+
+from __future__ import annotations
+
+
+class RegistryError(Exception):
+    """Base of every error the project raises on purpose."""
+
+
+class InvalidEventError(RegistryError):
+    """An incoming event or task input does not have the expected shape; names the field."""
+
+
+class UnknownGroupError(RegistryError):
+    """The model package group is not managed by this registry."""
+
+
+class UnknownPackageError(RegistryError):
+    """The model package ARN does not exist or is malformed."""
+
+
+class ReportUnavailableError(RegistryError):
+    """A report the package references cannot be read or parsed."""
+
+
+class PromotionLockHeld(RegistryError):
+    """Another version of the group is being promoted to Production right now."""
+
+
+class ApprovalNotPendingError(RegistryError):
+    """No review-board approval is waiting for this model package."""
+
+
+class DeploymentError(RegistryError):
+    """A deployment could not be started or ended in an unexpected state."""
