@@ -76,3 +76,20 @@ def state_machine_name(env_name: str) -> str:
 
 def topic_name(env_name: str) -> str:
     return f"{resource_prefix(env_name)}-notifications"
+
+
+# --- Serving and monitoring ---------------------------------------------------------------------
+# Blue/green keeps one variant whose name never changes across versions; A/B tests run two.
+VARIANT_PRIMARY = "Primary"
+VARIANT_CHAMPION = "Champion"
+VARIANT_CHALLENGER = "Challenger"
+# SageMaker writes captures to <prefix>/<endpoint>/<variant>/yyyy/mm/dd/hh/<file>.jsonl
+DATA_CAPTURE_PREFIX = "datacapture"
+DRIFT_METRICS_NAMESPACE = "MlopsRegistry/Drift"
+DRIFT_EVENT_SOURCE = "mlops-registry.monitoring"
+DRIFT_EVENT_DETAIL_TYPE = "ModelDriftDetected"
+
+
+def endpoint_name(env_name: str, group_name: str) -> str:
+    """The serving endpoint of one managed group (stable across versions)."""
+    return f"{resource_prefix(env_name)}-{group_name}"[:63]
