@@ -13,6 +13,7 @@ from aws_cdk import App, Environment, Tags
 from infra import constants
 from infra.config import EnvironmentConfig, load_config
 from infra.nag import enable_security_checks
+from infra.stacks.promotion_stack import PromotionStack
 from infra.stacks.registry_stack import RegistryStack
 
 CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
@@ -31,7 +32,7 @@ def build_app(app: App | None = None, context: Mapping[str, Any] | None = None) 
     env = Environment(account=config.account, region=config.region) if config.account or config.region else None
     prefix = "".join(part.capitalize() for part in constants.resource_prefix(config.name).split("-"))
     registry = RegistryStack(app, f"{prefix}Registry", config=config, env=env)
+    PromotionStack(app, f"{prefix}Promotion", config=config, registry=registry, env=env)
     Tags.of(app).add("project", constants.APP_NAME)
     Tags.of(app).add("environment", config.name)
-    del registry
     return app, config

@@ -14,8 +14,8 @@ from aws_cdk import aws_logs as logs
 APP_NAME = "mlops-registry"
 
 # --- Lambda -------------------------------------------------------------------------------------
-LAMBDA_RUNTIME = lambda_.Runtime.PYTHON_3_13
-LAMBDA_RUNTIME_NAME = "python3.13"
+LAMBDA_RUNTIME = lambda_.Runtime.PYTHON_3_14
+LAMBDA_RUNTIME_NAME = "python3.14"
 LAMBDA_ARCHITECTURE = lambda_.Architecture.ARM_64
 LAMBDA_ARCHITECTURE_NAME = "arm64"
 LAMBDA_MEMORY_MB = 512
@@ -93,3 +93,13 @@ DRIFT_EVENT_DETAIL_TYPE = "ModelDriftDetected"
 def endpoint_name(env_name: str, group_name: str) -> str:
     """The serving endpoint of one managed group (stable across versions)."""
     return f"{resource_prefix(env_name)}-{group_name}"[:63]
+
+
+def group_policy_prefix(env_name: str) -> str:
+    """SSM path prefix (without leading slash) of the per-group policy parameters."""
+    return resource_prefix(env_name)
+
+
+def artifacts_bucket_name(env_name: str, account: str, region: str) -> str:
+    """Deterministic, globally unique per account/region (tokens allowed)."""
+    return f"{resource_prefix(env_name)}-artifacts-{account}-{region}"

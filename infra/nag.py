@@ -6,9 +6,38 @@ resource they concern, each with a granular id and a specific reason.
 
 from __future__ import annotations
 
-from aws_cdk import App, Stage, Validations
+from typing import Any
+
+from aws_cdk import App, Stack, Stage, Validations
 from cdk_nag import AwsSolutionsChecks
+from constructs import IConstruct
 
 
 def enable_security_checks(scope: App | Stage) -> None:
     Validations.of(scope).add_plugins(AwsSolutionsChecks(scope))
+
+
+def nag_form(scope: IConstruct, value: str) -> str:
+    """Render a (possibly tokenized) ARN the way cdk-nag prints it in a granular finding id.
+
+    Refs become ``<LogicalId>``, GetAtts ``<LogicalId.Attr>``, pseudo parameters ``<AWS::Region>``,
+    cross-stack imports their export name, so acknowledgements stay exact as logical ids change.
+    """
+    return _render(Stack.of(scope).resolve(value))
+
+
+def _render(node: Any) -> str:
+    if isinstance(node, str):
+        return node
+    if isinstance(node, dict) and len(node) == 1:
+        ((fn, arg),) = node.items()
+        if fn == "Ref":
+            return f"<{arg}>"
+        if fn == "Fn::GetAtt":
+            return f"<{arg[0]}.{arg[1]}>"
+        if fn == "Fn::ImportValue":
+            return _render(arg)
+        if fn == "Fn::Join":
+            separator, parts = arg
+            return separator.join(_render(p) for p in parts)
+    raise ValueError(f"cannot render {node!r} for a cdk-nag acknowledgement")

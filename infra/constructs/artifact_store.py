@@ -14,7 +14,9 @@ from infra import constants
 
 
 class ArtifactStore(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, key: kms.IKey, reader_accounts: Sequence[str]) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, key: kms.IKey, reader_accounts: Sequence[str], bucket_name: str
+    ) -> None:
         super().__init__(scope, construct_id)
         # Server access logs cannot be delivered to a KMS-encrypted bucket: the log bucket uses SSE-S3.
         self.access_logs = s3.Bucket(
@@ -36,6 +38,7 @@ class ArtifactStore(Construct):
         self.bucket = s3.Bucket(
             self,
             "Artifacts",
+            bucket_name=bucket_name,
             encryption=s3.BucketEncryption.KMS,
             encryption_key=key,
             bucket_key_enabled=True,

@@ -27,7 +27,11 @@ class RegistryStack(Stack):
             self, "ModelPackageGroups", groups=config.groups, reader_accounts=config.registry_reader_accounts
         )
         self.artifacts = ArtifactStore(
-            self, "ArtifactStore", key=self.key, reader_accounts=config.registry_reader_accounts
+            self,
+            "ArtifactStore",
+            key=self.key,
+            reader_accounts=config.registry_reader_accounts,
+            bucket_name=constants.artifacts_bucket_name(config.name, self.account, self.region),
         )
         self.ledger = AuditLedger(
             self, "AuditLedger", key=self.key, table_name=constants.ledger_table_name(config.name)

@@ -33,3 +33,21 @@ class ApprovalNotPendingError(RegistryError):
 
 class DeploymentError(RegistryError):
     """A deployment could not be started or ended in an unexpected state."""
+
+
+class TransientServiceError(RegistryError):
+    """An AWS call was still throttled or failing transiently after the client's own retries."""
+
+
+THROTTLING_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "Throttling",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "ServiceUnavailable",
+        "InternalFailure",
+        "InternalServerError",
+    }
+)

@@ -1,0 +1,505 @@
+"""``PromotionPipeline``: EventBridge rule → dispatcher → Step Functions promotion state machine.
+
+States (each Lambda task retries throttling/transient errors with backoff and jitter and catches
+everything else into ``RecordFailure`` → ``PromotionFailed``):
+
+    EnterDevelopment → MetricsGate → MetricsPassed? → EnterStaging → BiasGate → BiasPassed?
+      → ExplainabilityGate → ExplainabilityPassed? → RequestApproval (task token, timeout)
+      → BoardApproved? → AcquireProductionLock → NotSuperseded? → Deploy → PromoteToProduction
+    any denial / rejection / timeout / superseded → RejectVersion → VersionRejected
+
+``deploy_step`` lets the serving capability replace the ``Deploy`` pass-through.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_ssm as ssm
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from infra import constants
+from infra.config import EnvironmentConfig
+from infra.constructs.audit_ledger import AuditLedger
+from infra.constructs.python_lambda import PythonLambda
+from infra.nag import nag_form
+
+TRANSIENT_ERRORS = [
+    "Lambda.TooManyRequestsException",
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "TransientServiceError",
+]
+EVENT_SOURCE = "aws.sagemaker"
+EVENT_DETAIL_TYPE = "SageMaker Model Package State Change"
+
+
+@dataclass
+class PipelineResources:
+    """What the pipeline's tasks need from the registry stack."""
+
+    key: kms.IKey
+    ledger: AuditLedger
+    topic: sns.ITopic
+    artifacts: s3.IBucket
+
+
+def event_pattern(group_names: list[str]) -> dict[str, Any]:
+    """The rule's pattern as EventBridge sees it (used by the construct and by tests)."""
+    return {
+        "source": [EVENT_SOURCE],
+        "detail-type": [EVENT_DETAIL_TYPE],
+        "detail": {"ModelPackageGroupName": sorted(group_names)},
+    }
+
+
+class PromotionPipeline(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        resources: PipelineResources,
+        deploy_step: DeployStepFactory | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.config = config
+        self.resources = resources
+        stack = Stack.of(self)
+        self.group_names = [g.name for g in config.groups]
+        self.package_arns = [
+            f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:model-package/{name}/*"
+            for name in self.group_names
+        ]
+        self.group_arns = [
+            f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:model-package-group/{name}"
+            for name in self.group_names
+        ]
+        self._build_tables()
+        self._build_policies()
+        self._build_functions()
+        self.state_machine = self._build_state_machine(deploy_step)
+        self._build_dispatcher()
+
+    # --- data --------------------------------------------------------------------------------
+    def _table(self, construct_id: str, name: str, key: str, ttl: str | None) -> dynamodb.Table:
+        table = dynamodb.Table(
+            self,
+            construct_id,
+            table_name=name,
+            partition_key=dynamodb.Attribute(name=key, type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=self.resources.key,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            time_to_live_attribute=ttl,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        return table
+
+    def _build_tables(self) -> None:
+        env = self.config.name
+        self.approvals = self._table("Approvals", constants.approvals_table_name(env), "package_arn", "expires_at")
+        self.locks = self._table("PromotionLocks", constants.locks_table_name(env), "group_name", "expires_at")
+        self.idempotency = self._table("Idempotency", constants.idempotency_table_name(env), "id", "expiration")
+
+    def _build_policies(self) -> None:
+        prefix = constants.group_policy_prefix(self.config.name)
+        self.policy_prefix = prefix
+        self.policy_parameters = []
+        for group in self.config.groups:
+            value = json.dumps(group.to_runtime(), sort_keys=True, separators=(",", ":"))
+            self.policy_parameters.append(
+                ssm.StringParameter(
+                    self,
+                    f"Policy-{group.name}",
+                    parameter_name=f"/{prefix}/groups/{group.name}",
+                    string_value=value,
+                    description=f"Promotion policy of model group {group.name} (generated from cdk.json)",
+                    tier=ssm.ParameterTier.ADVANCED if len(value) > 4000 else ssm.ParameterTier.STANDARD,
+                )
+            )
+
+    # --- functions ---------------------------------------------------------------------------
+    def _function(
+        self, construct_id: str, handler: str, description: str, env: dict[str, str], **kwargs: Any
+    ) -> PythonLambda:
+        return PythonLambda(
+            self,
+            construct_id,
+            family="promotion",
+            handler=handler,
+            description=description,
+            key=self.resources.key,
+            environment=env,
+            **kwargs,
+        )
+
+    def _grant_registry_read(self, fn: PythonLambda) -> None:
+        fn.grant(iam.PolicyStatement(actions=["sagemaker:DescribeModelPackage"], resources=self.package_arns))
+        fn.grant(
+            iam.PolicyStatement(
+                actions=["sagemaker:ListModelPackages", "sagemaker:DescribeModelPackageGroup"],
+                resources=self.group_arns,
+            )
+        )
+
+    def _grant_idempotency(self, fn: PythonLambda) -> None:
+        fn.grant(
+            iam.PolicyStatement(
+                actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+                resources=[self.idempotency.table_arn],
+            )
+        )
+        self.resources.key.grant_encrypt_decrypt(fn.role)
+
+    def _build_functions(self) -> None:
+        r = self.resources
+        idem = {"IDEMPOTENCY_TABLE": self.idempotency.table_name}
+        self.gates: dict[str, PythonLambda] = {}
+        for gate in ("metrics", "bias", "explainability"):
+            fn = self._function(
+                f"{gate.capitalize()}GateFunction",
+                f"promotion.gate_handlers.{gate}_gate",
+                f"Promotion {gate} gate",
+                idem,
+            )
+            self._grant_registry_read(fn)
+            self._grant_idempotency(fn)
+            fn.grant(iam.PolicyStatement(actions=["s3:GetObject"], resources=[r.artifacts.arn_for_objects("*")]))
+            self.gates[gate] = fn
+            self._acknowledge_registry_wildcards(fn, reports=True)
+
+        self.approval = self._function(
+            "RequestApprovalFunction",
+            "promotion.approval_handler.handler",
+            "Stores the review-board task token and notifies",
+            {
+                "APPROVALS_TABLE": self.approvals.table_name,
+                "LEDGER_TABLE": r.ledger.table.table_name,
+                "TOPIC_ARN": r.topic.topic_arn,
+                "APPROVAL_TIMEOUT_HOURS": str(self.config.approval_timeout_hours),
+            },
+        )
+        self._grant_registry_read(self.approval)
+        self.approval.grant(iam.PolicyStatement(actions=["sagemaker:UpdateModelPackage"], resources=self.package_arns))
+        self.approval.grant(iam.PolicyStatement(actions=["dynamodb:PutItem"], resources=[self.approvals.table_arn]))
+        r.ledger.grant_append(self.approval.role)
+        r.topic.grant_publish(self.approval.role)
+        self._acknowledge_registry_wildcards(self.approval)
+
+        self.lifecycle = self._function(
+            "LifecycleFunction",
+            "promotion.lifecycle_handler.handler",
+            "Stage changes, ledger entries and notifications",
+            {
+                "LEDGER_TABLE": r.ledger.table.table_name,
+                "LOCKS_TABLE": self.locks.table_name,
+                "TOPIC_ARN": r.topic.topic_arn,
+                "LOCK_TTL_SECONDS": str(constants.LOCK_TTL_SECONDS),
+                **idem,
+            },
+        )
+        self._grant_registry_read(self.lifecycle)
+        self._grant_idempotency(self.lifecycle)
+        self.lifecycle.grant(iam.PolicyStatement(actions=["sagemaker:UpdateModelPackage"], resources=self.package_arns))
+        self.lifecycle.grant(
+            iam.PolicyStatement(actions=["dynamodb:PutItem", "dynamodb:DeleteItem"], resources=[self.locks.table_arn])
+        )
+        r.ledger.grant_append(self.lifecycle.role)
+        r.topic.grant_publish(self.lifecycle.role)
+        self._acknowledge_registry_wildcards(self.lifecycle)
+
+    def _acknowledge_registry_wildcards(self, fn: PythonLambda, reports: bool = False) -> None:
+        acks = [
+            Acknowledgment(
+                id=f"AwsSolutions-IAM5[Resource::{nag_form(self, arn)}]",
+                reason=f"Versions of managed group {name} are created at run time; scoped to that group's packages.",
+            )
+            for name, arn in zip(self.group_names, self.package_arns, strict=True)
+        ]
+        if reports:
+            acks.append(
+                Acknowledgment(
+                    id=f"AwsSolutions-IAM5[Resource::{nag_form(self, self.resources.artifacts.arn_for_objects('*'))}]",
+                    reason="Reports are objects under run-time keys of the registry's own artifacts bucket (GetObject only).",
+                )
+            )
+        acks.append(
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Action::kms:GenerateDataKey*]", reason="CDK KMS grant for the registry key."
+            )
+        )
+        acks.append(
+            Acknowledgment(id="AwsSolutions-IAM5[Action::kms:ReEncrypt*]", reason="CDK KMS grant for the registry key.")
+        )
+        Validations.of(fn.role).acknowledge(*acks)
+
+    # --- state machine -----------------------------------------------------------------------
+    def _task(self, name: str, fn: PythonLambda, action: str, result_path: str, **kwargs: Any) -> tasks.LambdaInvoke:
+        task = tasks.LambdaInvoke(
+            self,
+            name,
+            lambda_function=fn.function,
+            payload=sfn.TaskInput.from_object(
+                {
+                    "action": action,
+                    "state": sfn.JsonPath.object_at("$"),
+                    "execution_arn": sfn.JsonPath.string_at("$$.Execution.Id"),
+                    **kwargs.pop("extra_payload", {}),
+                }
+            ),
+            payload_response_only="integration_pattern" not in kwargs,
+            retry_on_service_exceptions=False,
+            result_path=result_path,
+            **kwargs,
+        )
+        task.add_retry(
+            errors=TRANSIENT_ERRORS,
+            interval=constants.TASK_RETRY_INTERVAL,
+            max_attempts=constants.TASK_RETRY_ATTEMPTS,
+            backoff_rate=constants.TASK_RETRY_BACKOFF,
+            max_delay=constants.TASK_RETRY_MAX_DELAY,
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        return task
+
+    def _build_state_machine(self, deploy_step: DeployStepFactory | None) -> sfn.StateMachine:
+        failed = sfn.Fail(
+            self,
+            "PromotionFailed",
+            error="PromotionFailed",
+            cause="A promotion task failed permanently; see the ledger and the notification",
+        )
+        record_failure = self._task("RecordFailure", self.lifecycle, "record_failure", "$.failure")
+        record_failure.add_catch(failed, errors=["States.ALL"], result_path="$.failure_error")
+        record_failure.next(failed)
+
+        def guarded(task: tasks.LambdaInvoke) -> tasks.LambdaInvoke:
+            task.add_catch(record_failure, errors=["States.ALL"], result_path="$.error")
+            return task
+
+        rejected = sfn.Succeed(self, "VersionRejected", comment="The version did not reach Production; see the ledger")
+        reject = guarded(self._task("RejectVersion", self.lifecycle, "reject", "$.lifecycle")).next(rejected)
+
+        enter_dev = guarded(self._task("EnterDevelopment", self.lifecycle, "enter_development", "$.lifecycle"))
+        metrics = guarded(self._task("MetricsGate", self.gates["metrics"], "gate", "$.gates.metrics"))
+        enter_staging = guarded(self._task("EnterStaging", self.lifecycle, "enter_staging", "$.lifecycle"))
+        bias = guarded(self._task("BiasGate", self.gates["bias"], "gate", "$.gates.bias"))
+        explain = guarded(
+            self._task("ExplainabilityGate", self.gates["explainability"], "gate", "$.gates.explainability")
+        )
+
+        approval = self._task(
+            "RequestApproval",
+            self.approval,
+            "request_approval",
+            "$.approval",
+            integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+            task_timeout=sfn.Timeout.duration(Duration.hours(self.config.approval_timeout_hours)),
+            extra_payload={"task_token": sfn.JsonPath.task_token},
+        )
+        timed_out = sfn.Pass(
+            self,
+            "ApprovalTimedOut",
+            parameters={
+                "decision": "TimedOut",
+                "actor": "mlops-registry:approval-timeout",
+                "reason": f"no decision within {self.config.approval_timeout_hours} h",
+            },
+            result_path="$.approval",
+        ).next(reject)
+        approval.add_catch(timed_out, errors=["States.Timeout"], result_path="$.approval_error")
+        guarded(approval)
+
+        lock = guarded(self._task("AcquireProductionLock", self.lifecycle, "acquire_lock", "$.lock"))
+        lock.add_retry(
+            errors=["PromotionLockHeld"],
+            interval=constants.LOCK_RETRY_INTERVAL,
+            max_attempts=constants.LOCK_RETRY_ATTEMPTS,
+            backoff_rate=1.5,
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        promote = guarded(self._task("PromoteToProduction", self.lifecycle, "promote", "$.lifecycle"))
+        promoted = sfn.Succeed(self, "Promoted", comment="The version serves in Production")
+
+        deploy: sfn.IChainable
+        if deploy_step is not None:
+            deploy = deploy_step(self, promote, reject, record_failure)
+        else:
+            deploy = sfn.Pass(
+                self, "Deploy", comment="Deployment pass-through until a serving step is configured"
+            ).next(promote)
+        promote.next(promoted)
+
+        def passed(gate: str) -> sfn.Condition:
+            return sfn.Condition.boolean_equals(f"$.gates.{gate}.passed", True)
+
+        definition = enter_dev.next(metrics).next(
+            sfn.Choice(self, "MetricsPassed?")
+            .when(
+                passed("metrics"),
+                enter_staging.next(bias).next(
+                    sfn.Choice(self, "BiasPassed?")
+                    .when(
+                        passed("bias"),
+                        explain.next(
+                            sfn.Choice(self, "ExplainabilityPassed?")
+                            .when(
+                                passed("explainability"),
+                                approval.next(
+                                    sfn.Choice(self, "BoardApproved?")
+                                    .when(
+                                        sfn.Condition.string_equals("$.approval.decision", "Approved"),
+                                        lock.next(
+                                            sfn.Choice(self, "NotSuperseded?")
+                                            .when(sfn.Condition.boolean_equals("$.lock.superseded", False), deploy)
+                                            .otherwise(reject)
+                                        ),
+                                    )
+                                    .otherwise(reject)
+                                ),
+                            )
+                            .otherwise(reject)
+                        ),
+                    )
+                    .otherwise(reject)
+                ),
+            )
+            .otherwise(reject)
+        )
+        log_group = logs.LogGroup(
+            self,
+            "ExecutionLogs",
+            retention=constants.LOG_RETENTION,
+            encryption_key=self.resources.key,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            state_machine_name=constants.state_machine_name(self.config.name),
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            timeout=Duration.hours(self.config.approval_timeout_hours + 24),
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+        )
+        Validations.of(machine.role).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::*]",
+                reason="X-Ray and CloudWatch Logs delivery actions for Step Functions support no resource-level permissions.",
+            ),
+            *[
+                Acknowledgment(
+                    id=f"AwsSolutions-IAM5[Resource::{nag_form(self, fn.function.function_arn)}:*]",
+                    reason="CDK grants invoke on the function's versions and aliases.",
+                )
+                for fn in [*self.gates.values(), self.approval, self.lifecycle]
+            ],
+        )
+        return machine
+
+    # --- events → dispatcher -----------------------------------------------------------------
+    def _build_dispatcher(self) -> None:
+        self.dispatcher = self._function(
+            "DispatcherFunction",
+            "promotion.dispatcher.handler",
+            "Turns model package state changes into promotion executions",
+            {
+                "STATE_MACHINE_ARN": self.state_machine.state_machine_arn,
+                "APPROVALS_TABLE": self.approvals.table_name,
+                "GROUP_POLICY_PREFIX": self.policy_prefix,
+            },
+            asynchronous=True,
+        )
+        stack = Stack.of(self)
+        self.dispatcher.grant(
+            iam.PolicyStatement(actions=["states:StartExecution"], resources=[self.state_machine.state_machine_arn])
+        )
+        execution_arns = f"arn:{stack.partition}:states:{stack.region}:{stack.account}:execution:{constants.state_machine_name(self.config.name)}:*"
+        self.dispatcher.grant(iam.PolicyStatement(actions=["states:DescribeExecution"], resources=[execution_arns]))
+        self.dispatcher.grant(
+            iam.PolicyStatement(
+                actions=["states:SendTaskSuccess", "states:SendTaskFailure"],
+                resources=[self.state_machine.state_machine_arn],
+            )
+        )
+        self.dispatcher.grant(
+            iam.PolicyStatement(
+                actions=["dynamodb:GetItem", "dynamodb:UpdateItem"], resources=[self.approvals.table_arn]
+            )
+        )
+        for parameter in self.policy_parameters:
+            parameter.grant_read(self.dispatcher.role)
+        self.resources.key.grant_encrypt_decrypt(self.dispatcher.role)
+        Validations.of(self.dispatcher.role).acknowledge(
+            Acknowledgment(
+                id=f"AwsSolutions-IAM5[Resource::{nag_form(self, execution_arns)}]",
+                reason="Execution names are derived from package ARNs at run time; scoped to this state machine.",
+            ),
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Action::kms:GenerateDataKey*]", reason="CDK KMS grant for the registry key."
+            ),
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Action::kms:ReEncrypt*]", reason="CDK KMS grant for the registry key."
+            ),
+        )
+        rule_dlq = sqs.Queue(
+            self,
+            "RuleDeadLetters",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=self.resources.key,
+            enforce_ssl=True,
+            retention_period=constants.DLQ_RETENTION,
+        )
+        Validations.of(rule_dlq).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-SQS3", reason="This queue is the dead-letter queue of the EventBridge rule's target."
+            )
+        )
+        self.rule = events.Rule(
+            self,
+            "ModelPackageStateChange",
+            description="Model package state changes of the managed groups",
+            event_pattern=events.EventPattern(
+                source=[EVENT_SOURCE],
+                detail_type=[EVENT_DETAIL_TYPE],
+                detail={"ModelPackageGroupName": sorted(self.group_names)},
+            ),
+        )
+        self.rule.add_target(
+            targets.LambdaFunction(
+                self.dispatcher.function,
+                dead_letter_queue=rule_dlq,
+                retry_attempts=8,
+                max_event_age=Duration.hours(24),
+            )
+        )
+
+
+class DeployStepFactory:
+    """Protocol-like base: ``(scope, promote, reject, record_failure) -> IChainable`` leading to ``promote``."""
+
+    def __call__(
+        self, scope: Construct, promote: sfn.IChainable, reject: sfn.IChainable, record_failure: sfn.IChainable
+    ) -> sfn.IChainable:  # pragma: no cover - interface
+        raise NotImplementedError

@@ -1,0 +1,61 @@
+"""``PromotionStack``: the promotion pipeline and the IAM stage rights around it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from infra import constants
+from infra.config import EnvironmentConfig
+from infra.constructs.promotion_pipeline import DeployStepFactory, PipelineResources, PromotionPipeline
+from infra.constructs.stage_rights import StageRights
+from infra.stacks.registry_stack import RegistryStack
+
+
+class PromotionStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        registry: RegistryStack,
+        deploy_step: DeployStepFactory | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.pipeline = PromotionPipeline(
+            self,
+            "Pipeline",
+            config=config,
+            resources=PipelineResources(
+                key=registry.key,
+                ledger=registry.ledger,
+                topic=registry.notifications.topic,
+                # Referenced by its deterministic name so the grants (and their cdk-nag forms) stay local.
+                artifacts=s3.Bucket.from_bucket_name(
+                    self, "ArtifactsBucket", constants.artifacts_bucket_name(config.name, self.account, self.region)
+                ),
+            ),
+            deploy_step=deploy_step,
+        )
+        self.stage_rights = StageRights(
+            self,
+            "StageRights",
+            env_name=config.name,
+            package_arns=self.pipeline.package_arns,
+            group_arns=self.pipeline.group_arns,
+            state_machine=self.pipeline.state_machine,
+            approvals_table=self.pipeline.approvals,
+            ledger_table_arn=self.format_arn(
+                service="dynamodb", resource="table", resource_name=constants.ledger_table_name(config.name)
+            ),
+            key=registry.key,
+        )
+        self.add_dependency(registry)
+        CfnOutput(self, "StateMachineArn", value=self.pipeline.state_machine.state_machine_arn)
+        CfnOutput(self, "DataScientistsPolicyArn", value=self.stage_rights.data_scientists.managed_policy_arn)
+        CfnOutput(self, "ReviewBoardPolicyArn", value=self.stage_rights.review_board.managed_policy_arn)

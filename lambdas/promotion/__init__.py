@@ -1,0 +1,1 @@
+"""The promotion pipeline's functions: dispatcher, gates, review-board approval, lifecycle."""

@@ -1,0 +1,80 @@
+"""Review-board approval request: the ``waitForTaskToken`` task.
+
+Marks the version Staging/PendingApproval, stores the task token keyed by package ARN, records the
+request in the ledger and tells the board what to review and how to decide (CLI or Studio).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from registry_core import notifier
+from registry_core.approvals import ApprovalStore, PendingApproval
+from registry_core.errors import InvalidEventError
+from registry_core.ledger import Ledger, LedgerEntry, now_iso
+from registry_core.model_registry import ModelRegistry
+from registry_core.observability import count, instrumented, set_correlation_id
+
+from promotion.aws_errors import transient_errors_are_typed
+from promotion.lifecycle import PIPELINE_ACTOR
+from promotion.settings import ApprovalSettings, load
+from promotion.state import parse_task
+
+
+@instrumented
+@transient_errors_are_typed
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    request = parse_task(event)
+    if not request.task_token:
+        raise InvalidEventError("task_token: required for an approval request")
+    state = request.state
+    set_correlation_id(state.package_arn)
+    settings = load(ApprovalSettings)
+    registry = ModelRegistry()
+    view = registry.describe(state.package_arn)
+    registry.set_lifecycle(view.arn, "Staging", "PendingApproval", "All gates passed; awaiting the review board")
+    requested_at = now_iso()
+    ApprovalStore(settings.APPROVALS_TABLE).put(
+        PendingApproval(
+            package_arn=view.arn,
+            task_token=request.task_token,
+            execution_arn=request.execution_arn,
+            group=view.group,
+            version=view.version,
+            requested_at=requested_at,
+        ),
+        timeout_hours=settings.APPROVAL_TIMEOUT_HOURS,
+    )
+    Ledger(settings.LEDGER_TABLE).append(
+        LedgerEntry(
+            group=view.group,
+            version=view.version,
+            package_arn=view.arn,
+            from_stage="Staging",
+            to_stage="Staging",
+            decision="requested",
+            reason="review board approval requested",
+            actor=PIPELINE_ACTOR,
+            execution_arn=request.execution_arn,
+            evidence={"gates": state.gates},
+            at=requested_at,
+            transition="approval-requested",
+        )
+    )
+    notifier.publish(
+        settings.TOPIC_ARN,
+        f"[{view.group}] v{view.version} awaits review board approval",
+        {
+            "group": view.group,
+            "version": view.version,
+            "package_arn": view.arn,
+            "decision": "approval_requested",
+            "gates": state.gates,
+            "model_card": view.customer_metadata.get("ModelCardArn"),
+            "timeout_hours": settings.APPROVAL_TIMEOUT_HOURS,
+            "approve": f"registry approve --arn {view.arn} --reason '<why>'  (or set Approved in SageMaker Studio)",
+            "reject": f"registry reject --arn {view.arn} --reason '<why>'  (or set Rejected in SageMaker Studio)",
+        },
+    )
+    count("ApprovalRequested")
+    return {"requested_at": requested_at}

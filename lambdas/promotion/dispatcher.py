@@ -1,0 +1,64 @@
+"""Dispatcher handler: EventBridge ``SageMaker Model Package State Change`` → promotion execution.
+
+A malformed event raises ``InvalidEventError`` naming the field (after a ``MalformedEvent`` metric);
+nothing is started or written for it, and the asynchronous invocation ends in the DLQ for inspection.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from botocore.exceptions import ClientError
+from registry_core.approvals import ApprovalStore
+from registry_core.aws import client
+from registry_core.errors import InvalidEventError
+from registry_core.events import parse_state_change
+from registry_core.observability import count, instrumented, logger, set_correlation_id
+from registry_core.policy import GroupPolicy, group_policy_parameter
+
+from promotion.aws_errors import transient_errors_are_typed
+from promotion.dispatch import ExecutionStarter, dispatch
+from promotion.settings import DispatcherSettings, load
+
+
+class SsmPolicySource:
+    """Each managed group's policy lives in an SSM parameter written by the CDK app."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self._ssm = client("ssm")
+
+    def get(self, group: str) -> dict[str, Any] | None:
+        try:
+            value = self._ssm.get_parameter(Name=group_policy_parameter(self.prefix, group))["Parameter"]["Value"]
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ParameterNotFound":
+                return None
+            raise
+        policy: dict[str, Any] = GroupPolicy.model_validate(json.loads(value)).model_dump(mode="json")
+        return policy
+
+
+@instrumented
+@transient_errors_are_typed
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    try:
+        change = parse_state_change(event)
+    except InvalidEventError:
+        count("MalformedEvent")
+        logger.exception("rejected a malformed model package state change")
+        raise
+    set_correlation_id(change.detail.ModelPackageArn)
+    settings = load(DispatcherSettings)
+    sfn = client("stepfunctions")
+    outcome = dispatch(
+        change,
+        policies=SsmPolicySource(settings.GROUP_POLICY_PREFIX),
+        starter=ExecutionStarter(sfn, settings.STATE_MACHINE_ARN),
+        approvals=ApprovalStore(settings.APPROVALS_TABLE),
+        sfn=sfn,
+    )
+    count(f"Dispatch_{outcome.action}")
+    logger.info("dispatched", extra={"outcome": outcome.__dict__})
+    return dict(outcome.__dict__)

@@ -1,0 +1,106 @@
+"""Gate handlers: parse the task, run the (idempotent) gate logic, return the verdict for the Choice.
+
+A report that is missing, unreadable or malformed is a *denial* with its reason, not an error: the
+gates fail closed. Errors (unknown package, throttling after retries) go to the state machine's
+Retry/Catch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from registry_core.errors import ReportUnavailableError
+from registry_core.model_registry import ModelRegistry
+from registry_core.observability import count, instrumented, logger, set_correlation_id
+from registry_core.reports import read_json_report
+
+from promotion.aws_errors import transient_errors_are_typed
+from promotion.gates import bias, explainability, metrics
+from promotion.gates.verdict import GateVerdict
+from promotion.idempotency import run_idempotent
+from promotion.settings import GateSettings, load
+from promotion.state import PromotionState, parse_task
+
+
+def evaluate_metrics_gate(request: dict[str, Any]) -> dict[str, Any]:
+    state = PromotionState.model_validate(request["state"])
+    registry = ModelRegistry()
+    candidate = registry.describe(state.package_arn)
+    try:
+        values = metrics.extract_metrics(read_json_report(candidate.metrics_report_uri, "metrics"))
+    except (ReportUnavailableError, ValueError) as error:
+        return GateVerdict.deny(metrics.GATE, str(error), {"report": candidate.metrics_report_uri}).to_dict()
+    champion = registry.current_production(state.group, exclude=state.package_arn)
+    champion_values = None
+    if champion is not None:
+        try:
+            champion_values = metrics.extract_metrics(read_json_report(champion.metrics_report_uri, "champion metrics"))
+        except (ReportUnavailableError, ValueError) as error:
+            return GateVerdict.deny(metrics.GATE, f"champion v{champion.version}: {error}").to_dict()
+    verdict = metrics.evaluate(values, state.policy.metrics, state.policy.champion_tolerance, champion_values)
+    verdict.evidence.update(
+        {
+            "report": candidate.metrics_report_uri,
+            "champion": champion.arn if champion else None,
+            "champion_version": champion.version if champion else None,
+        }
+    )
+    return verdict.to_dict()
+
+
+def evaluate_bias_gate(request: dict[str, Any]) -> dict[str, Any]:
+    state = PromotionState.model_validate(request["state"])
+    candidate = ModelRegistry().describe(state.package_arn)
+    try:
+        report = read_json_report(candidate.bias_report_uri, "bias")
+    except ReportUnavailableError as error:
+        return GateVerdict.deny(bias.GATE, str(error)).to_dict()
+    verdict = bias.evaluate(report, state.policy.fairness)
+    verdict.evidence["report"] = candidate.bias_report_uri
+    return verdict.to_dict()
+
+
+def evaluate_explainability_gate(request: dict[str, Any]) -> dict[str, Any]:
+    state = PromotionState.model_validate(request["state"])
+    candidate = ModelRegistry().describe(state.package_arn)
+    try:
+        report = read_json_report(candidate.explainability_report_uri, "explainability")
+    except ReportUnavailableError as error:
+        return GateVerdict.deny(explainability.GATE, str(error)).to_dict()
+    verdict = explainability.evaluate(report, state.policy.features)
+    verdict.evidence["report"] = candidate.explainability_report_uri
+    return verdict.to_dict()
+
+
+def _run_gate(event: dict[str, Any], context: Any, logic: Any, gate: str) -> dict[str, Any]:
+    request = parse_task(event)
+    set_correlation_id(request.state.package_arn)
+    settings = load(GateSettings)
+    key = {
+        "package_arn": request.state.package_arn,
+        "action": f"gate:{gate}",
+        "execution_arn": request.execution_arn,
+        "state": request.state.model_dump(mode="json"),
+    }
+    verdict: dict[str, Any] = run_idempotent(logic, key, settings.IDEMPOTENCY_TABLE, context)
+    count("GatePassed" if verdict["passed"] else "GateDenied")
+    logger.info("gate verdict", extra={"gate": gate, "passed": verdict["passed"], "reasons": verdict["reasons"]})
+    return verdict
+
+
+@instrumented
+@transient_errors_are_typed
+def metrics_gate(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return _run_gate(event, context, evaluate_metrics_gate, metrics.GATE)
+
+
+@instrumented
+@transient_errors_are_typed
+def bias_gate(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return _run_gate(event, context, evaluate_bias_gate, bias.GATE)
+
+
+@instrumented
+@transient_errors_are_typed
+def explainability_gate(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return _run_gate(event, context, evaluate_explainability_gate, explainability.GATE)

@@ -1,0 +1,66 @@
+"""Bias gate: fairness metrics for every protected attribute within the configured bounds.
+
+Reports follow SageMaker Clarify's ``analysis.json``: ``post_training_bias_metrics`` (and
+``pre_training_bias_metrics``) hold ``facets: {attribute: [{value_or_threshold, metrics: [{name,
+value}]}]}``. Every facet value of every protected attribute must report every thresholded metric.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from registry_core.policy import FairnessPolicy
+
+from promotion.gates.verdict import GateVerdict, as_finite_number
+
+GATE = "bias"
+SECTIONS = ("post_training_bias_metrics", "pre_training_bias_metrics")
+
+
+def _facet_metrics(report: Mapping[str, Any], attribute: str) -> dict[str, dict[str, Any]] | None:
+    """``{facet value: {metric: raw value}}`` for one attribute, merged over pre/post sections."""
+    merged: dict[str, dict[str, Any]] = {}
+    seen = False
+    for section in SECTIONS:
+        facets = report.get(section, {}).get("facets", {}) if isinstance(report.get(section), Mapping) else {}
+        entries = facets.get(attribute) if isinstance(facets, Mapping) else None
+        if not isinstance(entries, list):
+            continue
+        seen = True
+        for entry in entries:
+            if not isinstance(entry, Mapping):
+                continue
+            facet_value = str(entry.get("value_or_threshold", "?"))
+            bucket = merged.setdefault(facet_value, {})
+            for metric in entry.get("metrics", []) or []:
+                if isinstance(metric, Mapping) and "name" in metric:
+                    bucket.setdefault(str(metric["name"]), metric.get("value"))
+    return merged if seen else None
+
+
+def evaluate(report: Mapping[str, Any], policy: FairnessPolicy) -> GateVerdict:
+    reasons: list[str] = []
+    evidence: dict[str, Any] = {
+        "thresholds": [t.model_dump() for t in policy.thresholds],
+        "attributes": {},
+    }
+    for attribute in policy.protected_attributes:
+        facets = _facet_metrics(report, attribute)
+        if not facets:
+            reasons.append(f"{attribute}: protected attribute absent from the bias report")
+            evidence["attributes"][attribute] = "absent"
+            continue
+        evidence["attributes"][attribute] = facets
+        for facet_value, metrics in facets.items():
+            for threshold in policy.thresholds:
+                label = f"{attribute}={facet_value} {threshold.metric}"
+                if threshold.metric not in metrics:
+                    reasons.append(f"{label}: missing from the bias report")
+                    continue
+                value = as_finite_number(metrics[threshold.metric])
+                if value is None:
+                    reasons.append(f"{label}: {metrics[threshold.metric]!r} is not a finite number")
+                elif not threshold.min <= value <= threshold.max:
+                    reasons.append(f"{label}: {value:g} outside [{threshold.min:g}, {threshold.max:g}]")
+    return GateVerdict(gate=GATE, passed=not reasons, reasons=reasons, evidence=evidence)

@@ -1,0 +1,230 @@
+"""Lifecycle logic: every stage change of a version, its ledger entry and its notification.
+
+``LifecycleService`` takes its adapters (registry, ledger, lock, notifier) so it can run against any
+implementation; the handler wires the boto3-backed ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from registry_core.ledger import Ledger, LedgerEntry
+from registry_core.locks import PromotionLock
+from registry_core.model_registry import ModelRegistry, PackageView
+from registry_core.observability import logger
+
+from promotion.state import PromotionState
+
+PIPELINE_ACTOR = "mlops-registry:promotion-pipeline"
+GATES = ("metrics", "bias", "explainability")
+Notify = Callable[[str, dict[str, Any]], Any]
+
+
+def rejection_reason(state: PromotionState) -> tuple[str, dict[str, Any], str]:
+    """(reason, evidence, actor) for a version that will not reach Production."""
+    for gate in GATES:
+        verdict = state.gates.get(gate)
+        if verdict and not verdict.get("passed", False):
+            return (
+                f"{gate} gate denied: " + "; ".join(verdict.get("reasons", [])),
+                {"gates": state.gates},
+                PIPELINE_ACTOR,
+            )
+    if state.lock and state.lock.get("superseded"):
+        return (
+            f"superseded: version {state.lock.get('production_version')} is already in Production",
+            {"gates": state.gates, "lock": state.lock},
+            PIPELINE_ACTOR,
+        )
+    if state.approval:
+        decision = state.approval.get("decision")
+        actor = str(state.approval.get("actor") or PIPELINE_ACTOR)
+        if decision == "TimedOut":
+            return "review board approval timed out", {"gates": state.gates, "approval": state.approval}, actor
+        if decision == "Rejected":
+            return (
+                f"rejected by the review board: {state.approval.get('reason', '-')}",
+                {"gates": state.gates, "approval": state.approval},
+                actor,
+            )
+    return "rejected", {"gates": state.gates}, PIPELINE_ACTOR
+
+
+class LifecycleService:
+    def __init__(self, registry: ModelRegistry, ledger: Ledger, lock: PromotionLock, notify: Notify) -> None:
+        self.registry = registry
+        self.ledger = ledger
+        self.lock = lock
+        self.notify = notify
+
+    def _record(
+        self,
+        view: PackageView,
+        to_stage: str | None,
+        decision: str,
+        reason: str,
+        actor: str,
+        execution_arn: str,
+        evidence: dict[str, Any],
+        transition: str,
+        from_stage: str | None = None,
+    ) -> LedgerEntry:
+        entry = self.ledger.append(
+            LedgerEntry(
+                group=view.group,
+                version=view.version,
+                package_arn=view.arn,
+                from_stage=from_stage if from_stage is not None else view.stage,
+                to_stage=to_stage,
+                decision=decision,
+                reason=reason,
+                actor=actor,
+                execution_arn=execution_arn,
+                evidence=evidence,
+                transition=transition,
+            )
+        )
+        self.notify(
+            f"[{view.group}] v{view.version} {decision}{' -> ' + to_stage if to_stage else ''}",
+            {
+                "group": view.group,
+                "version": view.version,
+                "package_arn": view.arn,
+                "decision": decision,
+                "to_stage": to_stage,
+                "reason": reason,
+                "actor": actor,
+                "execution_arn": execution_arn,
+                "evidence": evidence,
+            },
+        )
+        return entry
+
+    def enter_development(self, state: PromotionState, execution_arn: str) -> dict[str, Any]:
+        view = self.registry.describe(state.package_arn)
+        self.registry.set_lifecycle(view.arn, "Development", "InProgress", "Evaluating promotion gates")
+        actor = view.last_modified_by or "unknown"
+        self._record(
+            view,
+            "Development",
+            "entered",
+            "registered; evaluating gates",
+            actor,
+            execution_arn,
+            {"policy": state.policy.model_dump(mode="json")},
+            "registered",
+            from_stage=None,
+        )
+        return {"stage": "Development"}
+
+    def enter_staging(self, state: PromotionState, execution_arn: str) -> dict[str, Any]:
+        view = self.registry.describe(state.package_arn)
+        self.registry.set_lifecycle(
+            view.arn, "Staging", "InProgress", "Metrics gate passed; bias and explainability gates next"
+        )
+        self._record(
+            view,
+            "Staging",
+            "entered",
+            "metrics gate passed",
+            PIPELINE_ACTOR,
+            execution_arn,
+            {"metrics": state.gates.get("metrics")},
+            "to-staging",
+        )
+        return {"stage": "Staging"}
+
+    def acquire_lock(self, state: PromotionState, execution_arn: str) -> dict[str, Any]:
+        self.lock.acquire(state.group, execution_arn, state.package_arn)
+        current = self.registry.current_production(state.group, exclude=state.package_arn)
+        superseded = current is not None and current.version > state.version
+        if superseded:
+            self.lock.release(state.group, execution_arn)
+        return {
+            "held": not superseded,
+            "superseded": superseded,
+            "production_arn": current.arn if current else None,
+            "production_version": current.version if current else None,
+        }
+
+    def promote(self, state: PromotionState, execution_arn: str) -> dict[str, Any]:
+        approval = state.approval or {}
+        actor = str(approval.get("actor") or "unknown")
+        reason = str(approval.get("reason") or "approved")
+        view = self.registry.describe(state.package_arn)
+        previous = self.registry.current_production(state.group, exclude=state.package_arn)
+        self.registry.set_lifecycle(
+            view.arn,
+            "Production",
+            "Deployed",
+            f"Approved by {actor}: {reason}",
+            approval_status="Approved",
+            approval_description=f"{actor}: {reason}",
+        )
+        self._record(
+            view,
+            "Production",
+            "entered",
+            f"approved by {actor}: {reason}",
+            actor,
+            execution_arn,
+            {
+                "gates": state.gates,
+                "approval": approval,
+                "deployment": state.deployment,
+                "replaces": previous.arn if previous else None,
+            },
+            "to-production",
+        )
+        if previous is not None:
+            self.registry.set_lifecycle(previous.arn, "Archived", "Replaced", f"Replaced by version {view.version}")
+            self._record(
+                previous,
+                "Archived",
+                "archived",
+                f"replaced by version {view.version}",
+                PIPELINE_ACTOR,
+                execution_arn,
+                {"replaced_by": view.arn},
+                "archived",
+            )
+        self.lock.release(state.group, execution_arn)
+        return {"stage": "Production", "archived": previous.arn if previous else None}
+
+    def reject(self, state: PromotionState, execution_arn: str) -> dict[str, Any]:
+        reason, evidence, actor = rejection_reason(state)
+        view = self.registry.describe(state.package_arn)
+        self.registry.set_lifecycle(
+            view.arn, "Archived", "Rejected", reason, approval_status="Rejected", approval_description=reason
+        )
+        self._record(view, "Archived", "rejected", reason, actor, execution_arn, evidence, "rejected")
+        self.lock.release(state.group, execution_arn)
+        return {"stage": "Archived", "reason": reason}
+
+    def record_failure(self, state: PromotionState, execution_arn: str) -> dict[str, Any]:
+        error = state.error or {}
+        cause = f"{error.get('Error', 'Unknown')}: {str(error.get('Cause', ''))[:500]}"
+        view = self.registry.describe(state.package_arn)
+        try:
+            self.registry.set_lifecycle(view.arn, view.stage or "Development", "Failed", f"Promotion failed: {cause}")
+        except Exception:  # the ledger entry and the notification must still happen
+            logger.exception("could not mark the package as failed")
+        self._record(view, None, "failed", cause, PIPELINE_ACTOR, execution_arn, {"error": error}, "failed")
+        released = self.lock.release(state.group, execution_arn)
+        return {"recorded": True, "lock_released": released}
+
+    def dispatch(self, action: str, state: PromotionState, execution_arn: str) -> dict[str, Any]:
+        handlers = {
+            "enter_development": self.enter_development,
+            "enter_staging": self.enter_staging,
+            "acquire_lock": self.acquire_lock,
+            "promote": self.promote,
+            "reject": self.reject,
+            "record_failure": self.record_failure,
+        }
+        if action not in handlers:
+            from registry_core.errors import InvalidEventError
+
+            raise InvalidEventError(f"action: unknown lifecycle action {action!r}; expected one of {sorted(handlers)}")
+        return handlers[action](state, execution_arn)

@@ -1,0 +1,53 @@
+"""Lifecycle task handler: one function for every stage change, selected by the task's ``action``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from registry_core import notifier
+from registry_core.ledger import Ledger
+from registry_core.locks import PromotionLock
+from registry_core.model_registry import ModelRegistry
+from registry_core.observability import count, instrumented, set_correlation_id
+
+from promotion.aws_errors import transient_errors_are_typed
+from promotion.idempotency import run_idempotent
+from promotion.lifecycle import LifecycleService
+from promotion.settings import LifecycleSettings, load
+from promotion.state import PromotionState, parse_task
+
+
+def _service(settings: LifecycleSettings) -> LifecycleService:
+    return LifecycleService(
+        registry=ModelRegistry(),
+        ledger=Ledger(settings.LEDGER_TABLE),
+        lock=PromotionLock(settings.LOCKS_TABLE, settings.LOCK_TTL_SECONDS),
+        notify=lambda subject, body: notifier.publish(settings.TOPIC_ARN, subject, body),
+    )
+
+
+@instrumented
+@transient_errors_are_typed
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    request = parse_task(event)
+    set_correlation_id(request.state.package_arn)
+    settings = load(LifecycleSettings)
+    service = _service(settings)
+
+    def logic(payload: dict[str, Any]) -> dict[str, Any]:
+        state = PromotionState.model_validate(payload["state"])
+        return service.dispatch(payload["action"], state, payload["execution_arn"])
+
+    key = {
+        "package_arn": request.state.package_arn,
+        "action": request.action,
+        "execution_arn": request.execution_arn,
+        "state": request.state.model_dump(mode="json"),
+    }
+    if request.action == "acquire_lock":
+        # Not idempotent by design: a retry after PromotionLockHeld must try the lock again.
+        result = logic(key)
+    else:
+        result = run_idempotent(logic, key, settings.IDEMPOTENCY_TABLE, context)
+    count(f"Lifecycle_{request.action}")
+    return result

@@ -1,0 +1,48 @@
+"""Environment of each promotion function, validated with Pydantic (a failure names the variable)."""
+
+from __future__ import annotations
+
+import os
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from registry_core.errors import InvalidEventError
+
+T = TypeVar("T", bound=BaseModel)
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class DispatcherSettings(_Settings):
+    STATE_MACHINE_ARN: str = Field(min_length=20)
+    APPROVALS_TABLE: str = Field(min_length=3)
+    GROUP_POLICY_PREFIX: str = Field(min_length=1)
+
+
+class GateSettings(_Settings):
+    IDEMPOTENCY_TABLE: str = Field(min_length=3)
+
+
+class ApprovalSettings(_Settings):
+    APPROVALS_TABLE: str = Field(min_length=3)
+    LEDGER_TABLE: str = Field(min_length=3)
+    TOPIC_ARN: str = Field(min_length=20)
+    APPROVAL_TIMEOUT_HOURS: int = Field(ge=1)
+
+
+class LifecycleSettings(_Settings):
+    LEDGER_TABLE: str = Field(min_length=3)
+    LOCKS_TABLE: str = Field(min_length=3)
+    IDEMPOTENCY_TABLE: str = Field(min_length=3)
+    TOPIC_ARN: str = Field(min_length=20)
+    LOCK_TTL_SECONDS: int = Field(ge=60)
+
+
+def load(model: type[T]) -> T:
+    try:
+        return model.model_validate(dict(os.environ))
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise InvalidEventError(f"function environment is invalid: {problems}") from error

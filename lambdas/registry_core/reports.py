@@ -1,0 +1,42 @@
+"""Reads the JSON reports a model package references (metrics, bias, explainability, baseline)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlparse
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from registry_core.aws import client
+from registry_core.errors import ReportUnavailableError
+
+MAX_REPORT_BYTES = 20 * 1024 * 1024
+
+
+def parse_s3_uri(uri: str) -> tuple[str, str]:
+    parsed = urlparse(uri or "")
+    if parsed.scheme != "s3" or not parsed.netloc or not parsed.path.strip("/"):
+        raise ReportUnavailableError(f"{uri!r} is not an s3://bucket/key URI")
+    return parsed.netloc, parsed.path.lstrip("/")
+
+
+def read_json_report(uri: str | None, what: str) -> dict[str, Any]:
+    """The report as a JSON object; ``ReportUnavailableError`` naming ``what`` when absent or unreadable."""
+    if not uri:
+        raise ReportUnavailableError(f"{what} report: the package references none")
+    bucket, key = parse_s3_uri(uri)
+    try:
+        obj = client("s3").get_object(Bucket=bucket, Key=key)
+        if int(obj.get("ContentLength", 0)) > MAX_REPORT_BYTES:
+            raise ReportUnavailableError(f"{what} report {uri}: larger than {MAX_REPORT_BYTES} bytes")
+        body = obj["Body"].read()
+    except (ClientError, BotoCoreError) as error:
+        raise ReportUnavailableError(f"{what} report {uri}: cannot be read ({error})") from error
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ReportUnavailableError(f"{what} report {uri}: not valid JSON ({error})") from error
+    if not isinstance(document, dict):
+        raise ReportUnavailableError(f"{what} report {uri}: expected a JSON object")
+    return document
