@@ -44,8 +44,20 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
     from infra.app_factory import build_app
 
     outdir = tmp_path_factory.mktemp("cdk.out")
-    app = App(context=cdk_context(), outdir=str(outdir))
+    app = App(context={**cdk_context(), "aws:cdk:enable-asset-metadata": True}, outdir=str(outdir))
     _, config = build_app(app)
     assembly = app.synth()
     templates = {stack.stack_name: stack.template for stack in assembly.stacks}
     return SynthesizedApp(outdir=outdir, templates=templates, config=config)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print the state-machine coverage of the whole run as the last line of the report."""
+    from offline import coverage
+
+    line = coverage.line()
+    if line:
+        missing_states, missing_edges = coverage.missing()
+        if missing_edges and terminalreporter.config.getoption("verbose") > 0:
+            terminalreporter.write_line(f"uncovered transitions: {sorted(missing_edges)}")
+        terminalreporter.write_line(line)

@@ -55,7 +55,7 @@ class PromotionStack(Stack):
             ),
             key=registry.key,
         )
-        self.add_dependency(registry)
+        self.add_stack_dependency(registry)
         CfnOutput(self, "StateMachineArn", value=self.pipeline.state_machine.state_machine_arn)
         CfnOutput(self, "DataScientistsPolicyArn", value=self.stage_rights.data_scientists.managed_policy_arn)
         CfnOutput(self, "ReviewBoardPolicyArn", value=self.stage_rights.review_board.managed_policy_arn)

@@ -1,0 +1,295 @@
+"""``DriftAlarms``: the CloudWatch alarms that watch one managed model in production.
+
+Per model (group / endpoint):
+
+- per feature, a PSI alarm and a KS alarm on the drift Lambda's metrics (``FeaturePSI`` /
+  ``FeatureKS`` > the group's ``psiThreshold`` / ``ksThreshold``), the maximum over the variants;
+- per configured performance metric, a ``PerformanceDrift`` alarm (> ``performanceDriftThreshold``);
+- optionally, where SageMaker Model Monitor publishes for the endpoint, an alarm per feature on
+  ``aws/sagemaker/Endpoints/data-metrics`` ``feature_baseline_drift_<feature>`` (> ``ksThreshold``);
+- a composite alarm, ``<endpoint>-drift``, in ALARM when any of the drift alarms above is;
+- a 5XX alarm and a latency alarm on the endpoint's ``AWS/SageMaker`` metrics (thresholds from the
+  group's ``deployment.blueGreen`` settings, which every deployment mode has).
+
+Every alarm notifies the topic. Every state change also reaches the default EventBridge bus as
+``CloudWatch Alarm State Change`` (CloudWatch does this for every alarm); the drift Lambda puts the
+richer ``ModelDriftDetected`` event itself, with the statistics, and ``on_drift_detected`` wires a
+retraining target to it. Missing data is not breaching: a window with no traffic publishes no
+statistic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_events as events
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from infra import constants
+from infra.config import GroupConfig
+
+# --- the metric contract (mirrors lambdas/monitoring/metric_names.py; a test checks they agree) ---
+DIMENSION_ENDPOINT = "EndpointName"
+DIMENSION_VARIANT = "VariantName"
+DIMENSION_FEATURE = "FeatureName"
+DIMENSION_METRIC = "MetricName"
+METRIC_FEATURE_PSI = "FeaturePSI"
+METRIC_FEATURE_KS = "FeatureKS"
+METRIC_PERFORMANCE_DRIFT = "PerformanceDrift"
+DATA_QUALITY_METRICS = (
+    "CaptureRecords",
+    "CorruptRecords",
+    "MalformedRows",
+    "EmptyWindow",
+    "FeaturesMissingFromBaseline",
+    "UnexpectedFeatureValues",
+)
+FEATURE_QUALITY_METRICS = ("MissingValues", "NonNumericValues", "FeatureSamples")
+
+SAGEMAKER_NAMESPACE = "AWS/SageMaker"
+MODEL_MONITOR_NAMESPACE = "aws/sagemaker/Endpoints/data-metrics"
+MODEL_MONITOR_METRIC_PREFIX = "feature_baseline_drift_"
+
+# Endpoint health alarms: 3 of the last 5 one-minute periods.
+ENDPOINT_ALARM_PERIOD = Duration.minutes(1)
+ENDPOINT_ALARM_EVALUATION_PERIODS = 5
+ENDPOINT_ALARM_DATAPOINTS = 3
+MICROSECONDS_PER_MILLISECOND = 1000  # SageMaker publishes ModelLatency in microseconds
+
+
+def variants_for(group: GroupConfig) -> tuple[str, ...]:
+    """The production variants of a group's endpoint (stable names; see ``infra/constants.py``)."""
+    if group.deployment.mode == "ab_test":
+        return (constants.VARIANT_CHAMPION, constants.VARIANT_CHALLENGER)
+    return (constants.VARIANT_PRIMARY,)
+
+
+def drift_period(group: GroupConfig) -> Duration:
+    """The drift metrics' period: one datapoint per scheduled run."""
+    return Duration.minutes(group.monitoring.schedule_minutes)
+
+
+class DriftAlarms(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        group: GroupConfig,
+        endpoint_name: str,
+        topic: sns.ITopic,
+        variants: Sequence[str] | None = None,
+        namespace: str = constants.DRIFT_METRICS_NAMESPACE,
+        model_monitor_schedule_name: str | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.group = group
+        self.endpoint_name = endpoint_name
+        self.variants = tuple(variants or variants_for(group))
+        self.namespace = namespace
+        self._action = actions.SnsAction(topic)
+        self.feature_alarms: dict[tuple[str, str], cloudwatch.Alarm] = {}
+        self.performance_alarms: dict[str, cloudwatch.Alarm] = {}
+        self.model_monitor_alarms: dict[str, cloudwatch.Alarm] = {}
+        self._build_feature_alarms()
+        self._build_performance_alarms()
+        if model_monitor_schedule_name:
+            self._build_model_monitor_alarms(model_monitor_schedule_name)
+        self.error_alarm, self.latency_alarm = self._build_endpoint_alarms()
+        self.composite = self._build_composite()
+
+    # --- metrics (also used by the dashboard) -------------------------------------------------
+    def drift_metric(self, metric_name: str, variant: str, **dimensions: str) -> cloudwatch.Metric:
+        return cloudwatch.Metric(
+            namespace=self.namespace,
+            metric_name=metric_name,
+            dimensions_map={DIMENSION_ENDPOINT: self.endpoint_name, DIMENSION_VARIANT: variant, **dimensions},
+            statistic=cloudwatch.Stats.MAXIMUM,
+            period=drift_period(self.group),
+        )
+
+    def endpoint_metric(self, metric_name: str, variant: str, statistic: str) -> cloudwatch.Metric:
+        return cloudwatch.Metric(
+            namespace=SAGEMAKER_NAMESPACE,
+            metric_name=metric_name,
+            dimensions_map={DIMENSION_ENDPOINT: self.endpoint_name, DIMENSION_VARIANT: variant},
+            statistic=statistic,
+            period=ENDPOINT_ALARM_PERIOD,
+        )
+
+    def _across_variants(
+        self, metrics: Sequence[cloudwatch.Metric], function: str, label: str, period: Duration
+    ) -> cloudwatch.IMetric:
+        """One metric as is; several (A/B variants) combined with MAX or SUM, so one alarm covers all."""
+        if len(metrics) == 1:
+            return metrics[0]
+        using = {f"v{index}": metric for index, metric in enumerate(metrics)}
+        terms = ", ".join(f"FILL({key}, 0)" if function == "SUM" else key for key in using)
+        return cloudwatch.MathExpression(
+            expression=f"{function}([{terms}])", using_metrics=using, label=label, period=period
+        )
+
+    # --- alarms -------------------------------------------------------------------------------
+    def _alarm(
+        self,
+        construct_id: str,
+        *,
+        name_suffix: str,
+        metric: cloudwatch.IMetric,
+        threshold: float,
+        description: str,
+        comparison: cloudwatch.ComparisonOperator = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluation_periods: int = 1,
+        datapoints_to_alarm: int = 1,
+    ) -> cloudwatch.Alarm:
+        alarm = cloudwatch.Alarm(
+            self,
+            construct_id,
+            alarm_name=f"{self.endpoint_name}-{name_suffix}",
+            alarm_description=description,
+            metric=metric,
+            threshold=threshold,
+            comparison_operator=comparison,
+            evaluation_periods=evaluation_periods,
+            datapoints_to_alarm=datapoints_to_alarm,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarm.add_alarm_action(self._action)
+        return alarm
+
+    def _build_feature_alarms(self) -> None:
+        monitoring = self.group.monitoring
+        for feature in self.group.features:
+            for statistic, metric_name, threshold in (
+                ("psi", METRIC_FEATURE_PSI, monitoring.psi_threshold),
+                ("ks", METRIC_FEATURE_KS, monitoring.ks_threshold),
+            ):
+                per_variant = [
+                    self.drift_metric(metric_name, variant, **{DIMENSION_FEATURE: feature}) for variant in self.variants
+                ]
+                self.feature_alarms[(feature, statistic)] = self._alarm(
+                    f"{statistic.upper()}-{feature}",
+                    name_suffix=f"drift-{statistic}-{feature}",
+                    metric=self._across_variants(
+                        per_variant, "MAX", f"{metric_name} {feature}", drift_period(self.group)
+                    ),
+                    threshold=threshold,
+                    description=(
+                        f"{statistic.upper()} of feature '{feature}' of {self.group.name} above {threshold} "
+                        f"(data capture against the Production version's baseline)"
+                    ),
+                )
+
+    def _build_performance_alarms(self) -> None:
+        monitoring = self.group.monitoring
+        for metric in monitoring.performance_metrics:
+            per_variant = [
+                self.drift_metric(METRIC_PERFORMANCE_DRIFT, variant, **{DIMENSION_METRIC: metric})
+                for variant in self.variants
+            ]
+            self.performance_alarms[metric] = self._alarm(
+                f"Performance-{metric}",
+                name_suffix=f"drift-performance-{metric}",
+                metric=self._across_variants(
+                    per_variant, "MAX", f"{METRIC_PERFORMANCE_DRIFT} {metric}", drift_period(self.group)
+                ),
+                threshold=monitoring.performance_drift_threshold,
+                description=(
+                    f"{metric} of {self.group.name} moved more than {monitoring.performance_drift_threshold:.0%} "
+                    f"from the baseline recorded at promotion"
+                ),
+            )
+
+    def _build_model_monitor_alarms(self, schedule_name: str) -> None:
+        threshold = self.group.monitoring.ks_threshold
+        for feature in self.group.features:
+            metric = cloudwatch.Metric(
+                namespace=MODEL_MONITOR_NAMESPACE,
+                metric_name=f"{MODEL_MONITOR_METRIC_PREFIX}{feature}",
+                dimensions_map={"Endpoint": self.endpoint_name, "MonitoringSchedule": schedule_name},
+                statistic=cloudwatch.Stats.MAXIMUM,
+                period=drift_period(self.group),
+            )
+            self.model_monitor_alarms[feature] = self._alarm(
+                f"ModelMonitor-{feature}",
+                name_suffix=f"modelmonitor-drift-{feature}",
+                metric=metric,
+                threshold=threshold,
+                description=f"Model Monitor baseline drift of '{feature}' of {self.group.name} above {threshold}",
+            )
+
+    def _build_endpoint_alarms(self) -> tuple[cloudwatch.Alarm, cloudwatch.Alarm]:
+        limits = self.group.deployment.blue_green
+        errors = self._alarm(
+            "Errors5xx",
+            name_suffix="monitor-5xx",
+            metric=self._across_variants(
+                [self.endpoint_metric("Invocation5XXErrors", v, cloudwatch.Stats.SUM) for v in self.variants],
+                "SUM",
+                "Invocation5XXErrors",
+                ENDPOINT_ALARM_PERIOD,
+            ),
+            threshold=limits.error_5xx_threshold,
+            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluation_periods=ENDPOINT_ALARM_EVALUATION_PERIODS,
+            datapoints_to_alarm=ENDPOINT_ALARM_DATAPOINTS,
+            description=f"{self.group.name}: {limits.error_5xx_threshold}+ 5XX errors a minute",
+        )
+        latency = self._alarm(
+            "Latency",
+            name_suffix="monitor-latency",
+            metric=self._across_variants(
+                [self.endpoint_metric("ModelLatency", v, cloudwatch.Stats.AVERAGE) for v in self.variants],
+                "MAX",
+                "ModelLatency",
+                ENDPOINT_ALARM_PERIOD,
+            ),
+            threshold=limits.latency_threshold_ms * MICROSECONDS_PER_MILLISECOND,
+            evaluation_periods=ENDPOINT_ALARM_EVALUATION_PERIODS,
+            datapoints_to_alarm=ENDPOINT_ALARM_DATAPOINTS,
+            description=f"{self.group.name}: average model latency above {limits.latency_threshold_ms} ms",
+        )
+        return errors, latency
+
+    def _build_composite(self) -> cloudwatch.CompositeAlarm:
+        children = [*self.feature_alarms.values(), *self.performance_alarms.values()]
+        children += list(self.model_monitor_alarms.values())
+        composite = cloudwatch.CompositeAlarm(
+            self,
+            "Composite",
+            composite_alarm_name=f"{self.endpoint_name}-drift",
+            alarm_description=f"Any drift alarm of {self.group.name} (features, performance)",
+            alarm_rule=cloudwatch.AlarmRule.any_of(*children),
+        )
+        composite.add_alarm_action(self._action)
+        composite.add_ok_action(self._action)
+        return composite
+
+    @property
+    def all_alarms(self) -> list[cloudwatch.IAlarm]:
+        return [
+            *self.feature_alarms.values(),
+            *self.performance_alarms.values(),
+            *self.model_monitor_alarms.values(),
+            self.error_alarm,
+            self.latency_alarm,
+            self.composite,
+        ]
+
+    def on_drift_detected(self, construct_id: str, target: events.IRuleTarget) -> events.Rule:
+        """A rule for this group's ``ModelDriftDetected`` events (e.g. a retraining pipeline as target)."""
+        return events.Rule(
+            self,
+            construct_id,
+            description=f"ModelDriftDetected for {self.group.name}",
+            event_pattern=events.EventPattern(
+                source=[constants.DRIFT_EVENT_SOURCE],
+                detail_type=[constants.DRIFT_EVENT_DETAIL_TYPE],
+                detail={"group": [self.group.name]},
+            ),
+            targets=[target],
+        )

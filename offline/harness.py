@@ -1,0 +1,523 @@
+"""The offline harness: the synthesized app running on moto, with the real Lambda code in-process.
+
+``PipelineHarness`` takes the CDK cloud assembly (not a hand-written copy of anything), creates the
+resources the Lambdas and the state machine use from the templates' own properties (tables, topics,
+buckets, SSM parameters, model package groups, functions with their environments and asset code),
+resolves the state machine definition's intrinsics to those resources, zeroes Wait and Retry
+intervals, and runs executions on moto's ASL interpreter. Tests and ``make demo`` drive it the way
+AWS would: an EventBridge event to the dispatcher, a board decision, an endpoint outcome.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import threading
+import time
+import zipfile
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from unittest import mock
+from typing import Any
+
+import boto3
+from moto import mock_aws
+from moto.events.models import EventPattern
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+from offline import coverage
+from offline.moto_ext import InProcessLambdaRunner, sagemaker_extensions, set_modifying_identity
+
+REGION = "eu-west-1"
+ACCOUNT = "123456789012"
+PARTITION = "aws"
+LAMBDA_ROLE = f"arn:aws:iam::{ACCOUNT}:role/offline-lambda-role"
+TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+
+
+class HarnessError(AssertionError):
+    """The emulated system did not behave as the test expected (timeouts, unexpected states)."""
+
+
+@dataclass
+class Resource:
+    logical_id: str
+    stack: str
+    type: str
+    properties: dict[str, Any]
+    metadata: dict[str, Any]
+    ref: str = ""
+    attrs: dict[str, str] = field(default_factory=dict)
+
+
+class Resolver:
+    """Resolves CloudFormation intrinsics of the synthesized templates to emulated resources."""
+
+    def __init__(self, templates: dict[str, dict[str, Any]]) -> None:
+        self.templates = templates
+        self.resources: dict[tuple[str, str], Resource] = {}
+        self.exports: dict[str, tuple[str, Any]] = {}
+        for stack, template in templates.items():
+            for logical_id, body in template.get("Resources", {}).items():
+                self.resources[(stack, logical_id)] = Resource(
+                    logical_id, stack, body["Type"], body.get("Properties", {}), body.get("Metadata", {})
+                )
+            for output in template.get("Outputs", {}).values():
+                export = output.get("Export", {}).get("Name")
+                if export:
+                    self.exports[export] = (stack, output["Value"])
+
+    def resolve(self, value: Any, stack: str) -> Any:
+        if isinstance(value, list):
+            return [self.resolve(v, stack) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            ((fn, arg),) = value.items()
+            if fn == "Ref":
+                return self._ref(arg, stack)
+            if fn == "Fn::GetAtt":
+                resource = self.resources[(stack, arg[0])]
+                if arg[1] not in resource.attrs:
+                    raise HarnessError(f"no emulated attribute {arg[1]} for {stack}/{arg[0]} ({resource.type})")
+                return resource.attrs[arg[1]]
+            if fn == "Fn::Join":
+                return arg[0].join(str(self.resolve(p, stack)) for p in arg[1])
+            if fn == "Fn::ImportValue":
+                name = self.resolve(arg, stack)
+                source_stack, source_value = self.exports[name]
+                return self.resolve(source_value, source_stack)
+            if fn == "Fn::Select":
+                return self.resolve(arg[1], stack)[int(arg[0])]
+            if fn == "Fn::Split":
+                return str(self.resolve(arg[1], stack)).split(arg[0])
+            if fn == "Fn::Sub":
+                text = arg if isinstance(arg, str) else arg[0]
+                for key in ("AWS::Region", "AWS::AccountId", "AWS::Partition", "AWS::URLSuffix"):
+                    text = text.replace("${" + key + "}", self._ref(key, stack))
+                return text
+        return {k: self.resolve(v, stack) for k, v in value.items()}
+
+    def _ref(self, name: str, stack: str) -> str:
+        pseudo = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::Partition": PARTITION, "AWS::URLSuffix": "amazonaws.com"}
+        if name in pseudo:
+            return pseudo[name]
+        resource = self.resources.get((stack, name))
+        if resource is None:
+            parameters = self.templates[stack].get("Parameters", {})
+            if name in parameters:
+                return str(parameters[name].get("Default", ""))
+            raise HarnessError(f"unresolvable Ref {name} in {stack}")
+        return resource.ref
+
+    def of_type(self, rtype: str) -> list[Resource]:
+        return [r for r in self.resources.values() if r.type == rtype]
+
+
+@dataclass
+class Registration:
+    package_arn: str
+    group: str
+    version: int
+
+
+class PipelineHarness:
+    """Context manager: the whole promotion system on moto. See the module docstring."""
+
+    def __init__(self, outdir: Path, templates: dict[str, dict[str, Any]], approval_timeout_seconds: int | None = None) -> None:
+        self.outdir = Path(outdir)
+        self.resolver = Resolver(templates)
+        self.approval_timeout_seconds = approval_timeout_seconds
+        self.runner = InProcessLambdaRunner()
+        self._stack = ExitStack()
+        self.executions: list[str] = []
+        self._coverage_lock = threading.Lock()
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    def __enter__(self) -> PipelineHarness:
+        from registry_core.aws import reset_clients
+
+        os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", "offline")
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "offline")
+        self._stack.enter_context(
+            mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
+        )
+        self._stack.enter_context(sagemaker_extensions())
+        self._stack.enter_context(self.runner.installed())
+        self._stack.enter_context(mock.patch.object(retrier_decl, "time", SimpleNamespace(sleep=lambda seconds: None)))
+        self.runner.extra_env.update(
+            {
+                "AWS_REGION": REGION,
+                "AWS_DEFAULT_REGION": REGION,
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                "POWERTOOLS_METRICS_DISABLED": "true",
+                "POWERTOOLS_LOG_LEVEL": os.environ.get("OFFLINE_LOG_LEVEL", "WARNING"),
+            }
+        )
+        reset_clients()
+        self.session = boto3.session.Session(region_name=REGION)
+        self.sm = self.session.client("sagemaker")
+        self.sfn = self.session.client("stepfunctions")
+        self.ddb = self.session.client("dynamodb")
+        self.s3 = self.session.client("s3")
+        self.sqs = self.session.client("sqs")
+        self.sns = self.session.client("sns")
+        self.lambda_ = self.session.client("lambda")
+        self._assign_physical_ids()
+        self._create_resources()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            self.wait_all_executions(timeout=30)
+        finally:
+            set_modifying_identity(None)
+            self._stack.close()
+
+    # --- physical ids ------------------------------------------------------------------------
+    def _assign_physical_ids(self) -> None:
+        for r in self.resolver.resources.values():
+            p = r.properties
+            if r.type == "AWS::DynamoDB::Table":
+                name = p.get("TableName") or r.logical_id
+                r.ref = name
+                r.attrs["Arn"] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
+            elif r.type == "AWS::SNS::Topic":
+                name = p.get("TopicName") or r.logical_id
+                r.ref = f"arn:aws:sns:{REGION}:{ACCOUNT}:{name}"
+                r.attrs["TopicArn"] = r.ref
+                r.attrs["TopicName"] = name
+            elif r.type == "AWS::SQS::Queue":
+                r.ref = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{r.logical_id[:70]}"
+                r.attrs["Arn"] = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{r.logical_id[:70]}"
+                r.attrs["QueueName"] = r.logical_id[:70]
+            elif r.type == "AWS::Lambda::Function":
+                name = r.logical_id[:64]
+                r.ref = name
+                r.attrs["Arn"] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+            elif r.type == "AWS::StepFunctions::StateMachine":
+                name = p.get("StateMachineName") or r.logical_id
+                r.ref = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}"
+                r.attrs["Arn"] = r.ref
+                r.attrs["Name"] = name
+            elif r.type == "AWS::KMS::Key":
+                r.ref = f"offline-key-{r.logical_id}"
+                r.attrs["Arn"] = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{r.ref}"
+            elif r.type == "AWS::SSM::Parameter":
+                r.ref = p.get("Name", r.logical_id)
+            elif r.type == "AWS::SageMaker::ModelPackageGroup":
+                r.ref = p["ModelPackageGroupName"]
+                r.attrs["ModelPackageGroupArn"] = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package-group/{r.ref}"
+            elif r.type == "AWS::IAM::Role":
+                r.ref = r.logical_id[:64]
+                r.attrs["Arn"] = f"arn:aws:iam::{ACCOUNT}:role/{r.ref}"
+            else:
+                r.ref = r.logical_id
+                r.attrs.setdefault("Arn", f"arn:aws:offline:{REGION}:{ACCOUNT}:{r.logical_id}")
+        for r in self.resolver.of_type("AWS::S3::Bucket"):
+            r.ref = str(self.resolver.resolve(r.properties.get("BucketName"), r.stack)) if r.properties.get("BucketName") else r.logical_id.lower()[:63]
+            r.attrs["Arn"] = f"arn:aws:s3:::{r.ref}"
+
+    # --- resources ---------------------------------------------------------------------------
+    def _create_resources(self) -> None:
+        resolve = self.resolver.resolve
+        iam = self.session.client("iam")
+        iam.create_role(RoleName="offline-lambda-role", AssumeRolePolicyDocument="{}")
+        for r in self.resolver.of_type("AWS::S3::Bucket"):
+            self.s3.create_bucket(Bucket=r.ref, CreateBucketConfiguration={"LocationConstraint": REGION})
+        for r in self.resolver.of_type("AWS::DynamoDB::Table"):
+            p = resolve(r.properties, r.stack)
+            kwargs: dict[str, Any] = {
+                "TableName": r.ref,
+                "KeySchema": p["KeySchema"],
+                "AttributeDefinitions": p["AttributeDefinitions"],
+                "BillingMode": "PAY_PER_REQUEST",
+            }
+            if p.get("GlobalSecondaryIndexes"):
+                kwargs["GlobalSecondaryIndexes"] = [
+                    {k: v for k, v in g.items() if k in ("IndexName", "KeySchema", "Projection")} for g in p["GlobalSecondaryIndexes"]
+                ]
+            self.ddb.create_table(**kwargs)
+        for r in self.resolver.of_type("AWS::SNS::Topic"):
+            self.sns.create_topic(Name=r.attrs["TopicName"])
+        for r in self.resolver.of_type("AWS::SSM::Parameter"):
+            p = resolve(r.properties, r.stack)
+            self.session.client("ssm").put_parameter(Name=p["Name"], Value=p["Value"], Type="String")
+        for r in self.resolver.of_type("AWS::SageMaker::ModelPackageGroup"):
+            self.sm.create_model_package_group(
+                ModelPackageGroupName=r.ref, ModelPackageGroupDescription=r.properties.get("ModelPackageGroupDescription", "")
+            )
+        for r in self.resolver.of_type("AWS::Lambda::Function"):
+            self._create_function(r)
+        self.topic_arn = self.resolver.of_type("AWS::SNS::Topic")[0].ref
+        queue = self.sqs.create_queue(QueueName="offline-notifications")["QueueUrl"]
+        self.notifications_queue = queue
+        queue_arn = self.sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.sns.subscribe(TopicArn=self.topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
+        machines = self.resolver.of_type("AWS::StepFunctions::StateMachine")
+        if len(machines) != 1:
+            raise HarnessError(f"expected one state machine in the app, found {len(machines)}")
+        self._create_state_machine(machines[0])
+
+    def _create_function(self, r: Resource) -> None:
+        p = self.resolver.resolve(r.properties, r.stack)
+        asset = r.metadata.get("aws:asset:path")
+        if not asset:
+            raise HarnessError(f"function {r.logical_id} has no asset path in its metadata")
+        code_dir = self.outdir / asset
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(code_dir.rglob("*")):
+                if path.is_file():
+                    archive.write(path, path.relative_to(code_dir).as_posix())
+        self.lambda_.create_function(
+            FunctionName=r.ref,
+            Runtime="python3.11",  # the local interpreter runs the code; the template's runtime is newer
+            Role=LAMBDA_ROLE,
+            Handler=p["Handler"],
+            Code={"ZipFile": buffer.getvalue()},
+            Timeout=int(p.get("Timeout", 60)),
+            MemorySize=int(p.get("MemorySize", 512)),
+            Environment={"Variables": {k: str(v) for k, v in p.get("Environment", {}).get("Variables", {}).items()}},
+        )
+
+    def _create_state_machine(self, r: Resource) -> None:
+        definition = json.loads(self.resolver.resolve(r.properties["DefinitionString"], r.stack))
+        self.definition = definition
+        self.graph = coverage.graph_of(definition)
+        coverage.register_definition(self.graph)
+        runnable = self._rewrite_for_tests(json.loads(json.dumps(definition)))
+        self.state_machine_arn = self.sfn.create_state_machine(
+            name=r.attrs["Name"], definition=json.dumps(runnable), roleArn=LAMBDA_ROLE
+        )["stateMachineArn"]
+        if self.state_machine_arn != r.ref:
+            raise HarnessError(f"state machine ARN {self.state_machine_arn} != resolved {r.ref}")
+
+    def _rewrite_for_tests(self, definition: dict[str, Any]) -> dict[str, Any]:
+        """Zero Wait and Retry intervals (moto really sleeps); optionally shorten the approval timeout."""
+
+        def visit(states: dict[str, Any]) -> None:
+            for state in states.values():
+                for retrier in state.get("Retry", []):
+                    # ASL requires >= 1; the retrier's sleep is a no-op in the harness (see __enter__).
+                    retrier["IntervalSeconds"] = 1
+                    retrier["BackoffRate"] = 1
+                    retrier.pop("MaxDelaySeconds", None)
+                    retrier.pop("JitterStrategy", None)
+                if state.get("Type") == "Wait":
+                    for key in ("SecondsPath", "TimestampPath", "Timestamp"):
+                        state.pop(key, None)
+                    state["Seconds"] = 0
+                if (
+                    self.approval_timeout_seconds is not None
+                    and state.get("Type") == "Task"
+                    and str(state.get("Resource", "")).endswith(".waitForTaskToken")
+                ):
+                    state["TimeoutSeconds"] = self.approval_timeout_seconds
+                for branch in state.get("Branches", []):
+                    visit(branch["States"])
+                if "Iterator" in state:
+                    visit(state["Iterator"]["States"])
+                if "ItemProcessor" in state:
+                    visit(state["ItemProcessor"]["States"])
+
+        visit(definition["States"])
+        return definition
+
+    # --- driving the system ------------------------------------------------------------------
+    @property
+    def artifacts_bucket(self) -> str:
+        names = [r.ref for r in self.resolver.of_type("AWS::S3::Bucket") if "-artifacts-" in r.ref]
+        return names[0]
+
+    def table(self, suffix: str) -> str:
+        for r in self.resolver.of_type("AWS::DynamoDB::Table"):
+            if r.ref.endswith(suffix):
+                return r.ref
+        raise HarnessError(f"no table ending in {suffix}")
+
+    def function_env(self, logical_prefix: str) -> dict[str, str]:
+        for r in self.resolver.of_type("AWS::Lambda::Function"):
+            if r.logical_id.startswith(logical_prefix) or logical_prefix in r.logical_id:
+                env = self.resolver.resolve(r.properties, r.stack).get("Environment", {}).get("Variables", {})
+                return {k: str(v) for k, v in env.items()}
+        raise HarnessError(f"no function matching {logical_prefix}")
+
+    def function_name(self, fragment: str) -> str:
+        matches = [r.ref for r in self.resolver.of_type("AWS::Lambda::Function") if fragment in r.logical_id]
+        if len(matches) != 1:
+            raise HarnessError(f"expected one function matching {fragment!r}, got {matches}")
+        return matches[0]
+
+    def put_json(self, key: str, document: Any) -> str:
+        self.s3.put_object(Bucket=self.artifacts_bucket, Key=key, Body=json.dumps(document).encode())
+        return f"s3://{self.artifacts_bucket}/{key}"
+
+    def register_version(
+        self,
+        group: str,
+        *,
+        metrics: dict[str, Any] | None,
+        bias: dict[str, Any] | None,
+        explainability: dict[str, Any] | None,
+        tag: str,
+    ) -> Registration:
+        """Upload the reports and create a package in Development, as the CLI/SDK would."""
+        model_metrics: dict[str, Any] = {}
+        if metrics is not None:
+            model_metrics["ModelQuality"] = {"Statistics": {"ContentType": "application/json", "S3Uri": self.put_json(f"{group}/{tag}/metrics.json", metrics)}}
+        if bias is not None:
+            model_metrics["Bias"] = {"Report": {"ContentType": "application/json", "S3Uri": self.put_json(f"{group}/{tag}/bias.json", bias)}}
+        if explainability is not None:
+            model_metrics["Explainability"] = {
+                "Report": {"ContentType": "application/json", "S3Uri": self.put_json(f"{group}/{tag}/explainability.json", explainability)}
+            }
+        response = self.sm.create_model_package(
+            ModelPackageGroupName=group,
+            ModelPackageDescription=f"{group} {tag}",
+            ModelApprovalStatus="PendingManualApproval",
+            InferenceSpecification={
+                "Containers": [{"Image": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{group}:{tag}", "ModelDataUrl": f"s3://{self.artifacts_bucket}/{group}/{tag}/model.tar.gz"}],
+                "SupportedContentTypes": ["text/csv"],
+                "SupportedResponseMIMETypes": ["text/csv"],
+            },
+            ModelMetrics=model_metrics,
+            ModelLifeCycle={"Stage": "Development", "StageStatus": "Registered", "StageDescription": "registered"},
+        )
+        arn = response["ModelPackageArn"]
+        version = int(arn.rsplit("/", 1)[1])
+        return Registration(arn, group, version)
+
+    def state_change_event(self, package_arn: str) -> dict[str, Any]:
+        """The EventBridge event SageMaker emits for the package's current state."""
+        detail = self.sm.describe_model_package(ModelPackageName=package_arn)
+        detail.pop("ResponseMetadata", None)
+        return {
+            "version": "0",
+            "id": f"offline-{time.time_ns()}",
+            "detail-type": "SageMaker Model Package State Change",
+            "source": "aws.sagemaker",
+            "account": ACCOUNT,
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "region": REGION,
+            "resources": [package_arn],
+            "detail": json.loads(json.dumps(detail, default=lambda v: int(v.timestamp() * 1000))),
+        }
+
+    def rule_matches(self, event: dict[str, Any]) -> bool:
+        rules = [r for r in self.resolver.of_type("AWS::Events::Rule") if "ModelPackageStateChange" in r.logical_id]
+        pattern = self.resolver.resolve(rules[0].properties["EventPattern"], rules[0].stack)
+        return bool(EventPattern.load(json.dumps(pattern)).matches_event(event))
+
+    def deliver(self, event: dict[str, Any]) -> dict[str, Any]:
+        """EventBridge → dispatcher (only when the rule's synthesized pattern matches)."""
+        if not self.rule_matches(event):
+            return {"action": "not-delivered", "reason": "the rule's pattern does not match"}
+        response = self.lambda_.invoke(FunctionName=self.function_name("Dispatcher"), Payload=json.dumps(event).encode())
+        payload = json.loads(response["Payload"].read())
+        if response.get("FunctionError"):
+            raise HarnessError(f"dispatcher failed: {payload}")
+        if payload.get("execution_arn") and payload["execution_arn"] not in self.executions:
+            self.executions.append(payload["execution_arn"])
+        return dict(payload)
+
+    def announce(self, registration: Registration) -> dict[str, Any]:
+        return self.deliver(self.state_change_event(registration.package_arn))
+
+    def pending_approval(self, package_arn: str, timeout: float = 20) -> bool:
+        from registry_core.approvals import ApprovalStore
+
+        store = ApprovalStore(self.table("-approvals"), dynamodb=self.ddb)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if store.get(package_arn) is not None:
+                return True
+            if self._finished(package_arn):
+                return False
+            time.sleep(0.05)
+        raise HarnessError(f"no approval became pending for {package_arn} within {timeout}s")
+
+    def _finished(self, package_arn: str) -> bool:
+        for arn in self.executions:
+            if package_arn.rsplit("/", 2)[-2] in arn:
+                description = self.sfn.describe_execution(executionArn=arn)
+                if description["status"] in TERMINAL and json.loads(description["input"])["package_arn"] == package_arn:
+                    return True
+        return False
+
+    def approve_with_cli(self, package_arn: str, actor: str, reason: str, decision: str = "Approved") -> None:
+        from registry_core.approvals import ApprovalStore, resume_approval
+
+        resume_approval(ApprovalStore(self.table("-approvals"), dynamodb=self.ddb), package_arn, decision, actor, reason, sfn=self.sfn)
+
+    def decide_in_studio(self, package_arn: str, actor: str, decision: str, reason: str) -> dict[str, Any]:
+        """The board sets the approval status in SageMaker Studio; SageMaker emits the event."""
+        set_modifying_identity(actor)
+        try:
+            self.sm.update_model_package(ModelPackageArn=package_arn, ModelApprovalStatus=decision, ApprovalDescription=reason)
+        finally:
+            set_modifying_identity(None)
+        return self.deliver(self.state_change_event(package_arn))
+
+    def wait(self, execution_arn: str, timeout: float = 30) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            description = self.sfn.describe_execution(executionArn=execution_arn)
+            if description["status"] in TERMINAL:
+                self._record_coverage(execution_arn)
+                return dict(description)
+            time.sleep(0.05)
+        raise HarnessError(f"execution {execution_arn} still running after {timeout}s")
+
+    def wait_all_executions(self, timeout: float = 30) -> None:
+        for arn in list(self.executions):
+            try:
+                status = self.sfn.describe_execution(executionArn=arn)["status"]
+            except Exception:
+                continue
+            if status == "RUNNING":
+                try:
+                    self.sfn.stop_execution(executionArn=arn, error="HarnessShutdown")
+                except Exception:
+                    pass
+            else:
+                self._record_coverage(arn)
+
+    def history(self, execution_arn: str) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = []
+        token = None
+        while True:
+            page = self.sfn.get_execution_history(executionArn=execution_arn, maxResults=1000, **({"nextToken": token} if token else {}))
+            events.extend(page["events"])
+            token = page.get("nextToken")
+            if not token:
+                return events
+
+    def states_entered(self, execution_arn: str) -> list[str]:
+        return [e["stateEnteredEventDetails"]["name"] for e in self.history(execution_arn) if "stateEnteredEventDetails" in e]
+
+    def _record_coverage(self, execution_arn: str) -> None:
+        with self._coverage_lock:
+            coverage.record(self.graph, self.states_entered(execution_arn))
+
+    def package(self, package_arn: str) -> dict[str, Any]:
+        return dict(self.sm.describe_model_package(ModelPackageName=package_arn))
+
+    def ledger(self) -> Any:
+        from registry_core.ledger import Ledger
+
+        return Ledger(self.table("-audit-ledger"), dynamodb=self.ddb)
+
+    def notifications(self) -> Iterator[dict[str, Any]]:
+        while True:
+            messages = self.sqs.receive_message(QueueUrl=self.notifications_queue, MaxNumberOfMessages=10).get("Messages", [])
+            if not messages:
+                return
+            for message in messages:
+                self.sqs.delete_message(QueueUrl=self.notifications_queue, ReceiptHandle=message["ReceiptHandle"])
+                yield json.loads(message["Body"])
