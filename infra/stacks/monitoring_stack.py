@@ -43,10 +43,11 @@ BASELINE_PREFIX = "baselines"  # registry_core.baseline.BASELINE_PREFIX
 
 def schedule_expression(minutes: int) -> scheduler.ScheduleExpression:
     """A cron aligned to UTC period boundaries when possible, so runs line up with alarm periods."""
-    if 60 % minutes == 0:
+    if minutes < 60 and 60 % minutes == 0:
         return scheduler.ScheduleExpression.expression(f"cron(0/{minutes} * * * ? *)")
     if minutes % 60 == 0 and (24 * 60) % minutes == 0:
-        return scheduler.ScheduleExpression.expression(f"cron(0 0/{minutes // 60} * * ? *)")
+        hours = minutes // 60
+        return scheduler.ScheduleExpression.expression(f"cron(0 {'*' if hours == 1 else f'0/{hours}'} * * ? *)")
     return scheduler.ScheduleExpression.rate(Duration.minutes(minutes))
 
 

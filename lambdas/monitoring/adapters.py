@@ -1,0 +1,241 @@
+"""boto3 adapters of the drift run's ports: SageMaker registry, S3, CloudWatch, EventBridge.
+
+Each takes an optional client (tests pass their own); by default it uses the project's retrying
+client factory. Nothing here decides anything: the decisions are in ``monitoring.service``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlparse
+
+from botocore.exceptions import ClientError
+from registry_core import aws
+from registry_core.baseline import FeatureBaseline, baseline_uri_from_package, read_feature_baseline
+from registry_core.errors import RegistryError, ReportUnavailableError
+from registry_core.observability import logger
+
+from monitoring import metric_names as names
+from monitoring.performance import INVOCATIONS, SAGEMAKER_NAMESPACE, metric_source
+from monitoring.service import MetricDatum, ServingVersion
+
+PRODUCTION_STAGE = "Production"
+PUT_METRIC_DATA_BATCH = 1000  # CloudWatch's per-request limit of metric data
+MAX_BASELINE_BYTES = 20 * 1024 * 1024
+CAPTURE_READ_CHUNK = 1024 * 1024
+
+
+class DriftEventError(RegistryError):
+    """EventBridge did not accept the ModelDriftDetected event."""
+
+
+class SageMakerServingVersions:
+    """The group's Production version: newest first, the first whose ModelLifeCycle stage is Production."""
+
+    def __init__(self, client: Any | None = None) -> None:
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        return self._client or aws.client("sagemaker")
+
+    def production_version(self, group: str) -> ServingVersion | None:
+        paginator = self.client.get_paginator("list_model_packages")
+        pages = paginator.paginate(ModelPackageGroupName=group, SortBy="CreationTime", SortOrder="Descending")
+        for page in pages:
+            for summary in page.get("ModelPackageSummaryList", []):
+                arn = summary["ModelPackageArn"]
+                description = self.client.describe_model_package(ModelPackageName=arn)
+                if description.get("ModelLifeCycle", {}).get("Stage") == PRODUCTION_STAGE:
+                    return ServingVersion(
+                        package_arn=arn,
+                        version=description.get("ModelPackageVersion"),
+                        baseline_uri=baseline_uri_from_package(description),
+                    )
+        return None
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    parsed = urlparse(uri)
+    if parsed.scheme != "s3" or not parsed.netloc or not parsed.path.strip("/"):
+        raise ReportUnavailableError(f"not an S3 object URI: {uri!r}")
+    return parsed.netloc, parsed.path.lstrip("/")
+
+
+class S3BaselineStore:
+    def __init__(self, client: Any | None = None) -> None:
+        self._client = client
+
+    def load(self, uri: str) -> FeatureBaseline:
+        bucket, key = split_s3_uri(uri)
+        client = self._client or aws.client("s3")
+        try:
+            response = client.get_object(Bucket=bucket, Key=key)
+            if response.get("ContentLength", 0) > MAX_BASELINE_BYTES:
+                raise ReportUnavailableError(f"baseline {uri} is larger than {MAX_BASELINE_BYTES} bytes")
+            body = response["Body"].read()
+        except ClientError as error:
+            raise ReportUnavailableError(f"cannot read baseline {uri}: {error}") from error
+        return read_feature_baseline(body)
+
+
+def capture_hour_prefixes(prefix: str, endpoint: str, variant: str, start: datetime, end: datetime) -> list[str]:
+    """The hour folders SageMaker may have written the window's captures to (UTC)."""
+    hour = start.replace(minute=0, second=0, microsecond=0)
+    prefixes = []
+    while hour < end:
+        prefixes.append(f"{prefix}/{endpoint}/{variant}/{hour:%Y/%m/%d/%H}/")
+        hour += timedelta(hours=1)
+    return prefixes
+
+
+class S3CaptureSource:
+    """Streams the capture lines of a window, object by object, without holding an object in memory."""
+
+    def __init__(self, bucket: str, prefix: str, client: Any | None = None) -> None:
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self._client = client
+
+    def lines(self, endpoint: str, variant: str, start: datetime, end: datetime) -> Iterator[bytes]:
+        client = self._client or aws.client("s3")
+        paginator = client.get_paginator("list_objects_v2")
+        for hour_prefix in capture_hour_prefixes(self.prefix, endpoint, variant, start, end):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=hour_prefix):
+                for item in page.get("Contents", []):
+                    yield from self._object_lines(client, item["Key"])
+
+    def _object_lines(self, client: Any, key: str) -> Iterator[bytes]:
+        try:
+            body = client.get_object(Bucket=self.bucket, Key=key)["Body"]
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                logger.warning("capture object vanished between list and get", extra={"key": key})
+                return
+            raise
+        try:
+            for line in body.iter_lines(chunk_size=CAPTURE_READ_CHUNK):
+                if line.strip():
+                    yield line
+        finally:
+            body.close()
+
+
+class CloudWatchMetricSink:
+    def __init__(self, namespace: str, client: Any | None = None) -> None:
+        self.namespace = namespace
+        self._client = client
+
+    def publish(self, data: Sequence[MetricDatum]) -> None:
+        client = self._client or aws.client("cloudwatch")
+        for offset in range(0, len(data), PUT_METRIC_DATA_BATCH):
+            batch = data[offset : offset + PUT_METRIC_DATA_BATCH]
+            client.put_metric_data(
+                Namespace=self.namespace,
+                MetricData=[
+                    {
+                        "MetricName": d.name,
+                        "Dimensions": [{"Name": n, "Value": v} for n, v in d.dimensions],
+                        "Timestamp": d.timestamp,
+                        "Value": d.value,
+                        "Unit": d.unit,
+                    }
+                    for d in batch
+                ],
+            )
+
+
+class CloudWatchPerformanceSource:
+    """Window values of the configured performance metrics, exact over any period alignment.
+
+    Averages are Sum / SampleCount and error rates Sum(errors) / Sum(Invocations) over every
+    datapoint of the window, so CloudWatch's period alignment never splits the window unevenly.
+    """
+
+    def __init__(self, client: Any | None = None) -> None:
+        self._client = client
+
+    def window_values(
+        self, endpoint: str, variants: Sequence[str], metrics: Sequence[str], start: datetime, end: datetime
+    ) -> Mapping[tuple[str, str], float | None]:
+        client = self._client or aws.client("cloudwatch")
+        period = 60 if end - start <= timedelta(days=1) else 3600
+        queries: list[dict[str, Any]] = []
+        plan: dict[tuple[str, str], tuple[str, str]] = {}
+        for variant in variants:
+            for metric in metrics:
+                source = metric_source(metric)
+                numerator = self._query(queries, source.namespace, source.metric_name, "Sum", endpoint, variant, period)
+                if source.kind == "error_rate":
+                    denominator = self._query(
+                        queries, SAGEMAKER_NAMESPACE, INVOCATIONS, "Sum", endpoint, variant, period
+                    )
+                else:
+                    denominator = self._query(
+                        queries, source.namespace, source.metric_name, "SampleCount", endpoint, variant, period
+                    )
+                plan[(variant, metric)] = (numerator, denominator)
+        totals: dict[str, float] = {}
+        for offset in range(0, len(queries), 500):
+            pages = client.get_paginator("get_metric_data").paginate(
+                MetricDataQueries=queries[offset : offset + 500], StartTime=start, EndTime=end
+            )
+            for page in pages:
+                for series in page.get("MetricDataResults", []):
+                    totals[series["Id"]] = totals.get(series["Id"], 0.0) + sum(series.get("Values", []))
+        values: dict[tuple[str, str], float | None] = {}
+        for key, (numerator, denominator) in plan.items():
+            count = totals.get(denominator, 0.0)
+            values[key] = totals.get(numerator, 0.0) / count if count > 0 else None
+        return values
+
+    @staticmethod
+    def _query(
+        queries: list[dict[str, Any]], namespace: str, metric: str, stat: str, endpoint: str, variant: str, period: int
+    ) -> str:
+        query_id = f"q{len(queries)}"
+        queries.append(
+            {
+                "Id": query_id,
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": namespace,
+                        "MetricName": metric,
+                        "Dimensions": [
+                            {"Name": names.ENDPOINT, "Value": endpoint},
+                            {"Name": names.VARIANT, "Value": variant},
+                        ],
+                    },
+                    "Period": period,
+                    "Stat": stat,
+                },
+                "ReturnData": True,
+            }
+        )
+        return query_id
+
+
+class EventBridgeDriftEvents:
+    def __init__(self, bus_name: str, source: str, detail_type: str, client: Any | None = None) -> None:
+        self.bus_name = bus_name
+        self.source = source
+        self.detail_type = detail_type
+        self._client = client
+
+    def drift_detected(self, detail: Mapping[str, Any]) -> None:
+        client = self._client or aws.client("events")
+        response = client.put_events(
+            Entries=[
+                {
+                    "Source": self.source,
+                    "DetailType": self.detail_type,
+                    "Detail": json.dumps(detail, allow_nan=False),
+                    "EventBusName": self.bus_name,
+                }
+            ]
+        )
+        if response.get("FailedEntryCount", 0):
+            raise DriftEventError(f"EventBridge rejected the drift event: {response.get('Entries')}")

@@ -1,0 +1,93 @@
+"""Typed inputs of the drift Lambda: the scheduled run request and the function's settings."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from registry_core.errors import InvalidEventError, RegistryError
+
+from monitoring import metric_names
+
+DEFAULT_MIN_SAMPLES = 100
+
+
+class ConfigurationError(RegistryError):
+    """The function's environment is missing or invalid; names the variable."""
+
+
+class DriftRunRequest(BaseModel):
+    """One scheduled run for one managed endpoint; the schedule's input is built from the group's config."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+
+    group: str = Field(min_length=1, max_length=63)
+    endpoint_name: str = Field(alias="endpointName", min_length=1, max_length=63)
+    variants: tuple[str, ...] = Field(min_length=1)
+    features: tuple[str, ...] = Field(min_length=1)
+    psi_threshold: float = Field(alias="psiThreshold", gt=0)
+    ks_threshold: float = Field(alias="ksThreshold", gt=0, le=1)
+    window_minutes: int = Field(alias="windowMinutes", ge=1, le=7 * 24 * 60)
+    window_end: datetime | None = Field(default=None, alias="windowEnd")
+    performance_metrics: tuple[str, ...] = Field(default=(), alias="performanceMetrics")
+    performance_drift_threshold: float = Field(default=0.25, alias="performanceDriftThreshold", gt=0)
+    min_samples: int = Field(default=DEFAULT_MIN_SAMPLES, alias="minSamples", ge=1)
+
+    @field_validator("window_end")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("windowEnd must carry a time zone (e.g. 2026-01-31T10:00:00Z)")
+        return value
+
+    def window(self, now: datetime | None = None) -> tuple[datetime, datetime]:
+        """[start, end): ends at the scheduled time (or now, to the minute) and spans ``window_minutes``."""
+        end = self.window_end or (now or datetime.now(UTC)).replace(second=0, microsecond=0)
+        end = end.astimezone(UTC)
+        return end - timedelta(minutes=self.window_minutes), end
+
+
+def parse_request(event: Mapping[str, Any]) -> DriftRunRequest:
+    try:
+        return DriftRunRequest.model_validate(event)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "$"
+        raise InvalidEventError(
+            f"invalid drift run request at '{field}' (value {first.get('input')!r}): {first['msg']}"
+        ) from error
+
+
+class Settings(BaseModel):
+    """Environment of the drift function, read once per cold start."""
+
+    model_config = ConfigDict(frozen=True)
+
+    capture_bucket: str = Field(min_length=3)
+    capture_prefix: str = "datacapture"
+    namespace: str = metric_names.DEFAULT_NAMESPACE
+    event_bus_name: str = "default"
+    event_source: str = "mlops-registry.monitoring"
+    event_detail_type: str = "ModelDriftDetected"
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        environ = os.environ if environ is None else environ
+        names = {
+            "capture_bucket": "CAPTURE_BUCKET",
+            "capture_prefix": "CAPTURE_PREFIX",
+            "namespace": "DRIFT_NAMESPACE",
+            "event_bus_name": "EVENT_BUS_NAME",
+            "event_source": "DRIFT_EVENT_SOURCE",
+            "event_detail_type": "DRIFT_EVENT_DETAIL_TYPE",
+        }
+        values = {field: environ[variable] for field, variable in names.items() if variable in environ}
+        try:
+            return cls.model_validate(values)
+        except ValidationError as error:
+            first = error.errors()[0]
+            field = str(first["loc"][0]) if first["loc"] else "$"
+            raise ConfigurationError(f"invalid environment {names.get(field, field)}: {first['msg']}") from error
