@@ -17,12 +17,12 @@ import threading
 import time
 import zipfile
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
-from unittest import mock
 from typing import Any
+from unittest import mock
 
 import boto3
 from moto import mock_aws
@@ -103,7 +103,12 @@ class Resolver:
         return {k: self.resolve(v, stack) for k, v in value.items()}
 
     def _ref(self, name: str, stack: str) -> str:
-        pseudo = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::Partition": PARTITION, "AWS::URLSuffix": "amazonaws.com"}
+        pseudo = {
+            "AWS::Region": REGION,
+            "AWS::AccountId": ACCOUNT,
+            "AWS::Partition": PARTITION,
+            "AWS::URLSuffix": "amazonaws.com",
+        }
         if name in pseudo:
             return pseudo[name]
         resource = self.resources.get((stack, name))
@@ -128,7 +133,9 @@ class Registration:
 class PipelineHarness:
     """Context manager: the whole promotion system on moto. See the module docstring."""
 
-    def __init__(self, outdir: Path, templates: dict[str, dict[str, Any]], approval_timeout_seconds: int | None = None) -> None:
+    def __init__(
+        self, outdir: Path, templates: dict[str, dict[str, Any]], approval_timeout_seconds: int | None = None
+    ) -> None:
         self.outdir = Path(outdir)
         self.resolver = Resolver(templates)
         self.approval_timeout_seconds = approval_timeout_seconds
@@ -144,9 +151,7 @@ class PipelineHarness:
         os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "offline")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "offline")
-        self._stack.enter_context(
-            mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
-        )
+        self._stack.enter_context(mock_aws(config={"stepfunctions": {"execute_state_machine": True}}))
         self._stack.enter_context(sagemaker_extensions())
         self._stack.enter_context(self.runner.installed())
         self._stack.enter_context(mock.patch.object(retrier_decl, "time", SimpleNamespace(sleep=lambda seconds: None)))
@@ -220,7 +225,11 @@ class PipelineHarness:
                 r.ref = r.logical_id
                 r.attrs.setdefault("Arn", f"arn:aws:offline:{REGION}:{ACCOUNT}:{r.logical_id}")
         for r in self.resolver.of_type("AWS::S3::Bucket"):
-            r.ref = str(self.resolver.resolve(r.properties.get("BucketName"), r.stack)) if r.properties.get("BucketName") else r.logical_id.lower()[:63]
+            r.ref = (
+                str(self.resolver.resolve(r.properties.get("BucketName"), r.stack))
+                if r.properties.get("BucketName")
+                else r.logical_id.lower()[:63]
+            )
             r.attrs["Arn"] = f"arn:aws:s3:::{r.ref}"
 
     # --- resources ---------------------------------------------------------------------------
@@ -240,7 +249,8 @@ class PipelineHarness:
             }
             if p.get("GlobalSecondaryIndexes"):
                 kwargs["GlobalSecondaryIndexes"] = [
-                    {k: v for k, v in g.items() if k in ("IndexName", "KeySchema", "Projection")} for g in p["GlobalSecondaryIndexes"]
+                    {k: v for k, v in g.items() if k in ("IndexName", "KeySchema", "Projection")}
+                    for g in p["GlobalSecondaryIndexes"]
                 ]
             self.ddb.create_table(**kwargs)
         for r in self.resolver.of_type("AWS::SNS::Topic"):
@@ -250,7 +260,8 @@ class PipelineHarness:
             self.session.client("ssm").put_parameter(Name=p["Name"], Value=p["Value"], Type="String")
         for r in self.resolver.of_type("AWS::SageMaker::ModelPackageGroup"):
             self.sm.create_model_package_group(
-                ModelPackageGroupName=r.ref, ModelPackageGroupDescription=r.properties.get("ModelPackageGroupDescription", "")
+                ModelPackageGroupName=r.ref,
+                ModelPackageGroupDescription=r.properties.get("ModelPackageGroupDescription", ""),
             )
         for r in self.resolver.of_type("AWS::Lambda::Function"):
             self._create_function(r)
@@ -258,7 +269,9 @@ class PipelineHarness:
         queue = self.sqs.create_queue(QueueName="offline-notifications")["QueueUrl"]
         self.notifications_queue = queue
         queue_arn = self.sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        self.sns.subscribe(TopicArn=self.topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
+        self.sns.subscribe(
+            TopicArn=self.topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"}
+        )
         machines = self.resolver.of_type("AWS::StepFunctions::StateMachine")
         if len(machines) != 1:
             raise HarnessError(f"expected one state machine in the app, found {len(machines)}")
@@ -370,19 +383,34 @@ class PipelineHarness:
         """Upload the reports and create a package in Development, as the CLI/SDK would."""
         model_metrics: dict[str, Any] = {}
         if metrics is not None:
-            model_metrics["ModelQuality"] = {"Statistics": {"ContentType": "application/json", "S3Uri": self.put_json(f"{group}/{tag}/metrics.json", metrics)}}
+            model_metrics["ModelQuality"] = {
+                "Statistics": {
+                    "ContentType": "application/json",
+                    "S3Uri": self.put_json(f"{group}/{tag}/metrics.json", metrics),
+                }
+            }
         if bias is not None:
-            model_metrics["Bias"] = {"Report": {"ContentType": "application/json", "S3Uri": self.put_json(f"{group}/{tag}/bias.json", bias)}}
+            model_metrics["Bias"] = {
+                "Report": {"ContentType": "application/json", "S3Uri": self.put_json(f"{group}/{tag}/bias.json", bias)}
+            }
         if explainability is not None:
             model_metrics["Explainability"] = {
-                "Report": {"ContentType": "application/json", "S3Uri": self.put_json(f"{group}/{tag}/explainability.json", explainability)}
+                "Report": {
+                    "ContentType": "application/json",
+                    "S3Uri": self.put_json(f"{group}/{tag}/explainability.json", explainability),
+                }
             }
         response = self.sm.create_model_package(
             ModelPackageGroupName=group,
             ModelPackageDescription=f"{group} {tag}",
             ModelApprovalStatus="PendingManualApproval",
             InferenceSpecification={
-                "Containers": [{"Image": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{group}:{tag}", "ModelDataUrl": f"s3://{self.artifacts_bucket}/{group}/{tag}/model.tar.gz"}],
+                "Containers": [
+                    {
+                        "Image": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{group}:{tag}",
+                        "ModelDataUrl": f"s3://{self.artifacts_bucket}/{group}/{tag}/model.tar.gz",
+                    }
+                ],
                 "SupportedContentTypes": ["text/csv"],
                 "SupportedResponseMIMETypes": ["text/csv"],
             },
@@ -418,7 +446,9 @@ class PipelineHarness:
         """EventBridge → dispatcher (only when the rule's synthesized pattern matches)."""
         if not self.rule_matches(event):
             return {"action": "not-delivered", "reason": "the rule's pattern does not match"}
-        response = self.lambda_.invoke(FunctionName=self.function_name("Dispatcher"), Payload=json.dumps(event).encode())
+        response = self.lambda_.invoke(
+            FunctionName=self.function_name("Dispatcher"), Payload=json.dumps(event).encode()
+        )
         payload = json.loads(response["Payload"].read())
         if response.get("FunctionError"):
             raise HarnessError(f"dispatcher failed: {payload}")
@@ -453,13 +483,22 @@ class PipelineHarness:
     def approve_with_cli(self, package_arn: str, actor: str, reason: str, decision: str = "Approved") -> None:
         from registry_core.approvals import ApprovalStore, resume_approval
 
-        resume_approval(ApprovalStore(self.table("-approvals"), dynamodb=self.ddb), package_arn, decision, actor, reason, sfn=self.sfn)
+        resume_approval(
+            ApprovalStore(self.table("-approvals"), dynamodb=self.ddb),
+            package_arn,
+            decision,
+            actor,
+            reason,
+            sfn=self.sfn,
+        )
 
     def decide_in_studio(self, package_arn: str, actor: str, decision: str, reason: str) -> dict[str, Any]:
         """The board sets the approval status in SageMaker Studio; SageMaker emits the event."""
         set_modifying_identity(actor)
         try:
-            self.sm.update_model_package(ModelPackageArn=package_arn, ModelApprovalStatus=decision, ApprovalDescription=reason)
+            self.sm.update_model_package(
+                ModelPackageArn=package_arn, ModelApprovalStatus=decision, ApprovalDescription=reason
+            )
         finally:
             set_modifying_identity(None)
         return self.deliver(self.state_change_event(package_arn))
@@ -481,10 +520,8 @@ class PipelineHarness:
             except Exception:
                 continue
             if status == "RUNNING":
-                try:
+                with suppress(Exception):
                     self.sfn.stop_execution(executionArn=arn, error="HarnessShutdown")
-                except Exception:
-                    pass
             else:
                 self._record_coverage(arn)
 
@@ -492,14 +529,20 @@ class PipelineHarness:
         events: list[dict[str, Any]] = []
         token = None
         while True:
-            page = self.sfn.get_execution_history(executionArn=execution_arn, maxResults=1000, **({"nextToken": token} if token else {}))
+            page = self.sfn.get_execution_history(
+                executionArn=execution_arn, maxResults=1000, **({"nextToken": token} if token else {})
+            )
             events.extend(page["events"])
             token = page.get("nextToken")
             if not token:
                 return events
 
     def states_entered(self, execution_arn: str) -> list[str]:
-        return [e["stateEnteredEventDetails"]["name"] for e in self.history(execution_arn) if "stateEnteredEventDetails" in e]
+        return [
+            e["stateEnteredEventDetails"]["name"]
+            for e in self.history(execution_arn)
+            if "stateEnteredEventDetails" in e
+        ]
 
     def _record_coverage(self, execution_arn: str) -> None:
         with self._coverage_lock:
@@ -515,7 +558,9 @@ class PipelineHarness:
 
     def notifications(self) -> Iterator[dict[str, Any]]:
         while True:
-            messages = self.sqs.receive_message(QueueUrl=self.notifications_queue, MaxNumberOfMessages=10).get("Messages", [])
+            messages = self.sqs.receive_message(QueueUrl=self.notifications_queue, MaxNumberOfMessages=10).get(
+                "Messages", []
+            )
             if not messages:
                 return
             for message in messages:

@@ -159,7 +159,9 @@ class InProcessLambdaRunner:
     Invocations are serialized (one lock) because each sets the function's environment variables in
     ``os.environ``. A handler's exception is reported as ``{"errorMessage", "errorType"}`` with
     ``errored=True`` so Step Functions Retry/Catch match on the exception's class name. ``faults``
-    lets a test make a function fail on chosen invocations (throttling, permanent errors).
+    lets a test make a function fail on chosen invocations (throttling, permanent errors); a fault's
+    ``error_type`` attribute, when present, stands for an error raised by the Lambda service itself
+    (e.g. ``Lambda.TooManyRequestsException``).
     """
 
     def __init__(self) -> None:
@@ -187,7 +189,8 @@ class InProcessLambdaRunner:
                 error = fault(name, payload)
                 if error is not None:
                     self.invocations.append((name, True))
-                    return json.dumps({"errorMessage": str(error), "errorType": type(error).__name__}), True, ""
+                    error_type = getattr(error, "error_type", type(error).__name__)
+                    return json.dumps({"errorMessage": str(error), "errorType": error_type}), True, ""
             code_dir = self._code_dir(function)
             if code_dir not in sys.path:
                 sys.path.insert(0, code_dir)

@@ -21,7 +21,10 @@ def bias_report(attributes: dict[str, dict[str, dict[str, float]]]) -> dict[str,
             "label": "target",
             "facets": {
                 attribute: [
-                    {"value_or_threshold": facet, "metrics": [{"name": m, "description": m, "value": v} for m, v in metrics.items()]}
+                    {
+                        "value_or_threshold": facet,
+                        "metrics": [{"name": m, "description": m, "value": v} for m, v in metrics.items()],
+                    }
                     for facet, metrics in facets.items()
                 ]
                 for attribute, facets in attributes.items()
@@ -31,10 +34,20 @@ def bias_report(attributes: dict[str, dict[str, dict[str, float]]]) -> dict[str,
 
 
 def explainability_report(attributions: dict[str, float]) -> dict[str, Any]:
-    return {"version": "1.0", "explanations": {"kernel_shap": {"label0": {"global_shap_values": attributions, "expected_value": 0.27}}}}
+    return {
+        "version": "1.0",
+        "explanations": {"kernel_shap": {"label0": {"global_shap_values": attributions, "expected_value": 0.27}}},
+    }
 
 
-CHURN_FEATURES = ["tenure_months", "monthly_charges", "total_charges", "support_calls", "contract_type", "payment_method"]
+CHURN_FEATURES = [
+    "tenure_months",
+    "monthly_charges",
+    "total_charges",
+    "support_calls",
+    "contract_type",
+    "payment_method",
+]
 
 
 def churn_reports(
@@ -43,6 +56,10 @@ def churn_reports(
     fair = {"DPPL": dppl, "DI": di}
     return {
         "metrics": metrics_report({"auc": auc, "f1": f1, "log_loss": log_loss}),
-        "bias": bias_report({"gender": {"F": fair, "M": {"DPPL": -dppl, "DI": 1.0}}, "age_band": {"18-30": fair, "60+": fair}}),
-        "explainability": explainability_report(dict(zip(CHURN_FEATURES, [0.31, 0.22, 0.12, 0.18, 0.11, 0.06], strict=True))),
+        "bias": bias_report(
+            {"gender": {"F": fair, "M": {"DPPL": -dppl, "DI": 1.0}}, "age_band": {"18-30": fair, "60+": fair}}
+        ),
+        "explainability": explainability_report(
+            dict(zip(CHURN_FEATURES, [0.31, 0.22, 0.12, 0.18, 0.11, 0.06], strict=True))
+        ),
     }

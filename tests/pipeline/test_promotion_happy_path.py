@@ -29,7 +29,10 @@ def test_first_version_is_promoted_to_production(harness: PipelineHarness) -> No
     assert package["ModelApprovalStatus"] == "Approved"
     entries = harness.ledger().history(GROUP)
     assert [(e.to_stage, e.decision) for e in entries] == [
-        ("Development", "entered"), ("Staging", "entered"), ("Staging", "requested"), ("Production", "entered"),
+        ("Development", "entered"),
+        ("Staging", "entered"),
+        ("Staging", "requested"),
+        ("Production", "entered"),
     ]
     production = entries[-1]
     assert production.actor == "arn:aws:iam::123456789012:user/alice"
@@ -42,8 +45,14 @@ def test_second_version_archives_the_first(harness: PipelineHarness) -> None:
     first = _promote(harness, "v1", "arn:aws:iam::123456789012:user/alice")
     second = _promote(harness, "v2", "arn:aws:iam::123456789012:user/bob", auc=0.87)
     assert harness.package(second)["ModelLifeCycle"]["Stage"] == "Production"
-    assert harness.package(first)["ModelLifeCycle"] == {"Stage": "Archived", "StageStatus": "Replaced", "StageDescription": "Replaced by version 2"}
+    assert harness.package(first)["ModelLifeCycle"] == {
+        "Stage": "Archived",
+        "StageStatus": "Replaced",
+        "StageDescription": "Replaced by version 2",
+    }
     decisions = [(e.version, e.to_stage, e.decision) for e in harness.ledger().history(GROUP)]
     assert (1, "Archived", "archived") in decisions
     notifications = list(harness.notifications())
-    assert any(n["decision"] == "entered" and n["to_stage"] == "Production" and n["version"] == 2 for n in notifications)
+    assert any(
+        n["decision"] == "entered" and n["to_stage"] == "Production" and n["version"] == 2 for n in notifications
+    )
