@@ -11,7 +11,19 @@ from aws_cdk import Duration
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 
-APP_NAME = "mlops-registry"
+from registry_core.names import (  # noqa: F401  (re-exported for the constructs)
+    APP_NAME,
+    approvals_table_name,
+    artifacts_bucket_name,
+    endpoint_name,
+    group_policy_prefix,
+    idempotency_table_name,
+    ledger_table_name,
+    locks_table_name,
+    resource_prefix,
+    state_machine_name,
+    topic_name,
+)
 
 # --- Lambda -------------------------------------------------------------------------------------
 LAMBDA_RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -38,7 +50,6 @@ ARTIFACT_NONCURRENT_VERSION_EXPIRATION = Duration.days(365)
 ACCESS_LOG_EXPIRATION = Duration.days(365)
 
 # --- Promotion ----------------------------------------------------------------------------------
-STATE_MACHINE_TIMEOUT = Duration.days(14)
 LOCK_TTL_SECONDS = 3600
 TASK_RETRY_INTERVAL = Duration.seconds(2)
 TASK_RETRY_ATTEMPTS = 6
@@ -49,33 +60,11 @@ LOCK_RETRY_ATTEMPTS = 8
 METRICS_NAMESPACE = "MlopsRegistry"
 
 
-def resource_prefix(env_name: str) -> str:
-    """Prefix of every physical name in one environment, e.g. ``mlops-registry-dev``."""
-    return f"{APP_NAME}-{env_name}"
 
 
-def ledger_table_name(env_name: str) -> str:
-    return f"{resource_prefix(env_name)}-audit-ledger"
 
 
-def approvals_table_name(env_name: str) -> str:
-    return f"{resource_prefix(env_name)}-approvals"
 
-
-def locks_table_name(env_name: str) -> str:
-    return f"{resource_prefix(env_name)}-promotion-locks"
-
-
-def idempotency_table_name(env_name: str) -> str:
-    return f"{resource_prefix(env_name)}-idempotency"
-
-
-def state_machine_name(env_name: str) -> str:
-    return f"{resource_prefix(env_name)}-promotion"
-
-
-def topic_name(env_name: str) -> str:
-    return f"{resource_prefix(env_name)}-notifications"
 
 
 # --- Serving and monitoring ---------------------------------------------------------------------
@@ -90,16 +79,4 @@ DRIFT_EVENT_SOURCE = "mlops-registry.monitoring"
 DRIFT_EVENT_DETAIL_TYPE = "ModelDriftDetected"
 
 
-def endpoint_name(env_name: str, group_name: str) -> str:
-    """The serving endpoint of one managed group (stable across versions)."""
-    return f"{resource_prefix(env_name)}-{group_name}"[:63]
 
-
-def group_policy_prefix(env_name: str) -> str:
-    """SSM path prefix (without leading slash) of the per-group policy parameters."""
-    return resource_prefix(env_name)
-
-
-def artifacts_bucket_name(env_name: str, account: str, region: str) -> str:
-    """Deterministic, globally unique per account/region (tokens allowed)."""
-    return f"{resource_prefix(env_name)}-artifacts-{account}-{region}"
