@@ -60,13 +60,6 @@ LOCK_RETRY_ATTEMPTS = 8
 METRICS_NAMESPACE = "MlopsRegistry"
 
 
-
-
-
-
-
-
-
 # --- Serving and monitoring ---------------------------------------------------------------------
 # Blue/green keeps one variant whose name never changes across versions; A/B tests run two.
 VARIANT_PRIMARY = "Primary"
@@ -77,6 +70,3 @@ DATA_CAPTURE_PREFIX = "datacapture"
 DRIFT_METRICS_NAMESPACE = "MlopsRegistry/Drift"
 DRIFT_EVENT_SOURCE = "mlops-registry.monitoring"
 DRIFT_EVENT_DETAIL_TYPE = "ModelDriftDetected"
-
-
-

@@ -11,7 +11,7 @@ import functools
 from datetime import UTC, datetime
 from typing import Any
 
-from registry_core.observability import instrumented, set_correlation_id
+from registry_core.observability import count, instrumented, set_correlation_id
 
 from monitoring.adapters import (
     CloudWatchMetricSink,
@@ -45,4 +45,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     now = datetime.now(UTC)
     _, end = request.window(now)
     set_correlation_id(f"{request.endpoint_name}@{end.isoformat()}")
-    return run_drift_check(request, ports(), now=now).summary()
+    result = run_drift_check(request, ports(), now=now)
+    count("DriftRuns")
+    count("DriftEventsSent", 1 if result.event_sent else 0)
+    return result.summary()

@@ -358,7 +358,7 @@ def build_feature_baseline(
             features[name] = _categorical_entry(name, values, max_categories)
         else:
             finite, missing = numbers
-            if not finite:
+            if len(finite) == 0:
                 raise ValueError(f"build_feature_baseline: feature {name!r} has no usable numeric value")
             features[name] = _numeric_entry(np.asarray(finite, dtype=np.float64), missing, bins, cdf_points)
     document: dict[str, Any] = {
@@ -396,7 +396,14 @@ def _timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _numeric_column(values: Iterable[Any]) -> tuple[list[float], int] | None:
+def _numeric_column(values: Iterable[Any]) -> tuple[Any, int] | None:
+    dtype = getattr(values, "dtype", None)
+    if dtype is not None and dtype.kind in "iuf":  # a NumPy column: no per-value Python work
+        import numpy as np
+
+        array = np.asarray(values, dtype=np.float64)
+        usable = np.isfinite(array)
+        return array[usable], int(array.size - usable.sum())  # NaN and +-inf count as missing
     finite: list[float] = []
     missing = 0
     for value in values:
