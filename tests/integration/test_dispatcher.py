@@ -1,0 +1,149 @@
+"""Dispatcher handler on moto: typed parsing, unmanaged groups, duplicates, Studio approvals."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from promotion import dispatcher
+from registry_core.approvals import ApprovalStore, PendingApproval
+from registry_core.aws import reset_clients
+from registry_core.errors import InvalidEventError
+
+from offline.moto_ext import LambdaContext
+
+EVENTS = Path(__file__).parent / "events"
+POLICY = {
+    "name": "churn-classifier",
+    "features": ["a"],
+    "champion_tolerance": 0.0,
+    "metrics": [{"name": "auc", "baseline": 0.8, "direction": "higher_is_better"}],
+    "fairness": {"protected_attributes": ["g"], "thresholds": [{"metric": "DI", "min": 0.8, "max": 1.25}]},
+    "deployment": {"mode": "blue_green", "instance_type": "ml.m5.large", "instance_count": 1, "max_instance_count": 1},
+}
+
+
+def _event(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS / name).read_text())
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    with mock_aws():
+        reset_clients()
+        sfn = boto3.client("stepfunctions", region_name="eu-west-1")
+        machine = sfn.create_state_machine(
+            name="promotion",
+            definition=json.dumps({"StartAt": "Wait", "States": {"Wait": {"Type": "Pass", "End": True}}}),
+            roleArn="arn:aws:iam::123456789012:role/sfn",
+        )["stateMachineArn"]
+        ddb = boto3.client("dynamodb", region_name="eu-west-1")
+        ddb.create_table(
+            TableName="approvals",
+            KeySchema=[{"AttributeName": "package_arn", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "package_arn", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        boto3.client("ssm", region_name="eu-west-1").put_parameter(
+            Name="/mlops-registry-test/groups/churn-classifier", Value=json.dumps(POLICY), Type="String"
+        )
+        monkeypatch.setenv("STATE_MACHINE_ARN", machine)
+        monkeypatch.setenv("APPROVALS_TABLE", "approvals")
+        monkeypatch.setenv("GROUP_POLICY_PREFIX", "mlops-registry-test")
+        yield {"sfn": sfn, "machine": machine, "ddb": ddb}
+
+
+def _invoke(event: dict[str, Any]) -> dict[str, Any]:
+    return dispatcher.handler(event, LambdaContext("dispatcher", 256, 30))
+
+
+def test_a_registered_version_starts_one_execution_with_the_policy(aws: dict[str, Any]) -> None:
+    outcome = _invoke(_event("model_package_registered.json"))
+    assert outcome["action"] == "started"
+    execution = aws["sfn"].describe_execution(executionArn=outcome["execution_arn"])
+    payload = json.loads(execution["input"])
+    assert payload["package_arn"].endswith("churn-classifier/3") and payload["policy"]["name"] == "churn-classifier"
+    assert _invoke(_event("model_package_registered.json"))["action"] == "duplicate"
+    assert len(aws["sfn"].list_executions(stateMachineArn=aws["machine"])["executions"]) == 1
+
+
+def test_execution_names_are_deterministic_and_valid(aws: dict[str, Any]) -> None:
+    from promotion.dispatch import execution_name
+
+    arn = "arn:aws:sagemaker:eu-west-1:123456789012:model-package/" + "g" * 63 + "/12345"
+    name = execution_name(arn, "evaluate")
+    assert name == execution_name(arn, "evaluate") and len(name) <= 80
+    assert name != execution_name(arn.replace("12345", "12346"), "evaluate")
+
+
+def test_an_unmanaged_group_is_ignored(aws: dict[str, Any]) -> None:
+    event = _event("model_package_registered.json")
+    arn = event["detail"]["ModelPackageArn"].replace("churn-classifier", "other-group")
+    event["detail"].update(ModelPackageGroupName="other-group", ModelPackageArn=arn)
+    outcome = _invoke(event)
+    assert outcome["action"] == "ignored" and "not managed" in outcome["reason"]
+    assert aws["sfn"].list_executions(stateMachineArn=aws["machine"])["executions"] == []
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda e: e.pop("detail"), "detail"),
+        (lambda e: e["detail"].pop("ModelPackageArn"), "detail.ModelPackageArn"),
+        (lambda e: e["detail"].update(ModelPackageArn="arn:aws:s3:::not-a-package"), "detail.ModelPackageArn"),
+        (lambda e: e["detail"].update(ModelPackageVersion="three"), "detail.ModelPackageVersion"),
+        (lambda e: e["detail"].update(ModelApprovalStatus="Maybe"), "detail.ModelApprovalStatus"),
+        (lambda e: e.update(source="aws.s3"), "source"),
+        (lambda e: e["detail"].update(ModelPackageVersion=4), "does not match detail.ModelPackageVersion"),
+    ],
+)
+def test_a_malformed_event_names_the_field_and_starts_nothing(aws: dict[str, Any], mutate: Any, field: str) -> None:
+    event = copy.deepcopy(_event("model_package_registered.json"))
+    mutate(event)
+    with pytest.raises(InvalidEventError, match=field.replace(".", r"\.")):
+        _invoke(event)
+    assert aws["sfn"].list_executions(stateMachineArn=aws["machine"])["executions"] == []
+
+
+def test_a_studio_approval_resumes_the_waiting_execution_once(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    arn = "arn:aws:sagemaker:eu-west-1:123456789012:model-package/churn-classifier/3"
+    store = ApprovalStore("approvals")
+    store.put(
+        PendingApproval(arn, "token-123", "arn:exec", "churn-classifier", 3, "2026-11-26T10:00:00Z"), timeout_hours=1
+    )
+    sent: list[dict[str, Any]] = []
+    monkeypatch.setattr(dispatcher, "client", _recording_client(sent))
+    outcome = _invoke(_event("model_package_approved_in_studio.json"))
+    assert outcome["action"] == "resumed"
+    assert sent[0]["taskToken"] == "token-123"
+    output = json.loads(sent[0]["output"])
+    assert output["decision"] == "Approved"
+    assert output["actor"].endswith("user-profile/d-1/bob")
+    assert output["reason"] == "Reviewed fairness and calibration: OK"
+    again = _invoke(_event("model_package_approved_in_studio.json"))
+    assert again["action"] == "ignored" and len(sent) == 1
+
+
+def _recording_client(sent: list[dict[str, Any]]) -> Any:
+    real = dispatcher.client
+
+    class Recording:
+        def __init__(self, inner: Any) -> None:
+            self._inner = inner
+
+        def send_task_success(self, **kwargs: Any) -> dict[str, Any]:
+            sent.append(kwargs)
+            return {}
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._inner, name)
+
+    return lambda service: Recording(real(service)) if service == "stepfunctions" else real(service)
