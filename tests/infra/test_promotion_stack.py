@@ -20,7 +20,7 @@ def _promotion(synthesized: Any) -> dict[str, Any]:
 
 def _definition(synthesized: Any) -> dict[str, Any]:
     resolver = Resolver(synthesized.templates)
-    for (stack, _), resource in resolver.resources.items():
+    for resource in resolver.resources.values():
         resource.ref = resource.logical_id
         resource.attrs = {
             "Arn": f"arn:aws:lambda:eu-west-1:123456789012:function:{resource.logical_id}",
