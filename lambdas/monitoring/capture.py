@@ -51,7 +51,7 @@ class CaptureDecoder:
 
     def decode(self, line: bytes | str) -> DecodedRecord:
         try:
-            record = json.loads(line)
+            record = json.loads(line.decode("utf-8") if isinstance(line, bytes) else line)
             endpoint_input = record["captureData"]["endpointInput"]
             data = endpoint_input["data"]
             encoding = str(endpoint_input.get("encoding", "CSV")).upper()

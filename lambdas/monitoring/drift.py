@@ -25,7 +25,7 @@ from registry_core.baseline import (
 
 # Zero proportions are smoothed before the logarithm: p -> (p + eps) / (1 + eps * bins).
 PSI_EPSILON = 1e-4
-DEFAULT_CHUNK_ROWS = 65_536
+DEFAULT_CHUNK_ROWS = 16_384  # rows buffered per flush: bounds memory (~20 MB of values at 20 features)
 OTHER_CATEGORY = "__other__"
 
 

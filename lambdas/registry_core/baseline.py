@@ -327,7 +327,7 @@ def numeric_value(value: Any) -> float | None:
 
 # --- builder ----------------------------------------------------------------------------------
 def build_feature_baseline(
-    columns: Mapping[str, Sequence[Any]],
+    columns: Mapping[str, Collection[Any]],
     *,
     categorical: Collection[str] = (),
     bins: int = DEFAULT_BINS,

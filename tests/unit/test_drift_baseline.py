@@ -133,3 +133,13 @@ def test_drift_baseline_is_referenced_from_drift_check_baselines() -> None:
     assert package["DriftCheckBaselines"]["ModelDataQuality"]["Statistics"]["ContentType"] == "application/json"
     assert baseline_uri_from_package(package) == uri
     assert baseline_uri_from_package({}) is None
+
+
+def test_drift_baseline_numpy_columns_match_python_columns() -> None:
+    import numpy as np
+
+    values = [1.5, 2.0, float("nan"), 4.25, 2.0, 8.0]
+    from_list = build_feature_baseline({"x": values}, created_at=datetime(2026, 1, 1, tzinfo=UTC))
+    from_array = build_feature_baseline({"x": np.asarray(values)}, created_at=datetime(2026, 1, 1, tzinfo=UTC))
+    assert from_array == from_list
+    assert from_array["features"]["x"]["missing"] == 1

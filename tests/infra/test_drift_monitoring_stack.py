@@ -1,0 +1,270 @@
+"""MonitoringStack: alarms and composite rules from config, a dashboard per group, schedules, IAM, gates."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import App
+from aws_cdk.assertions import Match, Template
+
+from infra import constants
+from infra.config import EnvironmentConfig, GroupConfig, load_config
+from infra.constructs.drift_alarms import variants_for
+from infra.nag import enable_security_checks
+from infra.stacks.monitoring_stack import (
+    SDK_FOR_PANDAS_LAYER_PARAMETER,
+    MonitoringStack,
+    schedule_expression,
+)
+from infra.stacks.registry_stack import RegistryStack
+from tests.conftest import cdk_context
+
+ALLOWED_CFN_LINT = {"W3005"}  # redundant DependsOn: standard CDK output
+
+
+@dataclass
+class Synthesized:
+    config: EnvironmentConfig
+    template: Template
+    raw: dict[str, Any]
+    outdir: Path
+    stack_name: str
+
+
+@pytest.fixture(scope="module")
+def monitoring(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    outdir = tmp_path_factory.mktemp("drift-cdk.out")
+    context = cdk_context()
+    app = App(context=context, outdir=str(outdir))
+    config = load_config(context, "dev")
+    enable_security_checks(app)  # any unacknowledged cdk-nag finding fails the synth below
+    registry = RegistryStack(app, "DriftTestRegistry", config=config)
+    MonitoringStack(app, "DriftTestMonitoring", config=config, registry=registry)
+    stack = app.synth().get_stack_by_name("DriftTestMonitoring")
+    return Synthesized(config, Template.from_json(stack.template), stack.template, outdir, stack.stack_name)
+
+
+def _alarm(monitoring: Synthesized, name: str) -> dict[str, Any]:
+    alarms = monitoring.template.find_resources("AWS::CloudWatch::Alarm", {"Properties": {"AlarmName": name}})
+    assert len(alarms) == 1, name
+    return next(iter(alarms.values()))["Properties"]
+
+
+def _endpoint(monitoring: Synthesized, group: GroupConfig) -> str:
+    return constants.endpoint_name(monitoring.config.name, group.name)
+
+
+def test_drift_feature_alarm_thresholds_come_from_config(monitoring: Synthesized) -> None:
+    for group in monitoring.config.groups:
+        endpoint = _endpoint(monitoring, group)
+        for feature in group.features:
+            for statistic, threshold in (
+                ("psi", group.monitoring.psi_threshold),
+                ("ks", group.monitoring.ks_threshold),
+            ):
+                alarm = _alarm(monitoring, f"{endpoint}-drift-{statistic}-{feature}")
+                assert alarm["Threshold"] == threshold
+                assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+                assert alarm["TreatMissingData"] == "notBreaching"
+                assert alarm["EvaluationPeriods"] == 1
+
+
+def test_drift_single_variant_alarm_reads_the_feature_metric_directly(monitoring: Synthesized) -> None:
+    group = next(g for g in monitoring.config.groups if g.deployment.mode == "blue_green")
+    feature = group.features[0]
+    alarm = _alarm(monitoring, f"{_endpoint(monitoring, group)}-drift-psi-{feature}")
+    assert alarm["Namespace"] == constants.DRIFT_METRICS_NAMESPACE
+    assert alarm["MetricName"] == "FeaturePSI"
+    assert alarm["Statistic"] == "Maximum"
+    assert alarm["Period"] == group.monitoring.schedule_minutes * 60
+    assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == {
+        "EndpointName": _endpoint(monitoring, group),
+        "VariantName": constants.VARIANT_PRIMARY,
+        "FeatureName": feature,
+    }
+
+
+def test_drift_ab_test_alarm_takes_the_maximum_over_both_variants(monitoring: Synthesized) -> None:
+    group = next(g for g in monitoring.config.groups if g.deployment.mode == "ab_test")
+    alarm = _alarm(monitoring, f"{_endpoint(monitoring, group)}-drift-ks-{group.features[0]}")
+    expression = next(q for q in alarm["Metrics"] if "Expression" in q)
+    assert expression["Expression"] == "MAX([v0, v1])"
+    variants = {
+        next(d["Value"] for d in q["MetricStat"]["Metric"]["Dimensions"] if d["Name"] == "VariantName")
+        for q in alarm["Metrics"]
+        if "MetricStat" in q
+    }
+    assert variants == {constants.VARIANT_CHAMPION, constants.VARIANT_CHALLENGER}
+
+
+def test_drift_performance_5xx_and_latency_alarms_from_config(monitoring: Synthesized) -> None:
+    for group in monitoring.config.groups:
+        endpoint = _endpoint(monitoring, group)
+        for metric in group.monitoring.performance_metrics:
+            alarm = _alarm(monitoring, f"{endpoint}-drift-performance-{metric}")
+            assert alarm["Threshold"] == group.monitoring.performance_drift_threshold
+        errors = _alarm(monitoring, f"{endpoint}-monitor-5xx")
+        assert errors["Threshold"] == group.deployment.blue_green.error_5xx_threshold
+        assert errors["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        latency = _alarm(monitoring, f"{endpoint}-monitor-latency")
+        assert latency["Threshold"] == group.deployment.blue_green.latency_threshold_ms * 1000  # microseconds
+
+
+def test_drift_composite_alarm_per_model_covers_every_drift_alarm(monitoring: Synthesized) -> None:
+    composites = monitoring.template.find_resources("AWS::CloudWatch::CompositeAlarm")
+    by_name = {c["Properties"]["AlarmName"]: c["Properties"] for c in composites.values()}
+    assert set(by_name) == {f"{_endpoint(monitoring, g)}-drift" for g in monitoring.config.groups}
+    alarms = monitoring.template.find_resources("AWS::CloudWatch::Alarm")
+    logical_ids = {a["Properties"]["AlarmName"]: lid for lid, a in alarms.items()}
+    for group in monitoring.config.groups:
+        endpoint = _endpoint(monitoring, group)
+        rule = json.dumps(by_name[f"{endpoint}-drift"]["AlarmRule"])
+        children = [
+            *(f"{endpoint}-drift-{s}-{f}" for f in group.features for s in ("psi", "ks")),
+            *(f"{endpoint}-drift-performance-{m}" for m in group.monitoring.performance_metrics),
+        ]
+        for child in children:
+            assert f'"{logical_ids[child]}"' in rule, child
+        assert rule.count("ALARM(") == len(children)
+        assert " OR " in rule and " AND " not in rule
+        assert logical_ids[f"{endpoint}-monitor-5xx"] not in rule  # endpoint health is not drift
+
+
+def test_drift_every_alarm_notifies_the_topic(monitoring: Synthesized) -> None:
+    alarms = {
+        **monitoring.template.find_resources("AWS::CloudWatch::Alarm"),
+        **monitoring.template.find_resources("AWS::CloudWatch::CompositeAlarm"),
+    }
+    per_group = sum(2 * len(g.features) + len(g.monitoring.performance_metrics) + 3 for g in monitoring.config.groups)
+    assert len(alarms) == per_group
+    for alarm in alarms.values():
+        actions = json.dumps(alarm["Properties"]["AlarmActions"])
+        assert "NotificationsTopic" in actions
+
+
+def test_drift_one_dashboard_per_group_with_every_panel(monitoring: Synthesized) -> None:
+    dashboards = monitoring.template.find_resources("AWS::CloudWatch::Dashboard")
+    assert len(dashboards) == len(monitoring.config.groups)
+    by_name = {
+        d["Properties"]["DashboardName"]: json.dumps(d["Properties"]["DashboardBody"]) for d in dashboards.values()
+    }
+    for group in monitoring.config.groups:
+        body = by_name[f"{_endpoint(monitoring, group)}-monitoring"]
+        for title in ("Traffic per variant", "Model latency", "Errors per variant", "Drift per feature: PSI"):
+            assert title in body
+        for feature in group.features:
+            assert feature in body
+        for variant in variants_for(group):
+            assert variant in body
+        has_success_metric = "MlopsRegistry/ABTest" in body
+        assert has_success_metric == (group.deployment.mode == "ab_test")
+        if has_success_metric:
+            assert group.deployment.ab_test.success_metric_name in body
+
+
+def test_drift_one_schedule_per_group_invokes_the_function_with_its_run_request(monitoring: Synthesized) -> None:
+    schedules = monitoring.template.find_resources("AWS::Scheduler::Schedule")
+    assert len(schedules) == len(monitoring.config.groups)
+    inputs = {}
+    for schedule in schedules.values():
+        target = schedule["Properties"]["Target"]
+        request = json.loads(target["Input"])
+        inputs[request["group"]] = (schedule["Properties"]["ScheduleExpression"], request, target)
+    for group in monitoring.config.groups:
+        expression, request, target = inputs[group.name]
+        assert expression == schedule_expression(group.monitoring.schedule_minutes).expression_string
+        assert request["endpointName"] == _endpoint(monitoring, group)
+        assert request["features"] == list(group.features)
+        assert request["variants"] == list(variants_for(group))
+        assert request["psiThreshold"] == group.monitoring.psi_threshold
+        assert request["ksThreshold"] == group.monitoring.ks_threshold
+        assert request["windowMinutes"] == group.monitoring.window_minutes
+        assert request["windowEnd"] == "<aws.scheduler.scheduled-time>"
+        assert target["RetryPolicy"]["MaximumRetryAttempts"] == 2
+
+
+def test_drift_schedule_expressions_align_with_alarm_periods() -> None:
+    assert schedule_expression(30).expression_string == "cron(0/30 * * * ? *)"
+    assert schedule_expression(60).expression_string == "cron(0 * * * ? *)"
+    assert schedule_expression(120).expression_string == "cron(0 0/2 * * ? *)"
+    assert schedule_expression(7).expression_string == "rate(7 minutes)"
+
+
+def test_drift_function_gets_numpy_from_the_sdk_for_pandas_public_parameter(monitoring: Synthesized) -> None:
+    parameters = monitoring.raw["Parameters"]
+    defaults = {p.get("Default") for p in parameters.values()}
+    assert SDK_FOR_PANDAS_LAYER_PARAMETER in defaults
+    assert SDK_FOR_PANDAS_LAYER_PARAMETER.startswith("/aws/service/aws-sdk-pandas/")
+    assert f"/py{constants.LAMBDA_RUNTIME_NAME.removeprefix('python')}/arm64/" in SDK_FOR_PANDAS_LAYER_PARAMETER
+    monitoring.template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Handler": "monitoring.drift_handler.handler",
+            "Runtime": constants.LAMBDA_RUNTIME_NAME,
+            "Layers": Match.array_with([{"Ref": Match.string_like_regexp("SsmParameterValueawsserviceawssdkpandas")}]),
+            "Environment": {
+                "Variables": Match.object_like(
+                    {"DRIFT_NAMESPACE": constants.DRIFT_METRICS_NAMESPACE, "CAPTURE_PREFIX": "datacapture"}
+                )
+            },
+        },
+    )
+
+
+def test_drift_function_policy_is_least_privilege(monitoring: Synthesized) -> None:
+    policies = monitoring.template.find_resources("AWS::IAM::Policy")
+    statements = [s for p in policies.values() for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    for statement in statements:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        assert all("*" not in action for action in actions), statement
+    by_sid = {s.get("Sid"): s for s in statements}
+    assert by_sid["PublishDriftMetrics"]["Condition"] == {
+        "StringEquals": {"cloudwatch:namespace": constants.DRIFT_METRICS_NAMESPACE}
+    }
+    assert by_sid["PutDriftEvents"]["Condition"] == {"StringEquals": {"events:source": constants.DRIFT_EVENT_SOURCE}}
+    wildcard = {
+        a
+        for s in statements
+        if s["Resource"] == "*"
+        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
+    assert wildcard == {
+        "cloudwatch:PutMetricData",
+        "cloudwatch:GetMetricData",
+        "sagemaker:ListModelPackages",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+    }
+    prefixes = json.dumps(by_sid["ListCaptureWindows"]["Condition"])
+    for group in monitoring.config.groups:
+        assert f"datacapture/{_endpoint(monitoring, group)}/*" in prefixes
+
+
+def test_drift_stack_has_no_unacknowledged_nag_findings(monitoring: Synthesized) -> None:
+    # The fixture's synth raises on any finding; a report, if written, must be clean.
+    report = monitoring.outdir / "validation-report.json"
+    if report.exists():
+        for plugin in json.loads(report.read_text()).get("pluginReports", []):
+            assert plugin.get("violations", []) == []
+
+
+def test_drift_stack_passes_cfn_lint(monitoring: Synthesized) -> None:
+    template = monitoring.outdir / f"{monitoring.stack_name}.template.json"
+    # cfn-lint 1.58 ships no ``cfnlint.__main__``: ``python -m cfnlint`` prints nothing, so call its runner.
+    result = subprocess.run(
+        [sys.executable, "-c", "import sys; from cfnlint.runner import main; sys.exit(main())"]
+        + ["--format", "json", "--", str(template)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.stdout.strip().startswith("["), result.stderr[-2000:]
+    findings = json.loads(result.stdout)
+    unexpected = [f for f in findings if f["Rule"]["Id"] not in ALLOWED_CFN_LINT]
+    assert unexpected == [], json.dumps(unexpected, indent=1)[:4000]
