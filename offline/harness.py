@@ -440,7 +440,7 @@ class PipelineHarness:
     def rule_matches(self, event: dict[str, Any]) -> bool:
         rules = [r for r in self.resolver.of_type("AWS::Events::Rule") if "ModelPackageStateChange" in r.logical_id]
         pattern = self.resolver.resolve(rules[0].properties["EventPattern"], rules[0].stack)
-        return bool(EventPattern.load(json.dumps(pattern)).matches_event(event))
+        return bool(EventPattern.load(json.dumps(pattern)).matches_event(event))  # type: ignore[arg-type]
 
     def deliver(self, event: dict[str, Any]) -> dict[str, Any]:
         """EventBridge → dispatcher (only when the rule's synthesized pattern matches)."""

@@ -194,7 +194,7 @@ class InProcessLambdaRunner:
             code_dir = self._code_dir(function)
             if code_dir not in sys.path:
                 sys.path.insert(0, code_dir)
-            module_name, handler_name = function.handler.rsplit(".", 1)
+            module_name, handler_name = str(function.handler).rsplit(".", 1)
             env = dict(function.environment_vars or {})
             env.update(self.extra_env)
             saved = {k: os.environ.get(k) for k in env}
