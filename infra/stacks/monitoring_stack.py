@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Acknowledgment, Duration, Stack, Validations
+from aws_cdk import Acknowledgment, Duration, NestedStack, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as targets
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
@@ -78,23 +79,21 @@ class MonitoringStack(Stack):
         self.endpoints = {g.name: constants.endpoint_name(config.name, g.name) for g in config.groups}
         self.drift_function = self._build_drift_function()
         self.scheduler_role = self._build_scheduler_role()
-        self.alarms: dict[str, DriftAlarms] = {}
-        self.dashboards: dict[str, DriftDashboard] = {}
-        self.schedules: dict[str, scheduler.Schedule] = {}
+        self.groups: dict[str, GroupMonitoring] = {}
         for group in config.groups:
-            endpoint = self.endpoints[group.name]
-            self.schedules[group.name] = self._build_schedule(group)
-            alarms = DriftAlarms(
+            self.groups[group.name] = GroupMonitoring(
                 self,
-                f"Alarms-{group.name}",
+                f"Group-{group.name}",
+                env_name=config.name,
                 group=group,
-                endpoint_name=endpoint,
+                function=self.drift_function.function,
+                scheduler_role=self.scheduler_role,
                 topic=registry.notifications.topic,
             )
-            self.alarms[group.name] = alarms
-            self.dashboards[group.name] = DriftDashboard(
-                self, f"Dashboard-{group.name}", alarms=alarms, dashboard_name=f"{endpoint}-monitoring"
-            )
+
+    @property
+    def alarms(self) -> dict[str, DriftAlarms]:
+        return {name: group.alarms for name, group in self.groups.items()}
 
     def _build_drift_function(self) -> PythonLambda:
         layer_arn = ssm.StringParameter.value_for_string_parameter(self, SDK_FOR_PANDAS_LAYER_PARAMETER)
@@ -231,19 +230,41 @@ class MonitoringStack(Stack):
         )
         return role
 
-    def _build_schedule(self, group: GroupConfig) -> scheduler.Schedule:
-        request = run_request(self.config.name, group)
+
+class GroupMonitoring(NestedStack):
+    """One group's drift schedule, ``DriftAlarms`` and ``DriftDashboard``, in a nested stack.
+
+    About 20 resources per group (two alarms per feature): one nested stack each keeps every template
+    far below CloudFormation's 500-resource limit however many groups are managed.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        env_name: str,
+        group: GroupConfig,
+        function: lambda_.IFunction,
+        scheduler_role: iam.IRole,
+        topic: sns.ITopic,
+    ) -> None:
+        super().__init__(scope, construct_id, description=f"Drift monitoring of the model group {group.name}")
+        endpoint = constants.endpoint_name(env_name, group.name)
+        request = run_request(env_name, group)
         request["windowEnd"] = scheduler.ContextAttribute.scheduled_time
-        return scheduler.Schedule(
+        self.schedule = scheduler.Schedule(
             self,
-            f"Schedule-{group.name}",
+            "Schedule",
             description=f"Drift run for {group.name} every {group.monitoring.schedule_minutes} minutes",
             schedule=schedule_expression(group.monitoring.schedule_minutes),
             target=targets.LambdaInvoke(
-                self.drift_function.function,
+                function,
                 input=scheduler.ScheduleTargetInput.from_object(request),
-                role=self.scheduler_role,
+                role=scheduler_role,
                 retry_attempts=DRIFT_RETRY_ATTEMPTS,
                 max_event_age=Duration.minutes(group.monitoring.schedule_minutes),
             ),
         )
+        self.alarms = DriftAlarms(self, "Alarms", group=group, endpoint_name=endpoint, topic=topic)
+        self.dashboard = DriftDashboard(self, "Dashboard", alarms=self.alarms, dashboard_name=f"{endpoint}-monitoring")

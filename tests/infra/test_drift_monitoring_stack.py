@@ -31,10 +31,19 @@ ALLOWED_CFN_LINT = {"W3005"}  # redundant DependsOn: standard CDK output
 @dataclass
 class Synthesized:
     config: EnvironmentConfig
-    template: Template
+    template: Template  # the parent stack: function, roles, one nested stack per group
     raw: dict[str, Any]
+    nested: dict[str, dict[str, Any]]  # group name -> its nested stack's template
     outdir: Path
-    stack_name: str
+    template_files: list[Path]
+
+    def find(self, resource_type: str, props: Any = None) -> dict[str, Any]:
+        """Resources of every group's nested stack, keyed ``<group>/<logical id>``."""
+        found = {}
+        for group, raw in self.nested.items():
+            for logical_id, resource in Template.from_json(raw).find_resources(resource_type, props).items():
+                found[f"{group}/{logical_id}"] = resource
+        return found
 
 
 @pytest.fixture(scope="module")
@@ -45,13 +54,22 @@ def monitoring(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     config = load_config(context, "dev")
     enable_security_checks(app)  # any unacknowledged cdk-nag finding fails the synth below
     registry = RegistryStack(app, "DriftTestRegistry", config=config)
-    MonitoringStack(app, "DriftTestMonitoring", config=config, registry=registry)
-    stack = app.synth().get_stack_by_name("DriftTestMonitoring")
-    return Synthesized(config, Template.from_json(stack.template), stack.template, outdir, stack.stack_name)
+    stack = MonitoringStack(app, "DriftTestMonitoring", config=config, registry=registry)
+    parent = app.synth().get_stack_by_name("DriftTestMonitoring")
+    files = {name: outdir / group.template_file for name, group in stack.groups.items()}
+    nested = {name: json.loads(path.read_text()) for name, path in files.items()}
+    return Synthesized(
+        config,
+        Template.from_json(parent.template),
+        parent.template,
+        nested,
+        outdir,
+        [outdir / parent.template_file, *files.values()],
+    )
 
 
 def _alarm(monitoring: Synthesized, name: str) -> dict[str, Any]:
-    alarms = monitoring.template.find_resources("AWS::CloudWatch::Alarm", {"Properties": {"AlarmName": name}})
+    alarms = monitoring.find("AWS::CloudWatch::Alarm", {"Properties": {"AlarmName": name}})
     assert len(alarms) == 1, name
     return next(iter(alarms.values()))["Properties"]
 
@@ -117,11 +135,11 @@ def test_drift_performance_5xx_and_latency_alarms_from_config(monitoring: Synthe
 
 
 def test_drift_composite_alarm_per_model_covers_every_drift_alarm(monitoring: Synthesized) -> None:
-    composites = monitoring.template.find_resources("AWS::CloudWatch::CompositeAlarm")
+    composites = monitoring.find("AWS::CloudWatch::CompositeAlarm")
     by_name = {c["Properties"]["AlarmName"]: c["Properties"] for c in composites.values()}
     assert set(by_name) == {f"{_endpoint(monitoring, g)}-drift" for g in monitoring.config.groups}
-    alarms = monitoring.template.find_resources("AWS::CloudWatch::Alarm")
-    logical_ids = {a["Properties"]["AlarmName"]: lid for lid, a in alarms.items()}
+    alarms = monitoring.find("AWS::CloudWatch::Alarm")
+    logical_ids = {a["Properties"]["AlarmName"]: key.split("/", 1)[1] for key, a in alarms.items()}
     for group in monitoring.config.groups:
         endpoint = _endpoint(monitoring, group)
         rule = json.dumps(by_name[f"{endpoint}-drift"]["AlarmRule"])
@@ -138,8 +156,8 @@ def test_drift_composite_alarm_per_model_covers_every_drift_alarm(monitoring: Sy
 
 def test_drift_every_alarm_notifies_the_topic(monitoring: Synthesized) -> None:
     alarms = {
-        **monitoring.template.find_resources("AWS::CloudWatch::Alarm"),
-        **monitoring.template.find_resources("AWS::CloudWatch::CompositeAlarm"),
+        **monitoring.find("AWS::CloudWatch::Alarm"),
+        **monitoring.find("AWS::CloudWatch::CompositeAlarm"),
     }
     per_group = sum(2 * len(g.features) + len(g.monitoring.performance_metrics) + 3 for g in monitoring.config.groups)
     assert len(alarms) == per_group
@@ -149,7 +167,7 @@ def test_drift_every_alarm_notifies_the_topic(monitoring: Synthesized) -> None:
 
 
 def test_drift_one_dashboard_per_group_with_every_panel(monitoring: Synthesized) -> None:
-    dashboards = monitoring.template.find_resources("AWS::CloudWatch::Dashboard")
+    dashboards = monitoring.find("AWS::CloudWatch::Dashboard")
     assert len(dashboards) == len(monitoring.config.groups)
     by_name = {
         d["Properties"]["DashboardName"]: json.dumps(d["Properties"]["DashboardBody"]) for d in dashboards.values()
@@ -169,7 +187,7 @@ def test_drift_one_dashboard_per_group_with_every_panel(monitoring: Synthesized)
 
 
 def test_drift_one_schedule_per_group_invokes_the_function_with_its_run_request(monitoring: Synthesized) -> None:
-    schedules = monitoring.template.find_resources("AWS::Scheduler::Schedule")
+    schedules = monitoring.find("AWS::Scheduler::Schedule")
     assert len(schedules) == len(monitoring.config.groups)
     inputs = {}
     for schedule in schedules.values():
@@ -255,11 +273,10 @@ def test_drift_stack_has_no_unacknowledged_nag_findings(monitoring: Synthesized)
 
 
 def test_drift_stack_passes_cfn_lint(monitoring: Synthesized) -> None:
-    template = monitoring.outdir / f"{monitoring.stack_name}.template.json"
     # cfn-lint 1.58 ships no ``cfnlint.__main__``: ``python -m cfnlint`` prints nothing, so call its runner.
     result = subprocess.run(
         [sys.executable, "-c", "import sys; from cfnlint.runner import main; sys.exit(main())"]
-        + ["--format", "json", "--", str(template)],
+        + ["--format", "json", "--", *map(str, monitoring.template_files)],
         capture_output=True,
         text=True,
         check=False,
@@ -268,3 +285,58 @@ def test_drift_stack_passes_cfn_lint(monitoring: Synthesized) -> None:
     findings = json.loads(result.stdout)
     unexpected = [f for f in findings if f["Rule"]["Id"] not in ALLOWED_CFN_LINT]
     assert unexpected == [], json.dumps(unexpected, indent=1)[:4000]
+
+
+def test_drift_each_group_is_a_nested_stack_far_below_the_resource_limit(monitoring: Synthesized) -> None:
+    nested = monitoring.template.find_resources("AWS::CloudFormation::Stack")
+    assert len(nested) == len(monitoring.config.groups) == len(monitoring.nested)
+    assert len(monitoring.raw["Resources"]) < 20  # the parent does not grow with the features
+    for template in monitoring.nested.values():
+        assert len(template["Resources"]) < 100
+
+
+def test_drift_alarms_optionally_read_model_monitor_metrics_and_wire_retraining() -> None:
+    # Given a DriftAlarms with a Model Monitor schedule and a retraining target on ModelDriftDetected
+    from aws_cdk import Stack
+    from aws_cdk import aws_events_targets as targets
+    from aws_cdk import aws_sns as sns
+    from aws_cdk import aws_sqs as sqs
+    from moto.events.models import EventPattern
+
+    from infra.constructs.drift_alarms import DriftAlarms
+
+    group = load_config(cdk_context(), "dev").groups[0]
+    app = App()
+    stack = Stack(app, "DriftModelMonitor")
+    alarms = DriftAlarms(
+        stack,
+        "Alarms",
+        group=group,
+        endpoint_name="endpoint-a",
+        topic=sns.Topic(stack, "Topic"),
+        model_monitor_schedule_name="schedule-a",
+    )
+    alarms.on_drift_detected("Retrain", targets.SqsQueue(sqs.Queue(stack, "Retraining")))
+    template = Template.from_stack(stack)
+    # Then one alarm per feature reads feature_baseline_drift_<feature> and joins the composite
+    for feature in group.features:
+        template.has_resource_properties(
+            "AWS::CloudWatch::Alarm",
+            {
+                "AlarmName": f"endpoint-a-modelmonitor-drift-{feature}",
+                "Namespace": "aws/sagemaker/Endpoints/data-metrics",
+                "MetricName": f"feature_baseline_drift_{feature}",
+                "Dimensions": Match.array_with([{"Name": "MonitoringSchedule", "Value": "schedule-a"}]),
+                "Threshold": group.monitoring.ks_threshold,
+            },
+        )
+    composite = next(iter(template.find_resources("AWS::CloudWatch::CompositeAlarm").values()))
+    children = 2 * len(group.features) + len(group.monitoring.performance_metrics) + len(group.features)
+    assert json.dumps(composite["Properties"]["AlarmRule"]).count("ALARM(") == children
+    # And the retraining rule matches the group's ModelDriftDetected events only
+    rule = next(iter(template.find_resources("AWS::Events::Rule").values()))
+    pattern = EventPattern.load(json.dumps(rule["Properties"]["EventPattern"]))
+    event: dict[str, Any] = {"source": constants.DRIFT_EVENT_SOURCE, "detail-type": constants.DRIFT_EVENT_DETAIL_TYPE}
+    ours: Any = {**event, "detail": {"group": group.name, "features": ["x"]}}
+    theirs: Any = {**event, "detail": {"group": "another-group"}}
+    assert pattern.matches_event(ours) and not pattern.matches_event(theirs)
