@@ -1,0 +1,130 @@
+"""The CLI's one boto3 session: ``--profile``, ``--region`` and ``--endpoint-url`` applied to every client.
+
+``--endpoint-url`` points every service at one AWS-compatible endpoint (an emulator such as moto's
+server or LocalStack). Retries use botocore's standard mode; ``AWS_MAX_ATTEMPTS`` overrides the
+number of attempts, as for any AWS tool.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import botocore.loaders
+import botocore.session
+from botocore.config import Config
+from botocore.exceptions import ProfileNotFound
+
+from registry_cli.errors import UsageError
+
+CLIENT_CONFIG = Config(
+    retries={"mode": "standard"},
+    connect_timeout=5,
+    read_timeout=60,
+    user_agent_extra="mlops-registry-cli",
+)
+
+
+@dataclass(frozen=True)
+class AwsOptions:
+    region: str | None = None
+    profile: str | None = None
+    endpoint_url: str | None = None
+
+
+@functools.lru_cache(maxsize=4)
+def _shared_loader(data_path: str | None) -> botocore.loaders.Loader:
+    """One service-model loader per process: parsing the SageMaker model costs ~0.5 s per session."""
+    return botocore.loaders.create_loader(data_path)
+
+
+class AwsSession:
+    def __init__(self, options: AwsOptions, default_region: str | None = None) -> None:
+        self.options = options
+        core = botocore.session.Session()
+        core.register_component("data_loader", _shared_loader(core.get_config_variable("data_path")))
+        try:
+            self._session = boto3.session.Session(
+                botocore_session=core, profile_name=options.profile, region_name=options.region
+            )
+        except ProfileNotFound as error:
+            raise UsageError(
+                f"AWS profile {options.profile!r} is not configured", hint="see `aws configure list-profiles`"
+            ) from error
+        region = self._session.region_name or default_region
+        if not region:
+            raise UsageError(
+                "no AWS region: pass --region, set AWS_REGION, or configure one for the profile",
+            )
+        self.region: str = region
+        self._clients: dict[str, Any] = {}
+        self._identity: dict[str, Any] | None = None
+
+    @property
+    def endpoint_url(self) -> str | None:
+        return self.options.endpoint_url
+
+    def describe_target(self) -> str:
+        where = self.endpoint_url or f"AWS {self.region}"
+        return f"{where}" + (f" (profile {self.options.profile})" if self.options.profile else "")
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self._session.client(
+                service,  # type: ignore[call-overload]
+                region_name=self.region,
+                endpoint_url=self.endpoint_url,
+                config=CLIENT_CONFIG,
+            )
+        return self._clients[service]
+
+    def identity(self) -> dict[str, Any]:
+        """The caller's STS identity (``Account``, ``Arn``, ``UserId``), fetched once."""
+        if self._identity is None:
+            response = self.client("sts").get_caller_identity()
+            self._identity = {k: response[k] for k in ("Account", "Arn", "UserId") if k in response}
+        return self._identity
+
+    @property
+    def account(self) -> str:
+        return str(self.identity()["Account"])
+
+    @property
+    def caller_arn(self) -> str:
+        return str(self.identity()["Arn"])
+
+    @property
+    def partition(self) -> str:
+        arn = self.identity().get("Arn", "arn:aws:")
+        return str(arn).split(":")[1] or "aws"
+
+    @contextlib.contextmanager
+    def exported_environment(self) -> Iterator[None]:
+        """Make code that builds its own clients (``registry_core.aws``) use this session's target."""
+        from registry_core.aws import reset_clients
+
+        wanted = {
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_PROFILE": self.options.profile,
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+        }
+        saved = {key: os.environ.get(key) for key in wanted}
+        for key, value in wanted.items():
+            if value is not None:
+                os.environ[key] = value
+        reset_clients()
+        try:
+            yield
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            reset_clients()

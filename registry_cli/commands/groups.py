@@ -1,0 +1,86 @@
+"""``registry groups``: the managed groups and their current Production version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from registry_cli.context import NOT_FOUND_CODES, CliContext
+from registry_cli.errors import EXIT_OK
+
+COLUMNS = [
+    ("group", "GROUP"),
+    ("deployment", "DEPLOYMENT"),
+    ("risk_rating", "RISK"),
+    ("versions", "VERSIONS"),
+    ("production_version", "PRODUCTION"),
+    ("production_since", "SINCE"),
+    ("production_arn", "PRODUCTION ARN"),
+]
+
+
+def add_parsers(subparsers: Any, add_common: Any) -> None:
+    parser = subparsers.add_parser("groups", help="managed groups and their current Production version")
+    add_common(parser)
+    parser.set_defaults(handler=run)
+
+
+def run(ctx: CliContext) -> int:
+    rows = []
+    sm = ctx.aws.client("sagemaker")
+    for group in ctx.config.groups:
+        ctx.progress.step(f"reading group {group.name}")
+        row: dict[str, Any] = {
+            "group": group.name,
+            "description": group.description,
+            "deployment": group.deployment.mode,
+            "risk_rating": group.risk_rating,
+            "exists": True,
+            "versions": None,
+            "production_version": None,
+            "production_arn": None,
+            "production_since": None,
+        }
+        try:
+            sm.describe_model_package_group(ModelPackageGroupName=group.name)
+        except ClientError as error:
+            if error.response["Error"]["Code"] not in NOT_FOUND_CODES:
+                raise
+            row["exists"] = False
+            row["production_version"] = "(group not deployed)"
+            rows.append(row)
+            continue
+        row["versions"] = len(ctx.registry.version_arns(group.name))
+        production = ctx.registry.current_production(group.name)
+        if production is not None:
+            row["production_version"] = production.version
+            row["production_arn"] = production.arn
+            row["production_since"] = _since(ctx, group.name, production.arn)
+        rows.append(row)
+    ctx.emit({"environment": ctx.env_name, "groups": rows}, lambda out: _table(ctx, rows, out))
+    return EXIT_OK
+
+
+def _since(ctx: CliContext, group: str, arn: str) -> str | None:
+    """When the Production version entered Production, from the ledger (None when the ledger is silent)."""
+    try:
+        entries = ctx.ledger.history(group)
+    except ClientError:
+        return None
+    entered = [e.at for e in entries if e.package_arn == arn and e.to_stage == "Production" and e.decision == "entered"]
+    return entered[-1] if entered else None
+
+
+def _table(ctx: CliContext, rows: list[dict[str, Any]], out: Any) -> None:
+    from registry_cli.output import render_table
+
+    out.write(f"environment {ctx.env_name} ({ctx.aws.describe_target()})\n")
+    shown = [{**row, "production_version": _version(row["production_version"])} for row in rows]
+    render_table(shown, COLUMNS, out)
+
+
+def _version(value: Any) -> Any:
+    if value is None:
+        return "none"
+    return f"v{value}" if isinstance(value, int) else value

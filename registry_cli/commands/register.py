@@ -1,0 +1,327 @@
+"""``registry register``: register a version that follows the contract the gates and the drift check read.
+
+Everything is validated before SageMaker is called: first locally (URI shapes, the image's 12-digit
+account, the commit hash, hyperparameters as a JSON object, the group managed, the baseline document
+when given as a file), then against the account (the group exists, every report is a readable JSON
+object, the baseline is valid and covers the group's features, the model artifact exists). Only then
+is the model card created (Draft), the package created with the card's ARN in its metadata, and the
+card updated with the package's ARN and version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+from registry_core import model_cards
+from registry_core.baseline import (
+    BaselineFormatError,
+    FeatureBaseline,
+    baseline_s3_key,
+    dumps_feature_baseline,
+    read_feature_baseline,
+)
+from registry_core.lineage import (
+    S3_URI,
+    Lineage,
+    ModelArtifacts,
+    RegistrationError,
+    model_package_request,
+    parse_hyperparameters,
+    registration_problems,
+)
+
+from registry_cli.context import CliContext
+from registry_cli.errors import EXIT_OK
+from registry_cli.output import render_fields
+
+MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+BASELINE_FROM_FILE = "s3://registry-baseline-upload/feature-baseline.json"  # replaced by the upload's URI
+
+
+def add_parsers(subparsers: Any, add_common: Any) -> None:
+    parser = subparsers.add_parser("register", help="register a model version (validated before SageMaker is called)")
+    parser.add_argument("--group", "-g", required=True, help="managed model package group")
+    what = parser.add_argument_group("the model")
+    what.add_argument("--model-data", required=True, metavar="S3_URI", help="model artifact (model.tar.gz)")
+    what.add_argument("--image", required=True, help="inference image URI in ECR")
+    what.add_argument(
+        "--content-type", action="append", dest="content_types", help="input MIME type (default text/csv)"
+    )
+    what.add_argument(
+        "--response-type", action="append", dest="response_types", help="output MIME type (default text/csv)"
+    )
+    what.add_argument("--description", help="version description")
+    reports = parser.add_argument_group("reports and baseline")
+    reports.add_argument("--metrics-report", required=True, metavar="S3_URI", help="model quality statistics (JSON)")
+    reports.add_argument("--bias-report", required=True, metavar="S3_URI", help="Clarify bias report (JSON)")
+    reports.add_argument(
+        "--explainability-report", required=True, metavar="S3_URI", help="Clarify explainability report"
+    )
+    baseline = reports.add_mutually_exclusive_group(required=True)
+    baseline.add_argument("--baseline", metavar="S3_URI", help="feature baseline document already in S3")
+    baseline.add_argument(
+        "--baseline-file", metavar="PATH", help="local feature baseline JSON, uploaded to the artifacts bucket"
+    )
+    lineage = parser.add_argument_group("lineage (required)")
+    lineage.add_argument("--training-data", required=True, metavar="S3_URI", help="training data URI")
+    lineage.add_argument("--repository", required=True, help="code repository URL")
+    lineage.add_argument("--commit", required=True, help="git commit (7-40 hex characters)")
+    lineage.add_argument("--hyperparameters", required=True, metavar="JSON|@FILE", help="JSON object, or @path to one")
+    lineage.add_argument("--training-job", required=True, metavar="NAME|ARN", help="SageMaker training job")
+    card = parser.add_argument_group("model card")
+    card.add_argument("--owner", help="model owner")
+    card.add_argument("--intended-uses", help="intended uses (default: the group's description)")
+    card.add_argument("--problem-type", help="e.g. binary classification")
+    card.add_argument("--algorithm-type", help="e.g. gradient boosted trees")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="validate everything and print the request; create nothing"
+    )
+    add_common(parser)
+    parser.set_defaults(handler=run)
+
+
+def run(ctx: CliContext) -> int:
+    args = ctx.args
+    group = ctx.group_config(args.group)  # exit 3 for a group this registry does not manage
+    ctx.progress.step("validating the registration locally")
+    lineage, artifacts, baseline_document = _validate_locally(args, group)
+
+    ctx.progress.step(f"checking the group, reports, baseline and artifact in {ctx.aws.describe_target()}")
+    ctx.ensure_group_exists(group.name)
+    metrics = _check_remote(ctx, group, artifacts, baseline_document is None)
+
+    actor = ctx.aws.caller_arn
+    baseline_uri = artifacts.baseline_uri
+    if baseline_document is not None:
+        body = dumps_feature_baseline(baseline_document)
+        digest = hashlib.sha256(body.encode()).hexdigest()[:16]
+        baseline_uri = f"s3://{ctx.artifacts_bucket}/{baseline_s3_key(group.name, f'sha256-{digest}')}"
+    artifacts = _with_baseline(artifacts, baseline_uri)
+    fields = model_cards.ModelCardFields(
+        group=group.name,
+        description=args.description or group.description,
+        model_artifact=artifacts.model_data_url,
+        image=artifacts.image,
+        lineage=lineage,
+        training_job_arn=lineage.training_job_arn(ctx.aws.partition, ctx.aws.region, ctx.aws.account),
+        metrics=metrics,
+        reports=artifacts.reports(),
+        creator=actor,
+        owner=args.owner,
+        intended_uses=args.intended_uses,
+        problem_type=args.problem_type,
+        algorithm_type=args.algorithm_type,
+    )
+    card_name = model_cards.card_name_for(group.name, lineage.commit_id)
+    request = model_package_request(
+        group.name,
+        artifacts,
+        lineage,
+        description=args.description,
+        model_card_arn=f"arn:{ctx.aws.partition}:sagemaker:{ctx.aws.region}:{ctx.aws.account}:model-card/{card_name}",
+        model_card_name=card_name,
+        registered_by=actor,
+    )
+    if args.dry_run:
+        ctx.progress.step("dry run: nothing was created")
+        data = {
+            "dry_run": True,
+            "create_model_package": request,
+            "model_card": model_cards.model_card_content(fields, group.risk_rating),
+        }
+        ctx.emit(data, lambda out: out.write(json.dumps(data, indent=2, default=str) + "\n"))
+        return EXIT_OK
+
+    s3 = ctx.aws.client("s3")
+    if baseline_document is not None:
+        ctx.progress.step(f"uploading the feature baseline to {baseline_uri}")
+        bucket, key = _split(baseline_uri)
+        s3.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=dumps_feature_baseline(baseline_document).encode(),
+            ContentType="application/json",
+        )
+
+    sm = ctx.aws.client("sagemaker")
+    ctx.progress.step(f"creating model card {card_name} (Draft, risk {group.risk_rating})")
+    card_arn = model_cards.create_model_card(fields, group.risk_rating, card_name=card_name, sagemaker=sm)
+    request["CustomerMetadataProperties"]["ModelCardArn"] = card_arn
+    ctx.progress.step(f"creating the model package in {group.name}")
+    try:
+        package_arn = str(sm.create_model_package(**request)["ModelPackageArn"])
+    except Exception:
+        _discard_card(sm, card_name, ctx)
+        raise
+    version = int(package_arn.rsplit("/", 1)[1])
+    ctx.progress.step(f"linking model card {card_name} to version {version}")
+    model_cards.attach_package(card_name, package_arn, version, sagemaker=sm)
+    data = {
+        "package_arn": package_arn,
+        "group": group.name,
+        "version": version,
+        "stage": "Development",
+        "stage_status": "Registered",
+        "approval_status": "PendingManualApproval",
+        "model_card_arn": card_arn,
+        "model_card_status": "Draft",
+        "feature_baseline": baseline_uri,
+        "lineage": lineage.as_dict(),
+        "registered_by": actor,
+    }
+    ctx.emit(
+        data,
+        lambda out: render_fields(
+            f"registered {group.name} v{version}; the promotion pipeline evaluates it next",
+            [(k, v) for k, v in data.items() if k not in ("group", "version")],
+            out,
+        ),
+    )
+    return EXIT_OK
+
+
+# --- validation ----------------------------------------------------------------------------------
+def _validate_locally(args: Any, group: Any) -> tuple[Lineage, ModelArtifacts, dict[str, Any] | None]:
+    problems: list[str] = []
+    hyperparameters: dict[str, Any] = {}
+    try:
+        hyperparameters = parse_hyperparameters(_maybe_file(args.hyperparameters, "hyperparameters"))
+    except RegistrationError as error:
+        problems.extend(error.problems)
+    lineage = Lineage(
+        training_data_uri=args.training_data,
+        repository=args.repository,
+        commit_id=args.commit,
+        hyperparameters=hyperparameters,
+        training_job=args.training_job,
+    )
+    artifacts = ModelArtifacts(
+        model_data_url=args.model_data,
+        image=args.image,
+        metrics_report_uri=args.metrics_report,
+        bias_report_uri=args.bias_report,
+        explainability_report_uri=args.explainability_report,
+        baseline_uri=args.baseline or BASELINE_FROM_FILE,
+        content_types=tuple(args.content_types or ("text/csv",)),
+        response_types=tuple(args.response_types or ("text/csv",)),
+    )
+    problems.extend(p for p in registration_problems(group.name, artifacts, lineage) if p not in problems)
+    document = None
+    if args.baseline_file:
+        try:
+            text = Path(args.baseline_file).expanduser().read_text()
+        except OSError as error:
+            problems.append(f"baseline file: cannot read {args.baseline_file} ({error.strerror or error})")
+        else:
+            try:
+                document = json.loads(text)
+                problems.extend(_baseline_problems(read_feature_baseline(document), group, args.baseline_file))
+            except (ValueError, BaselineFormatError) as error:  # a BaselineFormatError names the field
+                problems.append(f"baseline file {args.baseline_file}: {error}")
+    if problems:
+        raise RegistrationError(problems)
+    return lineage, artifacts, document
+
+
+def _baseline_problems(baseline: FeatureBaseline, group: Any, where: str) -> list[str]:
+    missing = [feature for feature in group.features if feature not in baseline.features]
+    if missing:
+        return [f"feature baseline {where}: no entry for the group's feature(s) {', '.join(missing)}"]
+    return []
+
+
+def _check_remote(ctx: CliContext, group: Any, artifacts: ModelArtifacts, check_baseline: bool) -> dict[str, float]:
+    s3 = ctx.aws.client("s3")
+    problems: list[str] = []
+    metrics: dict[str, float] = {}
+    for what, uri in (
+        ("metrics report", artifacts.metrics_report_uri),
+        ("bias report", artifacts.bias_report_uri),
+        ("explainability report", artifacts.explainability_report_uri),
+    ):
+        document, problem = _read_json(s3, uri, what)
+        if problem:
+            problems.append(problem)
+        elif what == "metrics report" and document is not None:
+            metrics = model_cards.flatten_metrics(document)
+            absent = [m.name for m in group.metrics if m.name not in metrics]
+            if absent:
+                ctx.progress.warn(
+                    f"the metrics report lacks {', '.join(absent)}: the metrics gate will deny this version"
+                )
+    if check_baseline:
+        document, problem = _read_json(s3, artifacts.baseline_uri, "feature baseline")
+        if problem:
+            problems.append(problem)
+        elif document is not None:
+            try:
+                problems.extend(_baseline_problems(read_feature_baseline(document), group, artifacts.baseline_uri))
+            except BaselineFormatError as error:
+                problems.append(f"feature baseline {artifacts.baseline_uri}: {error}")
+    bucket, key = _split(artifacts.model_data_url)
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as error:
+        code = error.response["Error"]["Code"]
+        if code in ("404", "NoSuchKey", "NotFound", "NoSuchBucket"):
+            problems.append(f"model artifact {artifacts.model_data_url}: no such object")
+        else:
+            ctx.progress.warn(f"cannot check the model artifact {artifacts.model_data_url} ({code})")
+    if problems:
+        raise RegistrationError(problems)
+    return metrics
+
+
+def _read_json(s3: Any, uri: str, what: str) -> tuple[Any, str | None]:
+    bucket, key = _split(uri)
+    try:
+        obj = s3.get_object(Bucket=bucket, Key=key)
+        if int(obj.get("ContentLength", 0)) > MAX_DOCUMENT_BYTES:
+            return None, f"{what} {uri}: larger than {MAX_DOCUMENT_BYTES} bytes"
+        body = obj["Body"].read()
+    except ClientError as error:
+        code = error.response["Error"]["Code"]
+        if code in ("NoSuchKey", "NoSuchBucket", "404", "NotFound"):
+            return None, f"{what} {uri}: no such object"
+        return None, f"{what} {uri}: cannot be read ({code})"
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as error:
+        return None, f"{what} {uri}: not valid JSON ({error})"
+    if not isinstance(document, dict):
+        return None, f"{what} {uri}: expected a JSON object"
+    return document, None
+
+
+def _maybe_file(value: str, what: str) -> str:
+    if value.startswith("@"):
+        try:
+            return Path(value[1:]).expanduser().read_text()
+        except OSError as error:
+            raise RegistrationError([f"{what}: cannot read {value[1:]} ({error.strerror or error})"]) from error
+    return value
+
+
+def _split(uri: str) -> tuple[str, str]:
+    match = S3_URI.match(uri)
+    if not match:  # validated before; kept as a guard
+        raise RegistrationError([f"{uri!r} is not an s3://bucket/key URI"])
+    return match.group("bucket"), match.group("key")
+
+
+def _with_baseline(artifacts: ModelArtifacts, uri: str) -> ModelArtifacts:
+    from dataclasses import replace
+
+    return replace(artifacts, baseline_uri=uri)
+
+
+def _discard_card(sm: Any, card_name: str, ctx: CliContext) -> None:
+    """The package was not created: delete its card so no orphan Draft card stays behind."""
+    try:
+        sm.delete_model_card(ModelCardName=card_name)
+    except ClientError:
+        ctx.progress.warn(f"model card {card_name} was created but the package was not; delete it by hand")

@@ -1,0 +1,130 @@
+"""What every command needs: the options, the environment's config, the session, the adapters by name."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, TextIO
+
+from botocore.exceptions import ClientError
+from registry_core import names
+from registry_core.approvals import ApprovalStore
+from registry_core.errors import InvalidEventError
+from registry_core.events import split_package_arn
+from registry_core.ledger import Ledger
+from registry_core.model_registry import ModelRegistry, PackageView
+
+from registry_cli import output
+from registry_cli.aws import AwsOptions, AwsSession
+from registry_cli.config import load_environment
+from registry_cli.errors import NotFoundError, UsageError
+
+NOT_FOUND_CODES = ("ValidationException", "ResourceNotFound", "ResourceNotFoundException")
+
+
+@dataclass
+class CliContext:
+    args: argparse.Namespace
+    stdout: TextIO = field(default_factory=lambda: sys.stdout)
+    stderr: TextIO = field(default_factory=lambda: sys.stderr)
+
+    @cached_property
+    def progress(self) -> output.Progress:
+        return output.Progress(stream=self.stderr, enabled=not getattr(self.args, "quiet", False))
+
+    # --- configuration ---------------------------------------------------------------------------
+    @cached_property
+    def config(self) -> Any:
+        return load_environment(getattr(self.args, "config", None), getattr(self.args, "env", None))
+
+    @property
+    def env_name(self) -> str:
+        return str(self.config.name)
+
+    @property
+    def managed_groups(self) -> list[str]:
+        return [group.name for group in self.config.groups]
+
+    def group_config(self, group: str) -> Any:
+        """The managed group's config; ``NotFoundError`` (exit 3) for a group this registry does not manage."""
+        try:
+            return self.config.group(group)
+        except KeyError:
+            raise NotFoundError(
+                f"group {group!r} is not managed by the registry in environment {self.env_name!r}",
+                hint=f"managed groups: {', '.join(self.managed_groups)}",
+            ) from None
+
+    # --- AWS ---------------------------------------------------------------------------------------
+    @cached_property
+    def aws(self) -> AwsSession:
+        options = AwsOptions(
+            region=getattr(self.args, "region", None),
+            profile=getattr(self.args, "profile", None),
+            endpoint_url=getattr(self.args, "endpoint_url", None),
+        )
+        return AwsSession(options, default_region=self.config.region)
+
+    @cached_property
+    def registry(self) -> ModelRegistry:
+        return ModelRegistry(self.aws.client("sagemaker"))
+
+    @cached_property
+    def ledger(self) -> Ledger:
+        return Ledger(names.ledger_table_name(self.env_name), dynamodb=self.aws.client("dynamodb"))
+
+    @cached_property
+    def approvals(self) -> ApprovalStore:
+        return ApprovalStore(names.approvals_table_name(self.env_name), dynamodb=self.aws.client("dynamodb"))
+
+    @property
+    def artifacts_bucket(self) -> str:
+        return names.artifacts_bucket_name(self.env_name, self.aws.account, self.aws.region)
+
+    def endpoint_name(self, group: str) -> str:
+        return names.endpoint_name(self.env_name, group)
+
+    # --- lookups with clear not-found errors --------------------------------------------------------
+    def ensure_group_exists(self, group: str) -> None:
+        self.group_config(group)
+        try:
+            self.aws.client("sagemaker").describe_model_package_group(ModelPackageGroupName=group)
+        except ClientError as error:
+            if error.response["Error"]["Code"] in NOT_FOUND_CODES:
+                raise NotFoundError(
+                    f"model package group {group!r} does not exist in {self.aws.describe_target()}",
+                    hint="is the registry deployed in this account and region (cdk deploy)?",
+                ) from error
+            raise
+
+    def resolve_package(self, arn: str | None, group: str | None, version: int | None) -> PackageView:
+        """The package named by ``--arn`` or by ``--group`` + ``--version`` (exit 2 malformed, 3 unknown)."""
+        if arn:
+            try:
+                arn_group, _ = split_package_arn(arn)
+            except InvalidEventError as error:
+                raise UsageError(
+                    f"--arn {arn!r} is not a versioned model package ARN",
+                    hint="e.g. arn:aws:sagemaker:eu-west-1:123456789012:model-package/churn-classifier/3",
+                ) from error
+            self.group_config(arn_group)
+            try:
+                return self.registry.describe(arn)
+            except ClientError as error:  # pragma: no cover - ModelRegistry maps the not-found codes
+                raise NotFoundError(f"model package {arn} does not exist") from error
+        if not group or version is None:
+            raise UsageError("name the version with --arn ARN, or with --group GROUP --version N")
+        self.ensure_group_exists(group)
+        for candidate in self.registry.version_arns(group):
+            if int(candidate.rsplit("/", 1)[1]) == version:
+                return self.registry.describe(candidate)
+        raise NotFoundError(f"group {group!r} has no version {version}", hint=f"see `registry status --group {group}`")
+
+    def emit(self, data: Any, table: Any) -> None:
+        """Write ``data`` as JSON, or call ``table(stdout)`` to render it."""
+        if getattr(self.args, "output", "table") == "json":
+            output.render_json(data, self.stdout)
+        else:
+            table(self.stdout)
