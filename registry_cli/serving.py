@@ -70,7 +70,7 @@ def serving_state(sagemaker: Any, endpoint_name: str) -> ServingState:
     except ClientError as error:
         code = error.response["Error"]["Code"]
         if code in ("ValidationException", "ResourceNotFound", "ResourceNotFoundException"):
-            return ServingState(endpoint_name, "absent", detail="no endpoint (nothing deployed yet)")
+            return ServingState(endpoint_name, "absent", detail="nothing deployed yet")
         if code in ("AccessDeniedException", "AccessDenied"):
             return ServingState(endpoint_name, "unknown", detail="not allowed to describe the endpoint")
         raise

@@ -114,12 +114,14 @@ def training_job_problem(value: str | None) -> str | None:
     return None
 
 
-def parse_hyperparameters(value: str | Mapping[str, Any] | None) -> dict[str, Any]:
+def parse_hyperparameters(value: str | bytes | Mapping[str, Any] | None) -> dict[str, Any]:
     """The hyperparameters as a JSON object; ``RegistrationError`` when they are not one."""
     if value is None or value == "":
         raise RegistrationError(["hyperparameters: required (a JSON object, e.g. '{\"max_depth\": 6}')"])
     if isinstance(value, Mapping):
         document: Any = dict(value)
+    elif not isinstance(value, str | bytes):
+        raise RegistrationError([f"hyperparameters: must be a JSON object, got {type(value).__name__}"])
     else:
         try:
             document = json.loads(value)

@@ -1,0 +1,81 @@
+"""Model cards advance with the lifecycle through the real pipeline (offline harness).
+
+Contract (``registry_core.model_cards.advance_model_card``, called by the promotion pipeline's
+lifecycle on every stage change): a version registered with the CLI gets a Draft card; entering
+Staging makes it PendingReview, Production Approved, Archived (replaced, rejected, denied) Archived;
+never backwards; a version without a card is promoted as before.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from offline.harness import PipelineHarness
+from offline.samples import churn_reports
+from tests.pipeline.test_cli_support import GROUP, announce_cli_registration, register_with_cli, run_cli
+
+
+def _card_status(harness: PipelineHarness, package_arn: str) -> str:
+    name = harness.package(package_arn)["CustomerMetadataProperties"]["ModelCardName"]
+    return str(harness.sm.describe_model_card(ModelCardName=name)["ModelCardStatus"])
+
+
+def _register(
+    capsys: pytest.CaptureFixture[str], harness: PipelineHarness, tag: str, **reports: float
+) -> tuple[str, str]:
+    arn = str(register_with_cli(capsys, harness, tag, **reports)["package_arn"])
+    assert _card_status(harness, arn) == "Draft"
+    outcome = announce_cli_registration(harness, arn)
+    return arn, str(outcome["execution_arn"])
+
+
+def _decide(capsys: pytest.CaptureFixture[str], harness: PipelineHarness, arn: str, verb: str, execution: str) -> None:
+    assert harness.pending_approval(arn)
+    result = run_cli(capsys, verb, "--arn", arn, "--reason", f"{verb} in the model card test")
+    assert result.code == 0, result.err
+    assert harness.wait(execution)["status"] == "SUCCEEDED"
+
+
+def test_model_card_moves_draft_pending_review_approved_archived(
+    harness: PipelineHarness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given v1 registered with the CLI (Draft card), When it passes the gates and awaits the board
+    first, execution = _register(capsys, harness, "v1")
+    assert harness.pending_approval(first)
+    # Then its card is PendingReview (entered Staging)
+    assert _card_status(harness, first) == "PendingReview"
+    # When the board approves, Then the card is Approved (Production)
+    _decide(capsys, harness, first, "approve", execution)
+    assert _card_status(harness, first) == "Approved"
+    # When v2 replaces it, Then v1's card is Archived and v2's Approved
+    second, execution = _register(capsys, harness, "v2", auc=0.87)
+    _decide(capsys, harness, second, "approve", execution)
+    assert (_card_status(harness, first), _card_status(harness, second)) == ("Archived", "Approved")
+
+
+def test_model_card_archived_when_the_board_rejects(
+    harness: PipelineHarness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    arn, execution = _register(capsys, harness, "v1")
+    _decide(capsys, harness, arn, "reject", execution)
+    assert harness.package(arn)["ModelLifeCycle"]["StageStatus"] == "Rejected"
+    assert _card_status(harness, arn) == "Archived"
+
+
+def test_model_card_archived_when_a_gate_denies_in_development(
+    harness: PipelineHarness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    arn, execution = _register(capsys, harness, "v1", auc=0.5)  # below the 0.8 baseline
+    assert harness.wait(execution)["status"] == "SUCCEEDED"
+    assert harness.package(arn)["ModelLifeCycle"]["Stage"] == "Archived"
+    assert _card_status(harness, arn) == "Archived"  # Draft → Archived, skipping what it never reached
+
+
+def test_model_card_absent_does_not_block_a_promotion(harness: PipelineHarness) -> None:
+    registration = harness.register_version(GROUP, tag="no-card", **churn_reports())
+    outcome = harness.announce(registration)
+    assert harness.pending_approval(registration.package_arn)
+    harness.approve_with_cli(registration.package_arn, "arn:aws:iam::123456789012:user/alice", "no card")
+    assert harness.wait(outcome["execution_arn"])["status"] == "SUCCEEDED"
+    assert harness.package(registration.package_arn)["ModelLifeCycle"]["Stage"] == "Production"
+    assert harness.sm.list_model_cards()["ModelCardSummaries"] == []
