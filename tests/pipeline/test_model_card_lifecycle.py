@@ -3,16 +3,31 @@
 Contract (``registry_core.model_cards.advance_model_card``, called by the promotion pipeline's
 lifecycle on every stage change): a version registered with the CLI gets a Draft card; entering
 Staging makes it PendingReview, Production Approved, Archived (replaced, rejected, denied) Archived;
-never backwards; a version without a card is promoted as before.
+never backwards; a version without a card is promoted as before. One emulated registry serves the
+module (each test drives its own versions to the end).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from offline.harness import PipelineHarness
 from offline.samples import churn_reports
 from tests.pipeline.test_cli_support import GROUP, announce_cli_registration, register_with_cli, run_cli
+
+
+@pytest.fixture(scope="module")
+def module_harness(synthesized: Any) -> Iterator[PipelineHarness]:
+    with PipelineHarness(synthesized.outdir, synthesized.templates) as running:
+        yield running
+
+
+@pytest.fixture
+def harness(module_harness: PipelineHarness) -> PipelineHarness:
+    return module_harness
 
 
 def _card_status(harness: PipelineHarness, package_arn: str) -> str:
@@ -56,7 +71,7 @@ def test_model_card_moves_draft_pending_review_approved_archived(
 def test_model_card_archived_when_the_board_rejects(
     harness: PipelineHarness, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    arn, execution = _register(capsys, harness, "v1")
+    arn, execution = _register(capsys, harness, "rejected", auc=0.88)  # beats any champion of this module
     _decide(capsys, harness, arn, "reject", execution)
     assert harness.package(arn)["ModelLifeCycle"]["StageStatus"] == "Rejected"
     assert _card_status(harness, arn) == "Archived"
@@ -65,17 +80,17 @@ def test_model_card_archived_when_the_board_rejects(
 def test_model_card_archived_when_a_gate_denies_in_development(
     harness: PipelineHarness, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    arn, execution = _register(capsys, harness, "v1", auc=0.5)  # below the 0.8 baseline
+    arn, execution = _register(capsys, harness, "denied", auc=0.5)  # below the 0.8 baseline
     assert harness.wait(execution)["status"] == "SUCCEEDED"
     assert harness.package(arn)["ModelLifeCycle"]["Stage"] == "Archived"
     assert _card_status(harness, arn) == "Archived"  # Draft → Archived, skipping what it never reached
 
 
 def test_model_card_absent_does_not_block_a_promotion(harness: PipelineHarness) -> None:
-    registration = harness.register_version(GROUP, tag="no-card", **churn_reports())
+    registration = harness.register_version(GROUP, tag="no-card", **churn_reports(auc=0.89))
     outcome = harness.announce(registration)
     assert harness.pending_approval(registration.package_arn)
     harness.approve_with_cli(registration.package_arn, "arn:aws:iam::123456789012:user/alice", "no card")
     assert harness.wait(outcome["execution_arn"])["status"] == "SUCCEEDED"
     assert harness.package(registration.package_arn)["ModelLifeCycle"]["Stage"] == "Production"
-    assert harness.sm.list_model_cards()["ModelCardSummaries"] == []
+    assert "ModelCardArn" not in (harness.package(registration.package_arn).get("CustomerMetadataProperties") or {})
