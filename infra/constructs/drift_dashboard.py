@@ -23,9 +23,10 @@ from infra.constructs.drift_alarms import (
     DriftAlarms,
 )
 
-# The A/B evaluator and the application publish the success metric (AbTestConfig.success_metric_name)
-# here, per variant: dimensions EndpointName and VariantName, one datapoint per success (Sum).
-AB_TEST_METRICS_NAMESPACE = "MlopsRegistry/ABTest"
+# The application publishes the A/B success metric (AbTestConfig.success_metric_name) here, per
+# variant: dimensions EndpointName and VariantName, one datapoint per success (Sum). The A/B evaluator
+# reads it from the same namespace (``AB_TEST_NAMESPACE`` in lambdas/serving/names.py).
+AB_TEST_METRICS_NAMESPACE = "MlopsRegistry/AbTest"
 TRAFFIC_PERIOD = Duration.minutes(5)
 WIDGET_WIDTH = 8
 WIDGET_HEIGHT = 6

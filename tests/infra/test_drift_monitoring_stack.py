@@ -180,7 +180,7 @@ def test_drift_one_dashboard_per_group_with_every_panel(monitoring: Synthesized)
             assert feature in body
         for variant in variants_for(group):
             assert variant in body
-        has_success_metric = "MlopsRegistry/ABTest" in body
+        has_success_metric = "MlopsRegistry/AbTest" in body
         assert has_success_metric == (group.deployment.mode == "ab_test")
         if has_success_metric:
             assert group.deployment.ab_test.success_metric_name in body
