@@ -9,12 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from aws_cdk import App, Environment, Tags
+from serving.names import serving_stack_name
 
 from infra import constants
 from infra.config import EnvironmentConfig, load_config
+from infra.constructs.deploy_step import ServingDeployStep
 from infra.nag import enable_security_checks
 from infra.stacks.promotion_stack import PromotionStack
 from infra.stacks.registry_stack import RegistryStack
+from infra.stacks.serving_stack import ServingStack
 
 CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
 
@@ -32,7 +35,17 @@ def build_app(app: App | None = None, context: Mapping[str, Any] | None = None) 
     env = Environment(account=config.account, region=config.region) if config.account or config.region else None
     prefix = "".join(part.capitalize() for part in constants.resource_prefix(config.name).split("-"))
     registry = RegistryStack(app, f"{prefix}Registry", config=config, env=env)
-    PromotionStack(app, f"{prefix}Promotion", config=config, registry=registry, env=env)
+    serving = [
+        ServingStack(
+            app, serving_stack_name(config.name, group.name), config=config, group=group, registry=registry, env=env
+        )
+        for group in config.groups
+    ]
+    promotion = PromotionStack(
+        app, f"{prefix}Promotion", config=config, registry=registry, deploy_step=ServingDeployStep(config), env=env
+    )
+    for stack in serving:  # the pipeline deploys through them; they exist first
+        promotion.add_stack_dependency(stack)
     Tags.of(app).add("project", constants.APP_NAME)
     Tags.of(app).add("environment", config.name)
     return app, config

@@ -15,6 +15,7 @@ import json
 import os
 import threading
 import time
+import warnings
 import zipfile
 from collections.abc import Iterator
 from contextlib import ExitStack, suppress
@@ -30,7 +31,13 @@ from moto.events.models import EventPattern
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
 from offline import coverage
-from offline.moto_ext import InProcessLambdaRunner, sagemaker_extensions, set_modifying_identity
+from offline.moto_ext import (
+    InProcessLambdaRunner,
+    StackOutcomes,
+    cloudformation_extensions,
+    sagemaker_extensions,
+    set_modifying_identity,
+)
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
@@ -123,6 +130,23 @@ class Resolver:
         return [r for r in self.resources.values() if r.type == rtype]
 
 
+RANKER_FEATURES = ["user_affinity", "item_popularity", "price_bucket", "session_length", "device_type"]
+
+
+def ranker_reports(ndcg: float = 0.36, rmse: float = 1.05) -> dict[str, dict[str, Any]]:
+    """Reports that pass the gates of the A/B-tested example group ``recommender-ranker``."""
+    from offline.samples import bias_report, explainability_report, metrics_report
+
+    fair = {"DPPL": 0.05, "DI": 0.97}
+    return {
+        "metrics": metrics_report({"ndcg_at_10": ndcg, "rmse": rmse}, section="regression_metrics"),
+        "bias": bias_report({"region": {"eu": fair, "us": fair}}),
+        "explainability": explainability_report(
+            dict(zip(RANKER_FEATURES, [0.34, 0.21, 0.17, 0.16, 0.12], strict=True))
+        ),
+    }
+
+
 @dataclass
 class Registration:
     package_arn: str
@@ -140,6 +164,7 @@ class PipelineHarness:
         self.resolver = Resolver(templates)
         self.approval_timeout_seconds = approval_timeout_seconds
         self.runner = InProcessLambdaRunner()
+        self.stack_outcomes = StackOutcomes()
         self._stack = ExitStack()
         self.executions: list[str] = []
         self._coverage_lock = threading.Lock()
@@ -148,11 +173,14 @@ class PipelineHarness:
     def __enter__(self) -> PipelineHarness:
         from registry_core.aws import reset_clients
 
+        # The serving stacks' alarms and scaling targets have no moto CloudFormation model (skipped).
+        warnings.filterwarnings("ignore", message="Tried to parse AWS::", category=UserWarning)
         os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "offline")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "offline")
         self._stack.enter_context(mock_aws(config={"stepfunctions": {"execute_state_machine": True}}))
         self._stack.enter_context(sagemaker_extensions())
+        self._stack.enter_context(cloudformation_extensions(self.stack_outcomes))
         self._stack.enter_context(self.runner.installed())
         self._stack.enter_context(mock.patch.object(retrier_decl, "time", SimpleNamespace(sleep=lambda seconds: None)))
         self.runner.extra_env.update(
@@ -272,10 +300,36 @@ class PipelineHarness:
         self.sns.subscribe(
             TopicArn=self.topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"}
         )
+        self._create_serving_stacks()
         machines = self.resolver.of_type("AWS::StepFunctions::StateMachine")
         if len(machines) != 1:
             raise HarnessError(f"expected one state machine in the app, found {len(machines)}")
         self._create_state_machine(machines[0])
+
+    def _create_serving_stacks(self) -> None:
+        """Each serving stack as a CloudFormation stack in moto, from its synthesized template.
+
+        Cross-stack imports are resolved to the emulated registry's resources first (moto only knows
+        exports of stacks it created); everything else (parameters, conditions, names) is moto's and
+        ``moto_ext.cloudformation_extensions``' business, as UpdateStack later is.
+        """
+        cfn = self.session.client("cloudformation")
+        self.serving_stacks: dict[str, str] = {}
+        for stack_name, template in self.resolver.templates.items():
+            if "-" not in stack_name or "Serving-" not in stack_name:
+                continue
+            body = self._resolve_imports(json.loads(json.dumps(template)), stack_name)
+            cfn.create_stack(StackName=stack_name, TemplateBody=json.dumps(body), Capabilities=["CAPABILITY_NAMED_IAM"])
+            self.serving_stacks[stack_name.split("Serving-", 1)[1]] = stack_name
+
+    def _resolve_imports(self, node: Any, stack: str) -> Any:
+        if isinstance(node, list):
+            return [self._resolve_imports(v, stack) for v in node]
+        if isinstance(node, dict):
+            if set(node) == {"Fn::ImportValue"}:
+                return self.resolver.resolve(node, stack)
+            return {k: self._resolve_imports(v, stack) for k, v in node.items()}
+        return node
 
     def _create_function(self, r: Resource) -> None:
         p = self.resolver.resolve(r.properties, r.stack)
@@ -566,3 +620,91 @@ class PipelineHarness:
             for message in messages:
                 self.sqs.delete_message(QueueUrl=self.notifications_queue, ReceiptHandle=message["ReceiptHandle"])
                 yield json.loads(message["Body"])
+
+    # --- serving -----------------------------------------------------------------------------
+    def serving_stack(self, group: str) -> dict[str, Any]:
+        stack = self.session.client("cloudformation").describe_stacks(StackName=self.serving_stacks[group])
+        return dict(stack["Stacks"][0])
+
+    def serving_parameters(self, group: str) -> dict[str, str]:
+        return {p["ParameterKey"]: p.get("ParameterValue", "") for p in self.serving_stack(group).get("Parameters", [])}
+
+    def endpoint_name(self, group: str) -> str:
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in self.serving_stack(group).get("Outputs", [])}
+        return outputs["EndpointName"]
+
+    def serving(self, group: str) -> dict[str, dict[str, Any]]:
+        """What the group's endpoint serves: variant -> {package_arn, weight, model, config}; {} without endpoint."""
+        try:
+            endpoint = self.sm.describe_endpoint(EndpointName=self.endpoint_name(group))
+        except self.sm.exceptions.ClientError:
+            return {}
+        config = self.sm.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+        weights = {v["VariantName"]: v.get("CurrentWeight") for v in endpoint.get("ProductionVariants", [])}
+        served = {}
+        for variant in config["ProductionVariants"]:
+            model = self.sm.describe_model(ModelName=variant["ModelName"])
+            served[variant["VariantName"]] = {
+                "package_arn": model["PrimaryContainer"].get("ModelPackageName"),
+                "weight": weights.get(variant["VariantName"], variant.get("InitialVariantWeight")),
+                "model": variant["ModelName"],
+                "config": endpoint["EndpointConfigName"],
+            }
+        return served
+
+    def fail_next_deployment(self, group: str, outcome: str = "rollback", reason: str = "") -> None:
+        """The next update of the group's serving stack rolls back (the guardrails' alarms tripped) or sticks."""
+        self.stack_outcomes.push(self.serving_stacks[group], outcome, reason)
+
+    def on_invoke(self, fragment: str, action: str, callback: Any) -> None:
+        """Run ``callback(payload)`` just before each invocation of a function's ``action`` (the payload may
+        be changed: e.g. a later ``now`` stands for time passing)."""
+        function = self.function_name(fragment)
+
+        def hook(name: str, payload: dict[str, Any]) -> BaseException | None:
+            if name == function and payload.get("action") == action:
+                callback(payload)
+            return None
+
+        self.runner.faults.append(hook)
+
+    def publish_variant_metrics(self, group: str, counts: dict[str, dict[str, int]], success_metric: str) -> None:
+        """What SageMaker (invocations, 5XX) and the application (the success metric) publish per variant."""
+        from serving import names
+
+        endpoint = self.endpoint_name(group)
+        cloudwatch = self.session.client("cloudwatch")
+        for variant, values in counts.items():
+            dimensions = [
+                {"Name": names.DIMENSION_ENDPOINT, "Value": endpoint},
+                {"Name": names.DIMENSION_VARIANT, "Value": variant},
+            ]
+            cloudwatch.put_metric_data(
+                Namespace=names.SAGEMAKER_NAMESPACE,
+                MetricData=[
+                    {"MetricName": names.METRIC_INVOCATIONS, "Dimensions": dimensions, "Value": values["invocations"]},
+                    {"MetricName": names.METRIC_5XX, "Dimensions": dimensions, "Value": values.get("errors", 0)},
+                    {
+                        "MetricName": names.METRIC_LATENCY,
+                        "Dimensions": dimensions,
+                        "Value": values.get("latency_us", 40000),
+                    },
+                ],
+            )
+            cloudwatch.put_metric_data(
+                Namespace=names.AB_TEST_NAMESPACE,
+                MetricData=[{"MetricName": success_metric, "Dimensions": dimensions, "Value": values["successes"]}],
+            )
+
+    def promote(
+        self, group: str, tag: str, approver: str, reports: dict[str, Any]
+    ) -> tuple[Registration, dict[str, Any]]:
+        """Register a version, let it through the gates, approve it with the CLI, wait for the end."""
+        registration = self.register_version(group, tag=tag, **reports)
+        outcome = self.announce(registration)
+        if outcome.get("action") != "started":
+            raise HarnessError(f"no execution started for {registration.package_arn}: {outcome}")
+        if not self.pending_approval(registration.package_arn):
+            raise HarnessError(f"{registration.package_arn} never waited for approval")
+        self.approve_with_cli(registration.package_arn, approver, f"{tag} reviewed")
+        return registration, self.wait(outcome["execution_arn"])

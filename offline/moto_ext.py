@@ -229,3 +229,172 @@ class InProcessLambdaRunner:
 
         with mock.patch.object(LambdaFunction, "_invoke_lambda", _invoke_lambda):
             yield self
+
+
+# --- CloudFormation: serving stacks ------------------------------------------------------------------
+# moto 5.2.5's UpdateStack only re-creates resources whose JSON references a changed parameter
+# directly: resources that turn on through a Condition are never created, and an endpoint config that
+# references a replaced model by GetAtt is not replaced. The serving stacks depend on both. The patch
+# below re-evaluates the whole template with the new parameters: SageMaker resources are torn down
+# and re-created (moto's own SageMaker update also deletes and re-creates), every other resource is
+# kept. It also honours the SageMaker name properties (moto ignores ModelName, EndpointConfigName and
+# EndpointName), drops AWS::NoValue entries from ProductionVariants, and lets a test decide the
+# outcome of a stack's next update: the deployment guardrails rolling it back, or a stuck rollback.
+SAGEMAKER_TEARDOWN_ORDER = ("AWS::SageMaker::Endpoint", "AWS::SageMaker::EndpointConfig", "AWS::SageMaker::Model")
+GUARDRAIL_REASON = "Endpoint update rolled back by deployment guardrails: alarm {alarm} in ALARM (offline)"
+
+
+class StackOutcomes:
+    """What the next update of a stack does: ``complete`` (default), ``rollback`` or ``rollback_failed``."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._queued: dict[str, list[tuple[str, str]]] = {}
+        self.updates: list[tuple[str, dict[str, Any], str]] = []
+
+    def push(self, stack_name: str, outcome: str, reason: str = "") -> None:
+        if outcome not in ("complete", "rollback", "rollback_failed"):
+            raise ValueError(f"unknown stack outcome {outcome!r}")
+        with self._lock:
+            self._queued.setdefault(stack_name, []).append((outcome, reason))
+
+    def pop(self, stack_name: str) -> tuple[str, str]:
+        with self._lock:
+            queued = self._queued.get(stack_name) or []
+            return queued.pop(0) if queued else ("complete", "")
+
+
+def _rebuild(stack: Any, template: str, parameters: dict[str, Any]) -> None:
+    from moto.cloudformation.parsing import CloudFormationModel
+
+    old = stack.resource_map
+    for resource_type in SAGEMAKER_TEARDOWN_ORDER:
+        for logical_id, resource in list(old._parsed_resources.items()):
+            if getattr(resource, "cf_resource_type", None) == resource_type:
+                old._delete_resource(resource, old._resource_json_map[logical_id])
+                del old._parsed_resources[logical_id]
+    stack.template = template
+    stack._parse_template()
+    stack.parameters = dict(parameters)
+    new = stack._create_resource_map()
+    for logical_id, resource in old._parsed_resources.items():
+        if logical_id in new._resource_json_map and isinstance(resource, CloudFormationModel):
+            new._parsed_resources[logical_id] = resource
+    new.create(stack.template_dict)
+    stack.resource_map = new
+    stack.output_map = stack._create_output_map()
+
+
+def _resource_event(stack: Any, resource_type: str, status: str, reason: str) -> None:
+    from moto.cloudformation.models import Event
+
+    logical_id = next(
+        (name for name, body in stack.template_dict.get("Resources", {}).items() if body.get("Type") == resource_type),
+        resource_type,
+    )
+    stack.events.append(
+        Event(
+            stack_id=stack.stack_id,
+            stack_name=stack.name,
+            logical_resource_id=logical_id,
+            physical_resource_id=logical_id,
+            resource_type=resource_type,
+            resource_status=status,
+            resource_status_reason=reason,
+            resource_properties=None,
+        )
+    )
+
+
+def _patched_stack_update(outcomes: StackOutcomes) -> Callable[..., None]:
+    def update(
+        self: Any,
+        template: str,
+        role_arn: str | None = None,
+        parameters: dict[str, Any] | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> None:
+        previous_template = self.template
+        previous_parameters = dict(self.parameters or {})
+        new_parameters = dict(parameters or previous_parameters)
+        outcome, reason = outcomes.pop(self.name)
+        outcomes.updates.append((self.name, new_parameters, outcome))
+        self._add_stack_event("UPDATE_IN_PROGRESS", resource_status_reason="User Initiated")
+        self.role_arn = role_arn
+        if tags is not None:
+            self.tags = tags
+        _rebuild(self, template, new_parameters)
+        if outcome == "complete":
+            self._add_stack_event("UPDATE_COMPLETE")
+            self.status = "UPDATE_COMPLETE"
+            return
+        alarms = [
+            alarm["AlarmName"]
+            for body in self.template_dict.get("Resources", {}).values()
+            if body.get("Type") == "AWS::SageMaker::Endpoint"
+            for alarm in body.get("Properties", {})
+            .get("DeploymentConfig", {})
+            .get("AutoRollbackConfiguration", {})
+            .get("Alarms", [])
+            if isinstance(alarm.get("AlarmName"), str)
+        ]
+        why = reason or GUARDRAIL_REASON.format(alarm=alarms[0] if alarms else "-")
+        _resource_event(self, "AWS::SageMaker::Endpoint", "UPDATE_FAILED", why)
+        self._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS", resource_status_reason=why)
+        if outcome == "rollback_failed":
+            _resource_event(
+                self, "AWS::SageMaker::Endpoint", "UPDATE_FAILED", "rollback could not restore the endpoint"
+            )
+            self._add_stack_event("UPDATE_ROLLBACK_FAILED")
+            self.status = "UPDATE_ROLLBACK_FAILED"
+            return
+        _rebuild(self, previous_template, previous_parameters)
+        self._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
+        self.status = "UPDATE_ROLLBACK_COMPLETE"
+
+    return update
+
+
+def _endpoint_config_without_novalue(original: Callable[..., Any]) -> Callable[..., Any]:
+    def create(resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any) -> Any:
+        properties = cloudformation_json["Properties"]
+        properties["ProductionVariants"] = [v for v in properties.get("ProductionVariants", []) if v]
+        return original(resource_name, cloudformation_json, account_id, region_name, **kwargs)
+
+    return create
+
+
+def _json_first(original: Callable[[str], dict[str, Any]]) -> Callable[[str], dict[str, Any]]:
+    """moto parses every template as YAML first (~0.2 s for a synthesized one); JSON is tried first here."""
+
+    def parse_template(template: str) -> dict[str, Any]:
+        try:
+            parsed = json.loads(template)
+        except (TypeError, ValueError):
+            return original(template)
+        return parsed if isinstance(parsed, dict) else original(template)
+
+    return parse_template
+
+
+@contextlib.contextmanager
+def cloudformation_extensions(outcomes: StackOutcomes) -> Iterator[StackOutcomes]:
+    """Apply the CloudFormation patches (see the comment above) for the duration of the block."""
+    from moto.cloudformation.models import Stack
+
+    original_config = sm_models.FakeEndpointConfig.create_from_cloudformation_json
+    with (
+        mock.patch.object(Stack, "update", _patched_stack_update(outcomes)),
+        mock.patch.object(Stack, "parse_template", staticmethod(_json_first(Stack.parse_template))),
+        mock.patch.object(sm_models.Model, "cloudformation_name_type", staticmethod(lambda: "ModelName")),
+        mock.patch.object(
+            sm_models.FakeEndpointConfig, "cloudformation_name_type", staticmethod(lambda: "EndpointConfigName")
+        ),
+        mock.patch.object(sm_models.FakeEndpoint, "cloudformation_name_type", staticmethod(lambda: "EndpointName")),
+        mock.patch.object(
+            sm_models.FakeEndpointConfig,
+            "create_from_cloudformation_json",
+            staticmethod(_endpoint_config_without_novalue(original_config)),
+        ),
+    ):
+        yield outcomes

@@ -399,7 +399,9 @@ class PromotionPipeline(Construct):
             state_machine_name=constants.state_machine_name(self.config.name),
             state_machine_type=sfn.StateMachineType.STANDARD,
             definition_body=sfn.DefinitionBody.from_chainable(definition),
-            timeout=Duration.hours(self.config.approval_timeout_hours + 24),
+            timeout=Duration.hours(self.config.approval_timeout_hours + 24).plus(
+                deploy_step.max_duration(self.config) if deploy_step is not None else Duration.seconds(0)
+            ),
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
         )
@@ -498,6 +500,10 @@ class PromotionPipeline(Construct):
 
 class DeployStepFactory:
     """Protocol-like base: ``(scope, promote, reject, record_failure) -> IChainable`` leading to ``promote``."""
+
+    def max_duration(self, config: EnvironmentConfig) -> Duration:
+        """How long the deployment can take at most (added to the state machine's timeout)."""
+        return Duration.seconds(0)
 
     def __call__(
         self, scope: Construct, promote: sfn.IChainable, reject: sfn.IChainable, record_failure: sfn.IChainable

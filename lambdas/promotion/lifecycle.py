@@ -21,8 +21,32 @@ GATES = ("metrics", "bias", "explainability")
 Notify = Callable[[str, dict[str, Any]], Any]
 
 
+# How a version that was deployed (or A/B tested) but does not stay in Production is recorded:
+# outcome -> (StageStatus, ledger decision, ledger transition). The stage is always Archived.
+DEPLOYMENT_OUTCOMES = {
+    "rolled_back": ("RolledBack", "rolled_back", "rolled-back"),
+    "champion_won": ("LostAbTest", "rejected", "ab-test-lost"),
+    "inconclusive": ("AbTestInconclusive", "rejected", "ab-test-inconclusive"),
+}
+
+
+def deployment_reason(deployment: dict[str, Any]) -> str:
+    outcome = deployment.get("outcome")
+    previous = ", ".join(v for v in (deployment.get("previous") or {}).values() if v) or "nothing"
+    if outcome == "rolled_back":
+        rollback = deployment.get("rollback") or {}
+        return f"deployment rolled back ({rollback.get('reason', 'no reason recorded')}); {previous} keeps serving"
+    ab = deployment.get("ab") or {}
+    if outcome == "champion_won":
+        return f"lost the A/B test against the champion: {ab.get('reason', '-')}"
+    return f"A/B test inconclusive: {ab.get('reason', '-')}"
+
+
 def rejection_reason(state: PromotionState) -> tuple[str, dict[str, Any], str]:
     """(reason, evidence, actor) for a version that will not reach Production."""
+    deployment = state.deployment or {}
+    if deployment.get("outcome") in DEPLOYMENT_OUTCOMES:
+        return deployment_reason(deployment), {"gates": state.gates, "deployment": deployment}, PIPELINE_ACTOR
     for gate in GATES:
         verdict = state.gates.get(gate)
         if verdict and not verdict.get("passed", False):
@@ -194,23 +218,35 @@ class LifecycleService:
 
     def reject(self, state: PromotionState, execution_arn: str) -> dict[str, Any]:
         reason, evidence, actor = rejection_reason(state)
+        outcome = (state.deployment or {}).get("outcome")
+        status, decision, transition = DEPLOYMENT_OUTCOMES.get(outcome or "", ("Rejected", "rejected", "rejected"))
         view = self.registry.describe(state.package_arn)
         self.registry.set_lifecycle(
-            view.arn, "Archived", "Rejected", reason, approval_status="Rejected", approval_description=reason
+            view.arn, "Archived", status, reason, approval_status="Rejected", approval_description=reason
         )
-        self._record(view, "Archived", "rejected", reason, actor, execution_arn, evidence, "rejected")
+        self._record(view, "Archived", decision, reason, actor, execution_arn, evidence, transition)
         self.lock.release(state.group, execution_arn)
-        return {"stage": "Archived", "reason": reason}
+        return {"stage": "Archived", "status": status, "reason": reason}
 
     def record_failure(self, state: PromotionState, execution_arn: str) -> dict[str, Any]:
         error = state.error or {}
         cause = f"{error.get('Error', 'Unknown')}: {str(error.get('Cause', ''))[:500]}"
         view = self.registry.describe(state.package_arn)
+        # The deployment step approved the package so SageMaker would deploy it; a promotion that then
+        # failed must not leave it looking approved for deployment.
+        deployed = bool((state.deployment or {}).get("approved_for_deployment"))
         try:
-            self.registry.set_lifecycle(view.arn, view.stage or "Development", "Failed", f"Promotion failed: {cause}")
+            self.registry.set_lifecycle(
+                view.arn,
+                view.stage or "Development",
+                "Failed",
+                f"Promotion failed: {cause}",
+                approval_status="PendingManualApproval" if deployed else None,
+            )
         except Exception:  # the ledger entry and the notification must still happen
             logger.exception("could not mark the package as failed")
-        self._record(view, None, "failed", cause, PIPELINE_ACTOR, execution_arn, {"error": error}, "failed")
+        evidence = {"error": error, **({"deployment": state.deployment} if state.deployment else {})}
+        self._record(view, None, "failed", cause, PIPELINE_ACTOR, execution_arn, evidence, "failed")
         released = self.lock.release(state.group, execution_arn)
         return {"recorded": True, "lock_released": released}
 

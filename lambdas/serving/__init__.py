@@ -1,0 +1,1 @@
+"""Serving: deploys approved versions through each group's serving stack (blue/green or A/B)."""

@@ -1,0 +1,193 @@
+"""Two-proportion tests for A/B decisions (pure Python: the Lambda has no SciPy).
+
+``z_test`` is the classical pooled two-proportion z-test. It is valid for *one* look at data of a
+sample size fixed in advance; an evaluator that looks every hour and stops at the first p < alpha
+inflates the false-positive rate far beyond alpha (the peeking problem).
+
+``msprt`` is the mixture sequential probability ratio test (Robbins 1970; Johari, Koomen, Pekelis
+and Walsh, "Always valid inference", Operations Research 2022). Under the normal approximation the
+estimated difference of the two rates, ``d = p_b - p_a``, has variance ``V`` (pooled under H0);
+mixing the alternative ``d ~ N(theta, V)`` over ``theta ~ N(0, tau^2)`` gives the likelihood ratio
+
+    Lambda = sqrt(V / (V + tau^2)) * exp(d^2 * tau^2 / (2 V (V + tau^2)))
+
+which is a non-negative martingale under H0, so by Ville's inequality P(sup Lambda >= 1/alpha) <=
+alpha: stopping the first time ``Lambda >= 1/alpha`` keeps the false-positive rate at most alpha
+however often one looks. ``1/Lambda`` (running minimum) is the always-valid p-value.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+MAX_LOG_LR = 700.0  # exp() overflows beyond ~709; a ratio this large is conclusive anyway
+
+
+def normal_sf(z: float) -> float:
+    """P(Z > z) for a standard normal Z."""
+    return 0.5 * math.erfc(z / math.sqrt(2.0))
+
+
+def normal_ppf(p: float) -> float:
+    """Inverse of the standard normal CDF (Acklam's rational approximation refined by Halley steps)."""
+    if not 0.0 < p < 1.0:
+        raise ValueError(f"p must be in (0, 1), got {p}")
+    a = (
+        -39.69683028665376,
+        220.9460984245205,
+        -275.9285104469687,
+        138.3577518672690,
+        -30.66479806614716,
+        2.506628277459239,
+    )
+    b = (-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572)
+    c = (
+        -0.007784894002430293,
+        -0.3223964580411365,
+        -2.400758277161838,
+        -2.549732539343734,
+        4.374664141464968,
+        2.938163982698783,
+    )
+    d = (0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416)
+    low = 0.02425
+    if p < low:
+        q = math.sqrt(-2 * math.log(p))
+        x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / (
+            (((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1
+        )
+    elif p > 1 - low:
+        q = math.sqrt(-2 * math.log(1 - p))
+        x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / (
+            (((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1
+        )
+    else:
+        q = p - 0.5
+        r = q * q
+        x = (
+            (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5])
+            * q
+            / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1)
+        )
+    for _ in range(2):  # Halley refinement to full double precision
+        e = 0.5 * math.erfc(-x / math.sqrt(2)) - p
+        u = e * math.sqrt(2 * math.pi) * math.exp(x * x / 2)
+        x = x - u / (1 + x * u / 2)
+    return x
+
+
+@dataclass(frozen=True)
+class Proportions:
+    """Successes out of trials for variant A (the champion) and variant B (the challenger)."""
+
+    successes_a: int
+    trials_a: int
+    successes_b: int
+    trials_b: int
+
+    def __post_init__(self) -> None:
+        for name in ("successes_a", "trials_a", "successes_b", "trials_b"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
+        if self.successes_a > self.trials_a or self.successes_b > self.trials_b:
+            raise ValueError(f"successes exceed trials: {self}")
+
+    @property
+    def rate_a(self) -> float:
+        return self.successes_a / self.trials_a if self.trials_a else 0.0
+
+    @property
+    def rate_b(self) -> float:
+        return self.successes_b / self.trials_b if self.trials_b else 0.0
+
+    @property
+    def difference(self) -> float:
+        return self.rate_b - self.rate_a
+
+    def pooled_variance(self) -> float:
+        """Variance of ``rate_b - rate_a`` under H0 (both rates equal to the pooled rate)."""
+        if not self.trials_a or not self.trials_b:
+            return 0.0
+        pooled = (self.successes_a + self.successes_b) / (self.trials_a + self.trials_b)
+        return pooled * (1 - pooled) * (1 / self.trials_a + 1 / self.trials_b)
+
+    def unpooled_variance(self) -> float:
+        if not self.trials_a or not self.trials_b:
+            return 0.0
+        return self.rate_a * (1 - self.rate_a) / self.trials_a + self.rate_b * (1 - self.rate_b) / self.trials_b
+
+
+@dataclass(frozen=True)
+class ZTest:
+    z: float
+    p_value: float
+    difference: float
+    ci_low: float
+    ci_high: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def z_test(data: Proportions, confidence: float = 0.95) -> ZTest:
+    """Pooled two-sided two-proportion z-test, with an unpooled Wald interval for the difference."""
+    variance = data.pooled_variance()
+    difference = data.difference
+    if variance <= 0:
+        z, p_value = 0.0, 1.0
+    else:
+        z = difference / math.sqrt(variance)
+        p_value = min(1.0, 2 * normal_sf(abs(z)))
+    half_width = normal_ppf(0.5 + confidence / 2) * math.sqrt(data.unpooled_variance())
+    return ZTest(
+        z=z, p_value=p_value, difference=difference, ci_low=difference - half_width, ci_high=difference + half_width
+    )
+
+
+@dataclass(frozen=True)
+class SequentialTest:
+    likelihood_ratio: float
+    log_likelihood_ratio: float
+    p_value: float  # always valid: the running minimum of 1 / likelihood ratio
+    boundary: float  # the ratio at which the test stops: 1 / alpha
+    crossed: bool
+    mixture_sd: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def mixture_sd(min_samples_per_variant: int) -> float:
+    """The mixing distribution's spread: the standard error of a difference of two proportions at the
+    worst case p = 0.5 with the minimum sample per variant. It centres the test's power on effects the
+    configured minimum sample could resolve; it is fixed per test (it depends only on config), which
+    the always-valid guarantee requires."""
+    return math.sqrt(0.25 * 2 / min_samples_per_variant)
+
+
+def log_mixture_likelihood_ratio(difference: float, variance: float, tau: float) -> float:
+    if variance <= 0:
+        return 0.0
+    tau2 = tau * tau
+    return 0.5 * math.log(variance / (variance + tau2)) + difference * difference * tau2 / (
+        2 * variance * (variance + tau2)
+    )
+
+
+def msprt(data: Proportions, alpha: float, tau: float, previous_p_value: float = 1.0) -> SequentialTest:
+    """One look of the mixture SPRT; ``previous_p_value`` carries the always-valid p-value across looks."""
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    log_lr = min(log_mixture_likelihood_ratio(data.difference, data.pooled_variance(), tau), MAX_LOG_LR)
+    likelihood_ratio = math.exp(log_lr)
+    p_value = min(previous_p_value, 1.0, 1.0 / likelihood_ratio)
+    return SequentialTest(
+        likelihood_ratio=likelihood_ratio,
+        log_likelihood_ratio=log_lr,
+        p_value=p_value,
+        boundary=1.0 / alpha,
+        crossed=p_value <= alpha,
+        mixture_sd=tau,
+    )

@@ -1,0 +1,148 @@
+"""A/B tests through the serving stack: first champion, clear winner, clear loser, inconclusive, failure."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from registry_core.errors import RegistryError
+
+from offline.harness import PipelineHarness, ranker_reports
+
+GROUP = "recommender-ranker"
+METRIC = "Conversions"  # the group's abTest.successMetricName in cdk.json
+ALICE = "arn:aws:iam::123456789012:user/alice"
+BOB = "arn:aws:iam::123456789012:user/bob"
+
+
+def _champion(harness: PipelineHarness) -> str:
+    registration, result = harness.promote(GROUP, "v1", ALICE, ranker_reports())
+    assert result["status"] == "SUCCEEDED", result
+    return registration.package_arn
+
+
+def _traffic(
+    harness: PipelineHarness, looks: list[dict[str, dict[str, int]]], later: dict[int, timedelta] | None = None
+) -> list[dict[str, Any]]:
+    """At evaluation n, publish ``looks[n]`` (what the variants saw since the last look); ``later[n]``
+    moves that evaluation's clock forward. Returns what the endpoint served at each evaluation."""
+    seen: list[dict[str, Any]] = []
+
+    def before_evaluation(payload: dict[str, Any]) -> None:
+        index = len(seen)
+        seen.append(harness.serving(GROUP))
+        if index < len(looks):
+            harness.publish_variant_metrics(GROUP, looks[index], METRIC)
+        if later and index in later:
+            now = datetime.fromisoformat(payload["now"].replace("Z", "+00:00"))
+            payload["now"] = (now + later[index]).isoformat()
+
+    harness.on_invoke("DeploymentFunction", "evaluate", before_evaluation)
+    return seen
+
+
+def test_ab_test_first_version_is_deployed_as_champion_directly(harness: PipelineHarness) -> None:
+    champion = _champion(harness)
+    assert harness.serving_parameters(GROUP) == {"ChampionPackageArn": champion, "ChallengerPackageArn": ""}
+    served = harness.serving(GROUP)
+    assert list(served) == ["Champion"] and served["Champion"]["package_arn"] == champion
+    assert harness.package(champion)["ModelLifeCycle"]["Stage"] == "Production"
+
+
+def test_ab_test_clear_winner_takes_all_traffic_and_production(harness: PipelineHarness) -> None:
+    champion = _champion(harness)
+    seen = _traffic(
+        harness,
+        [{"Champion": {"invocations": 4000, "successes": 400}, "Challenger": {"invocations": 1000, "successes": 160}}],
+    )
+    shifted: list[dict[str, Any]] = []
+    harness.on_invoke(
+        "DeploymentFunction",
+        "check",
+        lambda p: shifted.append(harness.serving(GROUP)) if p["state"]["deployment"]["phase"] == "ab_shift" else None,
+    )
+    registration, result = harness.promote(GROUP, "v2", BOB, ranker_reports(ndcg=0.37))
+    assert result["status"] == "SUCCEEDED", result
+    # During the test both variants served, with the configured weights
+    assert {v: s["weight"] for v, s in seen[0].items()} == {"Champion": 0.8, "Challenger": 0.2}
+    assert seen[0]["Challenger"]["package_arn"] == registration.package_arn
+    # The conclusion shifted all traffic to the challenger before the stack made it permanent
+    assert {v: s["weight"] for v, s in shifted[0].items()} == {"Champion": 0.0, "Challenger": 1.0}
+    assert harness.serving_parameters(GROUP) == {
+        "ChampionPackageArn": registration.package_arn,
+        "ChallengerPackageArn": "",
+    }
+    assert {v: s["package_arn"] for v, s in harness.serving(GROUP).items()} == {"Champion": registration.package_arn}
+    assert harness.package(registration.package_arn)["ModelLifeCycle"]["Stage"] == "Production"
+    assert harness.package(champion)["ModelLifeCycle"]["Stage"] == "Archived"
+    entry = [e for e in harness.ledger().history(GROUP) if e.version == 2 and e.to_stage == "Production"][-1]
+    ab = entry.evidence["deployment"]["ab"]
+    assert ab["decision"] == "challenger"
+    assert ab["variants"]["Challenger"]["invocations"] == 1000 and ab["variants"]["Challenger"]["successes"] == 160
+    assert ab["success"]["effect"] == pytest.approx(0.06) and ab["success_p_value"] <= 0.05
+    assert ab["success"]["sequential"]["boundary"] == 20.0
+
+
+def test_ab_test_clear_loser_is_archived_and_the_champion_stays(harness: PipelineHarness) -> None:
+    champion = _champion(harness)
+    _traffic(
+        harness,
+        [{"Champion": {"invocations": 4000, "successes": 480}, "Challenger": {"invocations": 1000, "successes": 60}}],
+    )
+    registration, result = harness.promote(GROUP, "v2", BOB, ranker_reports(ndcg=0.37))
+    assert harness.states_entered(result["executionArn"])[-3:] == [
+        "DeploymentNextStep?",
+        "RejectVersion",
+        "VersionRejected",
+    ]
+    assert harness.serving_parameters(GROUP) == {"ChampionPackageArn": champion, "ChallengerPackageArn": ""}
+    assert {v: s["package_arn"] for v, s in harness.serving(GROUP).items()} == {"Champion": champion}
+    loser = harness.package(registration.package_arn)
+    assert (loser["ModelLifeCycle"]["Stage"], loser["ModelLifeCycle"]["StageStatus"]) == ("Archived", "LostAbTest")
+    assert loser["ModelApprovalStatus"] == "Rejected"
+    assert harness.package(champion)["ModelLifeCycle"]["Stage"] == "Production"
+    last = harness.ledger().history(GROUP)[-1]
+    assert (last.version, last.decision, last.to_stage) == (2, "rejected", "Archived")
+    assert last.evidence["deployment"]["ab"]["decision"] == "champion"
+    assert "lost the A/B test" in last.reason
+
+
+def test_ab_test_inconclusive_at_the_maximum_duration_keeps_the_champion(harness: PipelineHarness) -> None:
+    champion = _champion(harness)
+    even = {"Champion": {"invocations": 2400, "successes": 240}, "Challenger": {"invocations": 600, "successes": 61}}
+    _traffic(harness, [even], later={1: timedelta(hours=169)})
+    registration, result = harness.promote(GROUP, "v2", BOB, ranker_reports(ndcg=0.37))
+    entered = harness.states_entered(result["executionArn"])
+    assert entered.count("EvaluateAbTest") == 2 and entered.count("WaitForEvaluation") == 2
+    assert entered[-2:] == ["RejectVersion", "VersionRejected"]
+    assert {v: s["package_arn"] for v, s in harness.serving(GROUP).items()} == {"Champion": champion}
+    loser = harness.package(registration.package_arn)
+    assert loser["ModelLifeCycle"]["StageStatus"] == "AbTestInconclusive"
+    last = harness.ledger().history(GROUP)[-1]
+    ab = last.evidence["deployment"]["ab"]
+    assert ab["decision"] == "inconclusive" and ab["looks"] == 2 and ab["success_p_value"] > 0.05
+    assert "inconclusive" in last.reason
+
+
+class MetricsUnavailable(RegistryError):
+    """CloudWatch refusing GetMetricData permanently (e.g. a missing permission)."""
+
+
+def test_ab_test_evaluation_failure_is_recorded(harness: PipelineHarness) -> None:
+    _champion(harness)
+    function = harness.function_name("DeploymentFunction")
+    harness.runner.faults.append(
+        lambda name, payload: (
+            MetricsUnavailable("AccessDenied: cloudwatch:GetMetricData")
+            if name == function and payload.get("action") == "evaluate"
+            else None
+        )
+    )
+    registration, result = harness.promote(GROUP, "v2", BOB, ranker_reports(ndcg=0.37))
+    assert result["status"] == "FAILED"
+    assert harness.states_entered(result["executionArn"])[-3:] == ["EvaluateAbTest", "RecordFailure", "PromotionFailed"]
+    last = harness.ledger().history(GROUP)[-1]
+    assert last.decision == "failed" and "MetricsUnavailable" in last.reason
+    assert last.evidence["deployment"]["phase"] == "ab_start"
+    assert harness.package(registration.package_arn)["ModelApprovalStatus"] == "PendingManualApproval"

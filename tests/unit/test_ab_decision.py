@@ -1,0 +1,74 @@
+"""The A/B decision rules: minimum sample, maximum duration, error guardrail, weights."""
+
+from __future__ import annotations
+
+import pytest
+from registry_core.policy import AbTestPolicy
+from serving.ab_test import VariantCounts, evaluate, final_weights, initial_weights, traffic_share
+
+POLICY = AbTestPolicy(
+    challenger_weight=0.2, min_samples_per_variant=500, significance_level=0.05, max_duration_hours=168
+)
+
+
+def counts(invocations: int, successes: int, errors: int = 0) -> VariantCounts:
+    return VariantCounts(invocations=invocations, successes=successes, errors=errors, latency_ms=40.0)
+
+
+def test_no_decision_below_the_minimum_sample_even_with_a_huge_effect() -> None:
+    verdict = evaluate(counts(4000, 100), counts(499, 400), POLICY, elapsed_hours=10)
+    assert verdict.decision == "continue"
+    assert verdict.statistics["samples_short"] == {"Champion": 0, "Challenger": 1}
+
+
+def test_minimum_sample_not_reached_by_the_maximum_duration_is_inconclusive() -> None:
+    verdict = evaluate(counts(4000, 100), counts(120, 20), POLICY, elapsed_hours=168)
+    assert verdict.decision == "inconclusive" and verdict.winner == "Champion"
+    assert "minimum sample of 500" in verdict.reason
+
+
+def test_clear_winner_and_clear_loser() -> None:
+    won = evaluate(counts(4000, 400), counts(1000, 160), POLICY, elapsed_hours=5)
+    assert (won.decision, won.winner) == ("challenger", "Challenger")
+    assert won.statistics["success"]["effect"] == pytest.approx(0.06)
+    assert won.statistics["success"]["fixed_horizon_z_test"]["p_value"] < won.success_p_value <= 0.05
+    lost = evaluate(counts(4000, 480), counts(1000, 60), POLICY, elapsed_hours=5)
+    assert (lost.decision, lost.winner) == ("champion", "Champion")
+
+
+def test_small_difference_continues_then_is_inconclusive_at_the_maximum_duration() -> None:
+    early = evaluate(counts(2400, 240), counts(600, 61), POLICY, elapsed_hours=2)
+    assert early.decision == "continue" and 0.05 < early.success_p_value <= 1.0
+    late = evaluate(
+        counts(2400, 240), counts(600, 61), POLICY, elapsed_hours=168.5, previous_success_p=early.success_p_value
+    )
+    assert late.decision == "inconclusive" and "the champion stays" in late.reason
+
+
+def test_the_always_valid_p_value_carries_over_looks() -> None:
+    verdict = evaluate(counts(2400, 240), counts(600, 61), POLICY, elapsed_hours=2, previous_success_p=0.01)
+    assert verdict.success_p_value == 0.01 and verdict.decision == "challenger"
+
+
+def test_challenger_with_significantly_more_5xx_loses_whatever_its_success_rate() -> None:
+    verdict = evaluate(counts(4000, 400, errors=4), counts(1000, 200, errors=40), POLICY, elapsed_hours=1)
+    assert verdict.decision == "champion" and "5XX" in verdict.reason
+
+
+def test_success_counts_above_invocations_are_capped_and_reported() -> None:
+    verdict = evaluate(counts(1000, 100), counts(1000, 1200), POLICY, elapsed_hours=1)
+    assert verdict.statistics["data_warnings"] == ["Challenger: successes 1200 exceeds invocations 1000; capped"]
+
+
+def test_weight_arithmetic() -> None:
+    assert initial_weights(0.2) == {"Champion": 0.8, "Challenger": 0.2}
+    assert sum(initial_weights(0.3333333).values()) == pytest.approx(1.0)
+    assert final_weights("Challenger") == {"Champion": 0.0, "Challenger": 1.0}
+    assert final_weights("Champion") == {"Champion": 1.0, "Challenger": 0.0}
+    assert traffic_share({"Champion": 3.0, "Challenger": 1.0}) == {"Champion": 0.75, "Challenger": 0.25}
+    with pytest.raises(ValueError, match="challenger_weight"):
+        initial_weights(1.0)
+    with pytest.raises(ValueError, match="winner"):
+        final_weights("Primary")
+    with pytest.raises(ValueError, match="positive"):
+        traffic_share({"Champion": 0.0, "Challenger": 0.0})
