@@ -33,6 +33,7 @@ from botocore.exceptions import (
 from registry_core.errors import (
     ApprovalNotPendingError,
     InvalidEventError,
+    RegistryError,
     ReportUnavailableError,
     UnknownGroupError,
     UnknownPackageError,
@@ -139,6 +140,8 @@ def classify(error: BaseException, context: CliContext) -> tuple[int, str, str |
         return EXIT_NOT_FOUND, str(error), None
     if isinstance(error, ApprovalNotPendingError):
         return EXIT_NOT_FOUND, str(error), "`registry status --group G` shows which versions await the board"
+    if isinstance(error, RegistryError):  # e.g. DeploymentError, PromotionLockHeld: a message for the operator
+        return EXIT_ERROR, f"{type(error).__name__}: {error}", None
     if isinstance(error, ProfileNotFound | NoRegionError):
         return EXIT_USAGE, str(error), None
     target = _target(context)

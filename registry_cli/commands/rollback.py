@@ -7,10 +7,12 @@ region, profile and endpoint exported to the environment.
 
 from __future__ import annotations
 
+import inspect
+import time
 from typing import Any
 
 from registry_cli.context import CliContext
-from registry_cli.errors import EXIT_OK, CliError, UsageError
+from registry_cli.errors import EXIT_OK, CliError, NotFoundError, UsageError
 from registry_cli.output import render_fields
 
 
@@ -28,6 +30,7 @@ def run(ctx: CliContext) -> int:
         raise UsageError("--reason must not be empty: the audit ledger records why")
     ctx.ensure_group_exists(group)
     try:
+        from serving.errors import NoPreviousVersionError, NoProductionVersionError  # type: ignore[import-not-found,unused-ignore]
         from serving.rollback import rollback_group  # type: ignore[import-not-found,unused-ignore]
     except ImportError as error:
         raise CliError(
@@ -36,8 +39,18 @@ def run(ctx: CliContext) -> int:
         ) from error
     actor = ctx.aws.caller_arn
     ctx.progress.step(f"rolling back {group} as {actor}")
+    started = time.monotonic()
+
+    def sleep(seconds: float) -> None:  # the rollback polls its stack update: report while it waits
+        ctx.progress.tick(f"waiting for the serving stack of {group} to settle", started)
+        time.sleep(seconds)
+
+    extra: dict[str, Any] = {"sleep": sleep} if "sleep" in inspect.signature(rollback_group).parameters else {}
     with ctx.aws.exported_environment():
-        result = rollback_group(group, actor, ctx.args.reason.strip(), env_name=ctx.env_name)
+        try:
+            result = rollback_group(group, actor, ctx.args.reason.strip(), env_name=ctx.env_name, **extra)
+        except (NoProductionVersionError, NoPreviousVersionError) as error:
+            raise NotFoundError(str(error), hint=f"`registry history --group {group}` shows what served") from error
     data = dict(result) if isinstance(result, dict) else {"result": result}
     data.setdefault("group", group)
     data.setdefault("actor", actor)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from registry_core import names
 from registry_core.approvals import ApprovalStore
 from registry_core.ledger import now_iso
@@ -65,7 +66,13 @@ def _register(state: Operated, tag: str, **reports: Any) -> str:
 
 
 def _serve(harness: PipelineHarness, package_arn: str) -> None:
-    """What the serving stack deploys: the group's endpoint running the package."""
+    """What the serving stack deploys: the group's endpoint running the package (unless it already does)."""
+    endpoint = names.endpoint_name("dev", GROUP)
+    try:
+        harness.sm.describe_endpoint(EndpointName=endpoint)
+        return  # the pipeline's deployment created it
+    except ClientError:
+        pass
     harness.sm.create_model(
         ModelName="churn-serving-model",
         PrimaryContainer={"ModelPackageName": package_arn},
@@ -75,7 +82,7 @@ def _serve(harness: PipelineHarness, package_arn: str) -> None:
         EndpointConfigName="churn-serving-config",
         ProductionVariants=[
             {
-                "VariantName": "AllTraffic",
+                "VariantName": "Primary",
                 "ModelName": "churn-serving-model",
                 "InitialInstanceCount": 1,
                 "InstanceType": "ml.m5.large",
@@ -83,9 +90,7 @@ def _serve(harness: PipelineHarness, package_arn: str) -> None:
             }
         ],
     )
-    harness.sm.create_endpoint(
-        EndpointName=names.endpoint_name("dev", GROUP), EndpointConfigName="churn-serving-config"
-    )
+    harness.sm.create_endpoint(EndpointName=endpoint, EndpointConfigName="churn-serving-config")
 
 
 @pytest.fixture(scope="module")
@@ -244,7 +249,7 @@ def test_cli_status_shows_stage_approval_and_what_serves(
     assert (rows[2]["stage"], rows[2]["approval_status"], rows[2]["serving"]) == (
         "Production",
         "Approved",
-        "AllTraffic 100%",
+        "Primary 100%",
     )
     assert (rows[1]["stage"], rows[1]["stage_status"], rows[1]["serving"]) == ("Archived", "Replaced", None)
     assert data["endpoint"]["status"] == "InService"
@@ -319,14 +324,14 @@ def test_cli_describe_shows_the_lineage_from_data_to_endpoint(
     assert (chain["package"], chain["endpoint"]) == (arn, "mlops-registry-dev-churn-classifier")
     assert data["model_card"]["risk_rating"] == "Medium"
     assert data["model_card"]["evaluation"][0]["metric_groups"][0]["metric_data"]
-    assert data["serving"]["this_version"]["variant"] == "AllTraffic"
+    assert data["serving"]["this_version"]["variant"] == "Primary"
     assert [e["to_stage"] for e in data["ledger"]][-1] == "Production"
     assert data["reports"]["feature_baseline"].endswith("/v2/feature-baseline.json")
     table = run_cli(capsys, "describe", "--group", GROUP, "--version", "2")
     assert table.code == 0, table.err
     assert "lineage  data: s3://" in table.out
     assert "→  training-job: churn-train-v2  →  package: " in table.out
-    assert "this version serves on AllTraffic" in table.out
+    assert "this version serves on Primary" in table.out
 
 
 @pytest.mark.parametrize(
@@ -371,8 +376,9 @@ def test_cli_rollback_calls_the_serving_rollback(
 ) -> None:
     calls: list[tuple[Any, ...]] = []
 
-    def rollback_group(group: str, actor: str, reason: str, *, env_name: str) -> dict[str, Any]:
+    def rollback_group(group: str, actor: str, reason: str, *, env_name: str, sleep: Any) -> dict[str, Any]:
         calls.append((group, actor, reason, env_name))
+        sleep(0)  # the rollback waits for its stack update: the CLI reports progress meanwhile
         return {"group": group, "restored_version": 1, "replaced_version": 2}
 
     fake = types.ModuleType("serving.rollback")
@@ -383,6 +389,14 @@ def test_cli_rollback_calls_the_serving_rollback(
     assert calls == [(GROUP, CALLER, "latency regression", "dev")]
     assert result.json()["restored_version"] == 1
     assert "rolling back churn-classifier" in result.err
+    assert "waiting for the serving stack of churn-classifier to settle" in result.err
+
+
+def test_cli_rollback_with_nothing_to_roll_back_to(operated: Operated, capsys: pytest.CaptureFixture[str]) -> None:
+    # fraud-detector has never had a Production version: the real serving rollback finds nothing
+    result = run_cli(capsys, "rollback", "--group", "fraud-detector", "--reason", "nothing to go back to")
+    assert result.code == 3, result.err
+    assert "registry: error: " in result.err and "Traceback" not in result.err
 
 
 def test_cli_rollback_errors(
