@@ -59,6 +59,8 @@ ENDPOINT_ALARM_PERIOD = Duration.minutes(1)
 ENDPOINT_ALARM_EVALUATION_PERIODS = 5
 ENDPOINT_ALARM_DATAPOINTS = 3
 MICROSECONDS_PER_MILLISECOND = 1000  # SageMaker publishes ModelLatency in microseconds
+COMPOSITE_CHILDREN_LIMIT = 50  # ~130 characters per ALARM("<arn>") in a rule of at most 10,240
+ALARM_STATUS_WIDGET_LIMIT = 100  # CloudWatch's limit of alarms in one alarm status widget
 
 
 def variants_for(group: GroupConfig) -> tuple[str, ...]:
@@ -256,8 +258,20 @@ class DriftAlarms(Construct):
         return errors, latency
 
     def _build_composite(self) -> cloudwatch.CompositeAlarm:
-        children = [*self.feature_alarms.values(), *self.performance_alarms.values()]
+        children: list[cloudwatch.IAlarm] = [*self.feature_alarms.values(), *self.performance_alarms.values()]
         children += list(self.model_monitor_alarms.values())
+        if len(children) > COMPOSITE_CHILDREN_LIMIT:
+            # An alarm rule holds at most 10,240 characters: many features go through part composites.
+            children = [
+                cloudwatch.CompositeAlarm(
+                    self,
+                    f"CompositePart{index}",
+                    composite_alarm_name=f"{self.endpoint_name}-drift-part-{index}",
+                    alarm_description=f"Part {index} of the drift alarms of {self.group.name}",
+                    alarm_rule=cloudwatch.AlarmRule.any_of(*children[start : start + COMPOSITE_CHILDREN_LIMIT]),
+                )
+                for index, start in enumerate(range(0, len(children), COMPOSITE_CHILDREN_LIMIT))
+            ]
         composite = cloudwatch.CompositeAlarm(
             self,
             "Composite",
@@ -279,6 +293,15 @@ class DriftAlarms(Construct):
             self.latency_alarm,
             self.composite,
         ]
+
+    @property
+    def summary_alarms(self) -> list[cloudwatch.IAlarm]:
+        """The alarms a status widget shows: the composite and endpoint alarms first, then as many
+        per-feature alarms as the widget's limit allows."""
+        head: list[cloudwatch.IAlarm] = [self.composite, self.error_alarm, self.latency_alarm]
+        head += list(self.performance_alarms.values())
+        rest = [*self.feature_alarms.values(), *self.model_monitor_alarms.values()]
+        return head + rest[: max(ALARM_STATUS_WIDGET_LIMIT - len(head), 0)]
 
     def on_drift_detected(self, construct_id: str, target: events.IRuleTarget) -> events.Rule:
         """A rule for this group's ``ModelDriftDetected`` events (e.g. a retraining pipeline as target)."""

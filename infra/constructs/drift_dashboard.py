@@ -62,7 +62,7 @@ class DriftDashboard(Construct):
             row.append(self._success_metric_graph())
         row.append(
             cloudwatch.AlarmStatusWidget(
-                title="Alarms", alarms=alarms.all_alarms, width=WIDGET_WIDTH, height=WIDGET_HEIGHT
+                title="Alarms", alarms=alarms.summary_alarms, width=WIDGET_WIDTH, height=WIDGET_HEIGHT
             )
         )
         self.dashboard.add_widgets(*row)

@@ -340,3 +340,35 @@ def test_drift_alarms_optionally_read_model_monitor_metrics_and_wire_retraining(
     ours: Any = {**event, "detail": {"group": group.name, "features": ["x"]}}
     theirs: Any = {**event, "detail": {"group": "another-group"}}
     assert pattern.matches_event(ours) and not pattern.matches_event(theirs)
+
+
+def test_drift_many_features_split_the_composite_and_cap_the_status_widget() -> None:
+    # Given a group with 60 features (122 drift alarms: more than one alarm rule can name)
+    from aws_cdk import Stack
+    from aws_cdk import aws_sns as sns
+
+    from infra.constructs.drift_alarms import COMPOSITE_CHILDREN_LIMIT, DriftAlarms
+    from infra.constructs.drift_dashboard import DriftDashboard
+
+    context = cdk_context()
+    context["environments"]["dev"]["groups"][0]["features"] = [f"feature_{i:02d}" for i in range(60)]
+    group = load_config(context, "dev").groups[0]
+    app = App()
+    stack = Stack(app, "DriftManyFeatures")
+    alarms = DriftAlarms(stack, "Alarms", group=group, endpoint_name="endpoint-b", topic=sns.Topic(stack, "Topic"))
+    DriftDashboard(stack, "Dashboard", alarms=alarms, dashboard_name="endpoint-b-monitoring")
+    template = Template.from_stack(stack)
+    # Then part composites hold at most the limit each and the top composite names the parts
+    composites = {
+        c["Properties"]["AlarmName"]: c["Properties"]
+        for c in template.find_resources("AWS::CloudWatch::CompositeAlarm").values()
+    }
+    parts = [name for name in composites if "-drift-part-" in name]
+    assert len(parts) == 3
+    for name in parts:
+        assert json.dumps(composites[name]["AlarmRule"]).count("ALARM(") <= COMPOSITE_CHILDREN_LIMIT
+    assert json.dumps(composites["endpoint-b-drift"]["AlarmRule"]).count("ALARM(") == 3
+    assert sum(json.dumps(composites[n]["AlarmRule"]).count("ALARM(") for n in parts) == 2 * 60 + 2
+    # And the dashboard's alarm status widget stays within CloudWatch's 100 alarms
+    body = json.dumps(next(iter(template.find_resources("AWS::CloudWatch::Dashboard").values()))["Properties"])
+    assert len(alarms.summary_alarms) == 100 and body.count("Fn::GetAtt") == 100
