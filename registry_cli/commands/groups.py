@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from botocore.exceptions import ClientError
+from registry_core.ledger import now_iso
 
 from registry_cli.context import NOT_FOUND_CODES, CliContext
 from registry_cli.errors import EXIT_OK
@@ -63,13 +64,12 @@ def run(ctx: CliContext) -> int:
 
 
 def _since(ctx: CliContext, group: str, arn: str) -> str | None:
-    """When the Production version entered Production, from the ledger (None when the ledger is silent)."""
+    """When the Production version entered Production: one query of the ledger's stage index."""
     try:
-        entries = ctx.ledger.history(group)
+        entry = ctx.ledger.in_stage_at(group, "Production", now_iso())
     except ClientError:
         return None
-    entered = [e.at for e in entries if e.package_arn == arn and e.to_stage == "Production" and e.decision == "entered"]
-    return entered[-1] if entered else None
+    return entry.at if entry is not None and entry.package_arn == arn else None
 
 
 def _table(ctx: CliContext, rows: list[dict[str, Any]], out: Any) -> None:
