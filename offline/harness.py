@@ -15,7 +15,6 @@ import json
 import os
 import threading
 import time
-import warnings
 import zipfile
 from collections.abc import Iterator
 from contextlib import ExitStack, suppress
@@ -173,8 +172,6 @@ class PipelineHarness:
     def __enter__(self) -> PipelineHarness:
         from registry_core.aws import reset_clients
 
-        # The serving stacks' alarms and scaling targets have no moto CloudFormation model (skipped).
-        warnings.filterwarnings("ignore", message="Tried to parse AWS::", category=UserWarning)
         os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "offline")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "offline")

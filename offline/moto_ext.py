@@ -21,6 +21,7 @@ import sys
 import tempfile
 import threading
 import traceback
+import warnings
 import zipfile
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -377,13 +378,26 @@ def _json_first(original: Callable[[str], dict[str, Any]]) -> Callable[[str], di
     return parse_template
 
 
+class _QuietUnsupportedTypes:
+    """moto warns for every resource type it has no CloudFormation model for (the serving stacks'
+    alarms and scaling targets): expected here, so those warnings are dropped, others kept."""
+
+    @staticmethod
+    def warn(message: Any, *args: Any, **kwargs: Any) -> None:
+        if "not supported by moto's CloudFormation implementation" in str(message):
+            return
+        warnings.warn(message, *args, **{**kwargs, "stacklevel": kwargs.get("stacklevel", 1) + 1})
+
+
 @contextlib.contextmanager
 def cloudformation_extensions(outcomes: StackOutcomes) -> Iterator[StackOutcomes]:
     """Apply the CloudFormation patches (see the comment above) for the duration of the block."""
+    from moto.cloudformation import parsing
     from moto.cloudformation.models import Stack
 
     original_config = sm_models.FakeEndpointConfig.create_from_cloudformation_json
     with (
+        mock.patch.object(parsing, "warnings", _QuietUnsupportedTypes),
         mock.patch.object(Stack, "update", _patched_stack_update(outcomes)),
         mock.patch.object(Stack, "parse_template", staticmethod(_json_first(Stack.parse_template))),
         mock.patch.object(sm_models.Model, "cloudformation_name_type", staticmethod(lambda: "ModelName")),

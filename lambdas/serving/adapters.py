@@ -91,7 +91,7 @@ class ServingStacks:
             raise DeploymentError(f"serving stack {stack_name!r} has no parameter(s) {unknown}")
         if current.status in IN_PROGRESS:
             raise ServingBusyError(f"serving stack {stack_name!r} is {current.status}")
-        if current.serves(target) and current.status in SETTLED_OK:
+        if current.serves(target) and current.settled:
             return False
         parameters = [
             {"ParameterKey": key, "ParameterValue": target[key]}
@@ -114,7 +114,7 @@ class ServingStacks:
             now = self.describe(stack_name)
             if now.status in IN_PROGRESS:
                 raise ServingBusyError(f"serving stack {stack_name!r} is {now.status}") from error
-            if now.serves(target) and now.status in SETTLED_OK:
+            if now.serves(target) and now.settled:
                 return False
             raise DeploymentError(f"serving stack {stack_name!r} rejected the update: {error}") from error
         return True

@@ -241,13 +241,15 @@ class DeploymentService:
         stack = self.stacks.describe(record.stack_name)
         if stack.status in IN_PROGRESS:
             return self._keep_waiting(task, record, now)
-        if stack.status in SETTLED_OK:
-            if not stack.serves(record.target):
-                raise DeploymentError(
-                    f"serving stack {record.stack_name} settled on {stack.parameters}, not the target "
-                    f"{record.target}: another update intervened"
-                )
+        if stack.settled and stack.serves(record.target):
+            # Serving the target is success, whatever operation got the stack there (a retried start
+            # may find it already serving the candidate after an earlier, unrelated rollback).
             return self._succeeded(task, record, now, policy)
+        if stack.status in SETTLED_OK:
+            raise DeploymentError(
+                f"serving stack {record.stack_name} settled on {stack.parameters}, not the target "
+                f"{record.target}: another update intervened"
+            )
         if stack.status not in ROLLED_BACK:
             raise DeploymentError(
                 f"serving stack {record.stack_name} is {stack.status} "

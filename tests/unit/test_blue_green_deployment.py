@@ -220,6 +220,9 @@ def test_blue_green_check_outcomes() -> None:
         "reason": "alarm in ALARM",
         "serving": {"ModelPackageArn": arn("churn", 1)},
     }
+    # a stack that already serves the candidate is a success, whatever operation got it there
+    stacks.settle("UPDATE_ROLLBACK_COMPLETE", {"ModelPackageArn": arn("churn", 2)})
+    assert service.check(task("check", state_for("churn", 2, deployment_record=started), T0)).next == "promote"
     # a stack that cannot settle needs an operator
     stacks.settle("UPDATE_ROLLBACK_FAILED")
     with pytest.raises(DeploymentError, match="needs an operator"):
@@ -282,7 +285,9 @@ def test_ab_test_phases_from_challenger_to_winner() -> None:
     )
     assert final.next == "promote"
     # a conclusion the stack then rolls back is an error: traffic and IaC disagree
-    stacks.settle("UPDATE_ROLLBACK_COMPLETE")
+    stacks.settle(
+        "UPDATE_ROLLBACK_COMPLETE", {"ChampionPackageArn": arn("ranker", 1), "ChallengerPackageArn": arn("ranker", 2)}
+    )
     with pytest.raises(DeploymentError, match="rolled back"):
         service.check(
             task("check", state_for("ranker", 2, "ab_test", permanent.model_dump(mode="json")), T0 + timedelta(hours=4))
