@@ -15,6 +15,7 @@ from infra import constants
 from infra.config import EnvironmentConfig, load_config
 from infra.constructs.deploy_step import ServingDeployStep
 from infra.nag import enable_security_checks
+from infra.stacks.monitoring_stack import MonitoringStack
 from infra.stacks.promotion_stack import PromotionStack
 from infra.stacks.registry_stack import RegistryStack
 from infra.stacks.serving_stack import ServingStack
@@ -46,6 +47,7 @@ def build_app(app: App | None = None, context: Mapping[str, Any] | None = None) 
     )
     for stack in serving:  # the pipeline deploys through them; they exist first
         promotion.add_stack_dependency(stack)
+    MonitoringStack(app, f"{prefix}Monitoring", config=config, registry=registry, env=env)
     Tags.of(app).add("project", constants.APP_NAME)
     Tags.of(app).add("environment", config.name)
     return app, config

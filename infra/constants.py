@@ -10,7 +10,6 @@ from __future__ import annotations
 from aws_cdk import Duration
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-
 from registry_core.names import (  # noqa: F401  (re-exported for the constructs)
     APP_NAME,
     approvals_table_name,

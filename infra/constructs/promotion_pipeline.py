@@ -226,7 +226,33 @@ class PromotionPipeline(Construct):
         )
         r.ledger.grant_append(self.lifecycle.role)
         r.topic.grant_publish(self.lifecycle.role)
+        # Model cards advance with the lifecycle (and are created for versions registered without the CLI).
+        stack = Stack.of(self)
+        card_arns = [
+            f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:model-card/{name}-*"
+            for name in self.group_names
+        ]
+        self.lifecycle.grant(
+            iam.PolicyStatement(
+                actions=[
+                    "sagemaker:DescribeModelCard",
+                    "sagemaker:UpdateModelCard",
+                    "sagemaker:CreateModelCard",
+                    "sagemaker:AddTags",
+                ],
+                resources=card_arns,
+            )
+        )
         self._acknowledge_registry_wildcards(self.lifecycle)
+        Validations.of(self.lifecycle.role).acknowledge(
+            *[
+                Acknowledgment(
+                    id=f"AwsSolutions-IAM5[Resource::{nag_form(self, arn)}]",
+                    reason="Model cards of a managed group are named <group>-... at registration; scoped to that group.",
+                )
+                for arn in card_arns
+            ]
+        )
 
     def _acknowledge_registry_wildcards(self, fn: PythonLambda, reports: bool = False) -> None:
         acks = [

@@ -7,7 +7,7 @@ implementation; the handler wires the boto3-backed ones.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from registry_core.ledger import Ledger, LedgerEntry
 from registry_core.locks import PromotionLock
@@ -75,12 +75,23 @@ def rejection_reason(state: PromotionState) -> tuple[str, dict[str, Any], str]:
     return "rejected", {"gates": state.gates}, PIPELINE_ACTOR
 
 
+class ModelCards(Protocol):
+    """The model-card side of a stage change (``registry_core.model_cards`` in production)."""
+
+    def ensure(self, package_arn: str, risk_rating: str) -> Any: ...
+
+    def advance(self, package_arn: str, stage: str) -> Any: ...
+
+
 class LifecycleService:
-    def __init__(self, registry: ModelRegistry, ledger: Ledger, lock: PromotionLock, notify: Notify) -> None:
+    def __init__(
+        self, registry: ModelRegistry, ledger: Ledger, lock: PromotionLock, notify: Notify, cards: ModelCards
+    ) -> None:
         self.registry = registry
         self.ledger = ledger
         self.lock = lock
         self.notify = notify
+        self.cards = cards
 
     def _record(
         self,
@@ -128,7 +139,9 @@ class LifecycleService:
     def enter_development(self, state: PromotionState, execution_arn: str) -> dict[str, Any]:
         view = self.registry.describe(state.package_arn)
         self.registry.set_lifecycle(view.arn, "Development", "InProgress", "Evaluating promotion gates")
-        actor = view.last_modified_by or "unknown"
+        # Versions registered without the CLI (a pipeline step, Studio) get their Draft card here.
+        self.cards.ensure(view.arn, state.policy.risk_rating)
+        actor = view.created_by or view.last_modified_by or "unknown"
         self._record(
             view,
             "Development",
@@ -147,6 +160,7 @@ class LifecycleService:
         self.registry.set_lifecycle(
             view.arn, "Staging", "InProgress", "Metrics gate passed; bias and explainability gates next"
         )
+        self.cards.advance(view.arn, "Staging")
         self._record(
             view,
             "Staging",
@@ -186,6 +200,7 @@ class LifecycleService:
             approval_status="Approved",
             approval_description=f"{actor}: {reason}",
         )
+        self.cards.advance(view.arn, "Production")
         self._record(
             view,
             "Production",
@@ -203,6 +218,7 @@ class LifecycleService:
         )
         if previous is not None:
             self.registry.set_lifecycle(previous.arn, "Archived", "Replaced", f"Replaced by version {view.version}")
+            self.cards.advance(previous.arn, "Archived")
             self._record(
                 previous,
                 "Archived",
@@ -224,6 +240,7 @@ class LifecycleService:
         self.registry.set_lifecycle(
             view.arn, "Archived", status, reason, approval_status="Rejected", approval_description=reason
         )
+        self.cards.advance(view.arn, "Archived")
         self._record(view, "Archived", decision, reason, actor, execution_arn, evidence, transition)
         self.lock.release(state.group, execution_arn)
         return {"stage": "Archived", "status": status, "reason": reason}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from registry_core import notifier
+from registry_core import model_cards, notifier
 from registry_core.ledger import Ledger
 from registry_core.locks import PromotionLock
 from registry_core.model_registry import ModelRegistry
@@ -23,7 +23,18 @@ def _service(settings: LifecycleSettings) -> LifecycleService:
         ledger=Ledger(settings.LEDGER_TABLE),
         lock=PromotionLock(settings.LOCKS_TABLE, settings.LOCK_TTL_SECONDS),
         notify=lambda subject, body: notifier.publish(settings.TOPIC_ARN, subject, body),
+        cards=RegistryModelCards(),
     )
+
+
+class RegistryModelCards:
+    """Model cards through the SageMaker Model Card API (``registry_core.model_cards``)."""
+
+    def ensure(self, package_arn: str, risk_rating: str) -> Any:
+        return model_cards.ensure_model_card(package_arn, risk_rating)
+
+    def advance(self, package_arn: str, stage: str) -> Any:
+        return model_cards.advance_model_card(package_arn, stage)
 
 
 @instrumented

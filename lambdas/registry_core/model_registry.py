@@ -31,6 +31,7 @@ class PackageView:
     model_data_url: str | None = None
     image: str | None = None
     last_modified_by: str | None = None
+    created_by: str | None = None
     approval_description: str | None = None
     customer_metadata: dict[str, str] = field(default_factory=dict)
     metadata_properties: dict[str, str] = field(default_factory=dict)
@@ -43,6 +44,7 @@ class PackageView:
         container = (d.get("InferenceSpecification", {}).get("Containers") or [{}])[0]
         modified = d.get("LastModifiedBy") or {}
         iam = modified.get("IamIdentity") or {}
+        creator = d.get("CreatedBy") or {}
         return PackageView(
             arn=d["ModelPackageArn"],
             group=d["ModelPackageGroupName"],
@@ -63,6 +65,9 @@ class PackageView:
             model_data_url=container.get("ModelDataUrl"),
             image=container.get("Image"),
             last_modified_by=iam.get("Arn") or modified.get("UserProfileArn") or modified.get("UserProfileName"),
+            created_by=(creator.get("IamIdentity") or {}).get("Arn")
+            or creator.get("UserProfileArn")
+            or creator.get("UserProfileName"),
             approval_description=d.get("ApprovalDescription"),
             customer_metadata=dict(d.get("CustomerMetadataProperties") or {}),
             metadata_properties=dict(d.get("MetadataProperties") or {}),

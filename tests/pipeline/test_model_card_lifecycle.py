@@ -3,7 +3,7 @@
 Contract (``registry_core.model_cards.advance_model_card``, called by the promotion pipeline's
 lifecycle on every stage change): a version registered with the CLI gets a Draft card; entering
 Staging makes it PendingReview, Production Approved, Archived (replaced, rejected, denied) Archived;
-never backwards; a version without a card is promoted as before. One emulated registry serves the
+never backwards; a version registered without the CLI gets its card from the pipeline. One emulated registry serves the
 module (each test drives its own versions to the end).
 """
 
@@ -86,11 +86,15 @@ def test_model_card_archived_when_a_gate_denies_in_development(
     assert _card_status(harness, arn) == "Archived"  # Draft → Archived, skipping what it never reached
 
 
-def test_model_card_absent_does_not_block_a_promotion(harness: PipelineHarness) -> None:
+def test_model_card_is_created_by_the_pipeline_for_a_version_registered_without_the_cli(
+    harness: PipelineHarness,
+) -> None:
     registration = harness.register_version(GROUP, tag="no-card", **churn_reports(auc=0.89))
     outcome = harness.announce(registration)
     assert harness.pending_approval(registration.package_arn)
     harness.approve_with_cli(registration.package_arn, "arn:aws:iam::123456789012:user/alice", "no card")
     assert harness.wait(outcome["execution_arn"])["status"] == "SUCCEEDED"
     assert harness.package(registration.package_arn)["ModelLifeCycle"]["Stage"] == "Production"
-    assert "ModelCardArn" not in (harness.package(registration.package_arn).get("CustomerMetadataProperties") or {})
+    metadata = harness.package(registration.package_arn).get("CustomerMetadataProperties") or {}
+    assert metadata["ModelCardName"] == f"{GROUP}-v{registration.version}"
+    assert _card_status(harness, registration.package_arn) == "Approved"
