@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Acknowledgment, RemovalPolicy, Validations
+from aws_cdk import Acknowledgment, FeatureFlags, RemovalPolicy, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra import constants
+
+LOGS_USE_BUCKET_POLICY = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
 
 
 class ArtifactStore(Construct):
@@ -26,7 +28,11 @@ class ArtifactStore(Construct):
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
             versioned=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            # With the bucket-policy delivery flag (cdk.json) ACLs stay disabled; without it S3 log
+            # delivery needs the LogDeliveryWrite ACL and therefore ObjectWriter ownership.
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED
+            if FeatureFlags.of(self).is_enabled(LOGS_USE_BUCKET_POLICY)
+            else s3.ObjectOwnership.OBJECT_WRITER,
             removal_policy=RemovalPolicy.RETAIN,
             lifecycle_rules=[s3.LifecycleRule(expiration=constants.ACCESS_LOG_EXPIRATION)],
         )
