@@ -22,8 +22,15 @@ def _import_seconds(module: str, path: Path | None) -> float:
     for _ in range(REPEATS):
         out = subprocess.run(
             [sys.executable, "-c", PROBE.format(module=module)],
-            capture_output=True, text=True, check=True,
-            env={"PYTHONPATH": env_path, "AWS_DEFAULT_REGION": "eu-west-1", "POWERTOOLS_TRACE_DISABLED": "true", "PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            check=True,
+            env={
+                "PYTHONPATH": env_path,
+                "AWS_DEFAULT_REGION": "eu-west-1",
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                "PATH": "/usr/bin:/bin",
+            },
         )
         samples.append(float(out.stdout.strip().splitlines()[-1]))
     return statistics.median(samples)
@@ -57,7 +64,9 @@ def run() -> dict[str, Any]:
 
 
 def report(figures: dict[str, Any]) -> str:
-    lines = [f"== handler import time (median of {REPEATS} cold imports) vs bare `import boto3` = {figures['boto3_s'] * 1000:.0f} ms"]
+    lines = [
+        f"== handler import time (median of {REPEATS} cold imports) vs bare `import boto3` = {figures['boto3_s'] * 1000:.0f} ms"
+    ]
     for module, data in sorted(figures["handlers"].items()):
         lines.append(f"{module:45s} {data['seconds'] * 1000:7.0f} ms  ratio {data['ratio']:.2f}x")
     lines.append("== asset zipped sizes")

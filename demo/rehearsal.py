@@ -236,7 +236,7 @@ class Rehearsal:
         self.check(
             all(s["package_arn"] == v2["package_arn"] for s in served.values()), f"traffic not shifted: {served}"
         )
-        statistics = next(
+        statistics: dict[str, Any] = next(
             (
                 e.evidence
                 for e in reversed(h.ledger().history(AB_GROUP))
@@ -290,10 +290,10 @@ class Rehearsal:
         }
         summary = invoke(h, h.function_name("DriftFunction"), request)
         breaches = summary.get("breaches", [])
-        self.check(summary.get("status") == "ok" and breaches, f"no drift detected: {summary}")
+        self.check(summary.get("status") == "ok" and bool(breaches), f"no drift detected: {summary}")
         alarms = evaluate_alarms(h, namespace_prefix="MlopsRegistry/Drift")
         in_alarm = sorted(name for name, state in alarms.items() if state == "ALARM")
-        self.check(in_alarm, f"no drift alarm went to ALARM: {alarms}")
+        self.check(bool(in_alarm), f"no drift alarm went to ALARM: {alarms}")
         events = drain(h, events_queue)
         self.check(any(e.get("detail-type") == "ModelDriftDetected" for e in events), "no ModelDriftDetected event")
         drift = {b["subject"] for b in breaches if b["statistic"] in ("PSI", "KS")}

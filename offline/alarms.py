@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,12 @@ COMPARATORS = {
     "LessThanThreshold": lambda v, t: v < t,
     "LessThanOrEqualToThreshold": lambda v, t: v <= t,
 }
-FUNCTIONS = {"MAX": max, "MIN": min, "SUM": sum, "AVG": lambda xs: sum(xs) / len(xs)}
+FUNCTIONS: dict[str, Callable[[list[float]], float]] = {
+    "MAX": max,
+    "MIN": min,
+    "SUM": sum,
+    "AVG": lambda xs: sum(xs) / len(xs),
+}
 
 
 def alarm_definitions(outdir: Path) -> list[dict[str, Any]]:
@@ -52,7 +58,7 @@ def _latest(cloudwatch: Any, metric: dict[str, Any], period: int, stat: str) -> 
 
 def _value(cloudwatch: Any, alarm: dict[str, Any]) -> float | None:
     if "MetricName" in alarm:
-        metric = {k: alarm[k] for k in ("Namespace", "MetricName") if k in alarm}
+        metric: dict[str, Any] = {k: alarm[k] for k in ("Namespace", "MetricName") if k in alarm}
         metric["Dimensions"] = alarm.get("Dimensions", [])
         return _latest(cloudwatch, metric, int(alarm.get("Period", 300)), alarm.get("Statistic", "Average"))
     values: dict[str, float | None] = {}
