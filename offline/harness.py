@@ -189,6 +189,7 @@ class PipelineHarness:
                 "POWERTOOLS_LOG_LEVEL": os.environ.get("OFFLINE_LOG_LEVEL", "WARNING"),
             }
         )
+        self.runner.reserve(self.runner.extra_env)
         reset_clients()
         self.session = boto3.session.Session(region_name=REGION)
         self.sm = self.session.client("sagemaker")
@@ -339,6 +340,8 @@ class PipelineHarness:
             for path in sorted(code_dir.rglob("*")):
                 if path.is_file():
                     archive.write(path, path.relative_to(code_dir).as_posix())
+        environment = {k: str(v) for k, v in p.get("Environment", {}).get("Variables", {}).items()}
+        self.runner.reserve(environment)
         self.lambda_.create_function(
             FunctionName=r.ref,
             Runtime="python3.11",  # the local interpreter runs the code; the template's runtime is newer
@@ -347,7 +350,7 @@ class PipelineHarness:
             Code={"ZipFile": buffer.getvalue()},
             Timeout=int(p.get("Timeout", 60)),
             MemorySize=int(p.get("MemorySize", 512)),
-            Environment={"Variables": {k: str(v) for k, v in p.get("Environment", {}).get("Variables", {}).items()}},
+            Environment={"Variables": environment},
         )
 
     def _create_state_machine(self, r: Resource) -> None:

@@ -172,6 +172,16 @@ class InProcessLambdaRunner:
         self.faults: list[Fault] = []
         self.invocations: list[tuple[str, bool]] = []
         self.extra_env: dict[str, str] = {}
+        self._introduced: set[str] = set()
+
+    def reserve(self, environment: dict[str, str]) -> None:
+        """Set variables a function will use before any execution thread runs, so os.environ never
+        grows while other threads iterate it (a dict changing size under iteration raises)."""
+        with self._lock:
+            for key, value in environment.items():
+                if key not in os.environ:
+                    os.environ[key] = value
+                    self._introduced.add(key)
 
     def _code_dir(self, function: LambdaFunction) -> str:
         digest = hashlib.sha256(function.code_bytes).hexdigest()[:16]
@@ -215,9 +225,14 @@ class InProcessLambdaRunner:
                 }
                 return json.dumps(body), True, ""
             finally:
+                # Keys are never deleted while executions run: other threads (botocore reading proxy
+                # settings on every request) iterate os.environ, and a key deleted between their
+                # iteration and lookup raised KeyError in unrelated tasks (a rare, real flake).
+                # A variable another function introduced keeps its last value until the runner is
+                # uninstalled; every invocation sets its own function's variables first.
                 for key, value in saved.items():
                     if value is None:
-                        os.environ.pop(key, None)
+                        self._introduced.add(key)
                     else:
                         os.environ[key] = value
 
@@ -228,8 +243,14 @@ class InProcessLambdaRunner:
         def _invoke_lambda(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
             return runner.invoke(self, event)
 
-        with mock.patch.object(LambdaFunction, "_invoke_lambda", _invoke_lambda):
-            yield self
+        try:
+            with mock.patch.object(LambdaFunction, "_invoke_lambda", _invoke_lambda):
+                yield self
+        finally:
+            with self._lock:
+                for key in self._introduced:
+                    os.environ.pop(key, None)
+                self._introduced.clear()
 
 
 # --- CloudFormation: serving stacks ------------------------------------------------------------------
