@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-for variable, value in {
-    "AWS_DEFAULT_REGION": "eu-west-1",
-    "AWS_ACCESS_KEY_ID": "offline",
-    "AWS_SECRET_ACCESS_KEY": "offline",
-    "AWS_EC2_METADATA_DISABLED": "true",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_METRICS_DISABLED": "true",
-    "POWERTOOLS_LOG_LEVEL": "WARNING",
-}.items():
-    os.environ.setdefault(variable, value)
+from offline.environment import use_offline_environment
+
+use_offline_environment()
 
 
 def main() -> int:

@@ -12,12 +12,12 @@ from typing import Any
 from botocore.exceptions import ClientError
 from registry_core.approvals import ApprovalStore
 from registry_core.aws import client
+from registry_core.aws_errors import transient_errors_are_typed
 from registry_core.errors import InvalidEventError
 from registry_core.events import parse_state_change
 from registry_core.observability import count, instrumented, logger, set_correlation_id
 from registry_core.policy import GroupPolicy, group_policy_parameter
 
-from promotion.aws_errors import transient_errors_are_typed
 from promotion.dispatch import ExecutionStarter, dispatch
 from promotion.settings import DispatcherSettings, load
 

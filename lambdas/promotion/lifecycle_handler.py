@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from registry_core import model_cards, notifier
+from registry_core.aws_errors import transient_errors_are_typed
 from registry_core.ledger import Ledger
 from registry_core.locks import PromotionLock
 from registry_core.model_registry import ModelRegistry
 from registry_core.observability import count, instrumented, set_correlation_id
 
-from promotion.aws_errors import transient_errors_are_typed
 from promotion.idempotency import run_idempotent
 from promotion.lifecycle import LifecycleService
 from promotion.settings import LifecycleSettings, load

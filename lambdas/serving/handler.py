@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
-from botocore.exceptions import ClientError
-from registry_core.errors import THROTTLING_CODES, TransientServiceError
+from registry_core.aws_errors import transient_errors_are_typed
 from registry_core.model_registry import ModelRegistry
 from registry_core.observability import count, instrumented, logger, set_correlation_id
 
@@ -15,23 +12,6 @@ from serving.adapters import EndpointTraffic, GroupLock, ServingStacks, VariantM
 from serving.deployment import DeploymentService
 from serving.models import parse_task
 from serving.settings import load
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def transient_errors_are_typed(func: F) -> F:
-    """Throttling that outlived the client's retries becomes ``TransientServiceError`` (state machine Retry)."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except ClientError as error:
-            if error.response["Error"]["Code"] in THROTTLING_CODES:
-                raise TransientServiceError(str(error)) from error
-            raise
-
-    return wrapper  # type: ignore[return-value]
 
 
 def service() -> DeploymentService:

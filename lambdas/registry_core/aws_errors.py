@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
+
 from registry_core.errors import THROTTLING_CODES, TransientServiceError
 
 F = TypeVar("F", bound=Callable[..., Any])
