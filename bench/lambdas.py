@@ -59,7 +59,7 @@ def run() -> dict[str, Any]:
             if module not in handlers:
                 seconds = _import_seconds(module, asset)
                 handlers[module] = {"seconds": seconds, "ratio": seconds / boto3_seconds, "function": logical_id}
-            assets.setdefault(asset.name, _zipped_size(asset))
+            assets.setdefault(f"{module.split('.')[0]} ({asset.name[:18]}…)", _zipped_size(asset))
     return {"boto3_s": boto3_seconds, "handlers": handlers, "assets": assets}
 
 
