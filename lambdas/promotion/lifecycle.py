@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from registry_core.errors import InvalidEventError
 from registry_core.ledger import Ledger, LedgerEntry
 from registry_core.locks import PromotionLock
 from registry_core.model_registry import ModelRegistry, PackageView
@@ -277,7 +278,5 @@ class LifecycleService:
             "record_failure": self.record_failure,
         }
         if action not in handlers:
-            from registry_core.errors import InvalidEventError
-
             raise InvalidEventError(f"action: unknown lifecycle action {action!r}; expected one of {sorted(handlers)}")
         return handlers[action](state, execution_arn)
