@@ -7,11 +7,12 @@ Retry/Catch.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from registry_core.aws_errors import transient_errors_are_typed
 from registry_core.errors import ReportUnavailableError
-from registry_core.model_registry import ModelRegistry
+from registry_core.model_registry import ModelRegistry, PackageView
 from registry_core.observability import count, instrumented, logger, set_correlation_id
 from registry_core.reports import read_json_report
 
@@ -48,28 +49,41 @@ def evaluate_metrics_gate(request: dict[str, Any]) -> dict[str, Any]:
     return verdict.to_dict()
 
 
-def evaluate_bias_gate(request: dict[str, Any]) -> dict[str, Any]:
+def _evaluate_report_gate(
+    request: dict[str, Any],
+    gate: str,
+    report_uri: Callable[[PackageView], str | None],
+    evaluate: Callable[[dict[str, Any], PromotionState], GateVerdict],
+) -> dict[str, Any]:
+    """Read the candidate's report for ``gate`` (absent or unreadable: denied) and evaluate it."""
     state = PromotionState.model_validate(request["state"])
     candidate = ModelRegistry().describe(state.package_arn)
+    uri = report_uri(candidate)
     try:
-        report = read_json_report(candidate.bias_report_uri, "bias")
+        report = read_json_report(uri, gate)
     except ReportUnavailableError as error:
-        return GateVerdict.deny(bias.GATE, str(error)).to_dict()
-    verdict = bias.evaluate(report, state.policy.fairness)
-    verdict.evidence["report"] = candidate.bias_report_uri
+        return GateVerdict.deny(gate, str(error)).to_dict()
+    verdict = evaluate(report, state)
+    verdict.evidence["report"] = uri
     return verdict.to_dict()
+
+
+def evaluate_bias_gate(request: dict[str, Any]) -> dict[str, Any]:
+    return _evaluate_report_gate(
+        request,
+        bias.GATE,
+        lambda view: view.bias_report_uri,
+        lambda report, state: bias.evaluate(report, state.policy.fairness),
+    )
 
 
 def evaluate_explainability_gate(request: dict[str, Any]) -> dict[str, Any]:
-    state = PromotionState.model_validate(request["state"])
-    candidate = ModelRegistry().describe(state.package_arn)
-    try:
-        report = read_json_report(candidate.explainability_report_uri, "explainability")
-    except ReportUnavailableError as error:
-        return GateVerdict.deny(explainability.GATE, str(error)).to_dict()
-    verdict = explainability.evaluate(report, state.policy.features)
-    verdict.evidence["report"] = candidate.explainability_report_uri
-    return verdict.to_dict()
+    return _evaluate_report_gate(
+        request,
+        explainability.GATE,
+        lambda view: view.explainability_report_uri,
+        lambda report, state: explainability.evaluate(report, state.policy.features),
+    )
 
 
 def _run_gate(event: dict[str, Any], context: Any, logic: Any, gate: str) -> dict[str, Any]:
