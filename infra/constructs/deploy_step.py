@@ -26,7 +26,7 @@ from serving.deployment import max_deployment_seconds
 
 from infra import constants
 from infra.config import EnvironmentConfig
-from infra.constructs.promotion_pipeline import TRANSIENT_ERRORS, DeployStepFactory, PromotionPipeline
+from infra.constructs.promotion_pipeline import DeployStepFactory, PromotionPipeline
 from infra.constructs.python_lambda import PythonLambda
 from infra.nag import nag_form
 
@@ -60,29 +60,8 @@ class ServingDeployStep(DeployStepFactory):
         self.function = fn
 
         def task(name: str, action: str) -> tasks.LambdaInvoke:
-            invoke = tasks.LambdaInvoke(
-                scope,
-                name,
-                lambda_function=fn.function,
-                payload=sfn.TaskInput.from_object(
-                    {
-                        "action": action,
-                        "state": sfn.JsonPath.object_at("$"),
-                        "execution_arn": sfn.JsonPath.string_at("$$.Execution.Id"),
-                        "now": sfn.JsonPath.string_at("$$.State.EnteredTime"),
-                    }
-                ),
-                payload_response_only=True,
-                retry_on_service_exceptions=False,
-                result_path="$.deployment",
-            )
-            invoke.add_retry(
-                errors=TRANSIENT_ERRORS,
-                interval=constants.TASK_RETRY_INTERVAL,
-                max_attempts=constants.TASK_RETRY_ATTEMPTS,
-                backoff_rate=constants.TASK_RETRY_BACKOFF,
-                max_delay=constants.TASK_RETRY_MAX_DELAY,
-                jitter_strategy=sfn.JitterType.FULL,
+            invoke = scope.lambda_task(
+                name, fn, action, "$.deployment", extra_payload={"now": sfn.JsonPath.string_at("$$.State.EnteredTime")}
             )
             invoke.add_retry(
                 errors=BUSY_ERRORS,

@@ -280,7 +280,11 @@ class PromotionPipeline(Construct):
         Validations.of(fn.role).acknowledge(*acks)
 
     # --- state machine -----------------------------------------------------------------------
-    def _task(self, name: str, fn: PythonLambda, action: str, result_path: str, **kwargs: Any) -> tasks.LambdaInvoke:
+    def lambda_task(
+        self, name: str, fn: PythonLambda, action: str, result_path: str, **kwargs: Any
+    ) -> tasks.LambdaInvoke:
+        """A Lambda task of the promotion: the standard payload (action, state, execution) and the
+        transient-error retry. Deploy steps build their tasks with it too."""
         task = tasks.LambdaInvoke(
             self,
             name,
@@ -315,7 +319,7 @@ class PromotionPipeline(Construct):
             error="PromotionFailed",
             cause="A promotion task failed permanently; see the ledger and the notification",
         )
-        record_failure = self._task("RecordFailure", self.lifecycle, "record_failure", "$.failure")
+        record_failure = self.lambda_task("RecordFailure", self.lifecycle, "record_failure", "$.failure")
         record_failure.add_catch(failed, errors=["States.ALL"], result_path="$.failure_error")
         record_failure.next(failed)
 
@@ -324,17 +328,17 @@ class PromotionPipeline(Construct):
             return task
 
         rejected = sfn.Succeed(self, "VersionRejected", comment="The version did not reach Production; see the ledger")
-        reject = guarded(self._task("RejectVersion", self.lifecycle, "reject", "$.lifecycle")).next(rejected)
+        reject = guarded(self.lambda_task("RejectVersion", self.lifecycle, "reject", "$.lifecycle")).next(rejected)
 
-        enter_dev = guarded(self._task("EnterDevelopment", self.lifecycle, "enter_development", "$.lifecycle"))
-        metrics = guarded(self._task("MetricsGate", self.gates["metrics"], "gate", "$.gates.metrics"))
-        enter_staging = guarded(self._task("EnterStaging", self.lifecycle, "enter_staging", "$.lifecycle"))
-        bias = guarded(self._task("BiasGate", self.gates["bias"], "gate", "$.gates.bias"))
+        enter_dev = guarded(self.lambda_task("EnterDevelopment", self.lifecycle, "enter_development", "$.lifecycle"))
+        metrics = guarded(self.lambda_task("MetricsGate", self.gates["metrics"], "gate", "$.gates.metrics"))
+        enter_staging = guarded(self.lambda_task("EnterStaging", self.lifecycle, "enter_staging", "$.lifecycle"))
+        bias = guarded(self.lambda_task("BiasGate", self.gates["bias"], "gate", "$.gates.bias"))
         explain = guarded(
-            self._task("ExplainabilityGate", self.gates["explainability"], "gate", "$.gates.explainability")
+            self.lambda_task("ExplainabilityGate", self.gates["explainability"], "gate", "$.gates.explainability")
         )
 
-        approval = self._task(
+        approval = self.lambda_task(
             "RequestApproval",
             self.approval,
             "request_approval",
@@ -356,7 +360,7 @@ class PromotionPipeline(Construct):
         approval.add_catch(timed_out, errors=["States.Timeout"], result_path="$.approval_error")
         guarded(approval)
 
-        lock = guarded(self._task("AcquireProductionLock", self.lifecycle, "acquire_lock", "$.lock"))
+        lock = guarded(self.lambda_task("AcquireProductionLock", self.lifecycle, "acquire_lock", "$.lock"))
         lock.add_retry(
             errors=["PromotionLockHeld"],
             interval=constants.LOCK_RETRY_INTERVAL,
@@ -364,7 +368,7 @@ class PromotionPipeline(Construct):
             backoff_rate=1.5,
             jitter_strategy=sfn.JitterType.FULL,
         )
-        promote = guarded(self._task("PromoteToProduction", self.lifecycle, "promote", "$.lifecycle"))
+        promote = guarded(self.lambda_task("PromoteToProduction", self.lifecycle, "promote", "$.lifecycle"))
         promoted = sfn.Succeed(self, "Promoted", comment="The version serves in Production")
 
         deploy: sfn.IChainable
