@@ -12,7 +12,7 @@ export AWS_EC2_METADATA_DISABLED := true
 CDK := npx --no-install cdk --no-notices
 ENV ?= dev
 
-.PHONY: all bootstrap test demo synth lint bench clean
+.PHONY: all bootstrap test demo synth lint bench schema clean
 
 all: test
 
@@ -47,6 +47,9 @@ lint: bootstrap
 
 bench: bootstrap
 	$(PY) -m bench
+
+schema: bootstrap  # rewrite cdk.schema.json from the config models
+	$(PY) -m infra.config
 
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache reports

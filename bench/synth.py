@@ -41,13 +41,15 @@ def full_app_seconds(context: dict[str, Any]) -> tuple[float, dict[str, int]]:
 
 def with_groups(context: dict[str, Any], count: int) -> dict[str, Any]:
     ctx = copy.deepcopy(context)
-    env = ctx["environments"][ctx.get("env", "dev")]
-    template = env["groups"][0]
-    env["groups"] = []
+    registry = ctx["registry"]
+    template = registry["groups"][0]
+    registry["groups"] = []
+    for environment in registry["environments"].values():
+        environment.pop("groups", None)  # per-group overrides name the sample's groups
     for index in range(count):
         group = copy.deepcopy(template)
         group["name"] = f"bench-group-{index:02d}"
-        env["groups"].append(group)
+        registry["groups"].append(group)
     return ctx
 
 

@@ -8,11 +8,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import App, Environment, Tags
+from aws_cdk import Annotations, App, Environment, Tags
+from registry_core.config import EnvironmentConfig
 from serving.names import serving_stack_name
 
 from infra import constants
-from infra.config import EnvironmentConfig, load_config
+from infra.config import CONTEXT_KEY, ENV_CONTEXT_KEY, load
 from infra.constructs.deploy_step import ServingDeployStep
 from infra.nag import enable_security_checks
 from infra.stacks.monitoring_stack import MonitoringStack
@@ -29,13 +30,15 @@ def build_app(app: App | None = None, context: Mapping[str, Any] | None = None) 
         # ``python app.py`` outside the CDK CLI: read the context the CLI would pass.
         context = json.loads(CDK_JSON.read_text())["context"]
     app = app or App(context=dict(context) if context is not None else None)
-    raw_context = {"environments": app.node.try_get_context("environments")}
-    env_name = app.node.try_get_context("env")
-    config = load_config(raw_context, env_name)
+    raw_context = {CONTEXT_KEY: app.node.try_get_context(CONTEXT_KEY)}
+    loaded = load(raw_context, app.node.try_get_context(ENV_CONTEXT_KEY))
+    config = loaded.config
     enable_security_checks(app)
     env = Environment(account=config.account, region=config.region) if config.account or config.region else None
     prefix = "".join(part.capitalize() for part in constants.resource_prefix(config.name).split("-"))
     registry = RegistryStack(app, f"{prefix}Registry", config=config, env=env)
+    for warning in loaded.warnings:  # shown by `cdk synth`; fatal with --strict
+        Annotations.of(registry).add_warning_v2("registry:placeholder-config", warning)
     serving = [
         ServingStack(
             app, serving_stack_name(config.name, group.name), config=config, group=group, registry=registry, env=env

@@ -22,10 +22,10 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from constructs import Construct
+from registry_core.config import GroupPolicy
 from serving.ab_test import initial_weights
 
 from infra import constants
-from infra.config import GroupConfig
 from infra.constructs.guarded_endpoint import ServingEndpoint, package_version
 
 
@@ -38,7 +38,7 @@ class AbTestEndpoint(ServingEndpoint):
         construct_id: str,
         *,
         env_name: str,
-        group: GroupConfig,
+        group: GroupPolicy,
         champion_arn: str,
         has_champion: CfnCondition,
         challenger_arn: str,

@@ -20,12 +20,11 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
-from registry_core.policy import DeploymentPolicy
+from registry_core.config import EnvironmentConfig
 from serving import names as serving_names
 from serving.deployment import max_deployment_seconds
 
 from infra import constants
-from infra.config import EnvironmentConfig
 from infra.constructs.promotion_pipeline import DeployStepFactory, PromotionPipeline
 from infra.constructs.python_lambda import PythonLambda
 from infra.nag import nag_form
@@ -45,10 +44,7 @@ class ServingDeployStep(DeployStepFactory):
         self.function: PythonLambda | None = None
 
     def max_duration(self, config: EnvironmentConfig) -> Duration:
-        longest = max(
-            max_deployment_seconds(DeploymentPolicy.model_validate(group.to_runtime()["deployment"]))
-            for group in config.groups
-        )
+        longest = max(max_deployment_seconds(group.deployment) for group in config.groups)
         return Duration.seconds(longest)
 
     def __call__(

@@ -28,9 +28,9 @@ from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_sns as sns
 from constructs import Construct
+from registry_core.config import GroupPolicy
 
 from infra import constants
-from infra.config import GroupConfig
 
 # --- the metric contract (mirrors lambdas/monitoring/metric_names.py; a test checks they agree) ---
 DIMENSION_ENDPOINT = "EndpointName"
@@ -63,14 +63,14 @@ COMPOSITE_CHILDREN_LIMIT = 50  # ~130 characters per ALARM("<arn>") in a rule of
 ALARM_STATUS_WIDGET_LIMIT = 100  # CloudWatch's limit of alarms in one alarm status widget
 
 
-def variants_for(group: GroupConfig) -> tuple[str, ...]:
+def variants_for(group: GroupPolicy) -> tuple[str, ...]:
     """The production variants of a group's endpoint (stable names; see ``infra/constants.py``)."""
     if group.deployment.mode == "ab_test":
         return (constants.VARIANT_CHAMPION, constants.VARIANT_CHALLENGER)
     return (constants.VARIANT_PRIMARY,)
 
 
-def drift_period(group: GroupConfig) -> Duration:
+def drift_period(group: GroupPolicy) -> Duration:
     """The drift metrics' period: one datapoint per scheduled run."""
     return Duration.minutes(group.monitoring.schedule_minutes)
 
@@ -81,7 +81,7 @@ class DriftAlarms(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        group: GroupConfig,
+        group: GroupPolicy,
         endpoint_name: str,
         topic: sns.ITopic,
         variants: Sequence[str] | None = None,

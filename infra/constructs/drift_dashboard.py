@@ -23,7 +23,7 @@ from infra.constructs.drift_alarms import (
     DriftAlarms,
 )
 
-# The application publishes the A/B success metric (AbTestConfig.success_metric_name) here, per
+# The application publishes the A/B success metric (AbTestPolicy.success_metric_name) here, per
 # variant: dimensions EndpointName and VariantName, one datapoint per success (Sum). The A/B evaluator
 # reads it from the same namespace (``AB_TEST_NAMESPACE`` in lambdas/serving/names.py).
 AB_TEST_METRICS_NAMESPACE = "MlopsRegistry/AbTest"

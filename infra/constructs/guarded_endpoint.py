@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -40,22 +39,12 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from constructs import Construct
+from registry_core.config import GroupPolicy
 from serving import names as serving_names
 
 from infra import constants
-from infra.config import (
-    MAX_EXECUTION_TIMEOUT_RANGE,
-    TERMINATION_WAIT_RANGE,
-    WAIT_INTERVAL_RANGE,
-    BlueGreenConfig,
-    ConfigError,
-    GroupConfig,
-)
 from infra.nag import nag_form
 
-# SageMaker's documented limits on traffic-shifting step sizes (TrafficRoutingConfig).
-CANARY_PERCENT_RANGE = (1, 50)
-LINEAR_STEP_PERCENT_RANGE = (10, 50)
 # Guardrail alarms: 2 of the last 3 one-minute periods, so a bake period of a few minutes can trip them.
 GUARDRAIL_ALARM_PERIOD = Duration.minutes(1)
 GUARDRAIL_EVALUATION_PERIODS = 3
@@ -66,38 +55,6 @@ INVOCATIONS_PER_INSTANCE_TARGET = 1000
 SCALE_OUT_COOLDOWN_SECONDS = 60
 SCALE_IN_COOLDOWN_SECONDS = 600
 CAPTURE_CONTENT_TYPES = {"csvContentTypes": ["text/csv"], "jsonContentTypes": ["application/json"]}
-
-
-def bake_steps(bg: BlueGreenConfig) -> int:
-    """How many baking periods one blue/green update waits through."""
-    return 1 if bg.traffic_routing == "canary" else math.ceil(100 / bg.linear_step_percent)
-
-
-def validate_guardrails(bg: BlueGreenConfig, key: str) -> None:
-    """SageMaker's documented ranges (UpdateEndpoint DeploymentConfig), checked at synth."""
-
-    def within(name: str, value: int, bounds: tuple[int, int], unit: str) -> None:
-        low, high = bounds
-        if not low <= value <= high:
-            raise ConfigError(f"{key}.{name}", value, f"SageMaker accepts {low}-{high} {unit}")
-
-    within("waitIntervalSeconds", bg.wait_interval_seconds, WAIT_INTERVAL_RANGE, "seconds")
-    within("terminationWaitSeconds", bg.termination_wait_seconds, TERMINATION_WAIT_RANGE, "seconds")
-    within(
-        "maximumExecutionTimeoutSeconds", bg.maximum_execution_timeout_seconds, MAX_EXECUTION_TIMEOUT_RANGE, "seconds"
-    )
-    if bg.traffic_routing == "canary":
-        within("canaryPercent", bg.canary_percent, CANARY_PERCENT_RANGE, "percent of the variant's capacity")
-    else:
-        within("linearStepPercent", bg.linear_step_percent, LINEAR_STEP_PERCENT_RANGE, "percent of the capacity")
-    waiting = bake_steps(bg) * bg.wait_interval_seconds + bg.termination_wait_seconds
-    if bg.maximum_execution_timeout_seconds <= waiting:
-        raise ConfigError(
-            f"{key}.maximumExecutionTimeoutSeconds",
-            bg.maximum_execution_timeout_seconds,
-            f"must exceed the total waiting time of {waiting} s ({bake_steps(bg)} x waitIntervalSeconds "
-            "+ terminationWaitSeconds), as SageMaker requires",
-        )
 
 
 def package_version(package_arn: str) -> str:
@@ -116,7 +73,7 @@ class ServingEndpoint(Construct):
         construct_id: str,
         *,
         env_name: str,
-        group: GroupConfig,
+        group: GroupPolicy,
         key: kms.IKey,
         artifacts: s3.IBucket,
         topic: sns.ITopic | None = None,
@@ -131,7 +88,6 @@ class ServingEndpoint(Construct):
         self.vpc_config = vpc_config
         self.endpoint_name = constants.endpoint_name(env_name, group.name)
         self.base_name = serving_names.resource_base(env_name, group.name)
-        validate_guardrails(group.deployment.blue_green, f"groups[{group.name}].deployment.blueGreen")
         self.execution_role = self._build_execution_role()
         self.alarms: list[cloudwatch.Alarm] = []
         self.alarm_names: list[str] = []  # literal names: IAM and the auto-rollback refer to them
@@ -419,7 +375,7 @@ class GuardedEndpoint(ServingEndpoint):
         construct_id: str,
         *,
         env_name: str,
-        group: GroupConfig,
+        group: GroupPolicy,
         package_arn: str,
         deployed: CfnCondition,
         key: kms.IKey,
@@ -501,7 +457,7 @@ class GuardedEndpoint(ServingEndpoint):
     def _build_autoscaling(self) -> None:
         deployment = self.group.deployment
         self.scalable_target: appscaling.CfnScalableTarget | None = None
-        if deployment.max_instance_count <= deployment.instance_count:
+        if deployment.max_instances <= deployment.instance_count:
             return
         target = appscaling.CfnScalableTarget(
             self,
@@ -510,7 +466,7 @@ class GuardedEndpoint(ServingEndpoint):
             scalable_dimension="sagemaker:variant:DesiredInstanceCount",
             resource_id=f"endpoint/{self.endpoint_name}/variant/{constants.VARIANT_PRIMARY}",
             min_capacity=deployment.instance_count,
-            max_capacity=deployment.max_instance_count,
+            max_capacity=deployment.max_instances,
         )
         target.cfn_options.condition = self.deployed
         target.add_resource_dependency(self.endpoint)

@@ -12,8 +12,7 @@ from typing import Any
 from aws_cdk import RemovalPolicy, Stack, Tags
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
-
-from infra.config import GroupConfig
+from registry_core.config import GroupPolicy
 
 READ_ACTIONS = (
     "sagemaker:DescribeModelPackageGroup",
@@ -41,7 +40,7 @@ def group_read_policy(group_name: str, reader_accounts: Sequence[str], stack: St
 
 class ModelPackageGroups(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, *, groups: Sequence[GroupConfig], reader_accounts: Sequence[str]
+        self, scope: Construct, construct_id: str, *, groups: Sequence[GroupPolicy], reader_accounts: Sequence[str]
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)

@@ -31,9 +31,9 @@ from aws_cdk import aws_ssm as ssm
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
+from registry_core.config import EnvironmentConfig, publish
 
 from infra import constants
-from infra.config import EnvironmentConfig
 from infra.constructs.audit_ledger import AuditLedger
 from infra.constructs.python_lambda import PythonLambda
 from infra.nag import nag_form
@@ -126,7 +126,7 @@ class PromotionPipeline(Construct):
         self.policy_prefix = prefix
         self.policy_parameters = []
         for group in self.config.groups:
-            value = json.dumps(group.to_runtime(), sort_keys=True, separators=(",", ":"))
+            value = json.dumps(publish(group), sort_keys=True, separators=(",", ":"))
             self.policy_parameters.append(
                 ssm.StringParameter(
                     self,

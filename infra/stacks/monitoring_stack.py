@@ -18,9 +18,9 @@ from aws_cdk import aws_scheduler_targets as targets
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
+from registry_core.config import EnvironmentConfig, GroupPolicy
 
 from infra import constants
-from infra.config import EnvironmentConfig, GroupConfig
 from infra.constructs.drift_alarms import DriftAlarms, variants_for
 from infra.constructs.drift_dashboard import DriftDashboard
 from infra.constructs.python_lambda import PythonLambda
@@ -52,7 +52,7 @@ def schedule_expression(minutes: int) -> scheduler.ScheduleExpression:
     return scheduler.ScheduleExpression.rate(Duration.minutes(minutes))
 
 
-def run_request(env_name: str, group: GroupConfig) -> dict[str, Any]:
+def run_request(env_name: str, group: GroupPolicy) -> dict[str, Any]:
     """The drift Lambda's input for one group (``monitoring.models.DriftRunRequest``)."""
     monitoring = group.monitoring
     return {
@@ -208,7 +208,7 @@ class MonitoringStack(Stack):
         ]
         Validations.of(function.role).acknowledge(*acknowledgments)
 
-    def _package_arns(self, group: GroupConfig) -> str:
+    def _package_arns(self, group: GroupPolicy) -> str:
         return self.format_arn(service="sagemaker", resource="model-package", resource_name=f"{group.name}/*")
 
     def _build_scheduler_role(self) -> iam.Role:
@@ -244,7 +244,7 @@ class GroupMonitoring(NestedStack):
         construct_id: str,
         *,
         env_name: str,
-        group: GroupConfig,
+        group: GroupPolicy,
         function: lambda_.IFunction,
         scheduler_role: iam.IRole,
         topic: sns.ITopic,

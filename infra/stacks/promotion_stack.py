@@ -7,9 +7,9 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
+from registry_core.config import EnvironmentConfig
 
 from infra import constants
-from infra.config import EnvironmentConfig
 from infra.constructs.promotion_pipeline import DeployStepFactory, PipelineResources, PromotionPipeline
 from infra.constructs.stage_rights import StageRights
 from infra.stacks.registry_stack import RegistryStack

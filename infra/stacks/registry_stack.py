@@ -6,9 +6,9 @@ from typing import Any
 
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
+from registry_core.config import EnvironmentConfig
 
 from infra import constants
-from infra.config import EnvironmentConfig
 from infra.constructs.artifact_store import ArtifactStore
 from infra.constructs.audit_ledger import AuditLedger
 from infra.constructs.encryption import RegistryKey

@@ -15,10 +15,10 @@ from aws_cdk import CfnCondition, CfnOutput, CfnParameter, DefaultStackSynthesiz
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
+from registry_core.config import EnvironmentConfig, GroupPolicy
 from serving import names as serving_names
 
 from infra import constants
-from infra.config import EnvironmentConfig, GroupConfig
 from infra.constructs.ab_test_endpoint import AbTestEndpoint
 from infra.constructs.guarded_endpoint import GuardedEndpoint, ServingEndpoint
 from infra.stacks.registry_stack import RegistryStack
@@ -33,7 +33,7 @@ class ServingStack(Stack):
         construct_id: str,
         *,
         config: EnvironmentConfig,
-        group: GroupConfig,
+        group: GroupPolicy,
         registry: RegistryStack,
         **kwargs: Any,
     ) -> None:

@@ -6,17 +6,16 @@ nothing is started or written for it, and the asynchronous invocation ends in th
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from botocore.exceptions import ClientError
 from registry_core.approvals import ApprovalStore
 from registry_core.aws import client
 from registry_core.aws_errors import transient_errors_are_typed
+from registry_core.config import group_policy_parameter, publish, read_published
 from registry_core.errors import InvalidEventError
 from registry_core.events import parse_state_change
 from registry_core.observability import count, instrumented, logger, set_correlation_id
-from registry_core.policy import GroupPolicy, group_policy_parameter
 
 from promotion.dispatch import ExecutionStarter, dispatch
 from promotion.settings import DispatcherSettings, load
@@ -36,8 +35,7 @@ class SsmPolicySource:
             if error.response["Error"]["Code"] == "ParameterNotFound":
                 return None
             raise
-        policy: dict[str, Any] = GroupPolicy.model_validate(json.loads(value)).model_dump(mode="json")
-        return policy
+        return publish(read_published(value, f"ssm:{group_policy_parameter(self.prefix, group)}"))
 
 
 @instrumented

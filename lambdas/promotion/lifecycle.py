@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from registry_core.config import FairnessWaiver
 from registry_core.errors import InvalidEventError
 from registry_core.ledger import Ledger, LedgerEntry
 from registry_core.locks import PromotionLock
@@ -79,7 +80,7 @@ def rejection_reason(state: PromotionState) -> tuple[str, dict[str, Any], str]:
 class ModelCards(Protocol):
     """The model-card side of a stage change (``registry_core.model_cards`` in production)."""
 
-    def ensure(self, package_arn: str, risk_rating: str) -> Any: ...
+    def ensure(self, package_arn: str, risk_rating: str, fairness_waiver: FairnessWaiver | None = None) -> Any: ...
 
     def advance(self, package_arn: str, stage: str) -> Any: ...
 
@@ -141,7 +142,7 @@ class LifecycleService:
         view = self.registry.describe(state.package_arn)
         self.registry.set_lifecycle(view.arn, "Development", "InProgress", "Evaluating promotion gates")
         # Versions registered without the CLI (a pipeline step, Studio) get their Draft card here.
-        self.cards.ensure(view.arn, state.policy.risk_rating)
+        self.cards.ensure(view.arn, state.policy.risk_rating, state.policy.fairness_waiver)
         actor = view.created_by or view.last_modified_by or "unknown"
         self._record(
             view,

@@ -6,6 +6,7 @@ from typing import Any
 
 from registry_core import model_cards, notifier
 from registry_core.aws_errors import transient_errors_are_typed
+from registry_core.config import FairnessWaiver
 from registry_core.ledger import Ledger
 from registry_core.locks import PromotionLock
 from registry_core.model_registry import ModelRegistry
@@ -30,8 +31,8 @@ def _service(settings: LifecycleSettings) -> LifecycleService:
 class RegistryModelCards:
     """Model cards through the SageMaker Model Card API (``registry_core.model_cards``)."""
 
-    def ensure(self, package_arn: str, risk_rating: str) -> Any:
-        return model_cards.ensure_model_card(package_arn, risk_rating)
+    def ensure(self, package_arn: str, risk_rating: str, fairness_waiver: FairnessWaiver | None = None) -> Any:
+        return model_cards.ensure_model_card(package_arn, risk_rating, fairness_waiver=fairness_waiver)
 
     def advance(self, package_arn: str, stage: str) -> Any:
         return model_cards.advance_model_card(package_arn, stage)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from registry_core.config import GroupPolicy
 from registry_core.errors import InvalidEventError
 from registry_core.events import describe_validation_error, split_package_arn
-from registry_core.policy import GroupPolicy
 
 
 class PromotionState(BaseModel):

@@ -32,6 +32,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from registry_core.aws import client
+from registry_core.config import FairnessWaiver
 from registry_core.errors import UnknownPackageError
 from registry_core.events import PACKAGE_ARN
 from registry_core.lineage import MODEL_CARD_ARN, MODEL_CARD_NAME, REGISTERED_BY, Lineage, PartialLineage
@@ -132,8 +133,11 @@ def risk_rating_value(risk_rating: str) -> str:
         raise ValueError(f"risk rating {risk_rating!r} must be one of {sorted(RISK_RATINGS)}") from error
 
 
-def model_card_content(fields: ModelCardFields, risk_rating: str) -> dict[str, Any]:
-    """The card's content per the model card JSON schema."""
+def model_card_content(
+    fields: ModelCardFields, risk_rating: str, fairness_waiver: FairnessWaiver | None = None
+) -> dict[str, Any]:
+    """The card's content per the model card JSON schema; a fairness waiver is stated as an ethical
+    consideration, with its reason and who approved it."""
     rating = risk_rating_value(risk_rating)
     overview: dict[str, Any] = {
         "model_name": fields.group,
@@ -170,6 +174,12 @@ def model_card_content(fields: ModelCardFields, risk_rating: str) -> dict[str, A
         "evaluation_details": _evaluation_details(fields),
         "additional_information": {"custom_details": _custom_details(fields)},
     }
+    if fairness_waiver is not None:
+        content["additional_information"]["ethical_considerations"] = _text(
+            f"Fairness evaluation waived for model package group {fields.group}: {fairness_waiver.reason} "
+            f"(approved by {fairness_waiver.approved_by}; registry configuration groups[].fairnessWaiver).",
+            MAX_LONG_TEXT,
+        )
     if fields.package_arn:
         content["model_package_details"] = _package_details(fields)
     return content
@@ -258,13 +268,14 @@ def create_model_card(
     risk_rating: str,
     *,
     card_name: str | None = None,
+    fairness_waiver: FairnessWaiver | None = None,
     sagemaker: Any | None = None,
 ) -> str:
     """Create the version's card in ``Draft``; returns its ARN."""
     name = card_name or card_name_for(fields.group, (fields.lineage.commit_id or "") if fields.lineage else "")
     if not CARD_NAME.match(name):
         raise ValueError(f"model card name {name!r} is not valid (1-63 alphanumerics and hyphens)")
-    content = model_card_content(fields, risk_rating)
+    content = model_card_content(fields, risk_rating, fairness_waiver)
     response = (sagemaker or client("sagemaker")).create_model_card(
         ModelCardName=name,
         Content=json.dumps(content, sort_keys=True),
@@ -306,6 +317,7 @@ def ensure_model_card(
     risk_rating: str,
     *,
     metrics: Mapping[str, float] | None = None,
+    fairness_waiver: FairnessWaiver | None = None,
     sagemaker: Any | None = None,
 ) -> str:
     """The card a package links to, created (from the package's metadata) and linked when it has none.
@@ -325,7 +337,13 @@ def ensure_model_card(
     except ClientError as error:
         if error.response["Error"]["Code"] not in ("ResourceNotFound", "ValidationException"):
             raise
-        arn = create_model_card(ModelCardFields.from_package(view, metrics), risk_rating, card_name=name, sagemaker=sm)
+        arn = create_model_card(
+            ModelCardFields.from_package(view, metrics),
+            risk_rating,
+            card_name=name,
+            fairness_waiver=fairness_waiver,
+            sagemaker=sm,
+        )
     sm.update_model_package(
         ModelPackageArn=view.arn, CustomerMetadataProperties={MODEL_CARD_ARN: arn, MODEL_CARD_NAME: name}
     )

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from registry_core.policy import AbTestPolicy
+from registry_core.config import AbTestPolicy
 
 from serving.names import VARIANT_CHALLENGER, VARIANT_CHAMPION
 from serving.statistics import Proportions, mixture_sd, msprt, z_test

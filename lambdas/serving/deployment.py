@@ -25,11 +25,11 @@ import math
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from registry_core.config import DeploymentPolicy
 from registry_core.errors import DeploymentError
 from registry_core.model_registry import PackageView
 from registry_core.names import endpoint_name
 from registry_core.observability import logger
-from registry_core.policy import DeploymentPolicy
 
 from serving import ab_test
 from serving.adapters import IN_PROGRESS, ROLLED_BACK, SETTLED_OK, StackView
@@ -96,10 +96,7 @@ class Lock(Protocol):
 def bake_seconds(policy: DeploymentPolicy, phase: str) -> int:
     """How long SageMaker's guardrails hold traffic steps for one endpoint update of this phase."""
     bg = policy.blue_green
-    if phase == "blue_green":
-        steps = 1 if bg.traffic_routing == "canary" else math.ceil(100 / bg.linear_step_percent)
-    else:  # A/B endpoints shift all at once, then bake once
-        steps = 1
+    steps = bg.bake_steps if phase == "blue_green" else 1  # A/B endpoints shift all at once, then bake once
     return steps * bg.wait_interval_seconds + bg.termination_wait_seconds
 
 

@@ -131,7 +131,7 @@ def run(ctx: CliContext) -> int:
         data = {
             "dry_run": True,
             "create_model_package": request,
-            "model_card": model_cards.model_card_content(fields, group.risk_rating),
+            "model_card": model_cards.model_card_content(fields, group.risk_rating, group.fairness_waiver),
         }
         ctx.emit(data, lambda out: out.write(json.dumps(data, indent=2, default=str) + "\n"))
         return EXIT_OK
@@ -149,7 +149,9 @@ def run(ctx: CliContext) -> int:
 
     sm = ctx.aws.client("sagemaker")
     ctx.progress.step(f"creating model card {card_name} (Draft, risk {group.risk_rating})")
-    card_arn = model_cards.create_model_card(fields, group.risk_rating, card_name=card_name, sagemaker=sm)
+    card_arn = model_cards.create_model_card(
+        fields, group.risk_rating, card_name=card_name, fairness_waiver=group.fairness_waiver, sagemaker=sm
+    )
     request["CustomerMetadataProperties"]["ModelCardArn"] = card_arn
     ctx.progress.step(f"creating the model package in {group.name}")
     try:

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from aws_cdk import App
 from aws_cdk.assertions import Match, Template
+from registry_core.config import EnvironmentConfig, GroupPolicy
 
 from infra import constants
-from infra.config import EnvironmentConfig, GroupConfig, load_config
+from infra.config import load_config
 from infra.constructs.drift_alarms import variants_for
 from infra.nag import enable_security_checks
 from infra.stacks.monitoring_stack import (
@@ -74,7 +75,7 @@ def _alarm(monitoring: Synthesized, name: str) -> dict[str, Any]:
     return next(iter(alarms.values()))["Properties"]
 
 
-def _endpoint(monitoring: Synthesized, group: GroupConfig) -> str:
+def _endpoint(monitoring: Synthesized, group: GroupPolicy) -> str:
     return constants.endpoint_name(monitoring.config.name, group.name)
 
 
@@ -351,7 +352,7 @@ def test_drift_many_features_split_the_composite_and_cap_the_status_widget() -> 
     from infra.constructs.drift_dashboard import DriftDashboard
 
     context = cdk_context()
-    context["environments"]["dev"]["groups"][0]["features"] = [f"feature_{i:02d}" for i in range(60)]
+    context["registry"]["groups"][0]["features"] = [f"feature_{i:02d}" for i in range(60)]
     group = load_config(context, "dev").groups[0]
     app = App()
     stack = Stack(app, "DriftManyFeatures")

@@ -13,17 +13,20 @@ from aws_cdk.assertions import Template
 from serving import names
 
 from infra import constants
-from infra.config import (
-    MAX_EXECUTION_TIMEOUT_RANGE,
-    TERMINATION_WAIT_RANGE,
-    WAIT_INTERVAL_RANGE,
-    ConfigError,
-    load_config,
-)
+from registry_core.config import ConfigError
+
+from infra.config import load_config
 from infra.constructs.promotion_pipeline import TRANSIENT_ERRORS
 from infra.stacks.registry_stack import RegistryStack
 from infra.stacks.serving_stack import ServingStack
 from tests.conftest import cdk_context
+
+
+# SageMaker's documented ranges (UpdateEndpoint API reference: BlueGreenUpdatePolicy,
+# TrafficRoutingConfig), written here from the reference rather than imported from the schema.
+WAIT_INTERVAL_RANGE = (0, 3600)
+TERMINATION_WAIT_RANGE = (0, 3600)
+MAX_EXECUTION_TIMEOUT_RANGE = (600, 28800)
 
 
 def _serving_templates(context: dict[str, Any], env_name: str) -> dict[str, dict[str, Any]]:
@@ -111,7 +114,7 @@ def test_every_guardrail_alarm_is_wired_into_auto_rollback(shipped: Any) -> None
 
 def test_alarms_the_group_names_are_added_to_auto_rollback() -> None:
     context = copy.deepcopy(cdk_context())
-    group = context["environments"]["dev"]["groups"][0]
+    group = context["registry"]["groups"][0]
     group["deployment"]["blueGreen"]["extraAlarmNames"] = ["churn-business-kpi-drop"]
     templates = _serving_templates(context, "dev")
     template = templates[group["name"]]
@@ -232,11 +235,11 @@ def test_the_state_machine_deploys_with_waits_retries_and_catches(synthesized: A
 @pytest.mark.parametrize(
     ("change", "key", "message"),
     [
-        ({"trafficRouting": "linear", "linearStepPercent": 5}, "linearStepPercent", "10-50"),
+        ({"trafficRouting": "linear", "linearStepPercent": 5}, ".linearStepPercent", "greater than or equal to 10"),
         (
             {"waitIntervalSeconds": 3600, "terminationWaitSeconds": 3600, "maximumExecutionTimeoutSeconds": 3600},
-            "maximumExecutionTimeoutSeconds",
-            "total waiting time",
+            "",
+            "maximumExecutionTimeoutSeconds .3600. must exceed the total waiting time",
         ),
     ],
 )
@@ -244,8 +247,8 @@ def test_guardrail_settings_sagemaker_would_refuse_fail_synth_naming_the_key(
     change: dict[str, Any], key: str, message: str
 ) -> None:
     context = copy.deepcopy(cdk_context())
-    context["environments"]["dev"]["groups"][0]["deployment"]["blueGreen"].update(change)
-    with pytest.raises(ConfigError, match=f"blueGreen.{key}.*{message}"):
+    context["registry"]["groups"][0]["deployment"]["blueGreen"].update(change)
+    with pytest.raises(ConfigError, match=f"blueGreen{key}'.*{message}"):
         _serving_templates(context, "dev")
 
 

@@ -22,10 +22,10 @@ EVENTS = Path(__file__).parent / "events"
 POLICY = {
     "name": "churn-classifier",
     "features": ["a"],
-    "champion_tolerance": 0.0,
+    "championTolerance": 0.0,
     "metrics": [{"name": "auc", "baseline": 0.8, "direction": "higher_is_better"}],
-    "fairness": {"protected_attributes": ["g"], "thresholds": [{"metric": "DI", "min": 0.8, "max": 1.25}]},
-    "deployment": {"mode": "blue_green", "instance_type": "ml.m5.large", "instance_count": 1, "max_instance_count": 1},
+    "fairness": {"protectedAttributes": ["g"], "thresholds": [{"metric": "DI", "min": 0.8, "max": 1.25}]},
+    "deployment": {"mode": "blue_green", "instanceType": "ml.m5.large", "instanceCount": 1, "maxInstanceCount": 1},
 }
 
 

@@ -19,7 +19,7 @@ from registry_core import aws
 from registry_core.baseline import build_feature_baseline, drift_check_baselines, with_performance_baseline
 
 from infra import constants
-from infra.config import GroupConfig, load_config
+from infra.config import GroupPolicy, load_config
 from infra.constructs.drift_alarms import DriftAlarms
 from infra.stacks.monitoring_stack import run_request
 from offline.moto_ext import LambdaContext, sagemaker_extensions
@@ -34,13 +34,13 @@ MetricKey = tuple[str, str, frozenset[tuple[str, str]]]
 
 
 @pytest.fixture(scope="module")
-def ab_group() -> GroupConfig:
+def ab_group() -> GroupPolicy:
     config = load_config(cdk_context(), "dev")
     return next(g for g in config.groups if g.deployment.mode == "ab_test")
 
 
 @pytest.fixture(scope="module")
-def alarm_metrics(ab_group: GroupConfig) -> set[MetricKey]:
+def alarm_metrics(ab_group: GroupPolicy) -> set[MetricKey]:
     """(namespace, metric, dimensions) of every metric the group's synthesized alarms read."""
     app = App()
     stack = Stack(app, "Contract")
@@ -66,7 +66,7 @@ def alarm_metrics(ab_group: GroupConfig) -> set[MetricKey]:
     return found
 
 
-def _training(group: GroupConfig) -> dict[str, list[Any]]:
+def _training(group: GroupPolicy) -> dict[str, list[Any]]:
     rng = np.random.default_rng(8)
     return {
         feature: list(rng.choice(["a", "b", "c"], 500)) if feature in CATEGORICAL else list(rng.normal(0, 1, 500))
@@ -75,7 +75,7 @@ def _training(group: GroupConfig) -> dict[str, list[Any]]:
 
 
 @pytest.fixture(scope="module")
-def published(ab_group: GroupConfig) -> Iterator[set[MetricKey]]:
+def published(ab_group: GroupPolicy) -> Iterator[set[MetricKey]]:
     """(namespace, metric, dimensions) of every metric one drift run of the group publishes."""
     endpoint = constants.endpoint_name("dev", ab_group.name)
     with pytest.MonkeyPatch.context() as monkeypatch, mock_aws(), sagemaker_extensions():

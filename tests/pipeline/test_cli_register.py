@@ -252,8 +252,8 @@ def test_cli_register_unknown_or_undeployed_group(
     assert "managed groups: churn-classifier, fraud-detector, recommender-ranker" in unknown.err
     # a group in config that was never deployed (no model package group in the account)
     context = json.loads((REPO_ROOT / "cdk.json").read_text())
-    ghost = dict(context["context"]["environments"]["dev"]["groups"][0], name="ghost-model")
-    context["context"]["environments"]["dev"]["groups"].append(ghost)
+    ghost = dict(context["context"]["registry"]["groups"][0], name="ghost-model")
+    context["context"]["registry"]["groups"].append(ghost)
     config = tmp_path / "cdk.json"
     config.write_text(json.dumps(context))
     undeployed = run_cli(capsys, *register_args(inputs, "--config", str(config), group="ghost-model"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from registry_core.policy import AbTestPolicy
+from registry_core.config import AbTestPolicy
 from serving.ab_test import VariantCounts, evaluate, final_weights, initial_weights, traffic_share
 
 POLICY = AbTestPolicy(

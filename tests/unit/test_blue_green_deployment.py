@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from registry_core.config import GroupPolicy
 from registry_core.errors import DeploymentError
 from registry_core.model_registry import PackageView
-from registry_core.policy import GroupPolicy
 from serving import deployment
 from serving.ab_test import VariantCounts
 from serving.adapters import StackView

@@ -1,24 +1,37 @@
-"""Config validation: every invalid config is rejected with the key path in the message."""
+"""The one config schema: strict keys with suggestions, layered defaults, waivers, one-line errors,
+ranges at SageMaker's limits, the published policy read back by the functions, and the shipped JSON
+Schema validating the shipped cdk.json (checked with jsonschema, an independent validator)."""
 
 from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
+from registry_core.config import ConfigError, GroupPolicy, publish, read_published
 
-from infra.config import ConfigError, GroupConfig, load_config
+from infra.config import json_schema, load, load_config
 
-CONTEXT = json.loads((Path(__file__).resolve().parents[2] / "cdk.json").read_text())["context"]
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CONTEXT = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
 
 
 def _context() -> dict[str, Any]:
     return copy.deepcopy(CONTEXT)
 
 
+def _registry(ctx: dict[str, Any]) -> dict[str, Any]:
+    registry: dict[str, Any] = ctx["registry"]
+    return registry
+
+
+# --- the shipped configuration ------------------------------------------------------------------------
 def test_shipped_environments_load_with_three_groups_and_an_ab_test() -> None:
     for env in ("dev", "staging", "prod"):
         config = load_config(CONTEXT, env)
@@ -27,14 +40,117 @@ def test_shipped_environments_load_with_three_groups_and_an_ab_test() -> None:
     assert load_config(CONTEXT).name == "dev"
 
 
-def test_group_policy_round_trips_through_its_runtime_json() -> None:
+def test_the_published_policy_round_trips_and_is_read_as_strictly_as_cdk_json() -> None:
+    # Given a group's published policy document (what the SSM parameter holds)
     group = load_config(CONTEXT, "prod").groups[0]
-    assert GroupConfig.from_runtime(json.loads(json.dumps(group.to_runtime()))) == group
+    document = json.loads(json.dumps(publish(group)))
+    # Then it reads back to the same policy, and every default is explicit in it
+    assert read_published(document) == group
+    assert document["deployment"]["blueGreen"]["error5xxThreshold"] == group.deployment.blue_green.error_5xx_threshold
+    assert document["deployment"]["maxInstanceCount"] == group.deployment.max_instance_count
+    # When a function reads a policy whose key was renamed on one side, Then it refuses it by name
+    document["deployment"]["blueGreen"]["canaryPercentage"] = document["deployment"]["blueGreen"].pop("canaryPercent")
+    with pytest.raises(ConfigError, match=r"policy\.deployment\.blueGreen\.canaryPercentage.*did you mean 'canaryPercent'"):
+        read_published(document)
+
+
+# --- layers ----------------------------------------------------------------------------------------------
+def test_defaults_environment_defaults_group_and_override_apply_in_that_order() -> None:
+    # Given a value at every layer for one key, and a key set only in the shared defaults
+    ctx = _context()
+    registry = _registry(ctx)
+    registry["defaults"]["monitoring"] = {"psiThreshold": 0.5, "ksThreshold": 0.3}
+    registry["environments"]["staging"]["defaults"] = {"monitoring": {"psiThreshold": 0.4}}
+    churn, fraud = registry["groups"][0], registry["groups"][1]
+    churn["monitoring"]["psiThreshold"] = 0.3
+    fraud["monitoring"].pop("psiThreshold")
+    fraud["monitoring"].pop("ksThreshold")
+    registry["environments"]["staging"]["groups"] = {"churn-classifier": {"monitoring": {"psiThreshold": 0.25}}}
+    # When staging and dev load
+    staging, dev = load_config(ctx, "staging"), load_config(ctx, "dev")
+    # Then the most specific layer wins, and mappings merge key by key
+    assert staging.group("churn-classifier").monitoring.psi_threshold == 0.25
+    assert dev.group("churn-classifier").monitoring.psi_threshold == 0.3
+    assert staging.group("fraud-detector").monitoring.psi_threshold == 0.4
+    assert dev.group("fraud-detector").monitoring.psi_threshold == 0.5
+    assert dev.group("fraud-detector").monitoring.ks_threshold == 0.3
+    assert staging.group("churn-classifier").monitoring.ks_threshold == churn["monitoring"]["ksThreshold"]
+
+
+def test_prod_overrides_capacity_without_repeating_the_group() -> None:
+    prod, dev = load_config(CONTEXT, "prod").group("churn-classifier"), load_config(CONTEXT, "dev").group(
+        "churn-classifier"
+    )
+    assert (dev.deployment.instance_count, prod.deployment.instance_count) == (1, 2)
+    assert prod.deployment.blue_green.wait_interval_seconds == 600
+    assert prod.deployment.blue_green.canary_percent == dev.deployment.blue_green.canary_percent
+    assert prod.metrics == dev.metrics
+
+
+def test_lists_replace_rather_than_merge() -> None:
+    ctx = _context()
+    _registry(ctx)["environments"]["dev"]["groups"] = {"churn-classifier": {"features": ["only_one"]}}
+    assert load_config(ctx, "dev").group("churn-classifier").features == ("only_one",)
+
+
+# --- waiver -----------------------------------------------------------------------------------------------
+WAIVER = {"reason": "ranking model scores items; no person-level attributes", "approvedBy": "risk-office@corp"}
+
+
+def test_a_group_without_protected_attributes_needs_an_explicit_waiver_with_a_reason() -> None:
+    ctx = _context()
+    group = _registry(ctx)["groups"][2]
+    group.pop("fairness")
+    with pytest.raises(ConfigError) as missing:
+        load_config(ctx, "dev")
+    assert missing.value.key == "registry.groups[2]" and "fairnessWaiver" in str(missing.value)
+    group["fairnessWaiver"] = WAIVER
+    waived = load_config(ctx, "dev").group("recommender-ranker")
+    assert waived.fairness is None and waived.fairness_waiver is not None
+    assert waived.fairness_waiver.approved_by == "risk-office@corp"
+    group["fairnessWaiver"] = {"reason": "n/a", "approvedBy": "me"}
+    with pytest.raises(ConfigError, match=r"fairnessWaiver\.reason.*at least 10 characters"):
+        load_config(ctx, "dev")
+
+
+def test_fairness_and_a_waiver_together_are_refused() -> None:
+    ctx = _context()
+    _registry(ctx)["groups"][0]["fairnessWaiver"] = WAIVER
+    with pytest.raises(ConfigError, match="exactly one of 'fairness'"):
+        load_config(ctx, "dev")
+
+
+# --- unknown keys ---------------------------------------------------------------------------------------
+def test_a_misspelled_key_is_an_error_with_a_suggestion() -> None:
+    ctx = _context()
+    _registry(ctx)["groups"][0]["deployment"]["blueGreen"]["canaryPercnt"] = 40
+    with pytest.raises(ConfigError) as raised:
+        load_config(ctx, "dev")
+    assert str(raised.value) == (
+        "invalid config at 'registry.groups[0].deployment.blueGreen.canaryPercnt' (value 40): "
+        "unknown key; did you mean 'canaryPercent'?"
+    )
+
+
+def test_snake_case_is_refused_naming_the_camel_case_key() -> None:
+    ctx = _context()
+    _registry(ctx)["environments"]["prod"]["groups"]["fraud-detector"]["deployment"]["max_instance_count"] = 4
+    with pytest.raises(ConfigError) as raised:
+        load_config(ctx, "prod")
+    assert raised.value.key == "registry.environments.prod.groups.fraud-detector.deployment.max_instance_count"
+    assert "write 'maxInstanceCount'" in str(raised.value)
+
+
+def test_an_override_of_an_undefined_group_is_an_error_with_a_suggestion() -> None:
+    ctx = _context()
+    _registry(ctx)["environments"]["prod"]["groups"]["churn-clasifier"] = {}
+    with pytest.raises(ConfigError, match="not defined; did you mean 'churn-classifier'"):
+        load_config(ctx, "prod")
 
 
 def _set(path: list[Any], value: Any) -> Callable[[dict[str, Any]], None]:
     def mutate(ctx: dict[str, Any]) -> None:
-        node = ctx["environments"]
+        node = _registry(ctx)
         for part in path[:-1]:
             node = node[part]
         node[path[-1]] = value
@@ -43,97 +159,110 @@ def _set(path: list[Any], value: Any) -> Callable[[dict[str, Any]], None]:
 
 
 def _duplicate_group(ctx: dict[str, Any]) -> None:
-    groups = ctx["environments"]["dev"]["groups"]
+    groups = _registry(ctx)["groups"]
     groups.append(copy.deepcopy(groups[0]))
 
 
+G0 = "registry.groups[0]"
 CASES = [
     ("unknown env", None, "qa", "env"),
-    ("duplicate group", _duplicate_group, "dev", "environments.dev.groups[3].name"),
-    ("malformed account", _set(["dev", "account"], "12345"), "dev", "environments.dev.account"),
+    ("duplicate group", _duplicate_group, "dev", "registry.groups[3].name"),
+    ("malformed account", _set(["environments", "dev", "account"], "12345"), "dev", "registry.environments.dev.account"),
     (
         "malformed reader account",
-        _set(["dev", "registryReaderAccounts"], ["abc"]),
+        _set(["environments", "dev", "registryReaderAccounts"], ["abc"]),
         "dev",
-        "environments.dev.registryReaderAccounts[0]",
+        "registry.environments.dev.registryReaderAccounts[0]",
     ),
-    ("bad region", _set(["dev", "region"], "mars-1"), "dev", "environments.dev.region"),
-    ("bad email", _set(["dev", "reviewBoardEmails"], ["not-an-email"]), "dev", "environments.dev.reviewBoardEmails[0]"),
+    ("bad region", _set(["environments", "dev", "region"], "mars-1"), "dev", "registry.environments.dev.region"),
     (
-        "unknown deployment mode",
-        _set(["dev", "groups", 0, "deployment", "mode"], "shadow"),
+        "bad email",
+        _set(["environments", "dev", "reviewBoardEmails"], ["not-an-email"]),
         "dev",
-        "environments.dev.groups[0].deployment.mode",
+        "registry.environments.dev.reviewBoardEmails[0]",
     ),
     (
-        "tolerance out of range",
-        _set(["dev", "groups", 0, "championTolerance"], 1.5),
+        "unknown environment key",
+        _set(["environments", "dev", "reviewBoardEmail"], []),
         "dev",
-        "environments.dev.groups[0].championTolerance",
+        "registry.environments.dev.reviewBoardEmail",
     ),
+    ("unknown deployment mode", _set(["groups", 0, "deployment", "mode"], "shadow"), "dev", f"{G0}.deployment.mode"),
+    ("tolerance out of range", _set(["groups", 0, "championTolerance"], 1.5), "dev", f"{G0}.championTolerance"),
     (
         "significance out of range",
-        _set(["dev", "groups", 2, "deployment", "abTest", "significanceLevel"], 0.5),
+        _set(["groups", 2, "deployment", "abTest", "significanceLevel"], 0.5),
         "dev",
-        "environments.dev.groups[2].deployment.abTest.significanceLevel",
+        "registry.groups[2].deployment.abTest.significanceLevel",
     ),
     (
         "weight out of range",
-        _set(["dev", "groups", 2, "deployment", "abTest", "challengerWeight"], 1.0),
+        _set(["groups", 2, "deployment", "abTest", "challengerWeight"], 1.0),
         "dev",
-        "environments.dev.groups[2].deployment.abTest.challengerWeight",
+        "registry.groups[2].deployment.abTest.challengerWeight",
     ),
     (
         "guardrail timeout below SageMaker range",
-        _set(["dev", "groups", 0, "deployment", "blueGreen", "maximumExecutionTimeoutSeconds"], 60),
+        _set(["groups", 0, "deployment", "blueGreen", "maximumExecutionTimeoutSeconds"], 60),
         "dev",
-        "environments.dev.groups[0].deployment.blueGreen.maximumExecutionTimeoutSeconds",
+        f"{G0}.deployment.blueGreen.maximumExecutionTimeoutSeconds",
     ),
     (
         "wait interval above SageMaker range",
-        _set(["dev", "groups", 0, "deployment", "blueGreen", "waitIntervalSeconds"], 7200),
+        _set(["groups", 0, "deployment", "blueGreen", "waitIntervalSeconds"], 7200),
         "dev",
-        "environments.dev.groups[0].deployment.blueGreen.waitIntervalSeconds",
+        f"{G0}.deployment.blueGreen.waitIntervalSeconds",
+    ),
+    (
+        "linear step below SageMaker's 10%",
+        _set(["groups", 1, "deployment", "blueGreen", "linearStepPercent"], 5),
+        "dev",
+        "registry.groups[1].deployment.blueGreen.linearStepPercent",
+    ),
+    (
+        "more rollback alarms than SageMaker accepts",
+        _set(["groups", 0, "deployment", "blueGreen", "extraAlarmNames"], [f"a{i}" for i in range(9)]),
+        "dev",
+        f"{G0}.deployment.blueGreen.extraAlarmNames",
     ),
     (
         "fairness min above max",
-        _set(["dev", "groups", 0, "fairness", "thresholds", 0, "min"], 0.5),
+        _set(["groups", 0, "fairness", "thresholds", 0, "min"], 0.5),
         "dev",
-        "environments.dev.groups[0].fairness.thresholds[0].min",
+        f"{G0}.fairness.thresholds[0]",
+    ),
+    ("metric direction", _set(["groups", 0, "metrics", 0, "direction"], "up"), "dev", f"{G0}.metrics[0].direction"),
+    ("number as text", _set(["groups", 0, "metrics", 0, "baseline"], "0.8"), "dev", f"{G0}.metrics[0].baseline"),
+    ("boolean as number", _set(["defaults", "deployment", "instanceCount"], True), "dev", f"{G0}.deployment.instanceCount"),
+    ("group name pattern", _set(["groups", 0, "name"], "bad_name!"), "dev", f"{G0}.name"),
+    ("no groups", _set(["groups"], []), "dev", "registry.groups"),
+    ("instance type", _set(["groups", 0, "deployment", "instanceType"], "m5.large"), "dev", f"{G0}.deployment.instanceType"),
+    ("psi threshold", _set(["groups", 0, "monitoring", "psiThreshold"], 0), "dev", f"{G0}.monitoring.psiThreshold"),
+    ("risk rating", _set(["groups", 0, "riskRating"], "extreme"), "dev", f"{G0}.riskRating"),
+    (
+        "approval timeout",
+        _set(["environments", "dev", "approvalTimeoutHours"], 0),
+        "dev",
+        "registry.environments.dev.approvalTimeoutHours",
     ),
     (
-        "metric direction",
-        _set(["dev", "groups", 0, "metrics", 0, "direction"], "up"),
-        "dev",
-        "environments.dev.groups[0].metrics[0].direction",
+        "capacity below the instance count, set in an override",
+        _set(["environments", "prod", "groups", "fraud-detector", "deployment", "maxInstanceCount"], 2),
+        "prod",
+        "registry.environments.prod.groups.fraud-detector.deployment",
     ),
     (
-        "NaN baseline",
-        _set(["dev", "groups", 0, "metrics", 0, "baseline"], float("nan")),
-        "dev",
-        "environments.dev.groups[0].metrics[0].baseline",
-    ),
-    ("group name pattern", _set(["dev", "groups", 0, "name"], "bad_name!"), "dev", "environments.dev.groups[0].name"),
-    ("no groups", _set(["dev", "groups"], []), "dev", "environments.dev.groups"),
-    (
-        "instance type",
-        _set(["dev", "groups", 0, "deployment", "instanceType"], "m5.large"),
-        "dev",
-        "environments.dev.groups[0].deployment.instanceType",
+        "bad value in a prod override",
+        _set(["environments", "prod", "groups", "churn-classifier", "deployment", "instanceCount"], 0),
+        "prod",
+        "registry.environments.prod.groups.churn-classifier.deployment.instanceCount",
     ),
     (
-        "psi threshold",
-        _set(["dev", "groups", 0, "monitoring", "psiThreshold"], 0),
+        "feature name with a control character",
+        _set(["groups", 0, "features"], ["ok", "bad\tname"]),
         "dev",
-        "environments.dev.groups[0].monitoring.psiThreshold",
+        f"{G0}.features",
     ),
-    (
-        "risk rating",
-        _set(["dev", "groups", 0, "riskRating"], "extreme"),
-        "dev",
-        "environments.dev.groups[0].riskRating",
-    ),
-    ("approval timeout", _set(["dev", "approvalTimeoutHours"], 0), "dev", "environments.dev.approvalTimeoutHours"),
 ]
 
 
@@ -143,8 +272,92 @@ def test_invalid_config_is_rejected_naming_the_key(case: str, mutate: Any, env: 
     ctx = _context()
     if mutate:
         mutate(ctx)
-    # When it is loaded, Then the error names the key path
+    # When it is loaded, Then the one-line error names the key path
     with pytest.raises(ConfigError) as raised:
         load_config(ctx, env)
     assert raised.value.key == key
-    assert f"'{key}'" in str(raised.value)
+    assert f"'{key}'" in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_real_feature_names_are_accepted() -> None:
+    ctx = _context()
+    _registry(ctx)["groups"][0]["features"] = ["Capital Gain", "Education-Num", "Hours per week", "Age"]
+    assert load_config(ctx, "dev").groups[0].features[0] == "Capital Gain"
+
+
+# --- warnings -----------------------------------------------------------------------------------------------
+def test_placeholder_accounts_and_addresses_warn_naming_the_key() -> None:
+    warnings = load(CONTEXT, "prod").warnings
+    assert "registry.environments.prod.account '333333333333' looks like a placeholder account id" in warnings
+    assert any("reviewBoardEmails[1] 'ml-risk@example.com'" in w for w in warnings)
+    ctx = _context()
+    env = _registry(ctx)["environments"]["prod"]
+    env.update(account="480125374612", reviewBoardEmails=["ml-board@bank.co.uk"])
+    assert load(ctx, "prod").warnings == ()
+
+
+def test_placeholder_warnings_reach_cdk_synth_as_warnings() -> None:
+    from aws_cdk import App
+    from aws_cdk.assertions import Annotations, Match
+
+    from infra.app_factory import build_app
+
+    app, _ = build_app(App(context={**_context(), "env": "prod"}))
+    registry = next(s for s in app.node.children if s.node.id.endswith("Registry"))
+    found = Annotations.from_stack(registry).find_warning("*", Match.string_like_regexp("placeholder account id"))  # type: ignore[arg-type]
+    assert found
+
+
+def test_a_config_error_at_synth_is_one_line_without_a_traceback(tmp_path: Path) -> None:
+    # Given a cdk.json with a misspelled key, When the CDK app runs as the CLI runs it
+    ctx = _context()
+    _registry(ctx)["groups"][0]["deployment"]["blueGreen"]["canaryPercnt"] = 40
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "app.py")],
+        env={"CDK_CONTEXT_JSON": json.dumps(ctx), "PATH": "/usr/bin:/bin", "CDK_OUTDIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=120,
+    )
+    # Then it exits 1 with exactly one line naming key, value and rule
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "cdk.json: invalid config at 'registry.groups[0].deployment.blueGreen.canaryPercnt' (value 40): "
+        "unknown key; did you mean 'canaryPercent'?"
+    ]
+
+
+# --- JSON Schema -------------------------------------------------------------------------------------------
+def test_the_shipped_json_schema_is_current_and_validates_the_shipped_cdk_json() -> None:
+    shipped = json.loads((REPO_ROOT / "cdk.schema.json").read_text())
+    assert shipped == json.loads(json.dumps(json_schema())), "run `make schema`"
+    jsonschema.Draft202012Validator.check_schema(shipped)
+    document = json.loads((REPO_ROOT / "cdk.json").read_text())
+    assert list(jsonschema.Draft202012Validator(shipped).iter_errors(document)) == []
+
+
+def test_the_json_schema_flags_what_the_loader_refuses() -> None:
+    schema = json_schema()
+    validator = jsonschema.Draft202012Validator(schema)
+    document = json.loads((REPO_ROOT / "cdk.json").read_text())
+    bad = copy.deepcopy(document)
+    bad["context"]["registry"]["groups"][0]["deployment"]["blueGreen"]["canaryPercnt"] = 40
+    bad["context"]["registry"]["environments"]["prod"]["groups"]["churn-classifier"]["deployment"]["instanceCount"] = 0
+    bad["context"]["registry"]["groups"][1]["deployment"]["blueGreen"]["linearStepPercent"] = 5
+    messages = sorted(e.message for e in validator.iter_errors(bad))
+    assert any("'canaryPercnt' was unexpected" in m for m in messages)
+    assert any("0 is less than the minimum of 1" in m for m in messages)
+    assert any("5 is less than the minimum of 10" in m for m in messages)
+
+
+def test_python_code_may_build_policies_with_field_names() -> None:
+    policy = GroupPolicy(
+        name="g",
+        features=("a",),
+        metrics=({"name": "auc", "baseline": 0.5},),  # type: ignore[arg-type]
+        fairness_waiver={"reason": "no people in this data set", "approved_by": "x"},  # type: ignore[arg-type]
+        deployment={"mode": "blue_green", "instance_type": "ml.m5.large"},  # type: ignore[arg-type]
+    )
+    assert policy.deployment.max_instance_count == 1
+    assert read_published(publish(policy)) == policy

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from promotion.gates import bias, explainability
-from registry_core.policy import FairnessPolicy, FairnessThreshold
+from registry_core.config import FairnessPolicy, FairnessThreshold
 
 from offline.samples import bias_report, explainability_report
 

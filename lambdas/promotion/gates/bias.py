@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from registry_core.policy import FairnessPolicy
+from registry_core.config import FairnessPolicy, FairnessWaiver
 
 from promotion.gates.verdict import GateVerdict, as_finite_number
 
@@ -64,3 +64,15 @@ def evaluate(report: Mapping[str, Any], policy: FairnessPolicy) -> GateVerdict:
                 elif not threshold.min <= value <= threshold.max:
                     reasons.append(f"{label}: {value:g} outside [{threshold.min:g}, {threshold.max:g}]")
     return GateVerdict(gate=GATE, passed=not reasons, reasons=reasons, evidence=evidence)
+
+
+def waived(waiver: FairnessWaiver | None) -> GateVerdict:
+    """A group configured without protected attributes passes on its recorded waiver, never silently."""
+    if waiver is None:
+        return GateVerdict.deny(GATE, "no fairness policy and no fairness waiver in the group's configuration")
+    return GateVerdict(
+        gate=GATE,
+        passed=True,
+        reasons=[],
+        evidence={"waived": True, "reason": waiver.reason, "approved_by": waiver.approved_by},
+    )
