@@ -10,17 +10,15 @@ from typing import Any
 import pytest
 from aws_cdk import App
 from aws_cdk.assertions import Template
+from registry_core.config import ConfigError
 from serving import names
 
 from infra import constants
-from registry_core.config import ConfigError
-
 from infra.config import load_config
 from infra.constructs.promotion_pipeline import TRANSIENT_ERRORS
 from infra.stacks.registry_stack import RegistryStack
 from infra.stacks.serving_stack import ServingStack
 from tests.conftest import cdk_context
-
 
 # SageMaker's documented ranges (UpdateEndpoint API reference: BlueGreenUpdatePolicy,
 # TrafficRoutingConfig), written here from the reference rather than imported from the schema.

@@ -50,7 +50,9 @@ def test_the_published_policy_round_trips_and_is_read_as_strictly_as_cdk_json() 
     assert document["deployment"]["maxInstanceCount"] == group.deployment.max_instance_count
     # When a function reads a policy whose key was renamed on one side, Then it refuses it by name
     document["deployment"]["blueGreen"]["canaryPercentage"] = document["deployment"]["blueGreen"].pop("canaryPercent")
-    with pytest.raises(ConfigError, match=r"policy\.deployment\.blueGreen\.canaryPercentage.*did you mean 'canaryPercent'"):
+    with pytest.raises(
+        ConfigError, match=r"policy\.deployment\.blueGreen\.canaryPercentage.*did you mean 'canaryPercent'"
+    ):
         read_published(document)
 
 
@@ -78,8 +80,9 @@ def test_defaults_environment_defaults_group_and_override_apply_in_that_order() 
 
 
 def test_prod_overrides_capacity_without_repeating_the_group() -> None:
-    prod, dev = load_config(CONTEXT, "prod").group("churn-classifier"), load_config(CONTEXT, "dev").group(
-        "churn-classifier"
+    prod, dev = (
+        load_config(CONTEXT, "prod").group("churn-classifier"),
+        load_config(CONTEXT, "dev").group("churn-classifier"),
     )
     assert (dev.deployment.instance_count, prod.deployment.instance_count) == (1, 2)
     assert prod.deployment.blue_green.wait_interval_seconds == 600
@@ -167,7 +170,12 @@ G0 = "registry.groups[0]"
 CASES = [
     ("unknown env", None, "qa", "env"),
     ("duplicate group", _duplicate_group, "dev", "registry.groups[3].name"),
-    ("malformed account", _set(["environments", "dev", "account"], "12345"), "dev", "registry.environments.dev.account"),
+    (
+        "malformed account",
+        _set(["environments", "dev", "account"], "12345"),
+        "dev",
+        "registry.environments.dev.account",
+    ),
     (
         "malformed reader account",
         _set(["environments", "dev", "registryReaderAccounts"], ["abc"]),
@@ -233,10 +241,20 @@ CASES = [
     ),
     ("metric direction", _set(["groups", 0, "metrics", 0, "direction"], "up"), "dev", f"{G0}.metrics[0].direction"),
     ("number as text", _set(["groups", 0, "metrics", 0, "baseline"], "0.8"), "dev", f"{G0}.metrics[0].baseline"),
-    ("boolean as number", _set(["defaults", "deployment", "instanceCount"], True), "dev", f"{G0}.deployment.instanceCount"),
+    (
+        "boolean as number",
+        _set(["defaults", "deployment", "instanceCount"], True),
+        "dev",
+        f"{G0}.deployment.instanceCount",
+    ),
     ("group name pattern", _set(["groups", 0, "name"], "bad_name!"), "dev", f"{G0}.name"),
     ("no groups", _set(["groups"], []), "dev", "registry.groups"),
-    ("instance type", _set(["groups", 0, "deployment", "instanceType"], "m5.large"), "dev", f"{G0}.deployment.instanceType"),
+    (
+        "instance type",
+        _set(["groups", 0, "deployment", "instanceType"], "m5.large"),
+        "dev",
+        f"{G0}.deployment.instanceType",
+    ),
     ("psi threshold", _set(["groups", 0, "monitoring", "psiThreshold"], 0), "dev", f"{G0}.monitoring.psiThreshold"),
     ("risk rating", _set(["groups", 0, "riskRating"], "extreme"), "dev", f"{G0}.riskRating"),
     (
