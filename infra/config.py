@@ -87,6 +87,7 @@ class AbTestConfig:
     max_duration_hours: int = 168
     evaluation_interval_minutes: int = 60
     success_metric_name: str = "Conversions"
+    minimum_detectable_effect: float = 0.1  # relative lift the sequential test is tuned to detect
 
 
 @dataclass(frozen=True)
@@ -352,6 +353,12 @@ def _parse_deployment(raw: Any, key: str) -> DeploymentConfig:
             24 * 60,
         ),
         success_metric_name=str(ab.get("successMetricName", ab.get("success_metric_name", "Conversions"))),
+        minimum_detectable_effect=_float(
+            ab.get("minimumDetectableEffect", ab.get("minimum_detectable_effect", 0.1)),
+            f"{key}.abTest.minimumDetectableEffect",
+            0.001,
+            10.0,
+        ),
     )
     return DeploymentConfig(
         mode=mode,  # type: ignore[arg-type]

@@ -51,6 +51,7 @@ class AbTestPolicy(_Model):
     max_duration_hours: int = 168
     evaluation_interval_minutes: int = 60
     success_metric_name: str = "Conversions"
+    minimum_detectable_effect: float = 0.1  # relative lift the sequential test is tuned to detect
 
 
 class DeploymentPolicy(_Model):
