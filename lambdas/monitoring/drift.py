@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from monitoring.capture import DecodedBatch
 from registry_core.baseline import (
     CategoricalFeatureBaseline,
     FeatureBaseline,
@@ -98,11 +99,28 @@ class NumericAccumulator:
         self.missing = 0
         self.non_numeric = 0
 
-    def add_raw(self, values: Sequence[Any]) -> None:
-        """Convert captured values (strings, numbers, None) and add them, counting unusable ones."""
+    def add_column(self, part: Any) -> None:
+        """Add one decoded column part: a Python list / NumPy array, or an Arrow array from CSV."""
+        if isinstance(part, list | tuple | np.ndarray):
+            self.add_raw(part)
+            return
+        import pyarrow as pa
+
+        if pa.types.is_null(part.type):
+            self.missing += len(part)
+        elif pa.types.is_string(part.type) or pa.types.is_large_string(part.type):
+            self.add_raw(part.to_pylist())  # text Arrow could not read as numbers: the reference reading
+        else:  # int64, double or bool: as numeric_value reads them (nulls become NaN: missing)
+            self.add_raw(part.cast(pa.float64()).to_numpy(zero_copy_only=False))
+
+    def add_raw(self, values: Sequence[Any] | np.ndarray) -> None:
+        """Convert captured values (strings, numbers, booleans, None) and add them, counting unusable ones.
+
+        NumPy's conversion reads text, numbers and booleans the way ``numeric_value`` does; whatever it
+        refuses (true/false text, integers beyond a float, containers) is read value by value."""
         try:
             array = np.asarray(values, dtype=np.float64)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             array = self._convert_slowly(values)
         finite = np.isfinite(array)
         if not finite.all():
@@ -113,13 +131,13 @@ class NumericAccumulator:
         self.add(array)
 
     @staticmethod
-    def _convert_slowly(values: Sequence[Any]) -> np.ndarray:
-        """Element-wise conversion: NaN marks a missing value, +inf a non-numeric one."""
+    def _convert_slowly(values: Sequence[Any] | np.ndarray) -> np.ndarray:
+        """Element-wise conversion: NaN marks a missing value, ±inf an infinite or non-numeric one."""
         out = np.empty(len(values), dtype=np.float64)
         for index, value in enumerate(values):
             try:
                 number = numeric_value(value)
-            except (TypeError, ValueError):
+            except ValueError:
                 number = np.inf
             out[index] = np.nan if number is None else number
         return out
@@ -152,12 +170,28 @@ class CategoricalAccumulator:
         self.samples = 0
         self.missing = 0
 
-    def add_raw(self, values: Sequence[Any]) -> None:
+    def add_raw(self, values: Sequence[Any] | np.ndarray) -> None:
         keys = [category_key(value) for value in values]
         present = [key for key in keys if key is not None]
         self.missing += len(keys) - len(present)
         self.counts.update(present)
         self.samples += len(present)
+
+    def add_column(self, part: Any) -> None:
+        """Add one decoded column part; an Arrow column is counted per distinct value first."""
+        if isinstance(part, list | tuple | np.ndarray):
+            self.add_raw(part)
+            return
+        import pyarrow.compute as pc
+
+        counted = pc.value_counts(part)
+        for value, count in zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist(), strict=True):
+            key = category_key(value)
+            if key is None:
+                self.missing += count
+            else:
+                self.counts[key] += count
+                self.samples += count
 
     def observed_proportions(self) -> np.ndarray:
         known = set(self.spec.categories)
@@ -228,6 +262,17 @@ class VariantWindow:
         self.rows += len(rows)
         if len(self._buffer) >= self.chunk_rows:
             self.flush()
+
+    def add_batch(self, batch: DecodedBatch) -> None:
+        """Add a column-wise decoded chunk (``BatchDecoder.decode``)."""
+        self.records += batch.records
+        self.rows += batch.rows
+        self.corrupt_records += batch.corrupt_records
+        self.malformed_rows += batch.malformed_rows
+        self.unexpected_values += batch.unexpected_values
+        for position, accumulator in self._accumulators:
+            for part in batch.columns[self.features[position]]:
+                accumulator.add_column(part)
 
     def flush(self) -> None:
         if not self._buffer:
