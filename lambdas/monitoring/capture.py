@@ -305,21 +305,29 @@ class BatchDecoder:
             malformed += 1
             return "skip"
 
-        table = pcsv.read_csv(
-            io.BytesIO(blob),
-            read_options=pcsv.ReadOptions(
-                use_threads=False, column_names=list(self.features), block_size=max(1 << 20, len(blob) + 1)
-            ),
-            parse_options=pcsv.ParseOptions(invalid_row_handler=skip),
-            convert_options=pcsv.ConvertOptions(
-                column_types={f: pa.string() for f in self.features if f in self.categorical},
-                null_values=[""],
-                true_values=["true", "True", "TRUE"],
-                false_values=["false", "False", "FALSE"],
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
+        def read(numeric_type: Any) -> Any:
+            types = {f: pa.string() if f in self.categorical else numeric_type for f in self.features}
+            return pcsv.read_csv(
+                io.BytesIO(blob),
+                read_options=pcsv.ReadOptions(
+                    use_threads=False, column_names=list(self.features), block_size=max(1 << 20, len(blob) + 1)
+                ),
+                parse_options=pcsv.ParseOptions(invalid_row_handler=skip),
+                convert_options=pcsv.ConvertOptions(
+                    column_types={f: t for f, t in types.items() if t is not None},
+                    null_values=[""],
+                    true_values=["true", "True", "TRUE"],
+                    false_values=["false", "False", "FALSE"],
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                ),
+            )
+
+        try:  # the common case, every numeric column plain numbers: no type inference
+            table = read(pa.float64())
+        except pa.ArrowInvalid:
+            malformed = 0
+            table = read(None)  # let Arrow infer per column; text columns take the reference reading
         batch.malformed_rows += malformed
         batch.rows += table.num_rows
         for feature in self.features:
