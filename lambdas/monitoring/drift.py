@@ -153,6 +153,33 @@ class NumericAccumulator:
         self.bin_counts += np.diff(below_edges, prepend=0, append=ordered.size)
         self.samples += int(ordered.size)
 
+    def partial(self) -> dict[str, Any]:
+        """Mergeable counts (integers only): summing partials of disjoint data gives the counts of the union."""
+        return {
+            "kind": "numeric",
+            "binCounts": self.bin_counts.tolist(),
+            "atOrBelow": self.at_or_below.tolist(),
+            "strictlyBelow": self.strictly_below.tolist(),
+            "samples": self.samples,
+            "missing": self.missing,
+            "nonNumeric": self.non_numeric,
+        }
+
+    def merge(self, partial: dict[str, Any]) -> None:
+        _check_partial(partial, "numeric", self.spec.name)
+        for name, counts in (
+            ("binCounts", self.bin_counts),
+            ("atOrBelow", self.at_or_below),
+            ("strictlyBelow", self.strictly_below),
+        ):
+            values = np.asarray(partial[name], dtype=np.int64)
+            if values.shape != counts.shape:
+                raise ValueError(f"partial of {self.spec.name!r}: {name} has {values.size} counts, expected {counts.size}")
+            counts += values
+        self.samples += int(partial["samples"])
+        self.missing += int(partial["missing"])
+        self.non_numeric += int(partial["nonNumeric"])
+
     def result(self, min_samples: int) -> FeatureDrift:
         psi = ks = None
         if self.samples >= max(min_samples, 1):
@@ -193,6 +220,15 @@ class CategoricalAccumulator:
                 self.counts[key] += count
                 self.samples += count
 
+    def partial(self) -> dict[str, Any]:
+        return {"kind": "categorical", "counts": dict(self.counts), "samples": self.samples, "missing": self.missing}
+
+    def merge(self, partial: dict[str, Any]) -> None:
+        _check_partial(partial, "categorical", self.spec.name)
+        self.counts.update({str(k): int(v) for k, v in partial["counts"].items()})
+        self.samples += int(partial["samples"])
+        self.missing += int(partial["missing"])
+
     def observed_proportions(self) -> np.ndarray:
         known = set(self.spec.categories)
         counts = [self.counts.get(category, 0) for category in self.spec.categories]
@@ -208,6 +244,11 @@ class CategoricalAccumulator:
 
 
 Accumulator = NumericAccumulator | CategoricalAccumulator
+
+
+def _check_partial(partial: Any, kind: str, feature: str) -> None:
+    if not isinstance(partial, dict) or partial.get("kind") != kind:
+        raise ValueError(f"partial of {feature!r} is not a {kind} partial: {str(partial)[:80]}")
 
 
 def accumulator_for(spec: FeatureSpec) -> Accumulator:
@@ -281,6 +322,32 @@ class VariantWindow:
         self._buffer = []
         for position, accumulator in self._accumulators:
             accumulator.add_raw(columns[position])
+
+    def partial(self) -> dict[str, Any]:
+        """The window's mergeable statistics so far (JSON-able), for a fan-out worker to hand on."""
+        self.flush()
+        return {
+            "variant": self.variant,
+            "records": self.records,
+            "rows": self.rows,
+            "corruptRecords": self.corrupt_records,
+            "malformedRows": self.malformed_rows,
+            "unexpectedValues": self.unexpected_values,
+            "features": {self.features[position]: a.partial() for position, a in self._accumulators},
+        }
+
+    def merge(self, partial: dict[str, Any]) -> None:
+        """Add a partial of the same variant computed elsewhere (same baseline, disjoint data)."""
+        if partial.get("variant") != self.variant:
+            raise ValueError(f"partial of variant {partial.get('variant')!r} merged into {self.variant!r}")
+        self.records += int(partial["records"])
+        self.rows += int(partial["rows"])
+        self.corrupt_records += int(partial["corruptRecords"])
+        self.malformed_rows += int(partial["malformedRows"])
+        self.unexpected_values += int(partial["unexpectedValues"])
+        features = partial["features"]
+        for position, accumulator in self._accumulators:
+            accumulator.merge(features[self.features[position]])
 
     def finish(self, min_samples: int) -> VariantDrift:
         self.flush()

@@ -48,6 +48,16 @@ class BaselineStore(Protocol):
 class CaptureSource(Protocol):
     def lines(self, endpoint: str, variant: str, start: datetime, end: datetime) -> Iterable[bytes | str]: ...
 
+    def window_bytes(self, endpoint: str, variant: str, start: datetime, end: datetime) -> int: ...
+
+
+class FanOut(Protocol):
+    """Hands a window too large for one invocation to the Distributed Map fan-out."""
+
+    threshold_bytes: int
+
+    def start(self, request: DriftRunRequest, serving: ServingVersion, start: datetime, end: datetime, size: int) -> str: ...
+
 
 class PerformanceSource(Protocol):
     def window_values(
@@ -107,10 +117,12 @@ class DriftRunResult:
     metrics_published: int = 0
     non_finite_dropped: int = 0
     event_sent: bool = False
+    fan_out_execution: str | None = None
 
     def summary(self) -> dict[str, Any]:
         return {
             "status": self.status,
+            "fanOutExecution": self.fan_out_execution,
             "group": self.group,
             "endpointName": self.endpoint,
             "version": self.version,
@@ -131,22 +143,27 @@ def run_drift_check(
     now: datetime | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     chunk_lines: int = CHUNK_LINES,
+    fan_out: FanOut | None = None,
 ) -> DriftRunResult:
+    """One drift run. With ``fan_out`` configured, a window whose capture exceeds its threshold is
+    handed to the Distributed Map fan-out (``status == "fanned_out"``) instead of being read here."""
     start, end = request.window(now)
     result = DriftRunResult("ok", request.group, request.endpoint_name, start, end)
     stamp = end - timedelta(seconds=1)  # inside the window's CloudWatch period, not the next one
-    serving = ports.versions.production_version(request.group)
-    if serving is None:
-        logger.warning("no Production version; nothing to compare", extra={"group": request.group})
-        result.status = "no_production_version"
-        _publish(result, ports, _run_flags(request, names.NO_PRODUCTION_VERSION, stamp))
+    serving, baseline = _serving_and_baseline(request, ports, result, stamp)
+    if serving is None or baseline is None:
         return result
-    result.package_arn, result.version = serving.package_arn, serving.version
-    baseline = _load_baseline(serving, ports)
-    if baseline is None:
-        result.status = "baseline_unavailable"
-        _publish(result, ports, _run_flags(request, names.BASELINE_UNAVAILABLE, stamp))
-        return result
+
+    if fan_out is not None:
+        size = sum(ports.captures.window_bytes(request.endpoint_name, v, start, end) for v in request.variants)
+        if size > fan_out.threshold_bytes:
+            result.status = "fanned_out"
+            result.fan_out_execution = fan_out.start(request, serving, start, end, size)
+            logger.info(
+                "window fanned out",
+                extra={"bytes": size, "threshold": fan_out.threshold_bytes, "execution": result.fan_out_execution},
+            )
+            return result
 
     decoder = batch_decoder(request.features, baseline)
     for variant in request.variants:
@@ -154,10 +171,34 @@ def run_drift_check(
         for chunk in line_chunks(ports.captures.lines(request.endpoint_name, variant, start, end), chunk_lines):
             window.add_batch(decoder.decode(chunk, start, end))
         result.variants.append(window.finish(request.min_samples))
+    return conclude_run(request, ports, result, baseline, stamp)
 
+
+def _serving_and_baseline(
+    request: DriftRunRequest, ports: DriftPorts, result: DriftRunResult, stamp: datetime
+) -> tuple[ServingVersion | None, FeatureBaseline | None]:
+    serving = ports.versions.production_version(request.group)
+    if serving is None:
+        logger.warning("no Production version; nothing to compare", extra={"group": request.group})
+        result.status = "no_production_version"
+        _publish(result, ports, _run_flags(request, names.NO_PRODUCTION_VERSION, stamp))
+        return None, None
+    result.package_arn, result.version = serving.package_arn, serving.version
+    baseline = _load_baseline(serving, ports)
+    if baseline is None:
+        result.status = "baseline_unavailable"
+        _publish(result, ports, _run_flags(request, names.BASELINE_UNAVAILABLE, stamp))
+    return serving, baseline
+
+
+def conclude_run(
+    request: DriftRunRequest, ports: DriftPorts, result: DriftRunResult, baseline: FeatureBaseline, stamp: datetime
+) -> DriftRunResult:
+    """Performance drift, breaches, metrics and the event: the same whether the variants' statistics
+    came from one pass or from merged fan-out partials."""
     if baseline.performance is not None and request.performance_metrics:
         observed = ports.performance.window_values(
-            request.endpoint_name, request.variants, request.performance_metrics, start, end
+            request.endpoint_name, request.variants, request.performance_metrics, result.window_start, result.window_end
         )
         result.performance = evaluate_performance(
             observed,
