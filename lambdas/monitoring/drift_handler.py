@@ -72,16 +72,15 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 @instrumented
 def fan_out_worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """A Distributed Map batch: ``{"Items": [{"Key": ...}, ...], "BatchInput": {"variant", "run"}}``."""
-    batch = event.get("BatchInput") or {}
-    run = parse_run(batch.get("run") or {})
+    """One Distributed Map item: ``{"key": <capture object>, "variant": ..., "run": <fan-out input>}``."""
+    run = parse_run(event.get("run") or {})
     set_correlation_id(f"{run.request.endpoint_name}@{run.window_end.isoformat()}")
-    keys = [str(item["Key"]) for item in event.get("Items", []) if isinstance(item, dict) and "Key" in item]
+    keys = [str(event["key"])] if event.get("key") else []
     settings = Settings.from_environment()
     baseline = ports().baselines.load(run.baseline_uri)
     return compute_partial(
         run,
-        str(batch.get("variant")),
+        str(event.get("variant")),
         keys,
         baseline,
         S3CaptureSource(run.bucket, settings.capture_prefix),

@@ -130,6 +130,13 @@ class DriftRunResult:
             "records": {v.variant: v.records for v in self.variants},
             "corruptRecords": sum(v.corrupt_records for v in self.variants),
             "breaches": [b.__dict__ for b in self.breaches],
+            "statistics": {
+                v.variant: {
+                    "rows": v.rows,
+                    "features": {f.feature: {"psi": f.psi, "ks": f.ks, "samples": f.samples} for f in v.features},
+                }
+                for v in self.variants
+            },
             "metricsPublished": self.metrics_published,
             "eventSent": self.event_sent,
         }
