@@ -235,9 +235,23 @@ def test_drift_function_gets_numpy_from_the_sdk_for_pandas_public_parameter(moni
     )
 
 
+def _statements(monitoring: Synthesized, role_fragment: str) -> list[dict[str, Any]]:
+    policies = monitoring.template.find_resources("AWS::IAM::Policy")
+    return [
+        s
+        for p in policies.values()
+        if any(role_fragment in json.dumps(r) for r in p["Properties"].get("Roles", []))
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
 def test_drift_function_policy_is_least_privilege(monitoring: Synthesized) -> None:
     policies = monitoring.template.find_resources("AWS::IAM::Policy")
-    statements = [s for p in policies.values() for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    for policy in policies.values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            assert all("*" not in action for action in actions), statement
+    statements = _statements(monitoring, "DriftFunctionRole")
     for statement in statements:
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         assert all("*" not in action for action in actions), statement
@@ -262,6 +276,58 @@ def test_drift_function_policy_is_least_privilege(monitoring: Synthesized) -> No
     prefixes = json.dumps(by_sid["ListCaptureWindows"]["Condition"])
     for group in monitoring.config.groups:
         assert f"datacapture/{_endpoint(monitoring, group)}/*" in prefixes
+    assert by_sid["StartFanOut"]["Action"] == "states:StartExecution"
+    assert constants.drift_fan_out_name("dev") in json.dumps(by_sid["StartFanOut"]["Resource"])
+
+
+def _fan_out_definition(monitoring: Synthesized) -> dict[str, Any]:
+    (machine,) = [
+        r for r in monitoring.template.find_resources("AWS::StepFunctions::StateMachine").values()
+        if r["Properties"].get("StateMachineName") == constants.drift_fan_out_name("dev")
+    ]
+    parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
+    return {"machine": machine, "asl": json.loads("".join(p if isinstance(p, str) else "X" for p in parts))}
+
+
+def test_drift_fan_out_maps_over_capture_folders_with_an_s3_item_reader(monitoring: Synthesized) -> None:
+    found = _fan_out_definition(monitoring)
+    asl, machine = found["asl"], found["machine"]
+    outer = asl["States"]["EachCapturePrefix"]
+    assert outer["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
+    assert outer["ItemsPath"] == "$.prefixes" and outer["ResultPath"] is None and outer["Next"] == "Reduce"
+    inner = outer["ItemProcessor"]["States"]["EachCaptureObject"]
+    assert inner["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
+    assert inner["ItemReader"]["Resource"].endswith(":states:::s3:listObjectsV2")
+    assert inner["ItemReader"]["Parameters"]["Prefix.$"] == "$.prefix"
+    assert inner["MaxConcurrency"] == constants.DRIFT_FANOUT_MAX_CONCURRENCY and inner["ResultPath"] is None
+    assert inner["ItemSelector"]["key.$"] == "$$.Map.Item.Value.Key"
+    assert list(inner["ItemProcessor"]["States"]) == ["ComputePartial"]
+    assert machine["Properties"]["TracingConfiguration"] == {"Enabled": True}
+    assert machine["Properties"]["LoggingConfiguration"]["Level"] == "ALL"
+
+
+def test_drift_fan_out_threshold_and_function_grants(monitoring: Synthesized) -> None:
+    assert constants.DRIFT_FANOUT_THRESHOLD_BYTES == int(
+        constants.DRIFT_DECODE_BYTES_PER_SECOND * constants.LAMBDA_MAX_SECONDS * constants.DRIFT_FANOUT_SAFETY
+    )
+    monitoring.template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Handler": "monitoring.drift_handler.handler",
+            "Timeout": constants.LAMBDA_MAX_SECONDS,
+            "Environment": {
+                "Variables": Match.object_like({"FANOUT_THRESHOLD_BYTES": str(constants.DRIFT_FANOUT_THRESHOLD_BYTES)})
+            },
+        },
+    )
+    worker = {s["Sid"]: s for s in _statements(monitoring, "DriftFanOutWorkerFunctionRole") if "Sid" in s}
+    assert worker["WritePartials"]["Action"] == "s3:PutObject"
+    assert "drift-partials/*" in json.dumps(worker["WritePartials"]["Resource"])
+    reducer = {s["Sid"]: s for s in _statements(monitoring, "DriftFanOutReducerFunctionRole") if "Sid" in s}
+    assert reducer["DeleteMergedPartials"]["Action"] == "s3:DeleteObject"
+    assert "drift-partials/*" in json.dumps(reducer["DeleteMergedPartials"]["Resource"])
+    assert reducer["ListPartials"]["Condition"] == {"StringLike": {"s3:prefix": ["drift-partials/*"]}}
+    assert "s3:PutObject" not in json.dumps(reducer) and "s3:DeleteObject" not in json.dumps(worker)
 
 
 def test_drift_stack_has_no_unacknowledged_nag_findings(monitoring: Synthesized) -> None:
@@ -290,7 +356,7 @@ def test_drift_stack_passes_cfn_lint(monitoring: Synthesized) -> None:
 def test_drift_each_group_is_a_nested_stack_far_below_the_resource_limit(monitoring: Synthesized) -> None:
     nested = monitoring.template.find_resources("AWS::CloudFormation::Stack")
     assert len(nested) == len(monitoring.config.groups) == len(monitoring.nested)
-    assert len(monitoring.raw["Resources"]) < 20  # the parent does not grow with the features
+    assert len(monitoring.raw["Resources"]) < 40  # the parent (drift function + fan-out) does not grow with the features
     for template in monitoring.nested.values():
         assert len(template["Resources"]) < 100
 
