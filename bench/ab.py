@@ -107,10 +107,7 @@ def decisions(traffic: Traffic, policy: AbTestPolicy) -> np.ndarray:
         concentration = guardrail_concentration(share, GUARDRAIL_ERROR_RATIO)
         a, b = share * concentration, (1 - share) * concentration
         guard_llr = (
-            special.betaln(a + eb, b + ea)
-            - special.betaln(a, b)
-            - eb * math.log(share)
-            - ea * math.log1p(-share)
+            special.betaln(a + eb, b + ea) - special.betaln(a, b) - eb * math.log(share) - ea * math.log1p(-share)
         )
         guard = enough & (eb / nb > ea / na) & (np.minimum(guard_llr, MAX_LOG_LR) >= math.log(1 / guardrail_alpha))
         outcomes = np.minimum.reduce([sa, na - sa, sb, nb - sb]) >= MIN_OUTCOMES

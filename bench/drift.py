@@ -24,7 +24,7 @@ import os
 import sys
 import time
 import tracemalloc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,10 +35,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lambdas"))
 
 import json  # noqa: E402
 
+from monitoring.adapters import PARTIAL_READ_THREADS  # noqa: E402
 from monitoring.capture import BatchDecoder, capture_line  # noqa: E402
 from monitoring.drift import DEFAULT_CHUNK_ROWS, NumericAccumulator, VariantWindow  # noqa: E402
 from monitoring.service import CHUNK_LINES, line_chunks  # noqa: E402
 from registry_core.baseline import build_feature_baseline, read_feature_baseline  # noqa: E402
+
+from infra import constants  # noqa: E402
 
 ROWS = 1_000_000
 FEATURES = 20
@@ -48,6 +51,8 @@ PEAK_CHUNKS = 4
 CAPTURED_AT = datetime(2026, 1, 31, 10, 30, tzinfo=UTC)
 WINDOW_START, WINDOW_END = datetime(2026, 1, 31, 10, 0, tzinfo=UTC), datetime(2026, 1, 31, 11, 0, tzinfo=UTC)
 E2E_ROWS = {"CSV": ROWS, "JSON": ROWS // 4, "BASE64": ROWS // 4}
+CAPTURE_OBJECT_MB = 16  # assumed size of one capture object (SageMaker rolls capture files every few minutes)
+S3_GET_SECONDS = 0.03  # assumed latency of one small S3 GET
 SEED = 20260131
 
 
@@ -147,6 +152,7 @@ def run() -> dict[str, Any]:
             "line_bytes": sum(map(len, pool)) / len(pool),
         }
     e2e_peak = _peak(lambda: end_to_end(pool_for("CSV"), PEAK_CHUNKS * CHUNK_LINES))
+    scale = _scale(names, baseline, end_to_end, pool_for("CSV"), e2e)
     return {
         "rows": ROWS,
         "features": FEATURES,
@@ -168,6 +174,60 @@ def run() -> dict[str, Any]:
         "e2e_values_per_cpu_s": e2e["CSV"]["values_per_cpu_s"],
         "e2e_vs_stats": e2e["CSV"]["values_per_cpu_s"] / (values / stats_cpu),
         "e2e_peak_mb": e2e_peak / 2**20,
+        "scale": scale,
+    }
+
+
+def _scale(
+    names: list[str],
+    baseline: Any,
+    end_to_end: Callable[[list[bytes], int], Any],
+    pool: list[bytes],
+    e2e: dict[str, Any],
+) -> dict[str, Any]:
+    """Fan-out figures: the single-invocation ceiling and the projected wall time of a 10 B-value window."""
+    import orjson
+
+    slowest = min(e2e.values(), key=lambda e: e["rows"] * e["line_bytes"] / e["cpu_s"])
+    bytes_per_s = slowest["rows"] * slowest["line_bytes"] / slowest["cpu_s"]
+    values_per_byte = FEATURES / slowest["line_bytes"]
+    ceiling_bytes = bytes_per_s * constants.LAMBDA_MAX_SECONDS * constants.DRIFT_FANOUT_SAFETY
+    # one worker's partial (one capture object), and what merging it costs the reducer
+    window = VariantWindow("Primary", names, baseline)
+    worker = VariantWindow("Primary", names, baseline)
+    decoder = BatchDecoder(names)
+    worker.add_batch(decoder.decode(pool[:CHUNK_LINES], WINDOW_START, WINDOW_END))
+    blob = orjson.dumps(worker.partial())
+    merges = 200
+
+    def merge_all() -> None:
+        for _ in range(merges):
+            window.merge(orjson.loads(blob))
+
+    _, cpu, _ = _timed(merge_all)
+    merge_s = cpu / merges
+    csv = e2e["CSV"]
+    csv_values_per_s = csv["values_per_cpu_s"]
+    target_values = 10_000_000_000
+    object_bytes = CAPTURE_OBJECT_MB * 2**20
+    objects = target_values / (FEATURES / csv["line_bytes"]) / object_bytes
+    worker_s = object_bytes * (FEATURES / csv["line_bytes"]) / csv_values_per_s
+    waves = objects / constants.DRIFT_FANOUT_MAX_CONCURRENCY
+    reduce_s = objects * merge_s + objects / PARTIAL_READ_THREADS * S3_GET_SECONDS
+    return {
+        "threshold_bytes": constants.DRIFT_FANOUT_THRESHOLD_BYTES,
+        "measured_slowest_bytes_per_s": bytes_per_s,
+        "ceiling_bytes": ceiling_bytes,
+        "ceiling_values": ceiling_bytes * values_per_byte,
+        "partial_kb": len(blob) / 1024,
+        "merge_ms": merge_s * 1000,
+        "objects": objects,
+        "worker_s": worker_s,
+        "waves": waves,
+        "reduce_s": reduce_s,
+        "projected_s": waves * worker_s + reduce_s,
+        "single_s": target_values / csv_values_per_s,
+        "concurrency": constants.DRIFT_FANOUT_MAX_CONCURRENCY,
     }
 
 
@@ -192,10 +252,26 @@ def report(figures: dict[str, Any]) -> str:
             ],
             f"end-to-end peak memory {figures['e2e_peak_mb']:.1f} MB (over {PEAK_CHUNKS} chunks of {CHUNK_LINES:,} lines; "
             "flat after: one chunk is held at a time)",
+            *_scale_report(figures["scale"]),
             f"baseline build ({TRAINING_ROWS:,} training rows): {figures['baseline_build_s']:.2f} s; "
             f"sanity: max PSI {figures['max_psi']:.3f}, max KS {figures['max_ks']:.3f} for a 0.3 shift",
         ]
     )
+
+
+def _scale_report(scale: dict[str, Any]) -> list[str]:
+    return [
+        f"single-invocation ceiling: {scale['measured_slowest_bytes_per_s'] / 1e6:.0f} MB/s (slowest payload kind) x "
+        f"{constants.LAMBDA_MAX_SECONDS} s x {constants.DRIFT_FANOUT_SAFETY} margin = {scale['ceiling_bytes'] / 1e9:.1f} GB "
+        f"of capture ({scale['ceiling_values'] / 1e9:.2f} B values); deployed fan-out threshold "
+        f"{scale['threshold_bytes'] / 1e9:.1f} GB (constants.DRIFT_FANOUT_THRESHOLD_BYTES)",
+        f"fan-out, 10 B-value window (CSV payloads, {CAPTURE_OBJECT_MB} MB capture objects -> {scale['objects']:,.0f} "
+        f"workers, {scale['worker_s']:.1f} s each, concurrency {scale['concurrency']}): projected "
+        f"{scale['projected_s'] / 60:.1f} min wall ({scale['waves']:.0f} waves + reduce {scale['reduce_s']:.0f} s: "
+        f"{scale['partial_kb']:.0f} KB partial, {scale['merge_ms']:.1f} ms to merge each, reads "
+        f"{PARTIAL_READ_THREADS} at a time at ~{S3_GET_SECONDS * 1000:.0f} ms) vs {scale['single_s'] / 3600:.1f} h in "
+        "one invocation (beyond Lambda's 15 minutes)",
+    ]
 
 
 if __name__ == "__main__":

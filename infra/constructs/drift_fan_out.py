@@ -138,7 +138,9 @@ class DriftFanOut(Construct):
                 resources=[partials, self._objects(baseline_prefix)],
             )
         )
-        self.reducer.grant(iam.PolicyStatement(sid="DeleteMergedPartials", actions=["s3:DeleteObject"], resources=[partials]))
+        self.reducer.grant(
+            iam.PolicyStatement(sid="DeleteMergedPartials", actions=["s3:DeleteObject"], resources=[partials])
+        )
         self.reducer.grant(iam.PolicyStatement(sid="ArtifactsKey", actions=["kms:Decrypt"], resources=[key.key_arn]))
         self.reducer.grant(
             iam.PolicyStatement(sid="ReadEndpointMetrics", actions=["cloudwatch:GetMetricData"], resources=["*"])
@@ -183,7 +185,8 @@ class DriftFanOut(Construct):
         acknowledgments.append(
             Acknowledgment(
                 id="AwsSolutions-IAM5[Resource::*]",
-                reason=wildcard_reason or "X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions.",
+                reason=wildcard_reason
+                or "X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions.",
             )
         )
         Validations.of(function.role).acknowledge(*acknowledgments)

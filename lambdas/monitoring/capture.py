@@ -215,7 +215,9 @@ class BatchDecoder:
         self.categorical = frozenset(categorical)
         self.line_decoder = CaptureDecoder(self.features)
 
-    def decode(self, lines: Sequence[bytes], start: datetime | None = None, end: datetime | None = None) -> DecodedBatch:
+    def decode(
+        self, lines: Sequence[bytes], start: datetime | None = None, end: datetime | None = None
+    ) -> DecodedBatch:
         lines = [line for line in lines if line.strip()]
         batch = DecodedBatch(columns={feature: [] for feature in self.features})
         if not lines:
@@ -225,7 +227,9 @@ class BatchDecoder:
             table = pjson.read_json(
                 io.BytesIO(b"\n".join(lines)),
                 read_options=pjson.ReadOptions(use_threads=False, block_size=max(1 << 20, sum(map(len, lines)) + 1)),
-                parse_options=pjson.ParseOptions(explicit_schema=_capture_schema(pa), unexpected_field_behavior="ignore"),
+                parse_options=pjson.ParseOptions(
+                    explicit_schema=_capture_schema(pa), unexpected_field_behavior="ignore"
+                ),
             )
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             return self._decode_by_line(lines, start, end, batch)
@@ -363,9 +367,9 @@ class BatchDecoder:
             except CorruptCaptureError:
                 batch.corrupt_records += 1
                 continue
-            if start is not None and end is not None and record.inference_time is not None:
-                if not start <= record.inference_time < end:
-                    continue
+            moment = record.inference_time
+            if start is not None and end is not None and moment is not None and not start <= moment < end:
+                continue
             batch.records += 1
             rows.extend(record.rows)
             batch.malformed_rows += record.malformed_rows
@@ -387,9 +391,7 @@ def _string_values(array: Any) -> bytes:
 
 
 def _capture_schema(pa: Any) -> Any:
-    endpoint_input = pa.struct(
-        [("observedContentType", pa.string()), ("data", pa.string()), ("encoding", pa.string())]
-    )
+    endpoint_input = pa.struct([("observedContentType", pa.string()), ("data", pa.string()), ("encoding", pa.string())])
     return pa.schema(
         [
             ("captureData", pa.struct([("endpointInput", endpoint_input)])),

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from monitoring.capture import DecodedBatch
 from registry_core.baseline import (
     CategoricalFeatureBaseline,
     FeatureBaseline,
@@ -23,6 +22,8 @@ from registry_core.baseline import (
     category_key,
     numeric_value,
 )
+
+from monitoring.capture import DecodedBatch
 
 # Zero proportions are smoothed before the logarithm: p -> (p + eps) / (1 + eps * bins).
 PSI_EPSILON = 1e-4
@@ -174,7 +175,9 @@ class NumericAccumulator:
         ):
             values = np.asarray(partial[name], dtype=np.int64)
             if values.shape != counts.shape:
-                raise ValueError(f"partial of {self.spec.name!r}: {name} has {values.size} counts, expected {counts.size}")
+                raise ValueError(
+                    f"partial of {self.spec.name!r}: {name} has {values.size} counts, expected {counts.size}"
+                )
             counts += values
         self.samples += int(partial["samples"])
         self.missing += int(partial["missing"])

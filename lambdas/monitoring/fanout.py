@@ -46,7 +46,7 @@ class PartialStore(Protocol):
 
     def keys(self, prefix: str) -> list[str]: ...
 
-    def get(self, key: str) -> Any: ...
+    def get_many(self, keys: Sequence[str]) -> Iterable[Any]: ...
 
     def delete(self, keys: Sequence[str]) -> None: ...
 
@@ -174,10 +174,10 @@ def reduce_partials(
     baseline = baselines.load(run.baseline_uri)
     keys = store.keys(run.partials_of())
     partials: dict[str, list[Any]] = {variant: [] for variant in run.request.variants}
-    for key in keys:
+    for key, partial in zip(keys, store.get_many(keys), strict=True):
         variant = key[len(run.partials_of()) :].split("/", 1)[0]
         if variant in partials:
-            partials[variant].append(store.get(key))
+            partials[variant].append(partial)
     result = DriftRunResult("ok", run.request.group, run.request.endpoint_name, run.window_start, run.window_end)
     result.package_arn, result.version = run.package_arn, run.version
     result.variants = [w.finish(run.request.min_samples) for w in merge_partials(run, baseline, partials)]

@@ -56,7 +56,9 @@ class FanOut(Protocol):
 
     threshold_bytes: int
 
-    def start(self, request: DriftRunRequest, serving: ServingVersion, start: datetime, end: datetime, size: int) -> str: ...
+    def start(
+        self, request: DriftRunRequest, serving: ServingVersion, start: datetime, end: datetime, size: int
+    ) -> str: ...
 
 
 class PerformanceSource(Protocol):

@@ -185,7 +185,11 @@ def evaluate(
     depends on it. ``previous_error_p`` is accepted for older callers and ignored: the guardrail is
     judged on the current counts alone."""
     validate_policy(policy)
-    if isinstance(elapsed_hours, bool) or not isinstance(elapsed_hours, int | float) or not math.isfinite(elapsed_hours):
+    if (
+        isinstance(elapsed_hours, bool)
+        or not isinstance(elapsed_hours, int | float)
+        or not math.isfinite(elapsed_hours)
+    ):
         raise AbInputError(f"elapsed_hours must be a finite number, got {elapsed_hours!r}")
     if elapsed_hours < 0:
         raise AbInputError(f"elapsed_hours must not be negative, got {elapsed_hours!r}")

@@ -242,12 +242,7 @@ def log_beta_binomial_likelihood_ratio(k: int, m: int, share: float, concentrati
     if not 0 <= k <= m:
         raise ValueError(f"need 0 <= k <= m, got k={k}, m={m}")
     a, b = share * concentration, (1 - share) * concentration
-    return (
-        _log_beta(a + k, b + m - k)
-        - _log_beta(a, b)
-        - k * math.log(share)
-        - (m - k) * math.log1p(-share)
-    )
+    return _log_beta(a + k, b + m - k) - _log_beta(a, b) - k * math.log(share) - (m - k) * math.log1p(-share)
 
 
 @dataclass(frozen=True)

@@ -282,7 +282,8 @@ def test_drift_function_policy_is_least_privilege(monitoring: Synthesized) -> No
 
 def _fan_out_definition(monitoring: Synthesized) -> dict[str, Any]:
     (machine,) = [
-        r for r in monitoring.template.find_resources("AWS::StepFunctions::StateMachine").values()
+        r
+        for r in monitoring.template.find_resources("AWS::StepFunctions::StateMachine").values()
         if r["Properties"].get("StateMachineName") == constants.drift_fan_out_name("dev")
     ]
     parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
@@ -307,8 +308,9 @@ def test_drift_fan_out_maps_over_capture_folders_with_an_s3_item_reader(monitori
 
 
 def test_drift_fan_out_threshold_and_function_grants(monitoring: Synthesized) -> None:
-    assert constants.DRIFT_FANOUT_THRESHOLD_BYTES == int(
-        constants.DRIFT_DECODE_BYTES_PER_SECOND * constants.LAMBDA_MAX_SECONDS * constants.DRIFT_FANOUT_SAFETY
+    assert (
+        int(constants.DRIFT_DECODE_BYTES_PER_SECOND * constants.LAMBDA_MAX_SECONDS * constants.DRIFT_FANOUT_SAFETY)
+        == constants.DRIFT_FANOUT_THRESHOLD_BYTES
     )
     monitoring.template.has_resource_properties(
         "AWS::Lambda::Function",
@@ -356,7 +358,9 @@ def test_drift_stack_passes_cfn_lint(monitoring: Synthesized) -> None:
 def test_drift_each_group_is_a_nested_stack_far_below_the_resource_limit(monitoring: Synthesized) -> None:
     nested = monitoring.template.find_resources("AWS::CloudFormation::Stack")
     assert len(nested) == len(monitoring.config.groups) == len(monitoring.nested)
-    assert len(monitoring.raw["Resources"]) < 40  # the parent (drift function + fan-out) does not grow with the features
+    assert (
+        len(monitoring.raw["Resources"]) < 40
+    )  # the parent (drift function + fan-out) does not grow with the features
     for template in monitoring.nested.values():
         assert len(template["Resources"]) < 100
 

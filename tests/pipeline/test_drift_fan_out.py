@@ -30,7 +30,8 @@ def _lines(rng: np.random.Generator, count: int, shift: float, at: datetime) -> 
     lines = []
     for _ in range(count):
         rows = "\n".join(
-            f"{rng.normal(shift, 1):.5f},{rng.integers(0, 20) + shift:.0f},{rng.choice(['a', 'b', 'c'])}" for _ in range(5)
+            f"{rng.normal(shift, 1):.5f},{rng.integers(0, 20) + shift:.0f},{rng.choice(['a', 'b', 'c'])}"
+            for _ in range(5)
         )
         lines.append(capture_line(rows, inference_time=at))
     return lines
@@ -53,7 +54,11 @@ class _Recorder:
 def test_fan_out_merges_into_the_single_pass_statistics(harness: PipelineHarness) -> None:
     # Given a baseline and a two-hour, two-variant window written as many capture objects in hour folders
     rng = np.random.default_rng(12)
-    training = {"f0": rng.normal(0, 1, 3000), "f1": rng.integers(0, 20, 3000).astype(float), "segment": rng.choice(["a", "b", "c"], 3000)}
+    training = {
+        "f0": rng.normal(0, 1, 3000),
+        "f1": rng.integers(0, 20, 3000).astype(float),
+        "segment": rng.choice(["a", "b", "c"], 3000),
+    }
     document = build_feature_baseline(training, categorical=["segment"])
     baseline_uri = harness.put_json("baselines/fan-out-demo/1/feature-baseline.json", document)
     endpoint = "mlops-registry-dev-fan-out-demo"
@@ -75,7 +80,9 @@ def test_fan_out_merges_into_the_single_pass_statistics(harness: PipelineHarness
     everything: dict[str, list[str]] = {v: [] for v in VARIANTS}
     prefixes = []
     for variant, shift in zip(VARIANTS, (0.0, 0.8), strict=True):
-        for hour, prefix in enumerate(capture_hour_prefixes(constants.DATA_CAPTURE_PREFIX, endpoint, variant, start, end)):
+        for hour, prefix in enumerate(
+            capture_hour_prefixes(constants.DATA_CAPTURE_PREFIX, endpoint, variant, start, end)
+        ):
             prefixes.append({"variant": variant, "prefix": prefix})
             for part in range(4):
                 lines = _lines(rng, 30, shift, start + timedelta(minutes=60 * hour + 10 * part + 1))
@@ -129,7 +136,9 @@ def test_fan_out_merges_into_the_single_pass_statistics(harness: PipelineHarness
             got = summary["statistics"][variant]["features"][feature]
             assert got["samples"] == expected["samples"]
             for name in ("psi", "ks"):
-                assert (got[name] is None and expected[name] is None) or got[name] == pytest.approx(expected[name], abs=1e-12)
+                assert (got[name] is None and expected[name] is None) or got[name] == pytest.approx(
+                    expected[name], abs=1e-12
+                )
     assert summary["breaches"] and {b["variant"] for b in summary["breaches"]} == {"Challenger"}
     listed = harness.s3.list_objects_v2(Bucket=bucket, Prefix=f"{constants.DRIFT_PARTIALS_PREFIX}/")
     assert listed.get("KeyCount", 0) == 0

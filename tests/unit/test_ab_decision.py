@@ -90,10 +90,18 @@ def test_no_success_decision_before_each_variant_has_enough_outcomes() -> None:
         (lambda: VariantCounts(10, float("nan"), 0), "successes must be an integer count, got nan"),  # type: ignore[arg-type]
         (lambda: VariantCounts(10, 1, float("inf")), "errors must be an integer count, got inf"),  # type: ignore[arg-type]
         (lambda: VariantCounts(10, 1, 0, latency_ms=float("nan")), "latency_ms must be a finite"),
-        (lambda: evaluate(counts(10, 1), counts(10, 1), POLICY, elapsed_hours=float("nan")), "elapsed_hours must be a finite number, got nan"),
-        (lambda: evaluate(counts(10, 1), counts(10, 1), POLICY, elapsed_hours=-1.0), "elapsed_hours must not be negative, got -1.0"),
         (
-            lambda: evaluate(counts(10, 1), counts(10, 1), POLICY.model_copy(update={"min_samples_per_variant": 0}), 1.0),
+            lambda: evaluate(counts(10, 1), counts(10, 1), POLICY, elapsed_hours=float("nan")),
+            "elapsed_hours must be a finite number, got nan",
+        ),
+        (
+            lambda: evaluate(counts(10, 1), counts(10, 1), POLICY, elapsed_hours=-1.0),
+            "elapsed_hours must not be negative, got -1.0",
+        ),
+        (
+            lambda: evaluate(
+                counts(10, 1), counts(10, 1), POLICY.model_copy(update={"min_samples_per_variant": 0}), 1.0
+            ),
             "policy.min_samples_per_variant must be >= 1, got 0",
         ),
         (
@@ -101,11 +109,15 @@ def test_no_success_decision_before_each_variant_has_enough_outcomes() -> None:
             r"policy.significance_level must be a finite number in \(0, 1\), got 1.0",
         ),
         (
-            lambda: evaluate(counts(10, 1), counts(10, 1), POLICY.model_copy(update={"max_duration_hours": float("nan")}), 1.0),
+            lambda: evaluate(
+                counts(10, 1), counts(10, 1), POLICY.model_copy(update={"max_duration_hours": float("nan")}), 1.0
+            ),
             "policy.max_duration_hours must be a finite number",
         ),
         (
-            lambda: evaluate(counts(10, 1), counts(10, 1), POLICY.model_copy(update={"minimum_detectable_effect": 0.0}), 1.0),
+            lambda: evaluate(
+                counts(10, 1), counts(10, 1), POLICY.model_copy(update={"minimum_detectable_effect": 0.0}), 1.0
+            ),
             r"policy.minimum_detectable_effect must be a finite number in \(0, 10.0\], got 0.0",
         ),
     ],

@@ -125,7 +125,10 @@ def test_the_sequential_test_detects_a_real_effect() -> None:
     assert detected / 200 > 0.85
 
 
-@pytest.mark.parametrize(("k", "m", "share", "concentration"), [(0, 0, 0.1, 9.0), (3, 10, 0.1, 50.0), (40, 44, 0.2, 25.0), (1, 900, 0.01, 3000.0), (500, 1000, 0.5, 12.0)])
+@pytest.mark.parametrize(
+    ("k", "m", "share", "concentration"),
+    [(0, 0, 0.1, 9.0), (3, 10, 0.1, 50.0), (40, 44, 0.2, 25.0), (1, 900, 0.01, 3000.0), (500, 1000, 0.5, 12.0)],
+)
 def test_guardrail_likelihood_ratio_is_scipys_beta_binomial_over_binomial(
     k: int, m: int, share: float, concentration: float
 ) -> None:
@@ -133,7 +136,9 @@ def test_guardrail_likelihood_ratio_is_scipys_beta_binomial_over_binomial(
     # of SciPy's Beta-binomial and binomial probabilities (the binomial coefficients cancel)
     a, b = share * concentration, (1 - share) * concentration
     reference = stats.betabinom.logpmf(k, m, a, b) - stats.binom.logpmf(k, m, share)
-    assert log_beta_binomial_likelihood_ratio(k, m, share, concentration) == pytest.approx(reference, rel=1e-9, abs=1e-9)
+    assert log_beta_binomial_likelihood_ratio(k, m, share, concentration) == pytest.approx(
+        reference, rel=1e-9, abs=1e-9
+    )
 
 
 def test_guardrail_mixture_spread_matches_the_configured_error_ratio() -> None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from bench.ab import CHALLENGER, CHAMPION, CONTINUE, Design, clopper_pearson, decisions, first_decision, simulate
 from scipy import stats
 from serving.ab_test import VariantCounts, evaluate
+
+from bench.ab import CHALLENGER, CHAMPION, CONTINUE, Design, clopper_pearson, decisions, first_decision, simulate
 
 CODES = {"continue": CONTINUE, "challenger": CHALLENGER, "champion": CHAMPION}
 
@@ -19,7 +20,11 @@ CODES = {"continue": CONTINUE, "challenger": CHALLENGER, "champion": CHAMPION}
 @pytest.mark.parametrize(
     ("design", "lift", "expected"),
     [
-        (Design("weight 0.01", challenger_weight=0.01, base_rate=0.3, min_samples_per_variant=10, looks=40), 1.0, CHALLENGER),
+        (
+            Design("weight 0.01", challenger_weight=0.01, base_rate=0.3, min_samples_per_variant=10, looks=40),
+            1.0,
+            CHALLENGER,
+        ),
         (Design("even split", challenger_weight=0.5, min_samples_per_variant=50, looks=40), 0.3, CHALLENGER),
         (
             Design("weight 0.99", challenger_weight=0.99, base_rate=0.3, min_samples_per_variant=10, looks=40),
@@ -27,7 +32,14 @@ CODES = {"continue": CONTINUE, "challenger": CHALLENGER, "champion": CHAMPION}
             CHAMPION,
         ),
         (
-            Design("errors", challenger_weight=0.2, error_rate=0.01, challenger_error_ratio=3.0, min_samples_per_variant=10, looks=40),
+            Design(
+                "errors",
+                challenger_weight=0.2,
+                error_rate=0.01,
+                challenger_error_ratio=3.0,
+                min_samples_per_variant=10,
+                looks=40,
+            ),
             0.0,
             CHAMPION,
         ),
@@ -41,8 +53,12 @@ def test_the_vectorised_rule_is_the_lambdas_rule_look_by_look(design: Design, li
     # When the Lambda's evaluate looks at the same counts
     for test in range(12):
         for look in range(design.looks):
-            champion = VariantCounts(int(traffic.na[test, look]), int(traffic.sa[test, look]), int(traffic.ea[test, look]))
-            challenger = VariantCounts(int(traffic.nb[test, look]), int(traffic.sb[test, look]), int(traffic.eb[test, look]))
+            champion = VariantCounts(
+                int(traffic.na[test, look]), int(traffic.sa[test, look]), int(traffic.ea[test, look])
+            )
+            challenger = VariantCounts(
+                int(traffic.nb[test, look]), int(traffic.sb[test, look]), int(traffic.eb[test, look])
+            )
             verdict = evaluate(champion, challenger, design.policy(), elapsed_hours=0.0)
             # Then both decide the same
             assert CODES[verdict.decision] == vectorised[test, look], (test, look, verdict.reason)
@@ -50,8 +66,16 @@ def test_the_vectorised_rule_is_the_lambdas_rule_look_by_look(design: Design, li
 
 
 VALIDITY = [
-    Design("weight 0.01, min sample 10, alpha 0.2", challenger_weight=0.01, min_samples_per_variant=10, significance_level=0.2, looks=100),
-    Design("common conversions, alpha 0.2", base_rate=0.95, min_samples_per_variant=10, significance_level=0.2, looks=100),
+    Design(
+        "weight 0.01, min sample 10, alpha 0.2",
+        challenger_weight=0.01,
+        min_samples_per_variant=10,
+        significance_level=0.2,
+        looks=100,
+    ),
+    Design(
+        "common conversions, alpha 0.2", base_rate=0.95, min_samples_per_variant=10, significance_level=0.2, looks=100
+    ),
     Design(
         "even split, 40 invocations per look, alpha 0.2",
         challenger_weight=0.5,

@@ -52,13 +52,20 @@ def test_the_same_rows_as_json_and_base64_payloads_give_the_same_statistics() ->
 
     shapes = {
         "csv": [json.dumps(r).encode() for r in records],
-        "json": [with_input(r, json.dumps(dict(zip(FEATURES, row, strict=True))), "application/json", "JSON") for r, row in zip(records, rows, strict=True)],
+        "json": [
+            with_input(r, json.dumps(dict(zip(FEATURES, row, strict=True))), "application/json", "JSON")
+            for r, row in zip(records, rows, strict=True)
+        ],
         "base64 csv": [
-            with_input(r, base64.b64encode(r["captureData"]["endpointInput"]["data"].encode()).decode(), "text/csv", "BASE64")
+            with_input(
+                r, base64.b64encode(r["captureData"]["endpointInput"]["data"].encode()).decode(), "text/csv", "BASE64"
+            )
             for r in records
         ],
         "base64 json": [
-            with_input(r, base64.b64encode(json.dumps({"instances": [row]}).encode()).decode(), "application/json", "BASE64")
+            with_input(
+                r, base64.b64encode(json.dumps({"instances": [row]}).encode()).decode(), "application/json", "BASE64"
+            )
             for r, row in zip(records, rows, strict=True)
         ],
     }

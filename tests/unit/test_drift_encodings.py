@@ -141,7 +141,9 @@ def through_numpy(rows: Sequence[tuple[Any, ...]], records: int) -> list[tuple[A
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=rows_strategy, per_record=st.integers(min_value=1, max_value=4))
-def test_every_encoding_of_the_same_rows_gives_identical_statistics(rows: list[tuple[Any, ...]], per_record: int) -> None:
+def test_every_encoding_of_the_same_rows_gives_identical_statistics(
+    rows: list[tuple[Any, ...]], per_record: int
+) -> None:
     # Given one logical window, When it arrives as CSV, JSON, BASE64 (CSV or JSON inside) or NumPy columns
     records = math.ceil(len(rows) / per_record)
     reference = through_numpy(rows, records)

@@ -43,8 +43,8 @@ class MemoryPartials:
     def keys(self, prefix: str) -> list[str]:
         return sorted(k for k in self.items if k.startswith(prefix))
 
-    def get(self, key: str) -> Any:
-        return json.loads(self.items[key])
+    def get_many(self, keys: Sequence[str]) -> list[Any]:
+        return [json.loads(self.items[key]) for key in keys]
 
     def delete(self, keys: Sequence[str]) -> None:
         self.deleted += keys
@@ -81,10 +81,15 @@ def test_merged_partials_equal_a_single_pass(objects_per_worker: int) -> None:
     store = MemoryPartials()
     baseline = FakeBaselines(_ports(lines, Recorder()).baselines.document).load(run.baseline_uri)  # type: ignore[attr-defined]
     for variant, variant_lines in lines.items():
-        objects = {f"{variant}/{index:03d}.jsonl": variant_lines[index : index + 9] for index in range(0, len(variant_lines), 9)}
+        objects = {
+            f"{variant}/{index:03d}.jsonl": variant_lines[index : index + 9]
+            for index in range(0, len(variant_lines), 9)
+        }
         keys = sorted(objects)
         for offset in range(0, len(keys), objects_per_worker):
-            compute_partial(run, variant, keys[offset : offset + objects_per_worker], baseline, MemoryObjects(objects), store)
+            compute_partial(
+                run, variant, keys[offset : offset + objects_per_worker], baseline, MemoryObjects(objects), store
+            )
     fanned_recorder = Recorder()
     ports = _ports(lines, fanned_recorder)
     merged = reduce_partials(run, ports, ports.baselines, store)
