@@ -78,6 +78,12 @@ CASES = [
         "environments.dev.groups[2].deployment.abTest.significanceLevel",
     ),
     (
+        "minimum detectable effect not positive",
+        _set(["dev", "groups", 2, "deployment", "abTest", "minimumDetectableEffect"], 0),
+        "dev",
+        "environments.dev.groups[2].deployment.abTest.minimumDetectableEffect",
+    ),
+    (
         "weight out of range",
         _set(["dev", "groups", 2, "deployment", "abTest", "challengerWeight"], 1.0),
         "dev",
@@ -148,3 +154,15 @@ def test_invalid_config_is_rejected_naming_the_key(case: str, mutate: Any, env: 
         load_config(ctx, env)
     assert raised.value.key == key
     assert f"'{key}'" in str(raised.value)
+
+
+def test_minimum_detectable_effect_defaults_and_reaches_the_runtime_policy() -> None:
+    from registry_core.policy import GroupPolicy
+
+    ab_group = next(g for g in load_config(CONTEXT, "dev").groups if g.deployment.mode == "ab_test")
+    assert ab_group.deployment.ab_test.minimum_detectable_effect == 0.1
+    ctx = _context()
+    _set(["dev", "groups", 2, "deployment", "abTest", "minimumDetectableEffect"], 0.05)(ctx)
+    group = load_config(ctx, "dev").groups[2]
+    policy = GroupPolicy.model_validate(group.to_runtime())
+    assert policy.deployment.ab_test.minimum_detectable_effect == 0.05
