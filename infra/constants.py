@@ -74,6 +74,8 @@ DRIFT_EVENT_DETAIL_TYPE = "ModelDriftDetected"
 # in Lambda's 15-minute limit with a 50% margin (slower Lambda cores, S3 reads, retries); a window
 # whose capture is larger fans out on Step Functions Distributed Map.
 LAMBDA_MAX_SECONDS = 900
+# Wheels the drift functions need beyond the AWS SDK for pandas layer (kept equal to requirements.txt).
+DRIFT_LAYER_REQUIREMENTS = ("orjson==3.13.0",)
 DRIFT_DECODE_BYTES_PER_SECOND = 40_000_000  # JSON payloads, one core, end to end (bench figure, rounded down)
 DRIFT_FANOUT_SAFETY = 0.5
 DRIFT_FANOUT_THRESHOLD_BYTES = int(DRIFT_DECODE_BYTES_PER_SECOND * LAMBDA_MAX_SECONDS * DRIFT_FANOUT_SAFETY)

@@ -24,7 +24,7 @@ from infra.config import EnvironmentConfig, GroupConfig
 from infra.constructs.drift_alarms import DriftAlarms, variants_for
 from infra.constructs.drift_dashboard import DriftDashboard
 from infra.constructs.drift_fan_out import DriftFanOut
-from infra.constructs.python_lambda import PythonLambda
+from infra.constructs.python_lambda import PythonLambda, dependencies_layer
 from infra.nag import nag_form
 from infra.stacks.registry_stack import RegistryStack
 
@@ -100,6 +100,7 @@ class MonitoringStack(Stack):
         layer_arn = ssm.StringParameter.value_for_string_parameter(self, SDK_FOR_PANDAS_LAYER_PARAMETER)
         # NumPy and pyarrow (the decoder's Arrow readers) come from the AWS SDK for pandas layer.
         numpy_layer = lambda_.LayerVersion.from_layer_version_arn(self, "SdkForPandasLayer", layer_arn)
+        wheels = dependencies_layer(self, "DriftWheelsLayer", constants.DRIFT_LAYER_REQUIREMENTS)  # orjson
         # Referenced by its deterministic name, so the grants (and their cdk-nag forms) stay local.
         bucket = s3.Bucket.from_bucket_name(
             self, "ArtifactsBucket", constants.artifacts_bucket_name(self.config.name, self.account, self.region)
@@ -122,7 +123,7 @@ class MonitoringStack(Stack):
             capture_prefixes=[f"{constants.DATA_CAPTURE_PREFIX}/{e}" for e in self.endpoints.values()],
             baseline_prefix=BASELINE_PREFIX,
             environment=environment,
-            layers=[numpy_layer],
+            layers=[numpy_layer, wheels],
         )
         function = PythonLambda(
             self,
@@ -139,7 +140,7 @@ class MonitoringStack(Stack):
             timeout=DRIFT_TIMEOUT,
             memory_size=DRIFT_MEMORY_MB,
             asynchronous=True,
-            extra_layers=[numpy_layer],
+            extra_layers=[numpy_layer, wheels],
         )
         function.grant(
             iam.PolicyStatement(

@@ -442,3 +442,19 @@ def test_drift_many_features_split_the_composite_and_cap_the_status_widget() -> 
     # And the dashboard's alarm status widget stays within CloudWatch's 100 alarms
     body = json.dumps(next(iter(template.find_resources("AWS::CloudWatch::Dashboard").values()))["Properties"])
     assert len(alarms.summary_alarms) == 100 and body.count("Fn::GetAtt") == 100
+
+
+def test_drift_functions_get_orjson_from_a_pinned_wheels_layer(monitoring: Synthesized) -> None:
+    pins = (Path(__file__).resolve().parents[2] / "requirements.txt").read_text().splitlines()
+    assert set(constants.DRIFT_LAYER_REQUIREMENTS) <= set(pins)  # the layer ships what the tests ran with
+    (layer_id,) = monitoring.template.find_resources("AWS::Lambda::LayerVersion")
+    layer = monitoring.template.find_resources("AWS::Lambda::LayerVersion")[layer_id]
+    assert layer["Properties"]["CompatibleArchitectures"] == [constants.LAMBDA_ARCHITECTURE_NAME]
+    from infra.constructs.python_lambda import _pip_layer_directory
+
+    built = _pip_layer_directory(constants.DRIFT_LAYER_REQUIREMENTS) / "python" / "orjson"
+    (binary,) = [p.name for p in built.iterdir() if p.suffix == ".so"]
+    assert "cpython-314" in binary and "aarch64" in binary  # the runtime's ABI and architecture, not this machine's
+    functions = monitoring.template.find_resources("AWS::Lambda::Function")
+    drift = [f for f in functions.values() if f["Properties"]["Handler"].startswith("monitoring.drift_handler.")]
+    assert len(drift) == 3 and all({"Ref": layer_id} in f["Properties"]["Layers"] for f in drift)
