@@ -69,3 +69,19 @@ DATA_CAPTURE_PREFIX = "datacapture"
 DRIFT_METRICS_NAMESPACE = "MlopsRegistry/Drift"
 DRIFT_EVENT_SOURCE = "mlops-registry.monitoring"
 DRIFT_EVENT_DETAIL_TYPE = "ModelDriftDetected"
+# Drift fan-out (derivation: docs/monitoring.md; throughput from `make bench`, 2026-12-02).
+# One invocation reads at most what the slowest payload kind (JSON inside the capture lines) decodes
+# in Lambda's 15-minute limit with a 50% margin (slower Lambda cores, S3 reads, retries); a window
+# whose capture is larger fans out on Step Functions Distributed Map.
+LAMBDA_MAX_SECONDS = 900
+# Wheels the drift functions need beyond the AWS SDK for pandas layer (kept equal to requirements.txt).
+DRIFT_LAYER_REQUIREMENTS = ("orjson==3.13.0",)
+DRIFT_DECODE_BYTES_PER_SECOND = 30_000_000  # JSON payloads, one core, end to end (make bench: 31 MB/s, rounded down)
+DRIFT_FANOUT_SAFETY = 0.5
+DRIFT_FANOUT_THRESHOLD_BYTES = int(DRIFT_DECODE_BYTES_PER_SECOND * LAMBDA_MAX_SECONDS * DRIFT_FANOUT_SAFETY)
+DRIFT_FANOUT_MAX_CONCURRENCY = 100  # workers in flight per capture prefix
+DRIFT_PARTIALS_PREFIX = "drift-partials"
+
+
+def drift_fan_out_name(env_name: str) -> str:
+    return f"mlops-registry-{env_name}-drift-fan-out"

@@ -300,9 +300,18 @@ class PipelineHarness:
         )
         self._create_serving_stacks()
         machines = self.resolver.of_type("AWS::StepFunctions::StateMachine")
-        if len(machines) != 1:
-            raise HarnessError(f"expected one state machine in the app, found {len(machines)}")
-        self._create_state_machine(machines[0])
+        promotion = [m for m in machines if m.attrs["Name"].endswith("-promotion")]
+        if len(promotion) != 1:
+            raise HarnessError(f"expected one promotion state machine in the app, found {len(promotion)}")
+        self.state_machines: dict[str, str] = {}
+        for machine in machines:
+            if machine is not promotion[0]:
+                definition = json.loads(self.resolver.resolve(machine.properties["DefinitionString"], machine.stack))
+                runnable = self._rewrite_for_tests(definition)
+                self.state_machines[machine.attrs["Name"]] = self.sfn.create_state_machine(
+                    name=machine.attrs["Name"], definition=json.dumps(runnable), roleArn=LAMBDA_ROLE
+                )["stateMachineArn"]
+        self._create_state_machine(promotion[0])
 
     def _create_serving_stacks(self) -> None:
         """Each serving stack as a CloudFormation stack in moto, from its synthesized template.

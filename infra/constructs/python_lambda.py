@@ -26,6 +26,7 @@ from infra.nag import nag_form
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LAMBDAS_ROOT = REPO_ROOT / constants.LAMBDAS_DIR
+LAYER_CACHE = Path(".build") / "layers"
 
 
 def asset_excludes(family: str) -> list[str]:
@@ -33,6 +34,50 @@ def asset_excludes(family: str) -> list[str]:
     keep = {family, constants.SHARED_PACKAGE}
     others = sorted(p.name for p in LAMBDAS_ROOT.iterdir() if p.is_dir() and p.name not in keep)
     return [*others, "**/__pycache__", "**/*.pyc", "**/tests", "*.md"]
+
+
+def dependencies_layer(scope: Construct, construct_id: str, requirements: Sequence[str]) -> lambda_.ILayerVersion:
+    """A layer of pinned third-party wheels for the Lambda runtime and architecture, without Docker.
+
+    ``pip install --target`` with the runtime's platform tags (binary wheels only) into a cache under
+    ``.build/layers/`` keyed by the requirements, so the download happens once per clone, not per synth.
+    """
+    stack = Stack.of(scope)
+    existing = stack.node.try_find_child(construct_id)
+    if existing is not None:
+        return existing  # type: ignore[return-value]
+    return lambda_.LayerVersion(
+        stack,
+        construct_id,
+        code=lambda_.Code.from_asset(str(_pip_layer_directory(tuple(requirements)))),
+        compatible_runtimes=[constants.LAMBDA_RUNTIME],
+        compatible_architectures=[constants.LAMBDA_ARCHITECTURE],
+        description=f"Pinned wheels: {', '.join(requirements)}",
+    )
+
+
+def _pip_layer_directory(requirements: tuple[str, ...]) -> Path:
+    import hashlib
+    import shutil
+    import subprocess
+    import sys
+
+    python_version = constants.LAMBDA_RUNTIME_NAME.removeprefix("python")
+    platform = "manylinux2014_aarch64" if constants.LAMBDA_ARCHITECTURE_NAME == "arm64" else "manylinux2014_x86_64"
+    key = hashlib.sha256("|".join([*requirements, python_version, platform]).encode()).hexdigest()[:16]
+    root = REPO_ROOT / LAYER_CACHE / key
+    if (root / "python").is_dir():
+        return root
+    staging = root.with_name(f"{key}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    command = [
+        sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--only-binary=:all:",
+        "--platform", platform, "--python-version", python_version, "--implementation", "cp",
+        "--target", str(staging / "python"), *requirements,
+    ]  # fmt: skip
+    subprocess.run(command, check=True)
+    staging.rename(root)
+    return root
 
 
 def powertools_layer(scope: Construct) -> lambda_.ILayerVersion:

@@ -23,7 +23,8 @@ from registry_core.config import EnvironmentConfig, GroupPolicy
 from infra import constants
 from infra.constructs.drift_alarms import DriftAlarms, variants_for
 from infra.constructs.drift_dashboard import DriftDashboard
-from infra.constructs.python_lambda import PythonLambda
+from infra.constructs.drift_fan_out import DriftFanOut
+from infra.constructs.python_lambda import PythonLambda, dependencies_layer
 from infra.nag import nag_form
 from infra.stacks.registry_stack import RegistryStack
 
@@ -36,7 +37,7 @@ SDK_FOR_PANDAS_LAYER_PARAMETER = (
     f"/{constants.LAMBDA_ARCHITECTURE_NAME}/layer-arn"
 )
 DRIFT_MEMORY_MB = 2048  # CPU scales with memory: the statistics are NumPy-bound
-DRIFT_TIMEOUT = Duration.minutes(10)
+DRIFT_TIMEOUT = Duration.seconds(constants.LAMBDA_MAX_SECONDS)  # the fan-out threshold is sized to it
 DRIFT_RETRY_ATTEMPTS = 2
 DRIFT_MIN_SAMPLES = 100  # fewer values in a window publish no PSI/KS (too noisy to alarm on)
 BASELINE_PREFIX = "baselines"  # registry_core.baseline.BASELINE_PREFIX
@@ -97,10 +98,32 @@ class MonitoringStack(Stack):
 
     def _build_drift_function(self) -> PythonLambda:
         layer_arn = ssm.StringParameter.value_for_string_parameter(self, SDK_FOR_PANDAS_LAYER_PARAMETER)
+        # NumPy and pyarrow (the decoder's Arrow readers) come from the AWS SDK for pandas layer.
         numpy_layer = lambda_.LayerVersion.from_layer_version_arn(self, "SdkForPandasLayer", layer_arn)
+        wheels = dependencies_layer(self, "DriftWheelsLayer", constants.DRIFT_LAYER_REQUIREMENTS)  # orjson
         # Referenced by its deterministic name, so the grants (and their cdk-nag forms) stay local.
         bucket = s3.Bucket.from_bucket_name(
             self, "ArtifactsBucket", constants.artifacts_bucket_name(self.config.name, self.account, self.region)
+        )
+        environment = {
+            "CAPTURE_BUCKET": bucket.bucket_name,
+            "CAPTURE_PREFIX": constants.DATA_CAPTURE_PREFIX,
+            "DRIFT_NAMESPACE": constants.DRIFT_METRICS_NAMESPACE,
+            "EVENT_BUS_NAME": "default",
+            "DRIFT_EVENT_SOURCE": constants.DRIFT_EVENT_SOURCE,
+            "DRIFT_EVENT_DETAIL_TYPE": constants.DRIFT_EVENT_DETAIL_TYPE,
+            "DRIFT_PARTIALS_PREFIX": constants.DRIFT_PARTIALS_PREFIX,
+        }
+        self.fan_out = DriftFanOut(
+            self,
+            "DriftFanOut",
+            env_name=self.config.name,
+            bucket=bucket,
+            key=self.registry.key,
+            capture_prefixes=[f"{constants.DATA_CAPTURE_PREFIX}/{e}" for e in self.endpoints.values()],
+            baseline_prefix=BASELINE_PREFIX,
+            environment=environment,
+            layers=[numpy_layer, wheels],
         )
         function = PythonLambda(
             self,
@@ -110,17 +133,19 @@ class MonitoringStack(Stack):
             description="Computes feature and performance drift of the managed endpoints from data capture",
             key=self.registry.key,
             environment={
-                "CAPTURE_BUCKET": bucket.bucket_name,
-                "CAPTURE_PREFIX": constants.DATA_CAPTURE_PREFIX,
-                "DRIFT_NAMESPACE": constants.DRIFT_METRICS_NAMESPACE,
-                "EVENT_BUS_NAME": "default",
-                "DRIFT_EVENT_SOURCE": constants.DRIFT_EVENT_SOURCE,
-                "DRIFT_EVENT_DETAIL_TYPE": constants.DRIFT_EVENT_DETAIL_TYPE,
+                **environment,
+                "FANOUT_STATE_MACHINE_ARN": self.fan_out.state_machine_arn,
+                "FANOUT_THRESHOLD_BYTES": str(constants.DRIFT_FANOUT_THRESHOLD_BYTES),
             },
             timeout=DRIFT_TIMEOUT,
             memory_size=DRIFT_MEMORY_MB,
             asynchronous=True,
-            extra_layers=[numpy_layer],
+            extra_layers=[numpy_layer, wheels],
+        )
+        function.grant(
+            iam.PolicyStatement(
+                sid="StartFanOut", actions=["states:StartExecution"], resources=[self.fan_out.state_machine_arn]
+            )
         )
         capture_prefixes = [f"{constants.DATA_CAPTURE_PREFIX}/{e}/*" for e in self.endpoints.values()]
         object_prefixes = [*capture_prefixes, f"{BASELINE_PREFIX}/*"]

@@ -26,6 +26,7 @@ PRODUCTION_STAGE = "Production"
 PUT_METRIC_DATA_BATCH = 1000  # CloudWatch's per-request limit of metric data
 MAX_BASELINE_BYTES = 20 * 1024 * 1024
 CAPTURE_READ_CHUNK = 1024 * 1024
+PARTIAL_READ_THREADS = 32
 
 
 class DriftEventError(RegistryError):
@@ -102,11 +103,25 @@ class S3CaptureSource:
 
     def lines(self, endpoint: str, variant: str, start: datetime, end: datetime) -> Iterator[bytes]:
         client = self._client or aws.client("s3")
+        for item in self._objects(client, endpoint, variant, start, end):
+            yield from self._object_lines(client, item["Key"])
+
+    def window_bytes(self, endpoint: str, variant: str, start: datetime, end: datetime) -> int:
+        """Bytes of capture the window's hour folders hold (what sizing a run needs: a listing, no reads)."""
+        client = self._client or aws.client("s3")
+        return sum(int(item.get("Size", 0)) for item in self._objects(client, endpoint, variant, start, end))
+
+    def hour_prefixes(self, endpoint: str, variant: str, start: datetime, end: datetime) -> list[str]:
+        return capture_hour_prefixes(self.prefix, endpoint, variant, start, end)
+
+    def object_lines(self, key: str) -> Iterator[bytes]:
+        yield from self._object_lines(self._client or aws.client("s3"), key)
+
+    def _objects(self, client: Any, endpoint: str, variant: str, start: datetime, end: datetime) -> Iterator[Any]:
         paginator = client.get_paginator("list_objects_v2")
         for hour_prefix in capture_hour_prefixes(self.prefix, endpoint, variant, start, end):
             for page in paginator.paginate(Bucket=self.bucket, Prefix=hour_prefix):
-                for item in page.get("Contents", []):
-                    yield from self._object_lines(client, item["Key"])
+                yield from page.get("Contents", [])
 
     def _object_lines(self, client: Any, key: str) -> Iterator[bytes]:
         try:
@@ -239,3 +254,98 @@ class EventBridgeDriftEvents:
         )
         if response.get("FailedEntryCount", 0):
             raise DriftEventError(f"EventBridge rejected the drift event: {response.get('Entries')}")
+
+
+class StepFunctionsFanOut:
+    """Starts the drift fan-out state machine for a window too large for one invocation.
+
+    The execution name is derived from the endpoint and the window's end, so a retried scheduled
+    invocation finds the execution already started instead of starting a second one."""
+
+    def __init__(
+        self,
+        state_machine_arn: str,
+        threshold_bytes: int,
+        bucket: str,
+        captures: S3CaptureSource,
+        partials_prefix: str,
+        client: Any | None = None,
+    ) -> None:
+        self.state_machine_arn = state_machine_arn
+        self.threshold_bytes = threshold_bytes
+        self.bucket = bucket
+        self.captures = captures
+        self.partials_prefix = partials_prefix.strip("/")
+        self._client = client
+
+    def start(self, request: Any, serving: ServingVersion, start: datetime, end: datetime, size: int) -> str:
+        from monitoring.fanout import execution_name, fan_out_input
+
+        client = self._client or aws.client("stepfunctions")
+        name = execution_name(request, end)
+        payload = fan_out_input(
+            request,
+            serving,
+            start,
+            end,
+            bucket=self.bucket,
+            prefixes=[
+                {"variant": variant, "prefix": prefix}
+                for variant in request.variants
+                for prefix in self.captures.hour_prefixes(request.endpoint_name, variant, start, end)
+            ],
+            partials_prefix=self.partials_prefix,
+            run_id=name,
+            size=size,
+        )
+        try:
+            response = client.start_execution(
+                stateMachineArn=self.state_machine_arn, name=name, input=json.dumps(payload)
+            )
+            return str(response["executionArn"])
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ExecutionAlreadyExists":
+                raise
+            arn = self.state_machine_arn.replace(":stateMachine:", ":execution:")
+            return f"{arn}:{name}"
+
+
+class S3PartialStore:
+    """Fan-out partial statistics under ``<prefix>/<run id>/<variant>/``: written by the workers,
+    read and then deleted by the reducer."""
+
+    def __init__(self, bucket: str, client: Any | None = None) -> None:
+        self.bucket = bucket
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        return self._client or aws.client("s3")
+
+    def put(self, key: str, partial: Mapping[str, Any]) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=json.dumps(partial).encode())
+
+    def keys(self, prefix: str) -> list[str]:
+        keys: list[str] = []
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            keys += [item["Key"] for item in page.get("Contents", [])]
+        return sorted(keys)
+
+    def get(self, key: str) -> Any:
+        import orjson
+
+        return orjson.loads(self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+
+    def get_many(self, keys: Sequence[str]) -> Iterator[Any]:
+        """The partials of ``keys``, read ``PARTIAL_READ_THREADS`` at a time (S3 latency, not CPU, bounds it)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=PARTIAL_READ_THREADS) as pool:
+            yield from pool.map(self.get, keys)
+
+    def delete(self, keys: Sequence[str]) -> None:
+        for offset in range(0, len(keys), 1000):
+            batch = keys[offset : offset + 1000]
+            self.client.delete_objects(
+                Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True}
+            )

@@ -23,6 +23,8 @@ from registry_core.baseline import (
     numeric_value,
 )
 
+from monitoring.capture import DecodedBatch
+
 # Zero proportions are smoothed before the logarithm: p -> (p + eps) / (1 + eps * bins).
 PSI_EPSILON = 1e-4
 DEFAULT_CHUNK_ROWS = 16_384  # rows buffered per flush: bounds memory (~20 MB of values at 20 features)
@@ -98,11 +100,28 @@ class NumericAccumulator:
         self.missing = 0
         self.non_numeric = 0
 
-    def add_raw(self, values: Sequence[Any]) -> None:
-        """Convert captured values (strings, numbers, None) and add them, counting unusable ones."""
+    def add_column(self, part: Any) -> None:
+        """Add one decoded column part: a Python list / NumPy array, or an Arrow array from CSV."""
+        if isinstance(part, list | tuple | np.ndarray):
+            self.add_raw(part)
+            return
+        import pyarrow as pa
+
+        if pa.types.is_null(part.type):
+            self.missing += len(part)
+        elif pa.types.is_string(part.type) or pa.types.is_large_string(part.type):
+            self.add_raw(part.to_pylist())  # text Arrow could not read as numbers: the reference reading
+        else:  # int64, double or bool: as numeric_value reads them (nulls become NaN: missing)
+            self.add_raw(part.cast(pa.float64()).to_numpy(zero_copy_only=False))
+
+    def add_raw(self, values: Sequence[Any] | np.ndarray) -> None:
+        """Convert captured values (strings, numbers, booleans, None) and add them, counting unusable ones.
+
+        NumPy's conversion reads text, numbers and booleans the way ``numeric_value`` does; whatever it
+        refuses (true/false text, integers beyond a float, containers) is read value by value."""
         try:
             array = np.asarray(values, dtype=np.float64)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             array = self._convert_slowly(values)
         finite = np.isfinite(array)
         if not finite.all():
@@ -113,13 +132,13 @@ class NumericAccumulator:
         self.add(array)
 
     @staticmethod
-    def _convert_slowly(values: Sequence[Any]) -> np.ndarray:
-        """Element-wise conversion: NaN marks a missing value, +inf a non-numeric one."""
+    def _convert_slowly(values: Sequence[Any] | np.ndarray) -> np.ndarray:
+        """Element-wise conversion: NaN marks a missing value, ±inf an infinite or non-numeric one."""
         out = np.empty(len(values), dtype=np.float64)
         for index, value in enumerate(values):
             try:
                 number = numeric_value(value)
-            except (TypeError, ValueError):
+            except ValueError:
                 number = np.inf
             out[index] = np.nan if number is None else number
         return out
@@ -134,6 +153,35 @@ class NumericAccumulator:
         below_edges = np.searchsorted(ordered, self._edges, side="left")
         self.bin_counts += np.diff(below_edges, prepend=0, append=ordered.size)
         self.samples += int(ordered.size)
+
+    def partial(self) -> dict[str, Any]:
+        """Mergeable counts (integers only): summing partials of disjoint data gives the counts of the union."""
+        return {
+            "kind": "numeric",
+            "binCounts": self.bin_counts.tolist(),
+            "atOrBelow": self.at_or_below.tolist(),
+            "strictlyBelow": self.strictly_below.tolist(),
+            "samples": self.samples,
+            "missing": self.missing,
+            "nonNumeric": self.non_numeric,
+        }
+
+    def merge(self, partial: dict[str, Any]) -> None:
+        _check_partial(partial, "numeric", self.spec.name)
+        for name, counts in (
+            ("binCounts", self.bin_counts),
+            ("atOrBelow", self.at_or_below),
+            ("strictlyBelow", self.strictly_below),
+        ):
+            values = np.asarray(partial[name], dtype=np.int64)
+            if values.shape != counts.shape:
+                raise ValueError(
+                    f"partial of {self.spec.name!r}: {name} has {values.size} counts, expected {counts.size}"
+                )
+            counts += values
+        self.samples += int(partial["samples"])
+        self.missing += int(partial["missing"])
+        self.non_numeric += int(partial["nonNumeric"])
 
     def result(self, min_samples: int) -> FeatureDrift:
         psi = ks = None
@@ -152,12 +200,37 @@ class CategoricalAccumulator:
         self.samples = 0
         self.missing = 0
 
-    def add_raw(self, values: Sequence[Any]) -> None:
+    def add_raw(self, values: Sequence[Any] | np.ndarray) -> None:
         keys = [category_key(value) for value in values]
         present = [key for key in keys if key is not None]
         self.missing += len(keys) - len(present)
         self.counts.update(present)
         self.samples += len(present)
+
+    def add_column(self, part: Any) -> None:
+        """Add one decoded column part; an Arrow column is counted per distinct value first."""
+        if isinstance(part, list | tuple | np.ndarray):
+            self.add_raw(part)
+            return
+        import pyarrow.compute as pc
+
+        counted = pc.value_counts(part)
+        for value, count in zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist(), strict=True):
+            key = category_key(value)
+            if key is None:
+                self.missing += count
+            else:
+                self.counts[key] += count
+                self.samples += count
+
+    def partial(self) -> dict[str, Any]:
+        return {"kind": "categorical", "counts": dict(self.counts), "samples": self.samples, "missing": self.missing}
+
+    def merge(self, partial: dict[str, Any]) -> None:
+        _check_partial(partial, "categorical", self.spec.name)
+        self.counts.update({str(k): int(v) for k, v in partial["counts"].items()})
+        self.samples += int(partial["samples"])
+        self.missing += int(partial["missing"])
 
     def observed_proportions(self) -> np.ndarray:
         known = set(self.spec.categories)
@@ -174,6 +247,11 @@ class CategoricalAccumulator:
 
 
 Accumulator = NumericAccumulator | CategoricalAccumulator
+
+
+def _check_partial(partial: Any, kind: str, feature: str) -> None:
+    if not isinstance(partial, dict) or partial.get("kind") != kind:
+        raise ValueError(f"partial of {feature!r} is not a {kind} partial: {str(partial)[:80]}")
 
 
 def accumulator_for(spec: FeatureSpec) -> Accumulator:
@@ -229,6 +307,17 @@ class VariantWindow:
         if len(self._buffer) >= self.chunk_rows:
             self.flush()
 
+    def add_batch(self, batch: DecodedBatch) -> None:
+        """Add a column-wise decoded chunk (``BatchDecoder.decode``)."""
+        self.records += batch.records
+        self.rows += batch.rows
+        self.corrupt_records += batch.corrupt_records
+        self.malformed_rows += batch.malformed_rows
+        self.unexpected_values += batch.unexpected_values
+        for position, accumulator in self._accumulators:
+            for part in batch.columns[self.features[position]]:
+                accumulator.add_column(part)
+
     def flush(self) -> None:
         if not self._buffer:
             return
@@ -236,6 +325,32 @@ class VariantWindow:
         self._buffer = []
         for position, accumulator in self._accumulators:
             accumulator.add_raw(columns[position])
+
+    def partial(self) -> dict[str, Any]:
+        """The window's mergeable statistics so far (JSON-able), for a fan-out worker to hand on."""
+        self.flush()
+        return {
+            "variant": self.variant,
+            "records": self.records,
+            "rows": self.rows,
+            "corruptRecords": self.corrupt_records,
+            "malformedRows": self.malformed_rows,
+            "unexpectedValues": self.unexpected_values,
+            "features": {self.features[position]: a.partial() for position, a in self._accumulators},
+        }
+
+    def merge(self, partial: dict[str, Any]) -> None:
+        """Add a partial of the same variant computed elsewhere (same baseline, disjoint data)."""
+        if partial.get("variant") != self.variant:
+            raise ValueError(f"partial of variant {partial.get('variant')!r} merged into {self.variant!r}")
+        self.records += int(partial["records"])
+        self.rows += int(partial["rows"])
+        self.corrupt_records += int(partial["corruptRecords"])
+        self.malformed_rows += int(partial["malformedRows"])
+        self.unexpected_values += int(partial["unexpectedValues"])
+        features = partial["features"]
+        for position, accumulator in self._accumulators:
+            accumulator.merge(features[self.features[position]])
 
     def finish(self, min_samples: int) -> VariantDrift:
         self.flush()

@@ -19,8 +19,11 @@ from monitoring.adapters import (
     EventBridgeDriftEvents,
     S3BaselineStore,
     S3CaptureSource,
+    S3PartialStore,
     SageMakerServingVersions,
+    StepFunctionsFanOut,
 )
+from monitoring.fanout import compute_partial, parse_run, reduce_partials
 from monitoring.models import Settings, parse_request
 from monitoring.service import DriftPorts, run_drift_check
 
@@ -39,13 +42,57 @@ def ports() -> DriftPorts:
     )
 
 
+@functools.cache
+def fan_out() -> StepFunctionsFanOut | None:
+    """The fan-out, when the function's environment names its state machine."""
+    settings = Settings.from_environment()
+    if not settings.fan_out_state_machine_arn:
+        return None
+    return StepFunctionsFanOut(
+        settings.fan_out_state_machine_arn,
+        settings.fan_out_threshold_bytes,
+        settings.capture_bucket,
+        S3CaptureSource(settings.capture_bucket, settings.capture_prefix),
+        settings.partials_prefix,
+    )
+
+
 @instrumented
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request = parse_request(event)
     now = datetime.now(UTC)
     _, end = request.window(now)
     set_correlation_id(f"{request.endpoint_name}@{end.isoformat()}")
-    result = run_drift_check(request, ports(), now=now)
+    result = run_drift_check(request, ports(), now=now, fan_out=fan_out())
+    count("DriftRuns")
+    count("DriftRunsFannedOut", 1 if result.status == "fanned_out" else 0)
+    count("DriftEventsSent", 1 if result.event_sent else 0)
+    return result.summary()
+
+
+@instrumented
+def fan_out_worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """One Distributed Map item: ``{"key": <capture object>, "variant": ..., "run": <fan-out input>}``."""
+    run = parse_run(event.get("run") or {})
+    set_correlation_id(f"{run.request.endpoint_name}@{run.window_end.isoformat()}")
+    keys = [str(event["key"])] if event.get("key") else []
+    settings = Settings.from_environment()
+    baseline = ports().baselines.load(run.baseline_uri)
+    return compute_partial(
+        run,
+        str(event.get("variant")),
+        keys,
+        baseline,
+        S3CaptureSource(run.bucket, settings.capture_prefix),
+        S3PartialStore(run.bucket),
+    )
+
+
+@instrumented
+def fan_out_reducer(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    run = parse_run(event)
+    set_correlation_id(f"{run.request.endpoint_name}@{run.window_end.isoformat()}")
+    result = reduce_partials(run, ports(), ports().baselines, S3PartialStore(run.bucket))
     count("DriftRuns")
     count("DriftEventsSent", 1 if result.event_sent else 0)
     return result.summary()

@@ -13,6 +13,7 @@ from registry_core.errors import InvalidEventError, RegistryError
 from monitoring import metric_names
 
 DEFAULT_MIN_SAMPLES = 100
+DEFAULT_FAN_OUT_THRESHOLD_BYTES = 16 * 1024**3  # infra/constants.py derives the deployed value
 
 
 class ConfigurationError(RegistryError):
@@ -72,6 +73,9 @@ class Settings(BaseModel):
     event_bus_name: str = "default"
     event_source: str = "mlops-registry.monitoring"
     event_detail_type: str = "ModelDriftDetected"
+    fan_out_state_machine_arn: str = ""
+    fan_out_threshold_bytes: int = Field(default=DEFAULT_FAN_OUT_THRESHOLD_BYTES, ge=1)
+    partials_prefix: str = "drift-partials"
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -83,6 +87,9 @@ class Settings(BaseModel):
             "event_bus_name": "EVENT_BUS_NAME",
             "event_source": "DRIFT_EVENT_SOURCE",
             "event_detail_type": "DRIFT_EVENT_DETAIL_TYPE",
+            "fan_out_state_machine_arn": "FANOUT_STATE_MACHINE_ARN",
+            "fan_out_threshold_bytes": "FANOUT_THRESHOLD_BYTES",
+            "partials_prefix": "DRIFT_PARTIALS_PREFIX",
         }
         values = {field: environ[variable] for field, variable in names.items() if variable in environ}
         try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -21,10 +21,12 @@ from registry_core.errors import ReportUnavailableError
 from registry_core.observability import logger
 
 from monitoring import metric_names as names
-from monitoring.capture import CaptureDecoder, CorruptCaptureError
+from monitoring.capture import BatchDecoder
 from monitoring.drift import DEFAULT_CHUNK_ROWS, VariantDrift, VariantWindow
 from monitoring.models import DriftRunRequest
 from monitoring.performance import PerformanceDrift, evaluate_performance
+
+CHUNK_LINES = 8192  # capture lines decoded together (~4 MB of JSON lines): bounds memory, amortises Arrow
 
 
 # --- ports ------------------------------------------------------------------------------------
@@ -45,6 +47,18 @@ class BaselineStore(Protocol):
 
 class CaptureSource(Protocol):
     def lines(self, endpoint: str, variant: str, start: datetime, end: datetime) -> Iterable[bytes | str]: ...
+
+    def window_bytes(self, endpoint: str, variant: str, start: datetime, end: datetime) -> int: ...
+
+
+class FanOut(Protocol):
+    """Hands a window too large for one invocation to the Distributed Map fan-out."""
+
+    threshold_bytes: int
+
+    def start(
+        self, request: DriftRunRequest, serving: ServingVersion, start: datetime, end: datetime, size: int
+    ) -> str: ...
 
 
 class PerformanceSource(Protocol):
@@ -105,10 +119,12 @@ class DriftRunResult:
     metrics_published: int = 0
     non_finite_dropped: int = 0
     event_sent: bool = False
+    fan_out_execution: str | None = None
 
     def summary(self) -> dict[str, Any]:
         return {
             "status": self.status,
+            "fanOutExecution": self.fan_out_execution,
             "group": self.group,
             "endpointName": self.endpoint,
             "version": self.version,
@@ -116,6 +132,13 @@ class DriftRunResult:
             "records": {v.variant: v.records for v in self.variants},
             "corruptRecords": sum(v.corrupt_records for v in self.variants),
             "breaches": [b.__dict__ for b in self.breaches],
+            "statistics": {
+                v.variant: {
+                    "rows": v.rows,
+                    "features": {f.feature: {"psi": f.psi, "ks": f.ks, "samples": f.samples} for f in v.features},
+                }
+                for v in self.variants
+            },
             "metricsPublished": self.metrics_published,
             "eventSent": self.event_sent,
         }
@@ -128,33 +151,63 @@ def run_drift_check(
     *,
     now: datetime | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    chunk_lines: int = CHUNK_LINES,
+    fan_out: FanOut | None = None,
 ) -> DriftRunResult:
+    """One drift run. With ``fan_out`` configured, a window whose capture exceeds its threshold is
+    handed to the Distributed Map fan-out (``status == "fanned_out"``) instead of being read here."""
     start, end = request.window(now)
     result = DriftRunResult("ok", request.group, request.endpoint_name, start, end)
     stamp = end - timedelta(seconds=1)  # inside the window's CloudWatch period, not the next one
+    serving, baseline = _serving_and_baseline(request, ports, result, stamp)
+    if serving is None or baseline is None:
+        return result
+
+    if fan_out is not None:
+        size = sum(ports.captures.window_bytes(request.endpoint_name, v, start, end) for v in request.variants)
+        if size > fan_out.threshold_bytes:
+            result.status = "fanned_out"
+            result.fan_out_execution = fan_out.start(request, serving, start, end, size)
+            logger.info(
+                "window fanned out",
+                extra={"bytes": size, "threshold": fan_out.threshold_bytes, "execution": result.fan_out_execution},
+            )
+            return result
+
+    decoder = batch_decoder(request.features, baseline)
+    for variant in request.variants:
+        window = VariantWindow(variant, request.features, baseline, chunk_rows=chunk_rows)
+        for chunk in line_chunks(ports.captures.lines(request.endpoint_name, variant, start, end), chunk_lines):
+            window.add_batch(decoder.decode(chunk, start, end))
+        result.variants.append(window.finish(request.min_samples))
+    return conclude_run(request, ports, result, baseline, stamp)
+
+
+def _serving_and_baseline(
+    request: DriftRunRequest, ports: DriftPorts, result: DriftRunResult, stamp: datetime
+) -> tuple[ServingVersion | None, FeatureBaseline | None]:
     serving = ports.versions.production_version(request.group)
     if serving is None:
         logger.warning("no Production version; nothing to compare", extra={"group": request.group})
         result.status = "no_production_version"
         _publish(result, ports, _run_flags(request, names.NO_PRODUCTION_VERSION, stamp))
-        return result
+        return None, None
     result.package_arn, result.version = serving.package_arn, serving.version
     baseline = _load_baseline(serving, ports)
     if baseline is None:
         result.status = "baseline_unavailable"
         _publish(result, ports, _run_flags(request, names.BASELINE_UNAVAILABLE, stamp))
-        return result
+    return serving, baseline
 
-    decoder = CaptureDecoder(request.features)
-    for variant in request.variants:
-        window = VariantWindow(variant, request.features, baseline, chunk_rows=chunk_rows)
-        for line in ports.captures.lines(request.endpoint_name, variant, start, end):
-            _add_line(window, decoder, line, start, end)
-        result.variants.append(window.finish(request.min_samples))
 
+def conclude_run(
+    request: DriftRunRequest, ports: DriftPorts, result: DriftRunResult, baseline: FeatureBaseline, stamp: datetime
+) -> DriftRunResult:
+    """Performance drift, breaches, metrics and the event: the same whether the variants' statistics
+    came from one pass or from merged fan-out partials."""
     if baseline.performance is not None and request.performance_metrics:
         observed = ports.performance.window_values(
-            request.endpoint_name, request.variants, request.performance_metrics, start, end
+            request.endpoint_name, request.variants, request.performance_metrics, result.window_start, result.window_end
         )
         result.performance = evaluate_performance(
             observed,
@@ -184,19 +237,21 @@ def _load_baseline(serving: ServingVersion, ports: DriftPorts) -> FeatureBaselin
         return None
 
 
-def _add_line(
-    window: VariantWindow, decoder: CaptureDecoder, line: bytes | str, start: datetime, end: datetime
-) -> None:
-    try:
-        record = decoder.decode(line)
-    except CorruptCaptureError:
-        window.corrupt_records += 1
-        return
-    if record.inference_time is not None and not start <= record.inference_time < end:
-        return  # captured outside this window (hour folders straddle the window's edges)
-    window.malformed_rows += record.malformed_rows
-    window.unexpected_values += record.unexpected_values
-    window.add_rows(record.rows)
+def batch_decoder(features: Sequence[str], baseline: FeatureBaseline) -> BatchDecoder:
+    categorical = [name for name, spec in baseline.features.items() if spec.type == "categorical"]
+    return BatchDecoder(features, categorical=categorical)
+
+
+def line_chunks(lines: Iterable[bytes | str], size: int) -> Iterator[list[bytes]]:
+    """Capture lines in chunks of ``size`` (the unit of column-wise decoding; bounds memory)."""
+    chunk: list[bytes] = []
+    for line in lines:
+        chunk.append(line.encode() if isinstance(line, str) else line)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def find_breaches(

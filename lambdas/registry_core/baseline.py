@@ -288,41 +288,113 @@ def _distribution(values: Sequence[float], path: str) -> None:
 
 
 # --- value normalisation (shared by the builder and the drift Lambda) --------------------------
+# One reading of a raw value whatever its encoding: CSV text ("1.0", "2.50", "true"), JSON numbers and
+# booleans (including integers too large for a float), NumPy scalars (np.float32, np.bool_, ...) and
+# Python numbers. The drift Lambda's fast paths (NumPy and Arrow conversions) agree with these
+# functions; tests/unit/test_drift_encodings.py checks every encoding against them.
+_TRUE, _FALSE = "true", "false"
+_INTEGER_TEXT = frozenset("0123456789")
+
+
+def _numpy_scalar(value: Any) -> Any:
+    """A NumPy scalar as the Python value it stands for (float32 through its shortest decimal form,
+    so np.float32(0.1) reads as 0.1 like its text); any other value unchanged."""
+    if type(value).__module__ != "numpy" or not hasattr(value, "dtype"):
+        return value
+    kind = value.dtype.kind
+    if kind == "b":
+        return bool(value)
+    if kind in "iu":
+        return int(value)
+    if kind == "f":
+        return float(str(value)) if value.dtype.itemsize < 8 else float(value)
+    if kind in "US":
+        return value.item()
+    return value
+
+
+def _boolean_text(text: str) -> bool | None:
+    lowered = text.lower()
+    return True if lowered == _TRUE else False if lowered == _FALSE else None
+
+
+def _number_from_text(text: str) -> int | float:
+    """The number a text spells (an integer literal stays an exact int); ``ValueError`` otherwise."""
+    digits = text[1:] if text[:1] in "+-" else text
+    if digits and set(digits) <= _INTEGER_TEXT:
+        return int(text)
+    return float(text)
+
+
+def _number_key(number: int | float) -> str | None:
+    if isinstance(number, int):
+        return str(number)
+    if math.isnan(number):
+        return None
+    if math.isinf(number):
+        return "inf" if number > 0 else "-inf"
+    return str(int(number)) if number.is_integer() else repr(number)
+
+
 def category_key(value: Any) -> str | None:
     """The category a raw value counts as; ``None`` for a missing value.
 
-    ``1``, ``1.0`` and ``"1"`` are one category, so CSV and JSON captures agree with training data.
+    Numbers are keyed by their value: ``1``, ``1.0``, ``"1.0"``, ``np.float32(1.0)`` and ``"1e0"`` are
+    one category, as are ``"2.50"`` and ``2.5``; booleans (Python, NumPy, or the text true/false in any
+    case) are ``"true"`` / ``"false"``; other text is stripped; NaN and empty text are missing.
     """
+    value = _numpy_scalar(value)
     if value is None:
         return None
     if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return None
-        return str(int(value)) if value.is_integer() else repr(value)
+        return _TRUE if value else _FALSE
+    if isinstance(value, int | float):
+        return _number_key(value)
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
     text = str(value).strip()
-    return text or None
+    if not text:
+        return None
+    boolean = _boolean_text(text)
+    if boolean is not None:
+        return _TRUE if boolean else _FALSE
+    try:
+        return _number_key(_number_from_text(text))
+    except ValueError:
+        return text
 
 
 def numeric_value(value: Any) -> float | None:
-    """A finite float, or ``None`` when the value is missing; raises ``ValueError`` when non-numeric."""
+    """The float a raw value stands for, ``None`` when it is missing (None, empty text, NaN).
+
+    Infinite values are returned as ``±inf`` (an integer too large for a float, like ``10**400``, is
+    one of them); booleans read as 1.0 / 0.0 in every encoding (as NumPy and Arrow read them). Raises
+    ``ValueError`` for a value that is not a number (text, containers)."""
+    value = _numpy_scalar(value)
     if value is None:
         return None
     if isinstance(value, bool):
-        raise ValueError("a boolean is not a numeric feature value")
+        return 1.0 if value else 0.0
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
     if isinstance(value, str):
         value = value.strip()
         if not value:
             return None
-    number = float(value)
-    if math.isnan(number):
-        return None
-    if math.isinf(number):
-        raise ValueError("an infinite value is not a usable feature value")
-    return number
+        boolean = _boolean_text(value)
+        if boolean is not None:
+            return 1.0 if boolean else 0.0
+        value = _number_from_text(value)
+    if isinstance(value, int):
+        try:
+            return float(value)
+        except OverflowError:
+            return math.inf if value > 0 else -math.inf
+    try:
+        number = float(value)
+    except TypeError as error:
+        raise ValueError(f"{type(value).__name__} is not a numeric feature value") from error
+    return None if math.isnan(number) else number
 
 
 # --- builder ----------------------------------------------------------------------------------
@@ -398,7 +470,7 @@ def _timestamp(moment: datetime) -> str:
 
 def _numeric_column(values: Iterable[Any]) -> tuple[Any, int] | None:
     dtype = getattr(values, "dtype", None)
-    if dtype is not None and dtype.kind in "iuf":  # a NumPy column: no per-value Python work
+    if dtype is not None and dtype.kind in "biuf":  # a NumPy column: no per-value Python work
         import numpy as np
 
         array = np.asarray(values, dtype=np.float64)
@@ -409,10 +481,10 @@ def _numeric_column(values: Iterable[Any]) -> tuple[Any, int] | None:
     for value in values:
         try:
             number = numeric_value(value)
-        except (TypeError, ValueError):
-            return None
-        if number is None:
-            missing += 1
+        except ValueError:
+            return None  # text that is not a number: a categorical column
+        if number is None or math.isinf(number):
+            missing += 1  # as on the NumPy path: NaN and +-inf are not usable training values
         else:
             finite.append(number)
     return finite, missing

@@ -253,6 +253,8 @@ class AbTestPolicy(Strict):
     )
     evaluation_interval_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 60
     success_metric_name: Annotated[str, Field(min_length=1, max_length=255)] = "Conversions"
+    # The relative lift the sequential test is tuned to detect (docs/serving.md).
+    minimum_detectable_effect: Annotated[float, Field(ge=0.001, le=10.0, allow_inf_nan=False)] = 0.1
 
 
 class DeploymentPolicy(Strict):

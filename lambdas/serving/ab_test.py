@@ -1,32 +1,48 @@
 """A/B decision rules: per-variant counts in, a decision with its statistics out (no AWS).
 
-Rules, in order, at every look:
+Rules, in order, at every look (every rule judges the *current* counts; nothing crossed at an earlier
+look is remembered):
 
-1. **Minimum sample.** No decision while either variant has fewer invocations than
-   ``min_samples_per_variant`` (the normal approximation and the mixture SPRT both need it).
-2. **Guardrail on errors.** If the challenger's 5XX error rate is higher than the champion's and the
-   sequential test on error rates crosses its boundary, the champion wins.
-3. **Success rate.** The mixture SPRT on success rates (successes / invocations) at
-   ``significance_level``: when it crosses, the variant with the higher rate wins.
-4. **Maximum duration.** Past ``max_duration_hours`` without a decision, the test is inconclusive
+1. **Inputs.** Counts must be non-negative integers, the elapsed time a finite non-negative number
+   and the policy within its bounds; anything else raises ``AbInputError`` naming the field and value.
+2. **Minimum sample.** No decision while either variant has fewer invocations than
+   ``min_samples_per_variant``.
+3. **Guardrail on errors.** The exact Beta-binomial mixture test on where the 5XX errors landed
+   (``statistics.error_guardrail``), at ``GUARDRAIL_ALPHA_SHARE`` of the significance level: if the
+   challenger's error rate is higher now and the test crosses now, the champion wins.
+4. **Success rate.** Once each variant has at least ``MIN_OUTCOMES`` successes and as many
+   non-successes (the minimum sample counted in outcomes, which the normal approximation needs), the
+   mixture SPRT on success rates, tuned to ``minimum_detectable_effect`` (a relative lift), at the rest
+   of the significance level: when it crosses, the variant with the higher rate wins.
+5. **Maximum duration.** Past ``max_duration_hours`` without a decision, the test is inconclusive
    and the champion stays.
 
-The fixed-horizon z-test is reported next to the sequential test for readers who know it; it never
-decides, because looking repeatedly at it inflates false positives.
+The two tests share the significance level (Bonferroni), so the probability that an A/A test ends
+with any winner is at most ``significance_level`` however often it is looked at. The fixed-horizon
+z-test is reported next to the sequential test for readers who know it; it never decides.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from registry_core.config import AbTestPolicy
 
 from serving.names import VARIANT_CHALLENGER, VARIANT_CHAMPION
-from serving.statistics import Proportions, mixture_sd, msprt, z_test
+from serving.statistics import Proportions, error_guardrail, mixture_sd, msprt, z_test
 
 Decision = Literal["continue", "challenger", "champion", "inconclusive"]
 WEIGHT_DECIMALS = 4
+GUARDRAIL_ALPHA_SHARE = 0.2  # of the significance level spent on the error guardrail (Bonferroni)
+GUARDRAIL_ERROR_RATIO = 2.0  # the guardrail's mixture is tuned to a challenger failing twice as often
+MIN_OUTCOMES = 10  # successes and non-successes each variant needs before the success test may decide
+MAX_MINIMUM_DETECTABLE_EFFECT = 10.0  # a relative lift of 1000%: beyond it the tuning means nothing
+
+
+class AbInputError(ValueError):
+    """A count, the elapsed time or the policy is outside its domain; the message names field and value."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +51,18 @@ class VariantCounts:
     successes: int
     errors: int
     latency_ms: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("invocations", "successes", "errors"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise AbInputError(f"{name} must be an integer count, got {value!r}")
+            if value < 0:
+                raise AbInputError(f"{name} must not be negative, got {value!r}")
+        if self.latency_ms is not None and not (
+            isinstance(self.latency_ms, int | float) and math.isfinite(self.latency_ms) and self.latency_ms >= 0
+        ):
+            raise AbInputError(f"latency_ms must be a finite non-negative number or None, got {self.latency_ms!r}")
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -66,6 +94,32 @@ class AbVerdict:
         if self.decision in ("champion", "inconclusive"):
             return VARIANT_CHAMPION
         return None
+
+
+def validate_policy(policy: AbTestPolicy) -> None:
+    """The bounds the statistics need, checked again here whatever built the policy."""
+
+    def number(name: str, low: float, high: float, *, low_open: bool = True, high_open: bool = True) -> None:
+        value = getattr(policy, name)
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        ok = ok and (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
+        if not ok:
+            left, right = "(" if low_open else "[", ")" if high_open else "]"
+            raise AbInputError(f"policy.{name} must be a finite number in {left}{low}, {high}{right}, got {value!r}")
+
+    number("challenger_weight", 0, 1)
+    number("significance_level", 0, 1)
+    number("minimum_detectable_effect", 0, MAX_MINIMUM_DETECTABLE_EFFECT, high_open=False)
+    number("max_duration_hours", 0, math.inf)
+    if isinstance(policy.min_samples_per_variant, bool) or not isinstance(policy.min_samples_per_variant, int):
+        raise AbInputError(f"policy.min_samples_per_variant must be an integer, got {policy.min_samples_per_variant!r}")
+    if policy.min_samples_per_variant < 1:
+        raise AbInputError(f"policy.min_samples_per_variant must be >= 1, got {policy.min_samples_per_variant!r}")
+
+
+def challenger_share(policy: AbTestPolicy) -> float:
+    """The share of invocations routed to the challenger (the weights as set, rounded like SageMaker's)."""
+    return traffic_share(initial_weights(policy.challenger_weight))[VARIANT_CHALLENGER]
 
 
 def initial_weights(challenger_weight: float) -> dict[str, float]:
@@ -125,17 +179,37 @@ def evaluate(
     previous_success_p: float = 1.0,
     previous_error_p: float = 1.0,
 ) -> AbVerdict:
-    """One look at the test (see the module docstring for the rules)."""
+    """One look at the test (see the module docstring for the rules).
+
+    ``previous_success_p`` only carries the reported always-valid p-value across looks; no decision
+    depends on it. ``previous_error_p`` is accepted for older callers and ignored: the guardrail is
+    judged on the current counts alone."""
+    validate_policy(policy)
+    if (
+        isinstance(elapsed_hours, bool)
+        or not isinstance(elapsed_hours, int | float)
+        or not math.isfinite(elapsed_hours)
+    ):
+        raise AbInputError(f"elapsed_hours must be a finite number, got {elapsed_hours!r}")
+    if elapsed_hours < 0:
+        raise AbInputError(f"elapsed_hours must not be negative, got {elapsed_hours!r}")
+    if not (isinstance(previous_success_p, int | float) and 0 <= previous_success_p <= 1):
+        raise AbInputError(f"previous_success_p must be in [0, 1], got {previous_success_p!r}")
     alpha = policy.significance_level
-    tau = mixture_sd(policy.min_samples_per_variant)
+    success_alpha = alpha * (1 - GUARDRAIL_ALPHA_SHARE)
+    guardrail_alpha = alpha * GUARDRAIL_ALPHA_SHARE
+    share = challenger_share(policy)
     expired = elapsed_hours >= policy.max_duration_hours
     stats: dict[str, Any] = {
         "variants": {VARIANT_CHAMPION: champion.as_dict(), VARIANT_CHALLENGER: challenger.as_dict()},
         "significance_level": alpha,
+        "alpha_split": {"success": success_alpha, "error_guardrail": guardrail_alpha},
         "min_samples_per_variant": policy.min_samples_per_variant,
+        "min_outcomes_per_variant": MIN_OUTCOMES,
+        "minimum_detectable_effect": policy.minimum_detectable_effect,
         "max_duration_hours": policy.max_duration_hours,
         "elapsed_hours": round(elapsed_hours, 3),
-        "test": "mixture SPRT (always-valid p-value), two proportions",
+        "test": "mixture SPRT on success rates + exact Beta-binomial mixture guardrail on 5XX errors",
     }
     enough = min(champion.invocations, challenger.invocations) >= policy.min_samples_per_variant
     if not enough:
@@ -150,16 +224,25 @@ def evaluate(
                 f"{policy.max_duration_hours} h; the champion stays",
                 stats,
                 previous_success_p,
-                previous_error_p,
+                1.0,
             )
-        return AbVerdict("continue", "collecting the minimum sample", stats, previous_success_p, previous_error_p)
+        return AbVerdict("continue", "collecting the minimum sample", stats, previous_success_p, 1.0)
 
     successes, warnings = _proportions(champion, challenger, "successes")
     errors, error_warnings = _proportions(champion, challenger, "errors")
     if warnings or error_warnings:
         stats["data_warnings"] = warnings + error_warnings
-    success_seq = msprt(successes, alpha, tau, previous_success_p)
-    error_seq = msprt(errors, alpha, tau, previous_error_p)
+    tau = mixture_sd(policy.minimum_detectable_effect, _pooled_rate(successes))
+    success_seq = msprt(successes, success_alpha, tau, previous_success_p)
+    guardrail = error_guardrail(errors, share, guardrail_alpha, GUARDRAIL_ERROR_RATIO)
+    outcomes_short = {
+        variant: max(0, MIN_OUTCOMES - min(s, n - s))
+        for variant, s, n in (
+            (VARIANT_CHAMPION, successes.successes_a, successes.trials_a),
+            (VARIANT_CHALLENGER, successes.successes_b, successes.trials_b),
+        )
+    }
+    enough_outcomes = not any(outcomes_short.values())
     fixed = z_test(successes, confidence=1 - alpha)
     stats["success"] = {
         "rate_champion": successes.rate_a,
@@ -169,41 +252,51 @@ def evaluate(
         "sequential": success_seq.as_dict(),
         "fixed_horizon_z_test": fixed.as_dict(),
     }
+    if not enough_outcomes:
+        stats["success"]["outcomes_short"] = outcomes_short
     stats["errors"] = {
         "rate_champion": errors.rate_a,
         "rate_challenger": errors.rate_b,
         "effect": errors.difference,
-        "sequential": error_seq.as_dict(),
+        "guardrail": guardrail.as_dict(),
     }
+    error_p = min(1.0, 1.0 / guardrail.likelihood_ratio)
 
     def verdict(decision: Decision, reason: str) -> AbVerdict:
         stats["decision"] = decision
-        return AbVerdict(decision, reason, stats, success_seq.p_value, error_seq.p_value)
+        return AbVerdict(decision, reason, stats, success_seq.p_value, error_p)
 
-    if error_seq.crossed and errors.difference > 0:
+    if guardrail.crossed:
         return verdict(
             "champion",
             f"challenger 5XX rate {errors.rate_b:.4f} > champion {errors.rate_a:.4f} "
-            f"(always-valid p={error_seq.p_value:.3g} <= {alpha})",
+            f"(guardrail likelihood ratio {guardrail.likelihood_ratio:.3g} >= {guardrail.boundary:.3g})",
         )
-    if success_seq.crossed and successes.difference != 0:
+    if enough_outcomes and success_seq.crossed and successes.difference != 0:
         winner: Decision = "challenger" if successes.difference > 0 else "champion"
         return verdict(
             winner,
             f"{winner} wins: success rate {successes.rate_b:.4f} (challenger) vs {successes.rate_a:.4f} "
-            f"(champion), effect {successes.difference:+.4f}, always-valid p={success_seq.p_value:.3g} <= {alpha}",
+            f"(champion), effect {successes.difference:+.4f}, likelihood ratio "
+            f"{success_seq.likelihood_ratio:.3g} >= {success_seq.boundary:.3g}",
         )
     if expired:
         return verdict(
             "inconclusive",
-            f"no significant difference after {elapsed_hours:.1f} h (always-valid p={success_seq.p_value:.3g} "
-            f"> {alpha}); the champion stays",
+            f"no significant difference after {elapsed_hours:.1f} h (likelihood ratio "
+            f"{success_seq.likelihood_ratio:.3g} < {success_seq.boundary:.3g}); the champion stays",
         )
     stats["decision"] = "continue"
+    waiting = "collecting outcomes" if not enough_outcomes else "not significant yet"
     return AbVerdict(
         "continue",
-        f"not significant yet (always-valid p={success_seq.p_value:.3g} > {alpha})",
+        f"{waiting} (likelihood ratio {success_seq.likelihood_ratio:.3g} < {success_seq.boundary:.3g})",
         stats,
         success_seq.p_value,
-        error_seq.p_value,
+        error_p,
     )
+
+
+def _pooled_rate(data: Proportions) -> float:
+    trials = data.trials_a + data.trials_b
+    return (data.successes_a + data.successes_b) / trials if trials else 0.0

@@ -11,9 +11,19 @@ mixing the alternative ``d ~ N(theta, V)`` over ``theta ~ N(0, tau^2)`` gives th
 
     Lambda = sqrt(V / (V + tau^2)) * exp(d^2 * tau^2 / (2 V (V + tau^2)))
 
-which is a non-negative martingale under H0, so by Ville's inequality P(sup Lambda >= 1/alpha) <=
-alpha: stopping the first time ``Lambda >= 1/alpha`` keeps the false-positive rate at most alpha
-however often one looks. ``1/Lambda`` (running minimum) is the always-valid p-value.
+which is (approximately, through the normal approximation) a non-negative martingale under H0, so
+by Ville's inequality P(sup Lambda >= 1/alpha) <= alpha: stopping the first time
+``Lambda >= 1/alpha`` keeps the false-positive rate at most alpha however often one looks. ``tau`` is
+the absolute effect the test is tuned to: the configured minimum detectable *relative* lift times the
+pooled success rate (``mixture_sd``). The approximation needs enough outcomes of each kind in each
+arm, which ``ab_test`` enforces before the test may decide.
+
+``error_guardrail`` is exact, with no approximation: when traffic is routed at random with a known
+challenger share ``w`` and both variants fail at the same rate, every error lands on the challenger
+independently with probability ``w``, whatever the error rate and however it drifts over time. The
+Beta-binomial mixture of likelihood ratios against that Bernoulli(w) is then an exact martingale, so
+Ville's inequality bounds its false-positive rate at any sample size, including the handful of
+errors a guardrail sees.
 """
 
 from __future__ import annotations
@@ -89,8 +99,11 @@ class Proportions:
 
     def __post_init__(self) -> None:
         for name in ("successes_a", "trials_a", "successes_b", "trials_b"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"{name} must be an integer count, got {value!r}")
+            if value < 0:
+                raise ValueError(f"{name} must not be negative, got {value}")
         if self.successes_a > self.trials_a or self.successes_b > self.trials_b:
             raise ValueError(f"successes exceed trials: {self}")
 
@@ -150,25 +163,30 @@ def z_test(data: Proportions, confidence: float = 0.95) -> ZTest:
 class SequentialTest:
     likelihood_ratio: float
     log_likelihood_ratio: float
-    p_value: float  # always valid: the running minimum of 1 / likelihood ratio
+    p_value: float  # always valid: the running minimum of 1 / likelihood ratio (reported, not decisive)
     boundary: float  # the ratio at which the test stops: 1 / alpha
-    crossed: bool
+    crossed: bool  # judged on the current counts: likelihood ratio >= boundary at this look
     mixture_sd: float
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def mixture_sd(min_samples_per_variant: int) -> float:
-    """The mixing distribution's spread: the standard error of a difference of two proportions at the
-    worst case p = 0.5 with the minimum sample per variant. It centres the test's power on effects the
-    configured minimum sample could resolve; it is fixed per test (it depends only on config), which
-    the always-valid guarantee requires."""
-    return math.sqrt(0.25 * 2 / min_samples_per_variant)
+def mixture_sd(minimum_detectable_effect: float, rate: float) -> float:
+    """The mixing distribution's spread: the absolute difference a relative lift of
+    ``minimum_detectable_effect`` makes at the success rate ``rate`` (pooled across variants, the
+    rate the null hypothesis says both share). Centring the mixture on the effect that matters is
+    what Johari et al. recommend; a spread tuned to the sample size instead spends power on effects
+    nobody would act on."""
+    if not (math.isfinite(minimum_detectable_effect) and minimum_detectable_effect > 0):
+        raise ValueError(f"minimum_detectable_effect must be a positive number, got {minimum_detectable_effect!r}")
+    if not (math.isfinite(rate) and 0 <= rate <= 1):
+        raise ValueError(f"rate must be in [0, 1], got {rate!r}")
+    return minimum_detectable_effect * rate
 
 
 def log_mixture_likelihood_ratio(difference: float, variance: float, tau: float) -> float:
-    if variance <= 0:
+    if variance <= 0 or tau <= 0:
         return 0.0
     tau2 = tau * tau
     return 0.5 * math.log(variance / (variance + tau2)) + difference * difference * tau2 / (
@@ -176,18 +194,86 @@ def log_mixture_likelihood_ratio(difference: float, variance: float, tau: float)
     )
 
 
+def _check_alpha(alpha: float) -> None:
+    if not (isinstance(alpha, int | float) and math.isfinite(alpha) and 0 < alpha < 1):
+        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+
+
 def msprt(data: Proportions, alpha: float, tau: float, previous_p_value: float = 1.0) -> SequentialTest:
-    """One look of the mixture SPRT; ``previous_p_value`` carries the always-valid p-value across looks."""
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    """One look of the mixture SPRT. It crosses when the current likelihood ratio reaches 1/alpha;
+    ``previous_p_value`` only carries the reported always-valid p-value across looks."""
+    _check_alpha(alpha)
     log_lr = min(log_mixture_likelihood_ratio(data.difference, data.pooled_variance(), tau), MAX_LOG_LR)
     likelihood_ratio = math.exp(log_lr)
-    p_value = min(previous_p_value, 1.0, 1.0 / likelihood_ratio)
     return SequentialTest(
         likelihood_ratio=likelihood_ratio,
         log_likelihood_ratio=log_lr,
-        p_value=p_value,
+        p_value=min(previous_p_value, 1.0, 1.0 / likelihood_ratio),
         boundary=1.0 / alpha,
-        crossed=p_value <= alpha,
+        crossed=log_lr >= math.log(1.0 / alpha),
         mixture_sd=tau,
+    )
+
+
+# --- the exact error guardrail ------------------------------------------------------------------
+def guardrail_concentration(challenger_share: float, error_ratio: float) -> float:
+    """Concentration ``c`` of the Beta(w c, (1 - w) c) mixture over the challenger's share of errors.
+
+    A challenger failing ``error_ratio`` times as often as the champion takes a share
+    ``w r / (w r + 1 - w)`` of the errors; the prior's standard deviation is set to that shift."""
+    if not 0 < challenger_share < 1:
+        raise ValueError(f"challenger_share must be in (0, 1), got {challenger_share!r}")
+    if not (math.isfinite(error_ratio) and error_ratio > 1):
+        raise ValueError(f"error_ratio must be > 1, got {error_ratio!r}")
+    w = challenger_share
+    shift = w * error_ratio / (w * error_ratio + 1 - w) - w
+    return w * (1 - w) / (shift * shift) - 1
+
+
+def _log_beta(a: float, b: float) -> float:
+    return math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
+
+
+def log_beta_binomial_likelihood_ratio(k: int, m: int, share: float, concentration: float) -> float:
+    """log of P(k of m events on the challenger | Beta-mixed share) / P(... | share ``share``).
+
+    The binomial coefficients cancel; this equals ``log(betabinom.pmf(k, m, a, b) / binom.pmf(k, m, w))``
+    with ``a = w c``, ``b = (1 - w) c``."""
+    if not 0 <= k <= m:
+        raise ValueError(f"need 0 <= k <= m, got k={k}, m={m}")
+    a, b = share * concentration, (1 - share) * concentration
+    return _log_beta(a + k, b + m - k) - _log_beta(a, b) - k * math.log(share) - (m - k) * math.log1p(-share)
+
+
+@dataclass(frozen=True)
+class GuardrailTest:
+    likelihood_ratio: float
+    log_likelihood_ratio: float
+    boundary: float
+    crossed: bool  # current counts only: the challenger fails more often now AND the ratio >= boundary
+    challenger_share: float
+    errors_on_challenger: int
+    errors: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def error_guardrail(errors: Proportions, challenger_share: float, alpha: float, error_ratio: float) -> GuardrailTest:
+    """Is the challenger's error rate higher than the champion's? Judged on the current counts.
+
+    ``errors`` holds errors out of invocations, champion as A and challenger as B; ``challenger_share``
+    is the configured share of traffic routed to the challenger."""
+    _check_alpha(alpha)
+    k, m = errors.successes_b, errors.successes_a + errors.successes_b
+    concentration = guardrail_concentration(challenger_share, error_ratio)
+    log_lr = min(log_beta_binomial_likelihood_ratio(k, m, challenger_share, concentration), MAX_LOG_LR)
+    return GuardrailTest(
+        likelihood_ratio=math.exp(log_lr),
+        log_likelihood_ratio=log_lr,
+        boundary=1.0 / alpha,
+        crossed=errors.difference > 0 and log_lr >= math.log(1.0 / alpha),
+        challenger_share=challenger_share,
+        errors_on_challenger=k,
+        errors=m,
     )

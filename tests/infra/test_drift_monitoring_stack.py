@@ -236,9 +236,23 @@ def test_drift_function_gets_numpy_from_the_sdk_for_pandas_public_parameter(moni
     )
 
 
+def _statements(monitoring: Synthesized, role_fragment: str) -> list[dict[str, Any]]:
+    policies = monitoring.template.find_resources("AWS::IAM::Policy")
+    return [
+        s
+        for p in policies.values()
+        if any(role_fragment in json.dumps(r) for r in p["Properties"].get("Roles", []))
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
 def test_drift_function_policy_is_least_privilege(monitoring: Synthesized) -> None:
     policies = monitoring.template.find_resources("AWS::IAM::Policy")
-    statements = [s for p in policies.values() for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    for policy in policies.values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            assert all("*" not in action for action in actions), statement
+    statements = _statements(monitoring, "DriftFunctionRole")
     for statement in statements:
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         assert all("*" not in action for action in actions), statement
@@ -263,6 +277,60 @@ def test_drift_function_policy_is_least_privilege(monitoring: Synthesized) -> No
     prefixes = json.dumps(by_sid["ListCaptureWindows"]["Condition"])
     for group in monitoring.config.groups:
         assert f"datacapture/{_endpoint(monitoring, group)}/*" in prefixes
+    assert by_sid["StartFanOut"]["Action"] == "states:StartExecution"
+    assert constants.drift_fan_out_name("dev") in json.dumps(by_sid["StartFanOut"]["Resource"])
+
+
+def _fan_out_definition(monitoring: Synthesized) -> dict[str, Any]:
+    (machine,) = [
+        r
+        for r in monitoring.template.find_resources("AWS::StepFunctions::StateMachine").values()
+        if r["Properties"].get("StateMachineName") == constants.drift_fan_out_name("dev")
+    ]
+    parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
+    return {"machine": machine, "asl": json.loads("".join(p if isinstance(p, str) else "X" for p in parts))}
+
+
+def test_drift_fan_out_maps_over_capture_folders_with_an_s3_item_reader(monitoring: Synthesized) -> None:
+    found = _fan_out_definition(monitoring)
+    asl, machine = found["asl"], found["machine"]
+    outer = asl["States"]["EachCapturePrefix"]
+    assert outer["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
+    assert outer["ItemsPath"] == "$.prefixes" and outer["ResultPath"] is None and outer["Next"] == "Reduce"
+    inner = outer["ItemProcessor"]["States"]["EachCaptureObject"]
+    assert inner["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
+    assert inner["ItemReader"]["Resource"].endswith(":states:::s3:listObjectsV2")
+    assert inner["ItemReader"]["Parameters"]["Prefix.$"] == "$.prefix"
+    assert inner["MaxConcurrency"] == constants.DRIFT_FANOUT_MAX_CONCURRENCY and inner["ResultPath"] is None
+    assert inner["ItemSelector"]["key.$"] == "$$.Map.Item.Value.Key"
+    assert list(inner["ItemProcessor"]["States"]) == ["ComputePartial"]
+    assert machine["Properties"]["TracingConfiguration"] == {"Enabled": True}
+    assert machine["Properties"]["LoggingConfiguration"]["Level"] == "ALL"
+
+
+def test_drift_fan_out_threshold_and_function_grants(monitoring: Synthesized) -> None:
+    assert (
+        int(constants.DRIFT_DECODE_BYTES_PER_SECOND * constants.LAMBDA_MAX_SECONDS * constants.DRIFT_FANOUT_SAFETY)
+        == constants.DRIFT_FANOUT_THRESHOLD_BYTES
+    )
+    monitoring.template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Handler": "monitoring.drift_handler.handler",
+            "Timeout": constants.LAMBDA_MAX_SECONDS,
+            "Environment": {
+                "Variables": Match.object_like({"FANOUT_THRESHOLD_BYTES": str(constants.DRIFT_FANOUT_THRESHOLD_BYTES)})
+            },
+        },
+    )
+    worker = {s["Sid"]: s for s in _statements(monitoring, "DriftFanOutWorkerFunctionRole") if "Sid" in s}
+    assert worker["WritePartials"]["Action"] == "s3:PutObject"
+    assert "drift-partials/*" in json.dumps(worker["WritePartials"]["Resource"])
+    reducer = {s["Sid"]: s for s in _statements(monitoring, "DriftFanOutReducerFunctionRole") if "Sid" in s}
+    assert reducer["DeleteMergedPartials"]["Action"] == "s3:DeleteObject"
+    assert "drift-partials/*" in json.dumps(reducer["DeleteMergedPartials"]["Resource"])
+    assert reducer["ListPartials"]["Condition"] == {"StringLike": {"s3:prefix": ["drift-partials/*"]}}
+    assert "s3:PutObject" not in json.dumps(reducer) and "s3:DeleteObject" not in json.dumps(worker)
 
 
 def test_drift_stack_has_no_unacknowledged_nag_findings(monitoring: Synthesized) -> None:
@@ -291,7 +359,9 @@ def test_drift_stack_passes_cfn_lint(monitoring: Synthesized) -> None:
 def test_drift_each_group_is_a_nested_stack_far_below_the_resource_limit(monitoring: Synthesized) -> None:
     nested = monitoring.template.find_resources("AWS::CloudFormation::Stack")
     assert len(nested) == len(monitoring.config.groups) == len(monitoring.nested)
-    assert len(monitoring.raw["Resources"]) < 20  # the parent does not grow with the features
+    assert (
+        len(monitoring.raw["Resources"]) < 40
+    )  # the parent (drift function + fan-out) does not grow with the features
     for template in monitoring.nested.values():
         assert len(template["Resources"]) < 100
 
@@ -373,3 +443,19 @@ def test_drift_many_features_split_the_composite_and_cap_the_status_widget() -> 
     # And the dashboard's alarm status widget stays within CloudWatch's 100 alarms
     body = json.dumps(next(iter(template.find_resources("AWS::CloudWatch::Dashboard").values()))["Properties"])
     assert len(alarms.summary_alarms) == 100 and body.count("Fn::GetAtt") == 100
+
+
+def test_drift_functions_get_orjson_from_a_pinned_wheels_layer(monitoring: Synthesized) -> None:
+    pins = (Path(__file__).resolve().parents[2] / "requirements.txt").read_text().splitlines()
+    assert set(constants.DRIFT_LAYER_REQUIREMENTS) <= set(pins)  # the layer ships what the tests ran with
+    (layer_id,) = monitoring.template.find_resources("AWS::Lambda::LayerVersion")
+    layer = monitoring.template.find_resources("AWS::Lambda::LayerVersion")[layer_id]
+    assert layer["Properties"]["CompatibleArchitectures"] == [constants.LAMBDA_ARCHITECTURE_NAME]
+    from infra.constructs.python_lambda import _pip_layer_directory
+
+    built = _pip_layer_directory(constants.DRIFT_LAYER_REQUIREMENTS) / "python" / "orjson"
+    (binary,) = [p.name for p in built.iterdir() if p.suffix == ".so"]
+    assert "cpython-314" in binary and "aarch64" in binary  # the runtime's ABI and architecture, not this machine's
+    functions = monitoring.template.find_resources("AWS::Lambda::Function")
+    drift = [f for f in functions.values() if f["Properties"]["Handler"].startswith("monitoring.drift_handler.")]
+    assert len(drift) == 3 and all({"Ref": layer_id} in f["Properties"]["Layers"] for f in drift)

@@ -27,7 +27,11 @@ def _definition(synthesized: Any) -> dict[str, Any]:
             "Arn": f"arn:aws:lambda:eu-west-1:123456789012:function:{resource.logical_id}",
             "Name": resource.logical_id,
         }
-    machine = next(r for r in resolver.resources.values() if r.type == "AWS::StepFunctions::StateMachine")
+    machine = next(
+        r
+        for r in resolver.resources.values()
+        if r.type == "AWS::StepFunctions::StateMachine" and "Promotion" in r.stack  # not the drift fan-out
+    )
     return json.loads(resolver.resolve(machine.properties["DefinitionString"], machine.stack))
 
 

@@ -81,7 +81,9 @@ def test_ab_test_clear_winner_takes_all_traffic_and_production(harness: Pipeline
     assert ab["decision"] == "challenger"
     assert ab["variants"]["Challenger"]["invocations"] == 1000 and ab["variants"]["Challenger"]["successes"] == 160
     assert ab["success"]["effect"] == pytest.approx(0.06) and ab["success_p_value"] <= 0.05
-    assert ab["success"]["sequential"]["boundary"] == 20.0
+    assert ab["success"]["sequential"]["boundary"] == pytest.approx(
+        1 / (0.8 * 0.05)
+    )  # 80% of alpha: the guardrail has the rest
 
 
 def test_ab_test_clear_loser_is_archived_and_the_champion_stays(harness: PipelineHarness) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from registry_core.config import AbTestPolicy
-from serving.ab_test import VariantCounts, evaluate, final_weights, initial_weights, traffic_share
+from serving.ab_test import AbInputError, VariantCounts, evaluate, final_weights, initial_weights, traffic_share
 
 POLICY = AbTestPolicy(
     challenger_weight=0.2, min_samples_per_variant=500, significance_level=0.05, max_duration_hours=168
@@ -31,7 +31,8 @@ def test_clear_winner_and_clear_loser() -> None:
     won = evaluate(counts(4000, 400), counts(1000, 160), POLICY, elapsed_hours=5)
     assert (won.decision, won.winner) == ("challenger", "Challenger")
     assert won.statistics["success"]["effect"] == pytest.approx(0.06)
-    assert won.statistics["success"]["fixed_horizon_z_test"]["p_value"] < won.success_p_value <= 0.05
+    assert won.statistics["success"]["fixed_horizon_z_test"]["p_value"] < won.success_p_value <= 0.04
+    assert won.statistics["alpha_split"] == {"success": pytest.approx(0.04), "error_guardrail": pytest.approx(0.01)}
     lost = evaluate(counts(4000, 480), counts(1000, 60), POLICY, elapsed_hours=5)
     assert (lost.decision, lost.winner) == ("champion", "Champion")
 
@@ -45,14 +46,85 @@ def test_small_difference_continues_then_is_inconclusive_at_the_maximum_duration
     assert late.decision == "inconclusive" and "the champion stays" in late.reason
 
 
-def test_the_always_valid_p_value_carries_over_looks() -> None:
-    verdict = evaluate(counts(2400, 240), counts(600, 61), POLICY, elapsed_hours=2, previous_success_p=0.01)
-    assert verdict.success_p_value == 0.01 and verdict.decision == "challenger"
+def test_an_earlier_look_never_decides_for_the_current_one() -> None:
+    # Given an earlier look's tiny always-valid p-value, When the current counts are not significant
+    verdict = evaluate(counts(2400, 240), counts(600, 61), POLICY, elapsed_hours=2, previous_success_p=0.001)
+    # Then the test continues (the p-value is still reported as the running minimum)
+    assert verdict.decision == "continue" and verdict.success_p_value == 0.001
 
 
 def test_challenger_with_significantly_more_5xx_loses_whatever_its_success_rate() -> None:
     verdict = evaluate(counts(4000, 400, errors=4), counts(1000, 200, errors=40), POLICY, elapsed_hours=1)
     assert verdict.decision == "champion" and "5XX" in verdict.reason
+
+
+def test_the_guardrail_is_judged_on_current_counts_not_a_remembered_crossing() -> None:
+    # Given a first look where the challenger had significantly FEWER errors
+    first = evaluate(counts(4000, 400, errors=200), counts(1000, 100, errors=1), POLICY, elapsed_hours=1)
+    assert first.decision == "continue"
+    assert first.statistics["errors"]["guardrail"]["likelihood_ratio"] >= 100  # significant, the good way
+    # When a later look has the challenger with slightly (not significantly) more errors
+    later = evaluate(
+        counts(8000, 800, errors=200),
+        counts(2000, 200, errors=52),
+        POLICY,
+        elapsed_hours=2,
+        previous_success_p=first.success_p_value,
+        previous_error_p=first.error_p_value,
+    )
+    # Then the champion is not declared the winner
+    assert later.decision == "continue", later.reason
+
+
+def test_no_success_decision_before_each_variant_has_enough_outcomes() -> None:
+    # 1000 invocations each but only 3 conversions on the champion: the normal approximation does not hold yet
+    verdict = evaluate(counts(1000, 3), counts(1000, 40), POLICY, elapsed_hours=1)
+    assert verdict.decision == "continue" and verdict.reason.startswith("collecting outcomes")
+    assert verdict.statistics["success"]["outcomes_short"] == {"Champion": 7, "Challenger": 0}
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: counts(-1, 0), "invocations must not be negative, got -1"),
+        (lambda: VariantCounts(10, float("nan"), 0), "successes must be an integer count, got nan"),  # type: ignore[arg-type]
+        (lambda: VariantCounts(10, 1, float("inf")), "errors must be an integer count, got inf"),  # type: ignore[arg-type]
+        (lambda: VariantCounts(10, 1, 0, latency_ms=float("nan")), "latency_ms must be a finite"),
+        (
+            lambda: evaluate(counts(10, 1), counts(10, 1), POLICY, elapsed_hours=float("nan")),
+            "elapsed_hours must be a finite number, got nan",
+        ),
+        (
+            lambda: evaluate(counts(10, 1), counts(10, 1), POLICY, elapsed_hours=-1.0),
+            "elapsed_hours must not be negative, got -1.0",
+        ),
+        (
+            lambda: evaluate(
+                counts(10, 1), counts(10, 1), POLICY.model_copy(update={"min_samples_per_variant": 0}), 1.0
+            ),
+            "policy.min_samples_per_variant must be >= 1, got 0",
+        ),
+        (
+            lambda: evaluate(counts(10, 1), counts(10, 1), POLICY.model_copy(update={"significance_level": 1.0}), 1.0),
+            r"policy.significance_level must be a finite number in \(0, 1\), got 1.0",
+        ),
+        (
+            lambda: evaluate(
+                counts(10, 1), counts(10, 1), POLICY.model_copy(update={"max_duration_hours": float("nan")}), 1.0
+            ),
+            "policy.max_duration_hours must be a finite number",
+        ),
+        (
+            lambda: evaluate(
+                counts(10, 1), counts(10, 1), POLICY.model_copy(update={"minimum_detectable_effect": 0.0}), 1.0
+            ),
+            r"policy.minimum_detectable_effect must be a finite number in \(0, 10.0\], got 0.0",
+        ),
+    ],
+)
+def test_bad_inputs_are_refused_naming_the_field_and_value(build, message: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(AbInputError, match=message):
+        build()
 
 
 def test_success_counts_above_invocations_are_capped_and_reported() -> None:

@@ -9,6 +9,9 @@ import pytest
 from scipy import integrate, stats
 from serving.statistics import (
     Proportions,
+    error_guardrail,
+    guardrail_concentration,
+    log_beta_binomial_likelihood_ratio,
     log_mixture_likelihood_ratio,
     mixture_sd,
     msprt,
@@ -66,15 +69,25 @@ def test_mixture_likelihood_ratio_matches_numerical_integration(difference: floa
     assert math.exp(log_mixture_likelihood_ratio(difference, variance, tau)) == pytest.approx(closed, rel=1e-9)
 
 
-def test_always_valid_p_value_never_increases_and_crossing_is_at_the_boundary() -> None:
-    tau = mixture_sd(500)
+def test_always_valid_p_value_never_increases_and_crossing_is_judged_on_the_current_look() -> None:
+    tau = mixture_sd(0.1, 0.115)
     previous = 1.0
     for n in (500, 1000, 2000, 4000):
         look = msprt(Proportions(int(0.10 * n), n, int(0.13 * n), n), alpha=0.05, tau=tau, previous_p_value=previous)
         assert look.p_value <= previous
-        assert look.crossed == (look.p_value <= 0.05) == (look.likelihood_ratio >= 20 or previous <= 0.05)
+        assert look.crossed == (look.likelihood_ratio >= 20)
         previous = look.p_value
     assert previous <= 0.05
+    # a look whose evidence has faded does not cross, whatever an earlier look reached
+    assert not msprt(Proportions(100, 1000, 101, 1000), 0.05, tau, previous_p_value=0.001).crossed
+
+
+def test_mixture_is_tuned_to_the_minimum_detectable_effect_at_the_pooled_rate() -> None:
+    assert mixture_sd(0.05, 0.10) == pytest.approx(0.005)
+    with pytest.raises(ValueError, match="minimum_detectable_effect must be a positive number, got nan"):
+        mixture_sd(float("nan"), 0.1)
+    with pytest.raises(ValueError, match=r"rate must be in \[0, 1\], got 1.5"):
+        mixture_sd(0.1, 1.5)
 
 
 def test_sequential_test_controls_false_positives_under_repeated_looks_unlike_the_z_test() -> None:
@@ -89,7 +102,7 @@ def test_sequential_test_controls_false_positives_under_repeated_looks_unlike_th
     variance = pooled * (1 - pooled) * (2 / n)
     # When stopping at the first look that rejects
     naive = (np.abs(diff) / np.sqrt(variance) > stats.norm.ppf(1 - alpha / 2)).any(axis=1).mean()
-    tau = mixture_sd(500)
+    tau = mixture_sd(0.1, rate)
     log_lr = 0.5 * np.log(variance / (variance + tau**2)) + diff**2 * tau**2 / (2 * variance * (variance + tau**2))
     sequential = (log_lr >= math.log(1 / alpha)).any(axis=1).mean()
     # Then peeking at the z-test inflates false positives several-fold; the mixture SPRT stays below alpha
@@ -102,15 +115,47 @@ def test_sequential_test_controls_false_positives_under_repeated_looks_unlike_th
 
 
 def test_the_sequential_test_detects_a_real_effect() -> None:
-    # 10% vs 12% with 10,000 per variant: the price of always-valid inference is a larger sample than a
-    # single fixed-horizon look needs, not a missed effect.
+    # 10% vs 12% (a 20% lift) with 10,000 per variant, tuned to a 10% lift
     rng = np.random.default_rng(7)
-    tau, detected = mixture_sd(500), 0
+    detected = 0
     for _ in range(200):
         a = rng.binomial(10_000, 0.10)
         b = rng.binomial(10_000, 0.12)
-        detected += msprt(Proportions(a, 10_000, b, 10_000), 0.05, tau).crossed
+        detected += msprt(Proportions(a, 10_000, b, 10_000), 0.05, mixture_sd(0.1, (a + b) / 20_000)).crossed
     assert detected / 200 > 0.85
+
+
+@pytest.mark.parametrize(
+    ("k", "m", "share", "concentration"),
+    [(0, 0, 0.1, 9.0), (3, 10, 0.1, 50.0), (40, 44, 0.2, 25.0), (1, 900, 0.01, 3000.0), (500, 1000, 0.5, 12.0)],
+)
+def test_guardrail_likelihood_ratio_is_scipys_beta_binomial_over_binomial(
+    k: int, m: int, share: float, concentration: float
+) -> None:
+    # Given k of m errors on the challenger, When the guardrail's ratio is computed, Then it is the ratio
+    # of SciPy's Beta-binomial and binomial probabilities (the binomial coefficients cancel)
+    a, b = share * concentration, (1 - share) * concentration
+    reference = stats.betabinom.logpmf(k, m, a, b) - stats.binom.logpmf(k, m, share)
+    assert log_beta_binomial_likelihood_ratio(k, m, share, concentration) == pytest.approx(
+        reference, rel=1e-9, abs=1e-9
+    )
+
+
+def test_guardrail_mixture_spread_matches_the_configured_error_ratio() -> None:
+    # A challenger failing twice as often takes w*2/(w*2 + 1 - w) of the errors; the Beta prior's sd is that shift
+    share, ratio = 0.2, 2.0
+    concentration = guardrail_concentration(share, ratio)
+    shift = share * ratio / (share * ratio + 1 - share) - share
+    assert stats.beta(share * concentration, (1 - share) * concentration).std() == pytest.approx(shift, rel=1e-9)
+    with pytest.raises(ValueError, match="error_ratio must be > 1, got 1.0"):
+        guardrail_concentration(0.2, 1.0)
+
+
+def test_guardrail_crosses_only_when_the_challenger_fails_more_now() -> None:
+    worse = error_guardrail(Proportions(4, 4000, 40, 1000), 0.2, 0.01, 2.0)
+    assert worse.crossed and worse.errors == 44 and worse.errors_on_challenger == 40
+    better = error_guardrail(Proportions(400, 4000, 1, 1000), 0.2, 0.01, 2.0)
+    assert better.likelihood_ratio >= better.boundary and not better.crossed  # significant, but the other way
 
 
 def test_bad_counts_are_rejected_with_the_field_named() -> None:
@@ -118,6 +163,8 @@ def test_bad_counts_are_rejected_with_the_field_named() -> None:
         Proportions(11, 10, 0, 10)
     with pytest.raises(ValueError, match="trials_b must not be negative"):
         Proportions(0, 10, 0, -1)
+    with pytest.raises(ValueError, match="trials_a must be an integer count, got nan"):
+        Proportions(0, float("nan"), 0, 1)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="alpha"):
         msprt(Proportions(1, 10, 1, 10), alpha=1.5, tau=0.1)
     assert msprt(Proportions(0, 10, 0, 10), 0.05, 0.1).p_value == 1.0  # no variance, no evidence

@@ -204,6 +204,12 @@ CASES = [
         "registry.groups[2].deployment.abTest.significanceLevel",
     ),
     (
+        "minimum detectable effect not positive",
+        _set(["groups", 2, "deployment", "abTest", "minimumDetectableEffect"], 0),
+        "dev",
+        "registry.groups[2].deployment.abTest.minimumDetectableEffect",
+    ),
+    (
         "weight out of range",
         _set(["groups", 2, "deployment", "abTest", "challengerWeight"], 1.0),
         "dev",
@@ -379,3 +385,12 @@ def test_python_code_may_build_policies_with_field_names() -> None:
     )
     assert policy.deployment.max_instance_count == 1
     assert read_published(publish(policy)) == policy
+
+
+def test_minimum_detectable_effect_defaults_and_reaches_the_published_policy() -> None:
+    ab_group = next(g for g in load_config(CONTEXT, "dev").groups if g.deployment.mode == "ab_test")
+    assert ab_group.deployment.ab_test.minimum_detectable_effect == 0.1
+    ctx = _context()
+    _set(["groups", 2, "deployment", "abTest", "minimumDetectableEffect"], 0.05)(ctx)
+    group = load_config(ctx, "dev").groups[2]
+    assert read_published(publish(group)).deployment.ab_test.minimum_detectable_effect == 0.05

@@ -1,0 +1,237 @@
+"""One logical window, every encoding: identical drift statistics (property-based, Hypothesis).
+
+The same rows are written as CSV capture lines, JSON capture lines, BASE64 capture lines (CSV and JSON
+inside) and NumPy columns; each goes through its own path (the column-wise Arrow decoder, the
+line-by-line decoder, the accumulators fed arrays) and every count, PSI and KS must be equal.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from monitoring.capture import BatchDecoder, CaptureDecoder, capture_line
+from monitoring.drift import FeatureDrift, VariantWindow
+from registry_core.baseline import build_feature_baseline, category_key, numeric_value, read_feature_baseline
+
+FEATURES = ("x", "y", "c")
+AT = datetime(2026, 1, 31, 10, 15, tzinfo=UTC)
+START, END = datetime(2026, 1, 31, 10, 0, tzinfo=UTC), datetime(2026, 1, 31, 11, 0, tzinfo=UTC)
+_rng = np.random.default_rng(5)
+BASELINE = read_feature_baseline(
+    build_feature_baseline(
+        {
+            "x": _rng.normal(0, 10, 2000),
+            "y": _rng.integers(-5, 5, 2000),
+            "c": np.array([["a", 1.0, 2.5, True, "b"][i % 5] for i in range(2000)], dtype=object),
+        },
+        categorical=["c"],
+    )
+)
+
+numbers = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=True, width=64),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.sampled_from([10**400, -(10**400), 0, 1, -1]),
+)
+numeric_values = st.one_of(numbers, st.booleans(), st.none())
+category_values = st.one_of(
+    st.sampled_from(["a", "b", "zz", "2.50", "1.0", "true", "False", "NA"]),
+    st.sampled_from([1, 1.0, 2.5, 3, 0.1, 10**400]),
+    st.booleans(),
+    st.none(),
+)
+rows_strategy = st.lists(st.tuples(numeric_values, numeric_values, category_values), min_size=1, max_size=60)
+
+
+def csv_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def json_value(value: Any) -> Any:
+    return value  # json.dumps writes inf as Infinity and big ints exactly; the decoder reads both
+
+
+def numpy_numeric(values: Sequence[Any]) -> np.ndarray:
+    return np.array([np.nan if v is None else numeric_value(v) for v in values], dtype=np.float64)
+
+
+def numpy_categorical(values: Sequence[Any]) -> np.ndarray:
+    def scalar(value: Any) -> Any:
+        if isinstance(value, bool):
+            return np.bool_(value)
+        if isinstance(value, int) and abs(value) < 2**62:
+            return np.int64(value)
+        if isinstance(value, float):
+            return np.float64(value)
+        if isinstance(value, str):
+            return np.str_(value)
+        return value
+
+    out = np.empty(len(values), dtype=object)
+    out[:] = [scalar(v) for v in values]
+    return out
+
+
+def lines_for(rows: Sequence[tuple[Any, ...]], encoding: str, per_record: int) -> list[bytes]:
+    lines = []
+    for offset in range(0, len(rows), per_record):
+        chunk = rows[offset : offset + per_record]
+        if encoding in ("CSV", "BASE64-CSV"):
+            data = "\n".join(",".join(csv_text(v) for v in row) for row in chunk)
+            content_type = "text/csv"
+        else:
+            data = json.dumps([{f: json_value(v) for f, v in zip(FEATURES, row, strict=True)} for row in chunk])
+            content_type = "application/json"
+        kind = "BASE64" if encoding.startswith("BASE64") else encoding.split("-")[0]
+        lines.append(capture_line(data, content_type=content_type, encoding=kind, inference_time=AT).encode())
+    return lines
+
+
+def statistics(window: VariantWindow) -> list[tuple[Any, ...]]:
+    result = window.finish(min_samples=1)
+    return [_key(f) for f in result.features] + [(result.rows, result.records, result.malformed_rows)]
+
+
+def _key(feature: FeatureDrift) -> tuple[Any, ...]:
+    return (feature.feature, feature.samples, feature.missing, feature.non_numeric, feature.psi, feature.ks)
+
+
+def through_batches(lines: list[bytes]) -> list[tuple[Any, ...]]:
+    window = VariantWindow("Primary", FEATURES, BASELINE)
+    decoder = BatchDecoder(FEATURES, categorical=["c"])
+    for offset in range(0, len(lines), 7):  # several chunks
+        window.add_batch(decoder.decode(lines[offset : offset + 7], START, END))
+    return statistics(window)
+
+
+def through_lines(lines: list[bytes]) -> list[tuple[Any, ...]]:
+    window = VariantWindow("Primary", FEATURES, BASELINE, chunk_rows=5)
+    decoder = CaptureDecoder(FEATURES)
+    for line in lines:
+        window.add_rows(decoder.decode(line).rows)
+        window.records -= 1
+    window.records = len(lines)
+    return statistics(window)
+
+
+def through_numpy(rows: Sequence[tuple[Any, ...]], records: int) -> list[tuple[Any, ...]]:
+    window = VariantWindow("Primary", FEATURES, BASELINE)
+    accumulators = dict(zip(FEATURES, [a for _, a in window._accumulators], strict=True))
+    columns = list(zip(*rows, strict=True))
+    accumulators["x"].add_raw(numpy_numeric(columns[0]))
+    accumulators["y"].add_raw(numpy_numeric(columns[1]))
+    accumulators["c"].add_raw(numpy_categorical(columns[2]))
+    window.rows, window.records = len(rows), records
+    return statistics(window)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=rows_strategy, per_record=st.integers(min_value=1, max_value=4))
+def test_every_encoding_of_the_same_rows_gives_identical_statistics(
+    rows: list[tuple[Any, ...]], per_record: int
+) -> None:
+    # Given one logical window, When it arrives as CSV, JSON, BASE64 (CSV or JSON inside) or NumPy columns
+    records = math.ceil(len(rows) / per_record)
+    reference = through_numpy(rows, records)
+    results = {"numpy": reference}
+    for encoding in ("CSV", "JSON", "BASE64-CSV", "BASE64-JSON"):
+        lines = lines_for(rows, encoding, per_record)
+        results[f"{encoding} batch"] = through_batches(lines)
+        results[f"{encoding} line"] = through_lines(lines)
+    # Then every path counts the same values and computes the same PSI and KS
+    for name, result in results.items():
+        assert result == reference, name
+
+
+def test_a_corrupt_line_in_a_chunk_costs_only_that_line() -> None:
+    rows = [(1.0, 2, "a")] * 10
+    lines = lines_for(rows, "CSV", 1)
+    window = VariantWindow("Primary", FEATURES, BASELINE)
+    batch = BatchDecoder(FEATURES, categorical=["c"]).decode([*lines[:5], b"{not json", *lines[5:]], START, END)
+    window.add_batch(batch)
+    assert (batch.corrupt_records, batch.records, batch.rows) == (1, 10, 10)
+    assert statistics(window)[:3] == through_batches(lines)[:3]
+
+
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [
+        ("1.0", 1.0),
+        (np.float32(1.0), 1),
+        (np.float32(0.1), "0.1"),
+        (np.bool_(True), True),
+        ("TRUE", np.bool_(True)),
+        ("2.50", 2.5),
+        (" 2.5 ", np.float64(2.5)),
+        (10**400, "1" + "0" * 400),
+        (np.int64(3), "3.0"),
+        ("1e3", 1000),
+    ],
+)
+def test_a_category_has_one_key_whatever_its_encoding(left: Any, right: Any) -> None:
+    assert category_key(left) == category_key(right) is not None
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (10**400, math.inf),
+        (-(10**400), -math.inf),
+        ("1e400", math.inf),
+        ("-inf", -math.inf),
+        (True, 1.0),
+        ("false", 0.0),
+        (np.bool_(True), 1.0),
+        (np.float32(0.1), 0.1),
+        (" 7 ", 7.0),
+        ("", None),
+        ("nan", None),
+        (None, None),
+    ],
+)
+def test_numeric_values_read_alike_on_every_path(value: Any, expected: float | None) -> None:
+    # the reference reading, and the NumPy fast path the drift Lambda takes first, agree
+    assert numeric_value(value) == expected
+    window = VariantWindow("Primary", ("x",), BASELINE)
+    accumulator = window._accumulators[0][1]
+    accumulator.add_raw([value])
+    finite = expected is not None and math.isfinite(expected)
+    assert (accumulator.samples, accumulator.missing, accumulator.non_numeric) == (
+        int(finite),
+        int(expected is None),
+        int(expected is not None and not finite),
+    )
+
+
+def test_text_and_number_encodings_of_one_category_do_not_drift() -> None:
+    # Given a categorical baseline trained on floats, When the capture sends the same values as CSV text
+    training = np.array([1.0, 2.0, 2.5] * 300, dtype=object)
+    baseline = read_feature_baseline(build_feature_baseline({"c": training}, categorical=["c"]))
+    lines = [capture_line(v, inference_time=AT).encode() for v in ["1.0", "2.0", "2.50"] * 100]
+    window = VariantWindow("Primary", ("c",), baseline)
+    window.add_batch(BatchDecoder(("c",), categorical=["c"]).decode(lines, START, END))
+    # Then the PSI is zero, not the ~17 of two disjoint category sets
+    (feature,) = window.finish(min_samples=1).features
+    assert feature.psi == pytest.approx(0.0, abs=1e-12)
+
+
+def test_training_column_with_infinities_stays_numeric() -> None:
+    document = build_feature_baseline({"x": [1.0, 2.0, float("inf"), 3.0, -(10**400), None]})
+    assert document["features"]["x"]["type"] == "numeric"
+    assert (document["features"]["x"]["count"], document["features"]["x"]["missing"]) == (3, 3)
+    as_array = build_feature_baseline({"x": np.array([1.0, 2.0, np.inf, 3.0, -np.inf, np.nan])})
+    assert as_array["features"]["x"] == document["features"]["x"]
