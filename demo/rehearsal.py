@@ -80,9 +80,9 @@ class Rehearsal:
         from registry_core.baseline import baseline_s3_key, build_feature_baseline
 
         h = self.harness
-        bucket = h.artifacts_bucket
+        models = h.models_bucket  # the shareable bucket; reports and baselines stay internal
         prefix = f"{group}/{tag}"
-        h.s3.put_object(Bucket=bucket, Key=f"{prefix}/model.tar.gz", Body=b"model bytes")
+        h.s3.put_object(Bucket=models, Key=f"{prefix}/model.tar.gz", Body=b"model bytes")
         rng = random.Random(f"{group}-{tag}")
         columns: dict[str, list[Any]] = {}
         for index, feature in enumerate(features):
@@ -97,7 +97,7 @@ class Rehearsal:
                 "--group",
                 group,
                 "--model-data",
-                f"s3://{bucket}/{prefix}/model.tar.gz",
+                f"s3://{models}/{prefix}/model.tar.gz",
                 "--image",
                 f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/{group}:{tag}",
                 "--metrics-report",
@@ -109,7 +109,7 @@ class Rehearsal:
                 "--baseline",
                 baseline_uri,
                 "--training-data",
-                f"s3://{bucket}/datasets/{group}/{tag}/train.parquet",
+                f"s3://{h.artifacts_bucket}/datasets/{group}/{tag}/train.parquet",
                 "--repository",
                 f"https://git.example.com/ml/{group}",
                 "--commit",

@@ -8,13 +8,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import App, Stack, Stage, Validations
+from aws_cdk import Acknowledgment, App, Stack, Stage, Validations
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
 
 def enable_security_checks(scope: App | Stage) -> None:
     Validations.of(scope).add_plugins(AwsSolutionsChecks(scope))
+
+
+def list_packages_acknowledgment(scope: IConstruct) -> Acknowledgment:
+    """The IAM5 acknowledgement of ``sagemaker:ListModelPackages`` on ``model-package/*``."""
+    stack = Stack.of(scope)
+    arn = f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:model-package/*"
+    return Acknowledgment(
+        id=f"AwsSolutions-IAM5[Resource::{nag_form(scope, arn)}]",
+        reason="sagemaker:ListModelPackages only: the Service Authorization Reference authorizes it against "
+        "model-package/* (not the group it filters on); it returns summaries, Describe stays group-scoped.",
+    )
 
 
 def nag_form(scope: IConstruct, value: str) -> str:

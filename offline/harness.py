@@ -29,7 +29,7 @@ from moto import mock_aws
 from moto.events.models import EventPattern
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
-from offline import coverage
+from offline import coverage, iam_proof
 from offline.moto_ext import (
     InProcessLambdaRunner,
     StackOutcomes,
@@ -157,9 +157,19 @@ class PipelineHarness:
     """Context manager: the whole promotion system on moto. See the module docstring."""
 
     def __init__(
-        self, outdir: Path, templates: dict[str, dict[str, Any]], approval_timeout_seconds: int | None = None
+        self,
+        outdir: Path,
+        templates: dict[str, dict[str, Any]],
+        approval_timeout_seconds: int | None = None,
+        prove_iam: bool = True,
+        count_iam: bool = True,
     ) -> None:
         self.outdir = Path(outdir)
+        # Every call a function (or the state machine) makes is checked against its synthesized role
+        # at the end (``iam_proof``); a call the real authorizer would refuse fails the run.
+        self.prove_iam = prove_iam
+        self.count_iam = count_iam  # False for runs on deliberately altered templates (kept out of the totals)
+        self.iam = iam_proof.CallRecorder(iam_proof.Account(PARTITION, REGION, ACCOUNT))
         self.resolver = Resolver(templates)
         self.approval_timeout_seconds = approval_timeout_seconds
         self.runner = InProcessLambdaRunner()
@@ -179,6 +189,7 @@ class PipelineHarness:
         self._stack.enter_context(sagemaker_extensions())
         self._stack.enter_context(cloudformation_extensions(self.stack_outcomes))
         self._stack.enter_context(self.runner.installed())
+        self._stack.enter_context(self.iam.installed())
         self._stack.enter_context(mock.patch.object(retrier_decl, "time", SimpleNamespace(sleep=lambda seconds: None)))
         self.runner.extra_env.update(
             {
@@ -200,15 +211,44 @@ class PipelineHarness:
         self.sns = self.session.client("sns")
         self.lambda_ = self.session.client("lambda")
         self._assign_physical_ids()
+        self._watch_iam()
         self._create_resources()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, exc_type: Any, *exc: Any) -> None:
         try:
             self.wait_all_executions(timeout=30)
         finally:
             set_modifying_identity(None)
             self._stack.close()
+        proof = self.iam_proof()
+        if self.count_iam:
+            iam_proof.record_totals(self.iam, proof)
+        if self.prove_iam and exc_type is None and proof.failures():
+            raise HarnessError("IAM proof failed:\n  " + "\n  ".join(proof.failures()))
+
+    # --- IAM proof ---------------------------------------------------------------------------
+    def _watch_iam(self) -> None:
+        """Mark whose code runs: each function as its own role, the state machine's threads as its role."""
+        self.iam.encryption = iam_proof.encryption_of(self.resolver)
+        self.role_policies = iam_proof.role_statements(self.resolver)
+        self.function_roles = {
+            r.ref: iam_proof.principal_of(r, "Role") for r in self.resolver.of_type("AWS::Lambda::Function")
+        }
+        machines = self.resolver.of_type("AWS::StepFunctions::StateMachine")
+        # Every state machine runs with its own role: Step Functions makes its integrations' calls as it.
+        self.state_machine_roles = {m.ref: iam_proof.principal_of(m, "RoleArn") for m in machines}
+        self.runner.around.append(lambda name: self.iam.acting_as(self.function_roles[name]))
+        self._stack.enter_context(iam_proof.state_machine_clients(self._state_machine_role))
+
+    def _state_machine_role(self, machine_arn: str | None) -> str:
+        if machine_arn not in self.state_machine_roles:
+            raise HarnessError(f"a service integration ran outside any known state machine ({machine_arn})")
+        return self.state_machine_roles[machine_arn]
+
+    def iam_proof(self, policies: dict[str, list[dict[str, Any]]] | None = None) -> iam_proof.Proof:
+        """The recorded calls judged against the synthesized role policies (or ``policies``)."""
+        return iam_proof.prove(self.iam, policies if policies is not None else self.role_policies)
 
     # --- physical ids ------------------------------------------------------------------------
     def _assign_physical_ids(self) -> None:
@@ -411,6 +451,12 @@ class PipelineHarness:
         names = [r.ref for r in self.resolver.of_type("AWS::S3::Bucket") if "-artifacts-" in r.ref]
         return names[0]
 
+    @property
+    def models_bucket(self) -> str:
+        """The shareable model-artifacts bucket (what registry-reader accounts may read)."""
+        names = [r.ref for r in self.resolver.of_type("AWS::S3::Bucket") if "-models-" in r.ref]
+        return names[0]
+
     def table(self, suffix: str) -> str:
         for r in self.resolver.of_type("AWS::DynamoDB::Table"):
             if r.ref.endswith(suffix):
@@ -471,7 +517,7 @@ class PipelineHarness:
                 "Containers": [
                     {
                         "Image": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{group}:{tag}",
-                        "ModelDataUrl": f"s3://{self.artifacts_bucket}/{group}/{tag}/model.tar.gz",
+                        "ModelDataUrl": f"s3://{self.models_bucket}/{group}/{tag}/model.tar.gz",
                     }
                 ],
                 "SupportedContentTypes": ["text/csv"],

@@ -173,6 +173,9 @@ class InProcessLambdaRunner:
         self.invocations: list[tuple[str, bool]] = []
         self.extra_env: dict[str, str] = {}
         self._introduced: set[str] = set()
+        # Context managers entered around each handler call, given the function's name (the IAM
+        # proof marks whose code is running with it).
+        self.around: list[Callable[[str], contextlib.AbstractContextManager[Any]]] = []
 
     def reserve(self, environment: dict[str, str]) -> None:
         """Set variables a function will use before any execution thread runs, so os.environ never
@@ -213,7 +216,10 @@ class InProcessLambdaRunner:
             try:
                 handler = getattr(importlib.import_module(module_name), handler_name)
                 context = LambdaContext(name, int(function.memory_size or 512), int(function.timeout or 60))
-                result = handler(payload, context)
+                with contextlib.ExitStack() as wrapped:
+                    for around in self.around:
+                        wrapped.enter_context(around(name))
+                    result = handler(payload, context)
                 self.invocations.append((name, False))
                 return json.dumps(result, default=str), False, ""
             except Exception as error:  # reported to Step Functions as the function's error

@@ -51,6 +51,32 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
     return SynthesizedApp(outdir=outdir, templates=templates, config=config)
 
 
+@pytest.fixture(scope="session")
+def synthesized_staging(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
+    """The staging environment: concrete account and region, so ARNs in the templates are literal."""
+    from aws_cdk import App
+
+    from infra.app_factory import build_app
+
+    outdir = tmp_path_factory.mktemp("cdk.out.staging")
+    app = App(context={**cdk_context(), "env": "staging"}, outdir=str(outdir))
+    _, config = build_app(app)
+    assembly = app.synth()
+    templates = {stack.stack_name: stack.template for stack in assembly.stacks}
+    return SynthesizedApp(outdir=outdir, templates=templates, config=config)
+
+
+def pytest_configure(config: Any) -> None:
+    """One directory per run for the IAM proof's totals, shared with pytest-xdist workers (they inherit
+    the environment), so the summary line counts every worker's calls exactly once."""
+    import tempfile
+
+    from offline import iam_proof
+
+    if not hasattr(config, "workerinput") and not os.environ.get("PYTEST_XDIST_WORKER"):
+        os.environ[iam_proof.TOTALS_DIR_VARIABLE] = tempfile.mkdtemp(prefix="iam-proof-")
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Print the state-machine coverage of the whole run as the last line of the report."""
     from offline import coverage
@@ -61,3 +87,9 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         if missing_edges and terminalreporter.config.getoption("verbose") > 0:
             terminalreporter.write_line(f"uncovered transitions: {sorted(missing_edges)}")
         terminalreporter.write_line(line)
+    from offline import iam_proof
+
+    totals = os.environ.get(iam_proof.TOTALS_DIR_VARIABLE)
+    iam_line = iam_proof.line(Path(totals) if totals else None)
+    if iam_line:
+        terminalreporter.write_line(iam_line)

@@ -45,8 +45,11 @@ class AbTestEndpoint(ServingEndpoint):
         has_challenger: CfnCondition,
         key: kms.IKey,
         artifacts: s3.IBucket,
+        models: s3.IBucket,
+        artifacts_key: kms.IKey,
         topic: sns.ITopic | None = None,
         vpc_config: sagemaker.CfnModel.VpcConfigProperty | None = None,
+        network_isolation: bool = True,
     ) -> None:
         super().__init__(
             scope,
@@ -55,8 +58,11 @@ class AbTestEndpoint(ServingEndpoint):
             group=group,
             key=key,
             artifacts=artifacts,
+            models=models,
+            artifacts_key=artifacts_key,
             topic=topic,
             vpc_config=vpc_config,
+            network_isolation=network_isolation,
         )
         self.weights = initial_weights(group.deployment.ab_test.challenger_weight)
         self._build_alarms()

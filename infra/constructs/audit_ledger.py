@@ -17,6 +17,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from infra import constants
+from infra.constructs.encryption import DECRYPT, ENCRYPT_DECRYPT, grant_key_use
 
 
 class AuditLedger(Construct):
@@ -48,7 +49,7 @@ class AuditLedger(Construct):
     def grant_append(self, grantee: iam.IGrantable) -> None:
         """PutItem only (conditional on a new key in the code): entries can be added, never changed."""
         iam.Grant.add_to_principal(grantee=grantee, actions=["dynamodb:PutItem"], resource_arns=[self.table.table_arn])
-        self.key.grant_encrypt_decrypt(grantee)
+        grant_key_use(self.key, grantee, actions=ENCRYPT_DECRYPT, services=["dynamodb"])
 
     def grant_query(self, grantee: iam.IGrantable) -> None:
         iam.Grant.add_to_principal(
@@ -56,4 +57,4 @@ class AuditLedger(Construct):
             actions=["dynamodb:Query", "dynamodb:GetItem"],
             resource_arns=[self.table.table_arn, f"{self.table.table_arn}/index/{constants.LEDGER_STAGE_INDEX}"],
         )
-        self.key.grant_decrypt(grantee)
+        grant_key_use(self.key, grantee, actions=DECRYPT, services=["dynamodb"])

@@ -25,9 +25,10 @@ from serving import names as serving_names
 from serving.deployment import max_deployment_seconds
 
 from infra import constants
+from infra.constructs.encryption import ENCRYPT_DECRYPT, grant_key_use
 from infra.constructs.promotion_pipeline import DeployStepFactory, PromotionPipeline
 from infra.constructs.python_lambda import PythonLambda
-from infra.nag import nag_form
+from infra.nag import list_packages_acknowledgment, nag_form
 
 BUSY_ERRORS = ["ServingBusyError"]
 BUSY_RETRY_INTERVAL = Duration.seconds(60)
@@ -130,9 +131,12 @@ class ServingDeployStep(DeployStepFactory):
         )
         fn.grant(
             iam.PolicyStatement(
-                sid="ListVersions",
-                actions=["sagemaker:ListModelPackages", "sagemaker:DescribeModelPackageGroup"],
-                resources=pipeline.group_arns,
+                sid="DescribeGroups", actions=["sagemaker:DescribeModelPackageGroup"], resources=pipeline.group_arns
+            )
+        )
+        fn.grant(
+            iam.PolicyStatement(
+                sid="ListVersions", actions=["sagemaker:ListModelPackages"], resources=[pipeline.all_packages_arn]
             )
         )
         fn.grant(
@@ -192,7 +196,7 @@ class ServingDeployStep(DeployStepFactory):
                 sid="HoldPromotionLock", actions=["dynamodb:PutItem"], resources=[pipeline.locks.table_arn]
             )
         )
-        pipeline.resources.key.grant_encrypt_decrypt(fn.role)
+        grant_key_use(pipeline.resources.key, fn.role, actions=ENCRYPT_DECRYPT, services=["dynamodb"])
         Validations.of(fn.role).acknowledge(
             *[
                 Acknowledgment(
@@ -208,16 +212,11 @@ class ServingDeployStep(DeployStepFactory):
                 )
                 for arn in stack_arns
             ],
+            list_packages_acknowledgment(pipeline),
             Acknowledgment(
                 id="AwsSolutions-IAM5[Resource::*]",
                 reason="X-Ray PutTraceSegments/PutTelemetryRecords and cloudwatch:GetMetricData support no "
                 "resource-level permissions.",
-            ),
-            Acknowledgment(
-                id="AwsSolutions-IAM5[Action::kms:GenerateDataKey*]", reason="CDK KMS grant for the registry key."
-            ),
-            Acknowledgment(
-                id="AwsSolutions-IAM5[Action::kms:ReEncrypt*]", reason="CDK KMS grant for the registry key."
             ),
         )
         return fn

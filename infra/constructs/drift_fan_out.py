@@ -28,6 +28,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from infra import constants
+from infra.constructs.encryption import grant_key_use
 from infra.constructs.python_lambda import PythonLambda
 from infra.nag import nag_form
 
@@ -109,10 +110,13 @@ class DriftFanOut(Construct):
                 sid="WritePartials", actions=["s3:PutObject"], resources=[self._objects(self.partials_prefix)]
             )
         )
-        self.worker.grant(
-            iam.PolicyStatement(
-                sid="ArtifactsKey", actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key.key_arn]
-            )
+        grant_key_use(
+            key,
+            self.worker.function,
+            sid="ArtifactsKey",
+            actions=["kms:Decrypt", "kms:GenerateDataKey"],
+            services=["s3"],
+            context={"aws:s3:arn": self.bucket.bucket_arn},
         )
         self._acknowledge(
             self.worker,
@@ -141,7 +145,14 @@ class DriftFanOut(Construct):
         self.reducer.grant(
             iam.PolicyStatement(sid="DeleteMergedPartials", actions=["s3:DeleteObject"], resources=[partials])
         )
-        self.reducer.grant(iam.PolicyStatement(sid="ArtifactsKey", actions=["kms:Decrypt"], resources=[key.key_arn]))
+        grant_key_use(
+            key,
+            self.reducer.function,
+            sid="ArtifactsKey",
+            actions=["kms:Decrypt"],
+            services=["s3"],
+            context={"aws:s3:arn": self.bucket.bucket_arn},
+        )
         self.reducer.grant(
             iam.PolicyStatement(sid="ReadEndpointMetrics", actions=["cloudwatch:GetMetricData"], resources=["*"])
         )

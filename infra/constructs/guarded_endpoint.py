@@ -76,16 +76,22 @@ class ServingEndpoint(Construct):
         group: GroupPolicy,
         key: kms.IKey,
         artifacts: s3.IBucket,
+        models: s3.IBucket,
+        artifacts_key: kms.IKey,
         topic: sns.ITopic | None = None,
         vpc_config: sagemaker.CfnModel.VpcConfigProperty | None = None,
+        network_isolation: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         self.env_name = env_name
         self.group = group
-        self.key = key
-        self.artifacts = artifacts
+        self.key = key  # internal: data capture, endpoint storage
+        self.artifacts = artifacts  # internal bucket: data capture
+        self.models_bucket = models  # shareable model artifacts
+        self.artifacts_key = artifacts_key
         self.topic = topic
         self.vpc_config = vpc_config
+        self.network_isolation = network_isolation
         self.endpoint_name = constants.endpoint_name(env_name, group.name)
         self.base_name = serving_names.resource_base(env_name, group.name)
         self.execution_role = self._build_execution_role()
@@ -105,7 +111,7 @@ class ServingEndpoint(Construct):
             ),
             description=f"SageMaker execution role of {self.endpoint_name}: the group's artifacts only",
         )
-        artifacts = self.artifacts.arn_for_objects(f"{self.group.name}/*")
+        artifacts = self.models_bucket.arn_for_objects(f"{self.group.name}/*")
         capture = self.artifacts.arn_for_objects(f"{constants.DATA_CAPTURE_PREFIX}/{self.endpoint_name}/*")
         repositories = stack.format_arn(service="ecr", resource="repository", resource_name="*")
         log_group = stack.format_arn(
@@ -118,10 +124,26 @@ class ServingEndpoint(Construct):
             iam.PolicyStatement(sid="ReadGroupArtifacts", actions=["s3:GetObject"], resources=[artifacts]),
             iam.PolicyStatement(sid="WriteDataCapture", actions=["s3:PutObject"], resources=[capture]),
             iam.PolicyStatement(
-                sid="ArtifactsKey",
-                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                sid="ModelArtifactsKey",
+                actions=["kms:Decrypt"],
+                resources=[self.artifacts_key.key_arn],
+                conditions={
+                    "StringEquals": {
+                        "kms:ViaService": f"s3.{stack.region}.amazonaws.com",
+                        "kms:EncryptionContext:aws:s3:arn": self.models_bucket.bucket_arn,
+                    }
+                },
+            ),
+            iam.PolicyStatement(
+                sid="DataCaptureKey",
+                actions=["kms:GenerateDataKey"],
                 resources=[self.key.key_arn],
-                conditions={"StringEquals": {"kms:ViaService": f"s3.{stack.region}.amazonaws.com"}},
+                conditions={
+                    "StringEquals": {
+                        "kms:ViaService": f"s3.{stack.region}.amazonaws.com",
+                        "kms:EncryptionContext:aws:s3:arn": self.artifacts.bucket_arn,
+                    }
+                },
             ),
             iam.PolicyStatement(
                 sid="PullImages",
@@ -231,6 +253,8 @@ class ServingEndpoint(Construct):
             execution_role_arn=self.execution_role.role_arn,
             primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(model_package_name=package_arn),
             vpc_config=self.vpc_config,
+            # No network access from the model container unless the group opts out (CKV_AWS_370).
+            enable_network_isolation=self.network_isolation,
         )
         model.cfn_options.condition = condition
         self.models[variant] = model
@@ -380,8 +404,11 @@ class GuardedEndpoint(ServingEndpoint):
         deployed: CfnCondition,
         key: kms.IKey,
         artifacts: s3.IBucket,
+        models: s3.IBucket,
+        artifacts_key: kms.IKey,
         topic: sns.ITopic | None = None,
         vpc_config: sagemaker.CfnModel.VpcConfigProperty | None = None,
+        network_isolation: bool = True,
         extra_alarms: Sequence[cloudwatch.IAlarm] = (),
     ) -> None:
         super().__init__(
@@ -391,8 +418,11 @@ class GuardedEndpoint(ServingEndpoint):
             group=group,
             key=key,
             artifacts=artifacts,
+            models=models,
+            artifacts_key=artifacts_key,
             topic=topic,
             vpc_config=vpc_config,
+            network_isolation=network_isolation,
         )
         self.deployed = deployed
         self.extra_alarm_names += [alarm.alarm_name for alarm in extra_alarms]

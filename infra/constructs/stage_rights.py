@@ -15,14 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Acknowledgment, Validations
+from aws_cdk import Acknowledgment, Stack, Validations
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from infra.nag import nag_form
+from infra.constructs.encryption import via
+from infra.nag import list_packages_acknowledgment, nag_form
 
 PIPELINE_ONLY_STAGES = ["Staging", "Production", "Archived"]
 STAGE_KEY = "sagemaker:ModelLifeCycle:stage"
@@ -53,12 +54,15 @@ class StageRights(Construct):
         )
         read = iam.PolicyStatement(
             sid="ReadRegistry",
-            actions=[
-                "sagemaker:DescribeModelPackage",
-                "sagemaker:ListModelPackages",
-                "sagemaker:DescribeModelPackageGroup",
-            ],
+            actions=["sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup"],
             resources=[*package_arns, *group_arns],
+        )
+        stack = Stack.of(self)
+        # The Service Authorization Reference authorizes ListModelPackages against model-package/*.
+        list_versions = iam.PolicyStatement(
+            sid="ListVersions",
+            actions=["sagemaker:ListModelPackages"],
+            resources=[f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:model-package/*"],
         )
         self.data_scientists = iam.ManagedPolicy(
             self,
@@ -67,6 +71,7 @@ class StageRights(Construct):
             description="Register model versions in Development; never set Staging/Production/Archived",
             statements=[
                 read,
+                list_versions,
                 iam.PolicyStatement(
                     sid="RegisterInDevelopment",
                     actions=["sagemaker:CreateModelPackage", "sagemaker:UpdateModelPackage"],
@@ -91,6 +96,7 @@ class StageRights(Construct):
             description="Approve or reject versions awaiting review; never set lifecycle stages directly",
             statements=[
                 read,
+                list_versions,
                 iam.PolicyStatement(
                     sid="DecideApprovalInStudio",
                     actions=["sagemaker:UpdateModelPackage"],
@@ -100,7 +106,8 @@ class StageRights(Construct):
                 iam.PolicyStatement(
                     sid="ResumeWaitingPromotion",
                     actions=["states:SendTaskSuccess", "states:SendTaskFailure"],
-                    resources=[state_machine.state_machine_arn],
+                    # SendTask* has no resource type in the Service Authorization Reference: "*" only.
+                    resources=["*"],
                 ),
                 iam.PolicyStatement(
                     sid="ClaimPendingApproval",
@@ -116,6 +123,7 @@ class StageRights(Construct):
                     sid="UseRegistryKey",
                     actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
                     resources=[key.key_arn],
+                    conditions=via(Stack.of(self), "dynamodb"),
                 ),
                 deny_pipeline_stages,
             ],
@@ -129,8 +137,16 @@ class StageRights(Construct):
                     )
                     for arn in (nag_form(self, a) for a in package_arns)
                 ],
+                list_packages_acknowledgment(self),
                 Acknowledgment(
                     id=f"AwsSolutions-IAM5[Resource::{nag_form(self, ledger_table_arn)}/index/*]",
                     reason="Read access to the ledger's query indexes (history and stage-at-time).",
                 ),
             )
+        Validations.of(self.review_board).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::*]",
+                reason="states:SendTaskSuccess/SendTaskFailure have no resource type in the Service Authorization "
+                "Reference (only * grants them); the task token of the waiting approval is the capability.",
+            )
+        )

@@ -25,7 +25,7 @@ from infra.constructs.drift_alarms import DriftAlarms, variants_for
 from infra.constructs.drift_dashboard import DriftDashboard
 from infra.constructs.drift_fan_out import DriftFanOut
 from infra.constructs.python_lambda import PythonLambda, dependencies_layer
-from infra.nag import nag_form
+from infra.nag import list_packages_acknowledgment, nag_form
 from infra.stacks.registry_stack import RegistryStack
 
 # NumPy comes from the AWS-managed SDK for pandas layer, resolved at deploy time through its public
@@ -165,7 +165,17 @@ class MonitoringStack(Stack):
             )
         )
         function.grant(
-            iam.PolicyStatement(sid="DecryptArtifacts", actions=["kms:Decrypt"], resources=[self.registry.key.key_arn])
+            iam.PolicyStatement(
+                sid="DecryptCapturesAndBaselines",
+                actions=["kms:Decrypt"],
+                resources=[self.registry.key.key_arn],
+                conditions={
+                    "StringEquals": {
+                        "kms:ViaService": f"s3.{self.region}.amazonaws.com",
+                        "kms:EncryptionContext:aws:s3:arn": bucket.bucket_arn,
+                    }
+                },
+            )
         )
         function.grant(
             iam.PolicyStatement(
@@ -174,12 +184,14 @@ class MonitoringStack(Stack):
                 resources=[self._package_arns(g) for g in self.config.groups],
             )
         )
+        # The Service Authorization Reference authorizes ListModelPackages against model-package/*
+        # (not the group it filters on) and GetMetricData against * only.
+        all_packages = self.format_arn(service="sagemaker", resource="model-package", resource_name="*")
         function.grant(
-            iam.PolicyStatement(
-                sid="ListVersionsAndReadEndpointMetrics",
-                actions=["sagemaker:ListModelPackages", "cloudwatch:GetMetricData"],
-                resources=["*"],
-            )
+            iam.PolicyStatement(sid="ListVersions", actions=["sagemaker:ListModelPackages"], resources=[all_packages])
+        )
+        function.grant(
+            iam.PolicyStatement(sid="ReadEndpointMetrics", actions=["cloudwatch:GetMetricData"], resources=["*"])
         )
         function.grant(
             iam.PolicyStatement(
@@ -205,11 +217,12 @@ class MonitoringStack(Stack):
             Acknowledgment(
                 id="AwsSolutions-IAM5[Resource::*]",
                 reason=(
-                    "X-Ray PutTraceSegments/PutTelemetryRecords, sagemaker:ListModelPackages and "
-                    "cloudwatch:GetMetricData support no resource-level permissions; cloudwatch:PutMetricData "
-                    "is limited to the drift namespace by the cloudwatch:namespace condition."
+                    "X-Ray PutTraceSegments/PutTelemetryRecords and cloudwatch:GetMetricData support no "
+                    "resource-level permissions; cloudwatch:PutMetricData is limited to the drift namespace by "
+                    "the cloudwatch:namespace condition."
                 ),
             ),
+            list_packages_acknowledgment(self),
         ]
         acknowledgments += [
             Acknowledgment(

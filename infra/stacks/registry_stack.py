@@ -11,18 +11,23 @@ from registry_core.config import EnvironmentConfig
 from infra import constants
 from infra.constructs.artifact_store import ArtifactStore
 from infra.constructs.audit_ledger import AuditLedger
-from infra.constructs.encryption import RegistryKey
+from infra.constructs.encryption import RegistryKeys
 from infra.constructs.model_package_groups import ModelPackageGroups
 from infra.constructs.notifications import Notifications
 
 
 class RegistryStack(Stack):
-    """KMS key, model package groups, artifacts bucket, audit ledger and notification topic."""
+    """KMS keys, model package groups, models and internal buckets, audit ledger and notification topic.
+
+    ``key`` is the internal key (everything not shared); ``artifacts_key`` encrypts only the models
+    bucket, the one store registry-reader accounts may read."""
 
     def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.config = config
-        self.key = RegistryKey(self, "Encryption", env_name=config.name).key
+        keys = RegistryKeys(self, "Encryption", env_name=config.name)
+        self.key = keys.internal
+        self.artifacts_key = keys.artifacts
         self.model_groups = ModelPackageGroups(
             self, "ModelPackageGroups", groups=config.groups, reader_accounts=config.registry_reader_accounts
         )
@@ -30,8 +35,10 @@ class RegistryStack(Stack):
             self,
             "ArtifactStore",
             key=self.key,
+            artifacts_key=self.artifacts_key,
             reader_accounts=config.registry_reader_accounts,
             bucket_name=constants.artifacts_bucket_name(config.name, self.account, self.region),
+            models_bucket_name=constants.models_bucket_name(config.name, self.account, self.region),
         )
         self.ledger = AuditLedger(
             self, "AuditLedger", key=self.key, table_name=constants.ledger_table_name(config.name)
@@ -44,5 +51,6 @@ class RegistryStack(Stack):
             emails=config.review_board_emails,
         )
         CfnOutput(self, "ArtifactsBucketName", value=self.artifacts.bucket.bucket_name)
+        CfnOutput(self, "ModelsBucketName", value=self.artifacts.models.bucket_name)
         CfnOutput(self, "LedgerTableName", value=self.ledger.table.table_name)
         CfnOutput(self, "NotificationTopicArn", value=self.notifications.topic.topic_arn)

@@ -14,6 +14,7 @@ from typing import Any
 from aws_cdk import CfnCondition, CfnOutput, CfnParameter, DefaultStackSynthesizer, Fn, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 from registry_core.config import EnvironmentConfig, GroupPolicy
 from serving import names as serving_names
@@ -48,12 +49,24 @@ class ServingStack(Stack):
         artifacts = s3.Bucket.from_bucket_name(
             self, "ArtifactsBucket", constants.artifacts_bucket_name(config.name, self.account, self.region)
         )
+        models = s3.Bucket.from_bucket_name(
+            self, "ModelsBucket", constants.models_bucket_name(config.name, self.account, self.region)
+        )
         common: dict[str, Any] = {
             "env_name": config.name,
             "group": group,
             "key": registry.key,
             "artifacts": artifacts,
+            "models": models,
+            "artifacts_key": registry.artifacts_key,
             "topic": registry.notifications.topic,
+            "network_isolation": group.deployment.network_isolation,
+            "vpc_config": sagemaker.CfnModel.VpcConfigProperty(
+                subnets=list(group.deployment.vpc_subnet_ids),
+                security_group_ids=list(group.deployment.vpc_security_group_ids),
+            )
+            if group.deployment.vpc_subnet_ids
+            else None,
         }
         self.endpoint: ServingEndpoint
         if group.deployment.mode == "blue_green":

@@ -257,6 +257,21 @@ class AbTestPolicy(Strict):
     minimum_detectable_effect: Annotated[float, Field(ge=0.001, le=10.0, allow_inf_nan=False)] = 0.1
 
 
+SUBNET_ID_PATTERN = r"^subnet-[0-9a-f]{8,17}$"
+SECURITY_GROUP_ID_PATTERN = r"^sg-[0-9a-f]{8,17}$"
+
+
+class VpcPolicy(Strict):
+    """The serving model's VPC (SageMaker VpcConfig: 1-16 subnets, 1-5 security groups)."""
+
+    subnet_ids: Annotated[
+        tuple[Annotated[str, Field(pattern=SUBNET_ID_PATTERN)], ...], Field(min_length=1, max_length=16)
+    ]
+    security_group_ids: Annotated[
+        tuple[Annotated[str, Field(pattern=SECURITY_GROUP_ID_PATTERN)], ...], Field(min_length=1, max_length=5)
+    ]
+
+
 class DeploymentPolicy(Strict):
     mode: DeploymentMode
     instance_type: Annotated[str, Field(pattern=INSTANCE_TYPE_PATTERN)]
@@ -267,6 +282,17 @@ class DeploymentPolicy(Strict):
     data_capture_percent: Annotated[int, Field(ge=DATA_CAPTURE_PERCENT_RANGE[0], le=DATA_CAPTURE_PERCENT_RANGE[1])] = (
         100
     )
+    # Serving models run without network access unless a group opts out; optionally inside a VPC.
+    network_isolation: bool = True
+    vpc: VpcPolicy | None = None
+
+    @property
+    def vpc_subnet_ids(self) -> tuple[str, ...]:
+        return self.vpc.subnet_ids if self.vpc else ()
+
+    @property
+    def vpc_security_group_ids(self) -> tuple[str, ...]:
+        return self.vpc.security_group_ids if self.vpc else ()
 
     @model_validator(mode="after")
     def _capacity(self) -> DeploymentPolicy:

@@ -44,6 +44,11 @@ def artifacts_bucket_name(env_name: str, account: str, region: str) -> str:
     return f"{resource_prefix(env_name)}-artifacts-{account}-{region}"
 
 
+def models_bucket_name(env_name: str, account: str, region: str) -> str:
+    """The shareable model-artifacts bucket (the only bucket registry-reader accounts may read)."""
+    return f"{resource_prefix(env_name)}-models-{account}-{region}"
+
+
 def endpoint_name(env_name: str, group_name: str) -> str:
     """The serving endpoint of one managed group (stable across versions)."""
     return f"{resource_prefix(env_name)}-{group_name}"[:63]

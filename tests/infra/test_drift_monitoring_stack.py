@@ -270,7 +270,6 @@ def test_drift_function_policy_is_least_privilege(monitoring: Synthesized) -> No
     assert wildcard == {
         "cloudwatch:PutMetricData",
         "cloudwatch:GetMetricData",
-        "sagemaker:ListModelPackages",
         "xray:PutTraceSegments",
         "xray:PutTelemetryRecords",
     }

@@ -78,7 +78,7 @@ def test_artifact_bucket_is_kms_versioned_private_logged_and_retained(synthesize
 def test_every_bucket_policy_denies_insecure_transport(synthesized: Any) -> None:
     template = _registry(synthesized)
     policies = template.find_resources("AWS::S3::BucketPolicy")
-    assert len(policies) == 2
+    assert len(policies) == 3  # access logs, internal artifacts, models
     for policy in policies.values():
         statements = policy["Properties"]["PolicyDocument"]["Statement"]
         assert any(
@@ -86,12 +86,12 @@ def test_every_bucket_policy_denies_insecure_transport(synthesized: Any) -> None
         )
 
 
-def test_artifact_bucket_grants_reader_accounts_get_object(synthesized: Any) -> None:
+def test_models_bucket_grants_reader_accounts_get_object(synthesized: Any) -> None:
     template = _registry(synthesized)
     policies = json.dumps(template.find_resources("AWS::S3::BucketPolicy"))
     for account in synthesized.config.registry_reader_accounts:
         assert f":iam::{account}:root" in policies
-    assert "CrossAccountArtifactRead" in policies
+    assert "CrossAccountModelArtifactRead" in policies
 
 
 def test_ledger_table_keys_pitr_kms_and_retention(synthesized: Any) -> None:

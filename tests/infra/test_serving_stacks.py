@@ -147,7 +147,7 @@ def test_data_capture_and_endpoint_storage_are_encrypted_with_the_registry_key(s
         (config,) = _resources(template, "AWS::SageMaker::EndpointConfig")
         capture = config["Properties"]["DataCaptureConfig"]
         key = config["Properties"]["KmsKeyId"]
-        assert "Fn::ImportValue" in key and "EncryptionKey" in key["Fn::ImportValue"]
+        assert "Fn::ImportValue" in key and "EncryptionInternalKey" in key["Fn::ImportValue"]
         assert capture["KmsKeyId"] == key and capture["EnableCapture"] is True
         destination = json.dumps(capture["DestinationS3Uri"])
         assert "-artifacts-" in destination and destination.endswith(f'/{constants.DATA_CAPTURE_PREFIX}"]]}}')

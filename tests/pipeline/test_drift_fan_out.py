@@ -26,6 +26,9 @@ FEATURES = ["f0", "f1", "segment"]
 VARIANTS = ["Champion", "Challenger"]
 
 
+GROUP = "recommender-ranker"
+
+
 def _lines(rng: np.random.Generator, count: int, shift: float, at: datetime) -> list[str]:
     lines = []
     for _ in range(count):
@@ -60,11 +63,12 @@ def test_fan_out_merges_into_the_single_pass_statistics(harness: PipelineHarness
         "segment": rng.choice(["a", "b", "c"], 3000),
     }
     document = build_feature_baseline(training, categorical=["segment"])
-    baseline_uri = harness.put_json("baselines/fan-out-demo/1/feature-baseline.json", document)
-    endpoint = "mlops-registry-dev-fan-out-demo"
+    # (a managed A/B group: the fan-out's role reads only the managed endpoints' capture)
+    baseline_uri = harness.put_json(f"baselines/{GROUP}/1/feature-baseline.json", document)
+    endpoint = constants.endpoint_name("dev", GROUP)
     request = parse_request(
         {
-            "group": "fan-out-demo",
+            "group": GROUP,
             "endpointName": endpoint,
             "variants": VARIANTS,
             "features": FEATURES,
@@ -88,7 +92,7 @@ def test_fan_out_merges_into_the_single_pass_statistics(harness: PipelineHarness
                 lines = _lines(rng, 30, shift, start + timedelta(minutes=60 * hour + 10 * part + 1))
                 everything[variant] += lines
                 harness.s3.put_object(Bucket=bucket, Key=f"{prefix}part-{part}.jsonl", Body="\n".join(lines).encode())
-    serving = ServingVersion("arn:aws:sagemaker:eu-west-1:123456789012:model-package/fan-out-demo/1", 1, baseline_uri)
+    serving = ServingVersion(f"arn:aws:sagemaker:eu-west-1:123456789012:model-package/{GROUP}/1", 1, baseline_uri)
     payload = fan_out_input(
         request,
         serving,
