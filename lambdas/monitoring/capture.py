@@ -28,7 +28,7 @@ import binascii
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -208,78 +208,91 @@ def _arrow() -> Any:
 
 
 class BatchDecoder:
-    """Decodes chunks of capture lines for one group's feature order and categorical features."""
+    """Decodes chunks of capture lines for one group's feature order and categorical features.
+
+    Every step is one call over the whole chunk, never a Python loop over its records: one
+    ``pyarrow.json`` read of the JSON lines (the envelopes), one ``pyarrow.csv`` read of every CSV
+    payload (direct, and BASE64 ones decoded), one ``pyarrow.json`` read of every JSON payload (each
+    wrapped as ``{"p": payload}``, so objects, lists of objects, positional rows and ``instances`` all
+    come out as Arrow columns). The one per-record step left is the BASE64 decode itself (the C
+    ``binascii`` call, in a comprehension). Whatever Arrow reads differently from the reference
+    (``CaptureDecoder``: duplicate keys, mixed types in a column, keys outside the feature order, huge
+    integers in a categorical column, payloads spread over lines) sends that part of the chunk to the
+    reference, so a strange payload costs speed, never a different statistic.
+    """
 
     def __init__(self, features: Sequence[str], categorical: Sequence[str] = ()) -> None:
         self.features = tuple(features)
         self.categorical = frozenset(categorical)
         self.line_decoder = CaptureDecoder(self.features)
+        self._feature_set = frozenset(self.features)
 
     def decode(
         self, lines: Sequence[bytes], start: datetime | None = None, end: datetime | None = None
     ) -> DecodedBatch:
+        """Decode capture lines (blank ones are skipped)."""
         lines = [line for line in lines if line.strip()]
-        batch = DecodedBatch(columns={feature: [] for feature in self.features})
         if not lines:
+            return DecodedBatch(columns={feature: [] for feature in self.features})
+        return self._decode_block(b"\n".join(lines), lines, start, end)
+
+    def decode_block(self, block: bytes, start: datetime | None = None, end: datetime | None = None) -> DecodedBatch:
+        """Decode a block of whole capture lines as it lies in a capture object (``\n``-separated):
+        no per-line split at all unless a line is corrupt (see ``line_blocks``)."""
+        return self._decode_block(block, None, start, end)
+
+    def _decode_block(
+        self, blob: bytes, lines: Sequence[bytes] | None, start: datetime | None, end: datetime | None
+    ) -> DecodedBatch:
+        batch = DecodedBatch(columns={feature: [] for feature in self.features})
+        if not blob.strip():
             return batch
         pa, pc, _, pjson = _arrow()
         try:
             table = pjson.read_json(
-                io.BytesIO(b"\n".join(lines)),
-                read_options=pjson.ReadOptions(use_threads=False, block_size=max(1 << 20, sum(map(len, lines)) + 1)),
+                io.BytesIO(blob),
+                read_options=pjson.ReadOptions(use_threads=False, block_size=max(1 << 20, len(blob) + 1)),
                 parse_options=pjson.ParseOptions(
                     explicit_schema=_capture_schema(pa), unexpected_field_behavior="ignore"
                 ),
             )
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            return self._decode_by_line(lines, start, end, batch)
-        if table.num_rows != len(lines):
-            return self._decode_by_line(lines, start, end, batch)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError):
+            return self._decode_by_line(lines if lines is not None else _split_lines(blob), start, end, batch)
+        # Arrow reads `{..}{..}` on one line as two records: the record count must be the line count
+        if lines is None and table.num_rows != blob.count(b"\n") + (not blob.endswith(b"\n")):
+            lines = _split_lines(blob)  # blank lines in the block, or more than one object on a line
+        if lines is not None and table.num_rows != len(lines):
+            return self._decode_by_line(lines if lines is not None else _split_lines(blob), start, end, batch)
         endpoint_input = table.column("captureData").combine_chunks().field("endpointInput")
         data = endpoint_input.field("data")
         usable = pc.is_valid(data)
         times = table.column("eventMetadata").combine_chunks().field("inferenceTime")
         in_window = self._in_window(times, start, end, batch)
         if in_window is None:
-            return self._decode_by_line(lines, start, end, batch)
+            return self._decode_by_line(lines if lines is not None else _split_lines(blob), start, end, batch)
         keep = pc.and_(usable, in_window)
-        batch.corrupt_records += len(lines) - int(pc.sum(usable).as_py() or 0)
+        batch.corrupt_records += table.num_rows - int(pc.sum(usable).as_py() or 0)
         batch.records = int(pc.sum(keep).as_py() or 0)
         encoding = pc.utf8_upper(pc.fill_null(endpoint_input.field("encoding"), "CSV"))
         content_type = pc.utf8_lower(pc.fill_null(endpoint_input.field("observedContentType"), ""))
-        csv_direct = pc.and_(keep, pc.equal(encoding, "CSV"))
+        is_csv, is_json, is_base64 = (pc.and_(keep, pc.equal(encoding, kind)) for kind in ("CSV", "JSON", "BASE64"))
+        unsupported = int(pc.sum(keep).as_py() or 0) - sum(
+            int(pc.sum(mask).as_py() or 0) for mask in (is_csv, is_json, is_base64)
+        )
+        batch.corrupt_records += unsupported
+        batch.records -= unsupported
+
         csv_parts: list[bytes] = []
-        direct = pc.filter(data, csv_direct)
+        direct = pc.filter(data, is_csv)
         if len(direct):
-            joined = pc.binary_join_element_wise(direct, pa.scalar(""), "\n")
-            csv_parts.append(_string_values(joined))
-        json_payloads: list[str] = []
-        other = pc.and_(keep, pc.invert(pc.equal(encoding, "CSV")))
-        for payload, kind, media in zip(
-            pc.filter(data, other).to_pylist(),
-            pc.filter(encoding, other).to_pylist(),
-            pc.filter(content_type, other).to_pylist(),
-            strict=True,
-        ):
-            if kind == "BASE64":
-                try:
-                    text = base64.b64decode(payload, validate=True)
-                except (binascii.Error, ValueError):
-                    batch.corrupt_records += 1
-                    batch.records -= 1
-                    continue
-                kind = "JSON" if "json" in media else "CSV" if "csv" in media else ""
-                if kind == "CSV":
-                    csv_parts.append(text if text.endswith(b"\n") else text + b"\n")
-                    continue
-                payload = text
-            if kind == "JSON":
-                json_payloads.append(payload)
-            else:
-                batch.corrupt_records += 1
-                batch.records -= 1
+            csv_parts.append(_joined(direct, "", "\n"))
+        json_direct = pc.filter(data, is_json)
+        csv_decoded, json_decoded = self._decode_base64(
+            pc.filter(data, is_base64), pc.filter(content_type, is_base64), batch
+        )
+        csv_parts.extend(csv_decoded)
         self._add_csv(b"".join(csv_parts), batch)
-        self._add_json(json_payloads, batch)
+        self._add_json_payloads(json_direct, json_decoded, batch)
         return batch
 
     # --- pieces -----------------------------------------------------------------------------
@@ -297,6 +310,46 @@ class BatchDecoder:
         high = pa.scalar(end.astimezone(UTC), type=pa.timestamp("us", tz="UTC"))
         inside = pc.and_(pc.greater_equal(moments, low), pc.less(moments, high))
         return pc.fill_null(inside, True)
+
+    def _decode_base64(self, payloads: Any, content_types: Any, batch: DecodedBatch) -> tuple[list[bytes], list[bytes]]:
+        """BASE64 payloads decoded as ``base64.b64decode(validate=True)`` does (the alphabet checked for
+        the whole array at once), then UTF-8-checked; returns (CSV parts, JSON payloads)."""
+        if not len(payloads):
+            return [], []
+        import numpy as np
+
+        pa, pc, _, _ = _arrow()
+        alphabet = pc.match_substring_regex(payloads, r"^[A-Za-z0-9+/]*={0,2}$")
+        kind_json = pc.match_substring(content_types, "json")
+        kind_csv = pc.and_(pc.invert(kind_json), pc.match_substring(content_types, "csv"))
+        usable = pc.and_(alphabet, pc.or_(kind_json, kind_csv))
+        texts = pc.filter(payloads, usable).to_pylist()
+        as_json = pc.filter(kind_json, usable).to_numpy(zero_copy_only=False)
+        rejected = len(payloads) - len(texts)
+        try:
+            decoded = [binascii.a2b_base64(text) for text in texts]
+            # one UTF-8 check for all: "\n" between the parts, so no character can span two of them
+            b"\n".join(decoded).decode("utf-8")
+        except (binascii.Error, ValueError):
+            decoded, keep = [], []
+            for text in texts:
+                try:
+                    part = base64.b64decode(text, validate=True)
+                    part.decode("utf-8")
+                except (binascii.Error, ValueError):
+                    keep.append(False)
+                    continue
+                decoded.append(part)
+                keep.append(True)
+            rejected += keep.count(False)
+            as_json = as_json[np.asarray(keep, dtype=bool)]
+        batch.corrupt_records += rejected
+        batch.records -= rejected
+        csv_parts = [part for part, is_json in zip(decoded, as_json, strict=True) if not is_json]
+        json_parts = [part for part, is_json in zip(decoded, as_json, strict=True) if is_json]
+        if csv_parts:
+            csv_parts = [b"\n".join(csv_parts), b"\n"]
+        return csv_parts, json_parts
 
     def _add_csv(self, blob: bytes, batch: DecodedBatch) -> None:
         if not blob.strip():
@@ -336,6 +389,76 @@ class BatchDecoder:
         batch.rows += table.num_rows
         for feature in self.features:
             batch.columns[feature].append(table.column(feature).combine_chunks())
+
+    def _add_json_payloads(self, direct: Any, decoded: list[bytes], batch: DecodedBatch) -> None:
+        """JSON payloads (an Arrow string array, and decoded BASE64 bytes): one Arrow read for all of
+        them, or the reference reading when Arrow's would differ."""
+        if not len(direct) and not decoded:
+            return
+        parts = [_joined(direct, '{"p":', "}\n")] if len(direct) else []
+        parts.extend(b'{"p":' + payload + b"}\n" for payload in decoded)
+        blob = b"".join(parts)
+        count = len(direct) + len(decoded)
+        if not self._add_json_columnar(blob, count, batch):
+            payloads: list[Any] = [*direct.to_pylist(), *decoded]
+            self._add_json(payloads, batch)
+
+    def _add_json_columnar(self, blob: bytes, count: int, batch: DecodedBatch) -> bool:
+        """Read ``count`` wrapped payloads (one per line) into columns; ``False`` (nothing added) when
+        the reading could differ from ``CaptureDecoder.decode_json_payload``."""
+        pa, pc, _, pjson = _arrow()
+        if not self.features or blob.count(b"\n") != count or b"\r" in blob:  # a payload over several lines
+            return False
+        try:
+            table = pjson.read_json(
+                io.BytesIO(blob),
+                read_options=pjson.ReadOptions(use_threads=False, block_size=max(1 << 20, len(blob) + 1)),
+            )
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, UnicodeDecodeError):
+            return False
+        # exactly one value per payload: one record per line, and no key but the wrapper's
+        if table.num_rows != count or table.column_names != ["p"]:
+            return False
+        payload = table.column("p").combine_chunks()
+        if payload.null_count:
+            return False
+        shape = _json_rows(pa, pc, payload)
+        if shape is None:
+            return False
+        rows, empty = shape
+        read = self._json_columns(pa, pc, rows)
+        if read is None:
+            return False
+        columns, count, malformed = read
+        batch.malformed_rows += malformed + empty
+        batch.rows += count
+        for feature, column in zip(self.features, columns, strict=True):
+            batch.columns[feature].append(column)
+        return True
+
+    def _json_columns(self, pa: Any, pc: Any, rows: Any) -> tuple[list[Any], int, int] | None:
+        """Per feature, the Arrow column of ``rows`` (a struct array of objects, or a list array of
+        positional rows), the row count and the malformed rows; ``None`` if a value would read
+        differently from the reference."""
+        malformed = 0
+        if pa.types.is_struct(rows.type):
+            names = [rows.type.field(i).name for i in range(rows.type.num_fields)]
+            if any(name not in self._feature_set for name in names):
+                return None  # unexpected keys are counted by the reference
+            columns = [rows.field(f) if f in names else pa.nulls(len(rows)) for f in self.features]
+        else:  # positional rows: those of another width are malformed
+            wide = pc.equal(pc.list_value_length(rows), len(self.features))
+            malformed = len(rows) - int(pc.sum(wide).as_py() or 0)
+            if malformed:
+                rows = rows.filter(wide)
+            columns = [pc.list_element(rows, position) for position in range(len(self.features))]
+        checked = []
+        for feature, column in zip(self.features, columns, strict=True):
+            column = _plain_json_column(pa, pc, column, categorical=feature in self.categorical)
+            if column is None:
+                return None
+            checked.append(column)
+        return checked, len(rows), malformed
 
     def _add_json(self, payloads: list[Any], batch: DecodedBatch) -> None:
         if not payloads:
@@ -379,6 +502,88 @@ class BatchDecoder:
             for position, feature in enumerate(self.features):
                 batch.columns[feature].append([row[position] for row in rows])
         return batch
+
+
+def line_blocks(chunks: Iterable[bytes], block_bytes: int = 4 << 20) -> Iterator[bytes]:
+    """Cut a byte stream of capture lines (e.g. an S3 body's ``iter_chunks()``) into blocks of whole
+    lines of about ``block_bytes`` each, for ``BatchDecoder.decode_block``."""
+    pending = b""
+    for chunk in chunks:
+        pending += chunk
+        if len(pending) < block_bytes:
+            continue
+        cut = pending.rfind(b"\n") + 1
+        if cut:
+            yield pending[:cut]
+            pending = pending[cut:]
+    if pending.strip():
+        yield pending
+
+
+def _split_lines(blob: bytes) -> list[bytes]:
+    return [line for line in blob.split(b"\n") if line.strip()]
+
+
+def _json_rows(pa: Any, pc: Any, payload: Any) -> tuple[Any, int] | None:
+    """The rows of wrapped JSON payloads as the reference takes them apart, and the count of empty
+    positional rows: a struct array (objects) or a list array (positional rows, any width yet).
+
+    - an object: one row (``{"instances": [...]}``: its instances, each an object or a list);
+    - a list of objects, or of lists: one row per element;
+    - a list of anything else: one positional row (an empty list too: a row of width 0)."""
+    if pa.types.is_struct(payload.type):
+        names = [payload.type.field(i).name for i in range(payload.type.num_fields)]
+        if "instances" not in names:
+            return payload, 0
+        instances = payload.field("instances")
+        if names != ["instances"] or instances.null_count or not pa.types.is_list(instances.type):
+            return None
+        items = instances.flatten()
+        if items.null_count or not (pa.types.is_struct(items.type) or pa.types.is_list(items.type)):
+            return None  # instances of plain values: one-value rows in the reference
+        return items, 0
+    if not pa.types.is_list(payload.type):
+        return None  # a bare number or text: not a payload the reference reads
+    items = payload.flatten()
+    if pa.types.is_struct(items.type) or pa.types.is_list(items.type):
+        if items.null_count:
+            return None
+        empty = int(pc.sum(pc.equal(pc.list_value_length(payload), 0)).as_py() or 0)
+        return items, empty  # an empty list is one positional row of width 0
+    return payload, 0
+
+
+def _plain_json_column(pa: Any, pc: Any, column: Any, *, categorical: bool) -> Any:
+    """A JSON-read column the accumulators read exactly as they read orjson's values, or ``None``.
+
+    Arrow reads a column of integers as int64 (or as doubles next to a fraction or beyond int64),
+    booleans as bool, text as string. Numbers are kept only where the double is the value the
+    reference reads: integers beyond 2**53 (rounded) and ±inf in a categorical column (a huge integer,
+    keyed exactly by the reference) go to the reference."""
+    kind = column.type
+    if pa.types.is_null(kind) or pa.types.is_boolean(kind) or pa.types.is_string(kind):
+        return column
+    if not (pa.types.is_int64(kind) or pa.types.is_floating(kind)):
+        return None  # nested values: the reference's reading of containers
+    if len(column) - column.null_count:
+        low, high = pc.min_max(column).values()
+        magnitude = max(abs(low.as_py()), abs(high.as_py()))
+        if pa.types.is_int64(kind):
+            if magnitude > 2**53:
+                return None
+            return column.cast(pa.float64()) if not categorical else column
+        if categorical and not magnitude <= 2**53:  # inf, or a double that may be a rounded integer
+            return None
+    return column
+
+
+def _joined(array: Any, prefix: str, suffix: str) -> bytes:
+    """``prefix + value + suffix`` for every value of an Arrow string array, concatenated (one pass)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    wrapped = pc.binary_join_element_wise(pa.scalar(prefix), array, pa.scalar(suffix), "")
+    return _string_values(wrapped)
 
 
 def _string_values(array: Any) -> bytes:
