@@ -20,11 +20,14 @@ counted: a real run never holds the window). Times are printed, never asserted.
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 import time
 import tracemalloc
+import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,9 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lambdas"))
 import json  # noqa: E402
 
 from monitoring.adapters import PARTIAL_READ_THREADS  # noqa: E402
-from monitoring.capture import BatchDecoder, capture_line  # noqa: E402
+from monitoring.capture import BatchDecoder, capture_line, line_blocks  # noqa: E402
 from monitoring.drift import DEFAULT_CHUNK_ROWS, NumericAccumulator, VariantWindow  # noqa: E402
-from monitoring.service import CHUNK_LINES, line_chunks  # noqa: E402
 from registry_core.baseline import build_feature_baseline, read_feature_baseline  # noqa: E402
 
 from infra import constants  # noqa: E402
@@ -47,10 +49,12 @@ ROWS = 1_000_000
 FEATURES = 20
 TRAINING_ROWS = 200_000
 DISTINCT_LINES = 20_000  # end to end: a pool of real capture lines, cycled to reach ROWS
-PEAK_CHUNKS = 4
+PEAK_BLOCKS = 4
 CAPTURED_AT = datetime(2026, 1, 31, 10, 30, tzinfo=UTC)
 WINDOW_START, WINDOW_END = datetime(2026, 1, 31, 10, 0, tzinfo=UTC), datetime(2026, 1, 31, 11, 0, tzinfo=UTC)
-E2E_ROWS = {"CSV": ROWS, "JSON": ROWS // 4, "BASE64": ROWS // 4}
+E2E_ROWS = 300_000  # rows per request shape
+READ_BYTES = 1 << 20  # the S3 body read size
+BLOCK_BYTES = 4 << 20  # capture lines decoded together: bounds memory, amortises Arrow
 CAPTURE_OBJECT_MB = 16  # assumed size of one capture object (SageMaker rolls capture files every few minutes)
 S3_GET_SECONDS = 0.03  # assumed latency of one small S3 GET
 SEED = 20260131
@@ -87,6 +91,97 @@ def _peak(function: Callable[[], Any]) -> int:
         tracemalloc.stop()
 
 
+@dataclass(frozen=True)
+class Shape:
+    """One kind of captured request: its payload encoding and rows per request."""
+
+    encoding: str  # CSV, JSON, BASE64 (CSV inside)
+    rows_per_request: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.encoding} x{self.rows_per_request}"
+
+
+# One row per request is a real-time endpoint's usual call; ten, a client that batches its calls.
+SHAPES = tuple(Shape(encoding, rows) for rows in (1, 10) for encoding in ("CSV", "JSON", "BASE64"))
+TARGET_VALUES_PER_S = 10e6  # the decode goal: end to end, per core
+
+
+def capture_object(shape: Shape, names: list[str], window: np.ndarray, rows: int) -> bytes:
+    """The body of a capture object holding ``rows`` rows, as SageMaker writes it: one compact JSON
+    line per request (the published sample's shape: input, output, event id, inference time). A pool
+    of distinct requests is cycled to reach ``rows``."""
+    requests = []
+    per = shape.rows_per_request
+    for first in range(0, DISTINCT_LINES, per):
+        block = [[float(f"{window[i, row]:.6g}") for i in range(FEATURES)] for row in range(first, first + per)]
+        if shape.encoding == "JSON":
+            objects = [dict(zip(names, row, strict=True)) for row in block]
+            data = json.dumps(objects[0] if per == 1 else {"instances": objects}, separators=(",", ":"))
+            content_type = "application/json"
+        else:
+            data = "".join(",".join(f"{v:.6g}" for v in row) + "\n" for row in block)
+            content_type = "text/csv"
+        event_id = str(uuid.UUID(int=first + 1))
+        line = capture_line(
+            data, content_type=content_type, encoding=shape.encoding, inference_time=CAPTURED_AT, event_id=event_id
+        )
+        requests.append(line.encode() + b"\n")
+    count = rows // per
+    return b"".join(requests[index % len(requests)] for index in range(count))
+
+
+def _run_capture(body: bytes, names: list[str], baseline: Any) -> Any:
+    """What the drift Lambda does with one capture object: blocks of whole lines, decoded column-wise,
+    into the accumulators."""
+    decoder = BatchDecoder(names)
+    variant = VariantWindow("Primary", names, baseline)
+    pieces = (body[offset : offset + READ_BYTES] for offset in range(0, len(body), READ_BYTES))
+    for block in line_blocks(pieces, BLOCK_BYTES):
+        variant.add_batch(decoder.decode_block(block, WINDOW_START, WINDOW_END))
+    return variant.finish(min_samples=1)
+
+
+def _envelope_only(body: bytes) -> None:
+    """The floor of any decoding: Arrow's read of the JSON lines (the fields drift needs), nothing else."""
+    import pyarrow.json as pjson
+    from monitoring.capture import _arrow, _capture_schema
+
+    pa = _arrow()[0]
+    pieces = (body[offset : offset + READ_BYTES] for offset in range(0, len(body), READ_BYTES))
+    for block in line_blocks(pieces, BLOCK_BYTES):
+        pjson.read_json(
+            io.BytesIO(block),
+            read_options=pjson.ReadOptions(use_threads=False, block_size=len(block) + 1),
+            parse_options=pjson.ParseOptions(explicit_schema=_capture_schema(pa), unexpected_field_behavior="ignore"),
+        )
+
+
+def _end_to_end(shape: Shape, names: list[str], baseline: Any, window: np.ndarray, stats_rate: float) -> dict[str, Any]:
+    rows = E2E_ROWS
+    body = capture_object(shape, names, window, rows)
+    lines = body.count(b"\n")
+    _run_capture(body[: 2 * BLOCK_BYTES], names, baseline)  # warm: imports, Arrow's first calls
+    wall, cpu, result = _timed(lambda: _run_capture(body, names, baseline))
+    assert result.rows == rows and all(f.samples == rows for f in result.features), shape.label
+    _, envelope_cpu, _ = _timed(lambda: _envelope_only(body))
+    values = rows * FEATURES
+    rate = values / cpu
+    return {
+        "rows": rows,
+        "rows_per_request": shape.rows_per_request,
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "values_per_cpu_s": rate,
+        "vs_stats": rate / stats_rate,
+        "line_bytes": len(body) / lines,
+        "envelope_us_per_line": envelope_cpu / lines * 1e6,
+        # even with free payload decoding: the envelope read plus the statistics
+        "ceiling_values_per_cpu_s": values / (envelope_cpu + values / stats_rate),
+    }
+
+
 def run() -> dict[str, Any]:
     rng = np.random.default_rng(SEED)
     names = [f"f{index:02d}" for index in range(FEATURES)]
@@ -118,41 +213,13 @@ def run() -> dict[str, Any]:
     stats_wall, stats_cpu, results = _timed(statistics)
     stats_peak = _peak(statistics)
 
-    def pool_for(encoding: str) -> list[bytes]:
-        lines = []
-        for row in range(DISTINCT_LINES):
-            values = [float(f"{window[i, row]:.6g}") for i in range(FEATURES)]
-            if encoding == "JSON":
-                data = json.dumps(dict(zip(names, values, strict=True)))
-                line = capture_line(data, content_type="application/json", encoding="JSON", inference_time=CAPTURED_AT)
-            else:
-                data = ",".join(f"{v:.6g}" for v in values)
-                line = capture_line(data, encoding=encoding, inference_time=CAPTURED_AT)
-            lines.append(line.encode())
-        return lines
-
-    def end_to_end(pool: list[bytes], count: int) -> Any:
-        decoder = BatchDecoder(names)
-        variant = VariantWindow("Primary", names, baseline)
-        lines = (pool[index % DISTINCT_LINES] for index in range(count))
-        for chunk in line_chunks(lines, CHUNK_LINES):
-            variant.add_batch(decoder.decode(chunk, WINDOW_START, WINDOW_END))
-        return variant.finish(min_samples=1)
-
-    e2e: dict[str, dict[str, float]] = {}
-    for encoding, count in E2E_ROWS.items():
-        pool = pool_for(encoding)
-        wall, cpu, result = _timed(lambda pool=pool, count=count: end_to_end(pool, count))  # type: ignore[misc]
-        assert result.rows == count and all(f.samples == count for f in result.features), encoding
-        e2e[encoding] = {
-            "rows": count,
-            "wall_s": wall,
-            "cpu_s": cpu,
-            "values_per_cpu_s": count * FEATURES / cpu,
-            "line_bytes": sum(map(len, pool)) / len(pool),
-        }
-    e2e_peak = _peak(lambda: end_to_end(pool_for("CSV"), PEAK_CHUNKS * CHUNK_LINES))
-    scale = _scale(names, baseline, end_to_end, pool_for("CSV"), e2e)
+    e2e = {shape.label: _end_to_end(shape, names, baseline, window, values / stats_cpu) for shape in SHAPES}
+    e2e_peak = _peak(
+        lambda: _run_capture(
+            capture_object(SHAPES[0], names, window, PEAK_BLOCKS * BLOCK_BYTES // 450), names, baseline
+        )
+    )
+    scale = _scale(names, baseline, e2e, window)
     return {
         "rows": ROWS,
         "features": FEATURES,
@@ -171,8 +238,8 @@ def run() -> dict[str, Any]:
         "max_psi": max(r.psi for r in results),
         "max_ks": max(r.ks for r in results),
         "e2e": e2e,
-        "e2e_values_per_cpu_s": e2e["CSV"]["values_per_cpu_s"],
-        "e2e_vs_stats": e2e["CSV"]["values_per_cpu_s"] / (values / stats_cpu),
+        "e2e_values_per_cpu_s": e2e["CSV x1"]["values_per_cpu_s"],
+        "e2e_vs_stats": e2e["CSV x1"]["vs_stats"],
         "e2e_peak_mb": e2e_peak / 2**20,
         "scale": scale,
     }
@@ -181,9 +248,8 @@ def run() -> dict[str, Any]:
 def _scale(
     names: list[str],
     baseline: Any,
-    end_to_end: Callable[[list[bytes], int], Any],
-    pool: list[bytes],
     e2e: dict[str, Any],
+    window_values: np.ndarray,
 ) -> dict[str, Any]:
     """Fan-out figures: the single-invocation ceiling and the projected wall time of a 10 B-value window."""
     import orjson
@@ -196,7 +262,8 @@ def _scale(
     window = VariantWindow("Primary", names, baseline)
     worker = VariantWindow("Primary", names, baseline)
     decoder = BatchDecoder(names)
-    worker.add_batch(decoder.decode(pool[:CHUNK_LINES], WINDOW_START, WINDOW_END))
+    body = capture_object(SHAPES[0], names, window_values, BLOCK_BYTES // 450)
+    worker.add_batch(decoder.decode_block(body, WINDOW_START, WINDOW_END))
     blob = orjson.dumps(worker.partial())
     merges = 200
 
@@ -206,7 +273,7 @@ def _scale(
 
     _, cpu, _ = _timed(merge_all)
     merge_s = cpu / merges
-    csv = e2e["CSV"]
+    csv = e2e["CSV x1"]
     csv_values_per_s = csv["values_per_cpu_s"]
     target_values = 10_000_000_000
     object_bytes = CAPTURE_OBJECT_MB * 2**20
@@ -243,19 +310,27 @@ def report(figures: dict[str, Any]) -> str:
             f"({figures['stats_wall_s']:.2f} s wall) -> {figures['stats_values_per_cpu_s'] / 1e6:,.1f} M values/s "
             f"per core, {figures['stats_vs_floor']:.1f}x the floor; peak memory {figures['stats_peak_mb']:.1f} MB "
             f"(window itself: {figures['window_mb']:.0f} MB, never held by the Lambda)",
-            *[
-                f"end to end from capture JSON lines, {encoding} payloads ({e['rows']:,} rows, {e['line_bytes']:.0f} B/line; "
-                f"decode + statistics): {e['cpu_s']:.2f} CPU s ({e['wall_s']:.2f} s wall) -> "
-                f"{e['values_per_cpu_s'] / 1e6:,.1f} M values/s per core = "
-                f"{e['values_per_cpu_s'] / figures['stats_values_per_cpu_s']:.2f}x the statistics-only figure"
-                for encoding, e in figures["e2e"].items()
-            ],
-            f"end-to-end peak memory {figures['e2e_peak_mb']:.1f} MB (over {PEAK_CHUNKS} chunks of {CHUNK_LINES:,} lines; "
-            "flat after: one chunk is held at a time)",
+            f"end to end from capture objects (SageMaker's compact JSON lines, {E2E_ROWS:,} rows per shape; decode + "
+            f"statistics; goal {TARGET_VALUES_PER_S / 1e6:.0f} M values/s per core):",
+            *[_e2e_line(label, e) for label, e in figures["e2e"].items()],
+            "  (envelope = Arrow's read of the JSON lines alone; ceiling = envelope + statistics, payload decoding free: "
+            "a one-row request cannot reach the goal whatever decodes its payload)",
+            f"end-to-end peak memory {figures['e2e_peak_mb']:.1f} MB (over {PEAK_BLOCKS} blocks of {BLOCK_BYTES >> 20} MB; "
+            "flat after: one block is held at a time)",
             *_scale_report(figures["scale"]),
             f"baseline build ({TRAINING_ROWS:,} training rows): {figures['baseline_build_s']:.2f} s; "
             f"sanity: max PSI {figures['max_psi']:.3f}, max KS {figures['max_ks']:.3f} for a 0.3 shift",
         ]
+    )
+
+
+def _e2e_line(label: str, e: dict[str, Any]) -> str:
+    verdict = "reaches" if e["values_per_cpu_s"] >= TARGET_VALUES_PER_S else "BELOW"
+    return (
+        f"  {label:<10} ({e['line_bytes']:.0f} B/line): {e['values_per_cpu_s'] / 1e6:5.1f} M values/s per core = "
+        f"{e['vs_stats']:.2f}x the statistics-only figure ({e['cpu_s']:.2f} CPU s, {e['wall_s']:.2f} s wall) -- "
+        f"{verdict} the goal; envelope {e['envelope_us_per_line']:.2f} us/line, "
+        f"ceiling {e['ceiling_values_per_cpu_s'] / 1e6:.1f} M values/s"
     )
 
 

@@ -181,7 +181,7 @@ def capture_line(
     }
     if inference_time is not None:
         record["eventMetadata"]["inferenceTime"] = inference_time.isoformat().replace("+00:00", "Z")
-    return json.dumps(record)
+    return json.dumps(record, separators=(",", ":"))  # compact, as SageMaker writes it
 
 
 # --- the column-wise decoder --------------------------------------------------------------------
