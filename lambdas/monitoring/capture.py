@@ -419,16 +419,15 @@ class BatchDecoder:
         # exactly one value per payload: one record per line, and no key but the wrapper's
         if table.num_rows != count or table.column_names != ["p"]:
             return False
-        payload = table.column("p").combine_chunks()
-        if payload.null_count:
+        try:  # nothing is added to the batch before every column is read
+            payload = table.column("p").combine_chunks()
+            shape = None if payload.null_count else _json_rows(pa, pc, payload)
+            read = None if shape is None else self._json_columns(pa, pc, shape[0])
+        except pa.ArrowException:  # e.g. Arrow's own limits on lists of nulls
             return False
-        shape = _json_rows(pa, pc, payload)
-        if shape is None:
+        if shape is None or read is None:
             return False
-        rows, empty = shape
-        read = self._json_columns(pa, pc, rows)
-        if read is None:
-            return False
+        empty = shape[1]
         columns, count, malformed = read
         batch.malformed_rows += malformed + empty
         batch.rows += count

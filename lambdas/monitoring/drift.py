@@ -123,6 +123,8 @@ class NumericAccumulator:
             array = np.asarray(values, dtype=np.float64)
         except (TypeError, ValueError, OverflowError):
             array = self._convert_slowly(values)
+        if array.ndim != 1:  # every value a list of one length: NumPy made a matrix of the containers
+            array = self._convert_slowly(values)
         finite = np.isfinite(array)
         if not finite.all():
             nan = np.isnan(array)

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from monitoring.capture import BatchDecoder, CaptureDecoder, capture_line
+from monitoring.capture import BatchDecoder, CaptureDecoder, CorruptCaptureError, capture_line, line_blocks
 from monitoring.drift import FeatureDrift, VariantWindow
 from registry_core.baseline import build_feature_baseline, category_key, numeric_value, read_feature_baseline
 
@@ -103,7 +103,8 @@ def lines_for(rows: Sequence[tuple[Any, ...]], encoding: str, per_record: int) -
 
 def statistics(window: VariantWindow) -> list[tuple[Any, ...]]:
     result = window.finish(min_samples=1)
-    return [_key(f) for f in result.features] + [(result.rows, result.records, result.malformed_rows)]
+    counts = (result.rows, result.records, result.malformed_rows, result.corrupt_records, result.unexpected_values)
+    return [_key(f) for f in result.features] + [counts]
 
 
 def _key(feature: FeatureDrift) -> tuple[Any, ...]:
@@ -122,9 +123,16 @@ def through_lines(lines: list[bytes]) -> list[tuple[Any, ...]]:
     window = VariantWindow("Primary", FEATURES, BASELINE, chunk_rows=5)
     decoder = CaptureDecoder(FEATURES)
     for line in lines:
-        window.add_rows(decoder.decode(line).rows)
+        try:
+            record = decoder.decode(line)
+        except CorruptCaptureError:
+            window.corrupt_records += 1
+            continue
+        window.add_rows(record.rows)
+        window.malformed_rows += record.malformed_rows
+        window.unexpected_values += record.unexpected_values
         window.records -= 1
-    window.records = len(lines)
+    window.records = len(lines) - window.corrupt_records
     return statistics(window)
 
 
@@ -235,3 +243,128 @@ def test_training_column_with_infinities_stays_numeric() -> None:
     assert (document["features"]["x"]["count"], document["features"]["x"]["missing"]) == (3, 3)
     as_array = build_feature_baseline({"x": np.array([1.0, 2.0, np.inf, 3.0, -np.inf, np.nan])})
     assert as_array["features"]["x"] == document["features"]["x"]
+
+
+# --- the column-wise JSON reading, every payload shape ----------------------------------------------
+finite_values = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False, width=64),
+    st.integers(min_value=-(2**53), max_value=2**53),
+    st.integers(min_value=2**53 + 1, max_value=10**30),  # beyond a double's integers: the reference's reading
+    st.booleans(),
+    st.none(),
+    st.sampled_from(["1.5", "x", ""]),
+)
+finite_rows = st.lists(st.tuples(finite_values, finite_values, category_values), min_size=1, max_size=40)
+JSON_SHAPES = ("object", "list of objects", "instances", "positional", "list of positional", "instances positional")
+
+
+def json_payload(shape: str, chunk: Sequence[tuple[Any, ...]]) -> Any:
+    objects = [dict(zip(FEATURES, row, strict=False)) for row in chunk]
+    positional = [list(row) for row in chunk]
+    return {
+        "object": objects[0],
+        "list of objects": objects,
+        "instances": {"instances": objects},
+        "positional": positional[0],
+        "list of positional": positional,
+        "instances positional": {"instances": positional},
+    }[shape]
+
+
+def json_lines(rows: Sequence[tuple[Any, ...]], shape: str, per_record: int, base64: bool = False) -> list[bytes]:
+    per_record = 1 if shape in ("object", "positional") else per_record
+    encoding = "BASE64" if base64 else "JSON"
+    return [
+        capture_line(
+            json.dumps(json_payload(shape, rows[offset : offset + per_record])),
+            content_type="application/json",
+            encoding=encoding,
+            inference_time=AT,
+        ).encode()
+        for offset in range(0, len(rows), per_record)
+    ]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=finite_rows,
+    shape=st.sampled_from(JSON_SHAPES),
+    per_record=st.integers(min_value=1, max_value=5),
+    base64=st.booleans(),
+)
+def test_json_payloads_read_column_wise_as_the_line_decoder_reads_them(
+    rows: list[tuple[Any, ...]], shape: str, per_record: int, base64: bool
+) -> None:
+    # Given JSON payloads of one shape (direct or BASE64), When decoded column-wise and line by line
+    lines = json_lines(rows, shape, per_record, base64)
+    # Then every count, PSI and KS is the same
+    assert through_batches(lines) == through_lines(lines)
+
+
+@pytest.mark.parametrize("shape", JSON_SHAPES)
+def test_plain_json_payloads_take_one_arrow_read(shape: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given JSON payloads of a common shape, one type per column (Arrow's lists hold one type: positional
+    # rows with text beside numbers take the reference reading), and a positional row of the wrong width
+    categories: list[Any] = [1, 2.5, 3] if "positional" in shape else ["a", "b", "zz"]
+    rows = [(float(i), i % 7, categories[i % 3]) for i in range(30)]
+    lines = json_lines(rows, shape, 4)
+    if "positional" in shape:
+        short = json.dumps(json_payload(shape, [(1, 2)]))  # type: ignore[list-item]
+        lines.append(capture_line(short, content_type="application/json", encoding="JSON", inference_time=AT).encode())
+    expected = through_lines(lines)
+
+    def reference(*_: Any) -> None:
+        raise AssertionError("the per-payload reference reading was used")
+
+    # When decoded column-wise, Then no payload is read one by one, and the statistics are the reference's
+    monkeypatch.setattr(BatchDecoder, "_add_json", reference)
+    assert through_batches(lines) == expected
+
+
+def test_json_payloads_arrow_cannot_mirror_take_the_reference_reading() -> None:
+    odd = [
+        '{"x": 1, "x": 2, "y": 3, "c": "a"}',  # a duplicate key: the last one counts
+        '{"x": 1, "y": 2, "c": "a", "extra": 5}',  # an unexpected key is counted
+        '{"x": [1, 2], "y": 2, "c": "a"}',  # a container where a value belongs
+        '{"x": 1e400, "y": Infinity, "c": NaN}',  # beyond a double; the standard library's spellings
+        '[{"x": 1, "y": 2, "c": "a"}, null]',  # a positional row of two values
+        '"text"',  # not a payload: a corrupt record
+        '{"instances": [1, 2, 3]}',  # instances of plain values: malformed rows
+        '{"x": 1,\n "y": 2, "c": "a"}',  # a payload over two lines
+    ]
+    lines = [capture_line(p, content_type="application/json", encoding="JSON", inference_time=AT).encode() for p in odd]
+    for line in lines:
+        assert through_batches([line]) == through_lines([line]), line
+    assert through_batches(lines) == through_lines(lines)
+
+
+def test_base64_payloads_the_reference_refuses_are_counted_corrupt() -> None:
+    good = capture_line("1,2,a", encoding="BASE64", inference_time=AT)
+    lines = [good.encode()]
+    for payload in ("MSwyLGE", "MSwy*GE=", "//79/w==", "MSwyLGE=="):  # padding, alphabet, UTF-8, excess
+        lines.append(good.replace(json.loads(good)["captureData"]["endpointInput"]["data"], payload).encode())
+    batch = BatchDecoder(FEATURES, categorical=["c"]).decode(lines, START, END)
+    reference = [CaptureDecoder(FEATURES).decode(lines[0])]
+    assert (batch.records, batch.corrupt_records, batch.rows) == (1, 4, len(reference[0].rows))
+    assert through_batches(lines)[:3] == through_batches(lines[:1])[:3]
+
+
+def test_a_block_of_capture_lines_decodes_as_its_lines() -> None:
+    # Given a capture object's bytes: blank lines, a corrupt line, two records on one line, CRLF
+    lines = lines_for([(1.5, 2, "a"), (None, 3, "b"), (2.5, True, 2.5)] * 5, "CSV", 2)
+    body = b"\n".join([lines[0], b"", b"  ", *lines[1:4], b"{not json", lines[4] + lines[5], *lines[6:]]) + b"\r\n"
+    decoder = BatchDecoder(FEATURES, categorical=["c"])
+    window = VariantWindow("Primary", FEATURES, BASELINE)
+    # When decoded as one block, and as blocks cut at line ends
+    window.add_batch(decoder.decode_block(body, START, END))
+    pieces = [body[offset : offset + 100] for offset in range(0, len(body), 100)]
+    blocks = list(line_blocks(pieces, 300))
+    assert b"".join(blocks) == body and all(block.endswith(b"\n") for block in blocks[:-1])
+    cut = VariantWindow("Primary", FEATURES, BASELINE)
+    for block in blocks:
+        cut.add_batch(decoder.decode_block(block, START, END))
+    # Then each gives the statistics of the lines, the corrupt line and the double line counted corrupt
+    by_lines = VariantWindow("Primary", FEATURES, BASELINE)
+    by_lines.add_batch(decoder.decode([*lines[:4], b"{not json", lines[4] + lines[5], *lines[6:]], START, END))
+    assert statistics(window) == statistics(cut) == statistics(by_lines)
+    assert (by_lines.corrupt_records, by_lines.records) == (2, len(lines) - 2)
