@@ -145,8 +145,13 @@ def compute_partial(
     decoder = batch_decoder(run.request.features, baseline)
     window = VariantWindow(variant, run.request.features, baseline, chunk_rows=DEFAULT_CHUNK_ROWS)
     for key in keys:
-        for chunk in line_chunks(source.object_lines(key), chunk_lines):
-            window.add_batch(decoder.decode(chunk, run.window_start, run.window_end))
+        blocks = getattr(source, "object_blocks", None)
+        if blocks is not None:  # whole blocks of lines (the S3 source): no split into lines in Python
+            for block in blocks(key):
+                window.add_batch(decoder.decode_block(block, run.window_start, run.window_end))
+        else:
+            for chunk in line_chunks(source.object_lines(key), chunk_lines):
+                window.add_batch(decoder.decode(chunk, run.window_start, run.window_end))
     partial = window.partial()
     digest = hashlib.sha256("\n".join(keys).encode()).hexdigest()[:32]
     key = f"{run.partials_of(variant)}{digest}.json"

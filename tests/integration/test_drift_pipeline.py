@@ -244,6 +244,9 @@ def test_drift_capture_source_reads_only_the_window_hours(env: Environment) -> N
     source = S3CaptureSource(BUCKET, "datacapture")
     lines = list(source.lines(ENDPOINT, "Primary", datetime(2026, 1, 31, 10, 30, tzinfo=UTC), WINDOW_END))
     assert lines == [b"ten-a", b"ten-b"]
+    # the blocks the decoder reads hold the same lines, cut at line ends
+    blocks = list(source.blocks(ENDPOINT, "Primary", datetime(2026, 1, 31, 10, 30, tzinfo=UTC), WINDOW_END))
+    assert [line for block in blocks for line in block.split(b"\n") if line.strip()] == lines
 
 
 def test_drift_metric_sink_publishes_in_batches(env: Environment) -> None:
