@@ -409,13 +409,24 @@ class BatchDecoder:
         pa, pc, _, pjson = _arrow()
         if not self.features or blob.count(b"\n") != count or b"\r" in blob:  # a payload over several lines
             return False
+        read_options = pjson.ReadOptions(use_threads=False, block_size=max(1 << 20, len(blob) + 1))
+        failures = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, UnicodeDecodeError)
+        # the common shape first, typed (no inference: ~20% faster): one object per payload, numbers
+        # in the numeric features, text in the categorical ones; any other payload is read inferred
+        typed = pa.struct([(f, pa.string() if f in self.categorical else pa.float64()) for f in self.features])
         try:
             table = pjson.read_json(
                 io.BytesIO(blob),
-                read_options=pjson.ReadOptions(use_threads=False, block_size=max(1 << 20, len(blob) + 1)),
+                read_options=read_options,
+                parse_options=pjson.ParseOptions(
+                    explicit_schema=pa.schema([("p", typed)]), unexpected_field_behavior="error"
+                ),
             )
-        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, UnicodeDecodeError):
-            return False
+        except failures:
+            try:
+                table = pjson.read_json(io.BytesIO(blob), read_options=read_options)
+            except failures:
+                return False
         # exactly one value per payload: one record per line, and no key but the wrapper's
         if table.num_rows != count or table.column_names != ["p"]:
             return False
