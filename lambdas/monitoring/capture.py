@@ -327,23 +327,32 @@ class BatchDecoder:
             return None, None
         kind_json = pc.match_substring(content_types, "json")
         kind_csv = pc.and_(pc.invert(kind_json), pc.match_substring(content_types, "csv"))
-        usable = pc.and_(
-            pc.and_(
-                pc.match_substring_regex(payloads, r"^[A-Za-z0-9+/]*={0,2}$"),
-                pc.equal(pc.bit_wise_and(pc.binary_length(payloads), 3), 0),
-            ),
-            pc.or_(kind_json, kind_csv),
-        )
-        texts = pc.filter(payloads, usable)
-        as_json = pc.filter(kind_json, usable)
+        usable = pc.or_(kind_json, kind_csv)
+        texts, as_json = pc.filter(payloads, usable), pc.filter(kind_json, usable)
         rejected = len(payloads) - len(texts)
+        encoded, offsets = _string_values(texts), _offsets(texts)
+        lengths = np.diff(offsets)
+        equals = np.frombuffer(encoded, dtype=np.uint8) == ord("=")
+        last = np.zeros(len(texts), dtype=bool)
+        last[lengths >= 1] = equals[offsets[1:][lengths >= 1] - 1]
+        before_last = np.zeros(len(texts), dtype=bool)
+        before_last[lengths >= 2] = equals[offsets[1:][lengths >= 2] - 2]
+        pads = last.astype(np.int64) + (last & before_last)
+        valid = lengths % 4 == 0
+        # the alphabet, and "=" only as one or two final characters: one scan of the whole buffer
+        if encoded.translate(None, _BASE64_ALPHABET) or int(equals.sum()) != int(pads.sum()):
+            pattern = r"^[A-Za-z0-9+/]*={0,2}$"  # some payload is not BASE64: find which, one by one
+            valid &= pc.match_substring_regex(texts, pattern).to_numpy(zero_copy_only=False)
+        if not valid.all():
+            rejected += int((~valid).sum())
+            mask = pa.array(valid)
+            texts, as_json, lengths, pads = texts.filter(mask), as_json.filter(mask), lengths[valid], pads[valid]
+            encoded = _string_values(texts)
         batch.corrupt_records += rejected
         batch.records -= rejected
         if not len(texts):
             return None, None
-        lengths = pc.binary_length(texts).to_numpy().astype(np.int64)
-        pads = pc.count_substring(texts, "=").to_numpy().astype(np.int64)
-        encoded = _string_values(texts).replace(b"=", b"A")
+        encoded = encoded.replace(b"=", b"A")
         whole = np.frombuffer(binascii.a2b_base64(encoded), dtype=np.uint8)
         ends = np.cumsum(lengths) // 4 * 3
         keep = np.ones(whole.size, dtype=bool)
@@ -612,6 +621,18 @@ def _joined(array: Any, prefix: str, suffix: str) -> bytes:
 
     wrapped = pc.binary_join_element_wise(pa.scalar(prefix), array, pa.scalar(suffix), "")
     return _string_values(wrapped)
+
+
+_BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
+
+
+def _offsets(array: Any) -> Any:
+    """Where each value of an Arrow string array starts in ``_string_values(array)`` (and the end)."""
+    import numpy as np
+
+    _, offsets_buffer, _ = array.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int32, count=len(array) + 1, offset=array.offset * 4)
+    return offsets.astype(np.int64) - int(offsets[0])
 
 
 def _string_values(array: Any) -> bytes:
