@@ -358,7 +358,7 @@ def test_json_payloads_arrow_cannot_mirror_take_the_reference_reading() -> None:
 def test_base64_payloads_the_reference_refuses_are_counted_corrupt() -> None:
     good = capture_line("1,2,a", encoding="BASE64", inference_time=AT)
     lines = [good.encode()]
-    for payload in ("MSwyLGE", "MSwy*GE=", "//79/w==", "MSwyLGE==", "MS=yLGE="):  # length, alphabet, UTF-8, "=" 
+    for payload in ("MSwyLGE", "MSwy*GE=", "//79/w==", "MSwyLGE==", "MS=yLGE="):  # length, alphabet, UTF-8, "="
         lines.append(good.replace(json.loads(good)["captureData"]["endpointInput"]["data"], payload).encode())
     batch = BatchDecoder(FEATURES, categorical=["c"]).decode(lines, START, END)
     reference = [CaptureDecoder(FEATURES).decode(lines[0])]
