@@ -432,11 +432,13 @@ def bias_report(
     positive_label_values: Sequence[Any] | None = None,
     label_threshold: float | None = None,
     predicted_label: str | None = None,
+    predicted_positive: np.ndarray | None = None,
     group_variable: str | None = None,
     feature_columns: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Clarify's ``analysis.json``: ``pre_training_bias_metrics`` always, ``post_training_bias_metrics``
-    when ``predicted_label`` names the model's predicted labels (same positive values as the label)."""
+    when ``predicted_label`` names the model's predicted labels (same positive values as the label) or
+    ``predicted_positive`` holds the positive predictions as booleans (e.g. ``score >= threshold``)."""
     if not facets:
         raise EvidenceError("facets", [], "name at least one facet (protected attribute)")
     labels = dataset.column(label, "label")
@@ -446,6 +448,10 @@ def bias_report(
         predicted = positive_mask(
             dataset.column(predicted_label, "predicted label"), positive_label_values, label_threshold, "predicted label"
         )
+    if predicted_positive is not None:
+        predicted = np.asarray(predicted_positive, dtype=bool)
+        if predicted.shape != positive.shape:
+            raise EvidenceError("predicted_positive", predicted.shape, f"need one prediction per row ({positive.size})")
     groups_column = dataset.column(group_variable, "group variable") if group_variable else None
     label_text = (
         _threshold_text(label_threshold, labels)
