@@ -49,4 +49,5 @@ def with_evidence(registration: ModelRegistration, uris: dict[str, str]) -> Mode
         "explainability": "explainability_report_uri",
         "baseline": "baseline_uri",
     }
-    return replace(registration, **{fields[what]: uri for what, uri in uris.items()})
+    changes: dict[str, Any] = {fields[what]: uri for what, uri in uris.items()}
+    return replace(registration, **changes)

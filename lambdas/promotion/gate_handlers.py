@@ -93,9 +93,7 @@ def evaluate_explainability_gate(request: dict[str, Any]) -> dict[str, Any]:
         request,
         explainability.GATE,
         lambda view: view.explainability_report_uri,
-        lambda report, state: explainability.evaluate(
-            report, state.policy.features, state.policy.explainability_label
-        ),
+        lambda report, state: explainability.evaluate(report, state.policy.features, state.policy.explainability_label),
     )
 
 

@@ -235,7 +235,10 @@ def from_model_monitor_statistics(statistics: Mapping[str, Any]) -> dict[str, An
         "schema": SCHEMA,
         "schemaVersion": SCHEMA_VERSION,
         "source": MODEL_MONITOR_FORMAT,
-        "rowCount": _count(int(item_count) if isinstance(item_count, float) and item_count.is_integer() else item_count, "dataset.item_count"),
+        "rowCount": _count(
+            int(item_count) if isinstance(item_count, float) and item_count.is_integer() else item_count,
+            "dataset.item_count",
+        ),
         "features": features,
     }
 
@@ -320,13 +323,13 @@ def _model_monitor_categorical(raw: Mapping[str, Any], path: str) -> dict[str, A
     buckets = categorical.get("buckets")
     if not isinstance(buckets, list):
         raise BaselineFormatError(f"{path}.distribution.categorical.buckets", "must be a list")
-    counts: Counter[str] = Counter()
+    counts: dict[str, float] = {}
     for index, bucket in enumerate(buckets):
         where = f"{path}.distribution.categorical.buckets[{index}]"
         bucket = _mapping(bucket, where)
         key = category_key(bucket.get("value"))
         if key is not None:
-            counts[key] += _float(bucket.get("count"), f"{where}.count")
+            counts[key] = counts.get(key, 0.0) + _float(bucket.get("count"), f"{where}.count")
     listed = math.fsum(counts.values())
     denominator = max(float(present), listed)
     frequencies = {category: count / denominator for category, count in counts.items()}

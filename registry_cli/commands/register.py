@@ -290,7 +290,10 @@ def _compute_evidence(args: Any, group: Any) -> dict[str, dict[str, Any]]:
         )
         model = load_model(args.model_file) if args.model_file else None
         evidence = compute_evidence(
-            read_csv(Path(args.evidence_from).expanduser()), spec, model=model, explanation_method=args.explanation_method
+            read_csv(Path(args.evidence_from).expanduser()),
+            spec,
+            model=model,
+            explanation_method=args.explanation_method,
         )
     except (EvidenceError, OSError) as error:
         raise RegistrationError([f"evidence from {args.evidence_from}: {error}"]) from error
@@ -321,12 +324,19 @@ def _use_computed_evidence(args: Any, computed: dict[str, Any], bucket: str, gro
 
 
 def _require_reports(args: Any) -> None:
-    missing = [option for option in ("--metrics-report", "--bias-report", "--explainability-report") if not getattr(args, option[2:].replace("-", "_"))]
+    missing = [
+        option
+        for option in ("--metrics-report", "--bias-report", "--explainability-report")
+        if not getattr(args, option[2:].replace("-", "_"))
+    ]
     if not (args.baseline or args.baseline_file):
         missing.append("--baseline or --baseline-file")
     if missing:
         raise RegistrationError(
-            [f"{option}: required (or computed with --evidence-from{' and --model-file' if 'explain' in option else ''})" for option in missing]
+            [
+                f"{option}: required (or computed with --evidence-from{' and --model-file' if 'explain' in option else ''})"
+                for option in missing
+            ]
         )
 
 

@@ -43,10 +43,7 @@ def test_drift_alarms_for_real_feature_names() -> None:
     alarms = template.find_resources("AWS::CloudWatch::Alarm")
     # Then every feature keeps its exact name as the metric dimension
     dimensions = {
-        d["Value"]
-        for a in alarms.values()
-        for d in a["Properties"].get("Dimensions", [])
-        if d["Name"] == "FeatureName"
+        d["Value"] for a in alarms.values() for d in a["Properties"].get("Dimensions", []) if d["Name"] == "FeatureName"
     }
     assert dimensions == set(FEATURES)
     # and every alarm name is distinct, short enough for composite rules, and free of quotes

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,10 +49,8 @@ def sagemaker(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 
 def _package(sm: Any, group: str, bias: dict[str, Any]) -> str:
-    try:
+    with contextlib.suppress(sm.exceptions.ClientError):
         sm.create_model_package_group(ModelPackageGroupName=group)
-    except sm.exceptions.ClientError:
-        pass
     return str(
         sm.create_model_package(
             ModelPackageGroupName=group,

@@ -28,7 +28,8 @@ def clean(value):
 
 
 def main(path):
-    request = json.load(open(path))
+    with open(path) as handle:
+        request = json.load(handle)
     df = pd.read_csv(request["csv"])
     positive = request.get("positive")
     if request.get("label_threshold") is not None:
@@ -41,9 +42,7 @@ def main(path):
         if facet.get("threshold") is not None:
             sensitive = [facet["threshold"]]
         column = FacetColumn(facet["column"], sensitive)
-        out["pre"][facet["column"]] = bias_report(
-            df, column, label, StageType.PRE_TRAINING, group_variable=group
-        )
+        out["pre"][facet["column"]] = bias_report(df, column, label, StageType.PRE_TRAINING, group_variable=group)
         if request.get("predicted"):
             predicted = LabelColumn(request["predicted"], df[request["predicted"]], positive)
             out["post"][facet["column"]] = bias_report(

@@ -13,13 +13,13 @@ from typing import Any
 import joblib
 import numpy as np
 import pytest
+from promotion.gates import bias, explainability
 from registry_core.baseline import read_feature_baseline
 from registry_core.model_registry import PackageView
 from sklearn.ensemble import RandomForestClassifier
 
 from offline.harness import PipelineHarness
-from promotion.gates import bias, explainability
-from tests.pipeline.test_cli_support import CHURN_FEATURES, GROUP, register_args, run_cli, upload_inputs
+from tests.pipeline.test_cli_support import CHURN_FEATURES, register_args, run_cli, upload_inputs
 
 NUMERIC = ["tenure_months", "monthly_charges", "total_charges", "support_calls"]
 
@@ -50,8 +50,15 @@ def _holdout(tmp_path: Path, rows: int = 240) -> tuple[Path, Path]:
         writer.writerow([*NUMERIC, "contract_type", "payment_method", "gender", "age_band", "churned", "score"])
         for i in range(rows):
             writer.writerow(
-                [*x[i], ("monthly", "yearly")[i % 2], ("card", "bank")[i % 3 == 0], ("F", "M")[i % 2 == 0],
-                 ("18-35", "36-60", "60+")[i % 3], churn[i], round(float(scores[i]), 6)]
+                [
+                    *x[i],
+                    ("monthly", "yearly")[i % 2],
+                    ("card", "bank")[i % 3 == 0],
+                    ("F", "M")[i % 2 == 0],
+                    ("18-35", "36-60", "60+")[i % 3],
+                    churn[i],
+                    round(float(scores[i]), 6),
+                ]
             )
     return data, archive
 
@@ -70,8 +77,18 @@ def test_register_with_evidence_computed_from_a_data_set(
     result = run_cli(
         capsys,
         *register_args(inputs),
-        "--evidence-from", str(data), "--label", "churned", "--score", "score", "--threshold", "0.5",
-        "--model-file", str(archive), "--model-features", ",".join(NUMERIC),
+        "--evidence-from",
+        str(data),
+        "--label",
+        "churned",
+        "--score",
+        "score",
+        "--threshold",
+        "0.5",
+        "--model-file",
+        str(archive),
+        "--model-features",
+        ",".join(NUMERIC),
     )
     # Then the version carries the computed evidence, which the gates read
     assert result.code == 0, result.err
@@ -122,7 +139,9 @@ def test_evidence_options_are_checked_before_anything_is_computed(
     assert "'label' ('churn'): no such column" in result.err
 
 
-def test_reports_are_required_without_evidence(module_harness: PipelineHarness, capsys: pytest.CaptureFixture[str]) -> None:
+def test_reports_are_required_without_evidence(
+    module_harness: PipelineHarness, capsys: pytest.CaptureFixture[str]
+) -> None:
     inputs = {k: v for k, v in upload_inputs(module_harness, "no-reports").items() if k != "--bias-report"}
     result = run_cli(capsys, *register_args(inputs))
     assert result.code != 0

@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-
 from registry_core.evidence import bias
 from registry_core.evidence.dataset import read_csv
 from registry_core.evidence.errors import EvidenceError
+
 from tests.oracles.smclarify_env import run_smclarify
 
 TOLERANCE = 1e-9
@@ -125,12 +125,19 @@ def test_categorical_facets_group_variable_and_threshold_agree_with_smclarify(tm
         "positive": [1],
         "predicted": "Predicted",
         "group": "Region",
-        "facets": [{"column": f.column, "values": list(f.values) if f.values else None, "threshold": f.threshold} for f in facets],
+        "facets": [
+            {"column": f.column, "values": list(f.values) if f.values else None, "threshold": f.threshold}
+            for f in facets
+        ],
     }
     # When
     ours = bias.bias_report(
-        read_csv(path), label="Income>50K", positive_label_values=[1], predicted_label="Predicted",
-        group_variable="Region", facets=facets,
+        read_csv(path),
+        label="Income>50K",
+        positive_label_values=[1],
+        predicted_label="Predicted",
+        group_variable="Region",
+        facets=facets,
     )
     oracle = run_smclarify(request, tmp_path)
     # Then
@@ -151,7 +158,9 @@ def test_flip_test_and_numeric_threshold_facet_agree_with_smclarify(tmp_path: Pa
         "facets": [{"column": f.column, "values": None, "threshold": f.threshold} for f in facets],
     }
     # When
-    ours = bias.bias_report(read_csv(path), label="label", positive_label_values=[1], predicted_label="prediction", facets=facets)
+    ours = bias.bias_report(
+        read_csv(path), label="label", positive_label_values=[1], predicted_label="prediction", facets=facets
+    )
     oracle = run_smclarify(request, tmp_path)
     # Then
     worst, compared = _compare(ours, oracle)
@@ -172,7 +181,9 @@ def test_worked_example_by_hand() -> None:
             "yhat": [1, 1, 0, 0, 1, 1, 1, 0, 0, 1],
         }
     )
-    report = bias.bias_report(data, label="y", positive_label_values=[1], predicted_label="yhat", facets=[bias.Facet("sex", values=("F",))])
+    report = bias.bias_report(
+        data, label="y", positive_label_values=[1], predicted_label="yhat", facets=[bias.Facet("sex", values=("F",))]
+    )
     pre = {m["name"]: m["value"] for m in report["pre_training_bias_metrics"]["facets"]["sex"][0]["metrics"]}
     post = {m["name"]: m["value"] for m in report["post_training_bias_metrics"]["facets"]["sex"][0]["metrics"]}
     # Then: CI = (6-4)/10; DPL = 4/6 - 1/4; DPPL = 4/6 - 2/4; DI = (2/4)/(4/6)

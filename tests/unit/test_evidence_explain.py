@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from registry_core.evidence import explain
+from registry_core.evidence.errors import EvidenceError
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.inspection import permutation_importance
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsRegressor
-
-from registry_core.evidence import explain
-from registry_core.evidence.errors import EvidenceError
 
 FEATURES = ["Age", "Capital Gain", "Education-Num", "Hours per week"]
 
@@ -92,7 +91,9 @@ def test_permutation_importance_agrees_with_scikit_learn_exactly() -> None:
     )
     reference = permutation_importance(model, x, labels, n_repeats=7, random_state=3)
     # Then
-    worst = float(max(np.max(np.abs(means - reference.importances_mean)), np.max(np.abs(stds - reference.importances_std))))
+    worst = float(
+        max(np.max(np.abs(means - reference.importances_mean)), np.max(np.abs(stds - reference.importances_std)))
+    )
     assert worst <= 1e-12
     print(f"permutation importance vs scikit-learn: max |difference| {worst:.3g}")
 

@@ -6,10 +6,9 @@ import math
 
 import numpy as np
 import pytest
-from sklearn import metrics as sk
-
 from registry_core.evidence import quality
 from registry_core.evidence.errors import EvidenceError
+from sklearn import metrics as sk
 
 TOLERANCE = 1e-12
 

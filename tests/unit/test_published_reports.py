@@ -9,14 +9,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from scipy import stats
-
-from registry_core.baseline import read_feature_baseline
-from registry_core.config import FairnessPolicy, FairnessThreshold
-from registry_core.model_registry import PackageView, bias_report_uris
 from monitoring.drift import NumericAccumulator, population_stability_index
 from promotion.gates import bias, explainability
 from promotion.gates.metrics import extract_metrics
+from registry_core.baseline import read_feature_baseline
+from registry_core.config import FairnessPolicy, FairnessThreshold
+from registry_core.model_registry import PackageView, bias_report_uris
+from scipy import stats
 
 PUBLISHED = Path(__file__).resolve().parents[1] / "data" / "published"
 

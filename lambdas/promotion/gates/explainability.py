@@ -68,9 +68,7 @@ def evaluate(report: Mapping[str, Any], features: Sequence[str], label: str | No
         )
     judged = [label] if label is not None else list(labels)
     reasons: list[str] = []
-    per_label = {
-        name: _judge(name if len(judged) > 1 else "", labels[name], features, reasons) for name in judged
-    }
+    per_label = {name: _judge(name if len(judged) > 1 else "", labels[name], features, reasons) for name in judged}
     evidence: dict[str, Any] = {"features": list(features), "labels": judged, "per_label": per_label}
     if len(judged) == 1:  # the single-label evidence keeps its flat shape
         evidence.update(per_label[judged[0]])

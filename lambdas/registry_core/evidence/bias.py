@@ -330,7 +330,15 @@ def flip_test(g: Groups, features: np.ndarray | None) -> float:
     return _divide(float(flipped_down - flipped_up), float(int(d.sum())))
 
 
-PRE_FUNCTIONS: dict[str, Callable[[Groups], float]] = {"CI": ci, "DPL": dpl, "JS": js, "KL": kl, "KS": ks, "LP": lp, "TVD": tvd}
+PRE_FUNCTIONS: dict[str, Callable[[Groups], float]] = {
+    "CI": ci,
+    "DPL": dpl,
+    "JS": js,
+    "KL": kl,
+    "KS": ks,
+    "LP": lp,
+    "TVD": tvd,
+}
 POST_FUNCTIONS: dict[str, Callable[[Groups], float]] = {
     "AD": ad,
     "DAR": dar,
@@ -363,7 +371,9 @@ def _matches(column: np.ndarray, values: Sequence[Any], field: str) -> np.ndarra
     return np.isin(column.astype(str), [str(v) for v in values])
 
 
-def positive_mask(column: np.ndarray, positive_values: Sequence[Any] | None, threshold: float | None, field: str) -> np.ndarray:
+def positive_mask(
+    column: np.ndarray, positive_values: Sequence[Any] | None, threshold: float | None, field: str
+) -> np.ndarray:
     if threshold is not None:
         if column.dtype.kind != "f":
             raise EvidenceError(field, threshold, "a threshold needs a numeric column")
@@ -446,7 +456,10 @@ def bias_report(
     predicted = None
     if predicted_label is not None:
         predicted = positive_mask(
-            dataset.column(predicted_label, "predicted label"), positive_label_values, label_threshold, "predicted label"
+            dataset.column(predicted_label, "predicted label"),
+            positive_label_values,
+            label_threshold,
+            "predicted label",
         )
     if predicted_positive is not None:
         predicted = np.asarray(predicted_positive, dtype=bool)

@@ -97,7 +97,9 @@ def _as_column(name: str, values: Iterable[Any]) -> np.ndarray:
 
 
 def _missing(item: Any) -> bool:
-    return item is None or (isinstance(item, float) and math.isnan(item)) or (isinstance(item, str) and not item.strip())
+    return (
+        item is None or (isinstance(item, float) and math.isnan(item)) or (isinstance(item, str) and not item.strip())
+    )
 
 
 def _number(item: Any) -> float | None:

@@ -114,7 +114,9 @@ def _bootstrap_std(
         values = compute(rng.integers(0, rows, size=rows))
         for name in names:
             samples[name].append(values[name])
-    return {name: float(np.nanstd(np.asarray(v))) if not np.all(np.isnan(v)) else math.nan for name, v in samples.items()}
+    return {
+        name: float(np.nanstd(np.asarray(v))) if not np.all(np.isnan(v)) else math.nan for name, v in samples.items()
+    }
 
 
 def _section(values: dict[str, float], deviations: dict[str, float]) -> dict[str, Any]:
@@ -132,7 +134,10 @@ def _document(rows: int, section: str, body: dict[str, Any], evaluated_at: datet
     moment = (evaluated_at or datetime.now(UTC)).astimezone(UTC)
     return {
         "version": 0.0,
-        "dataset": {"item_count": rows, "evaluation_time": moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")},
+        "dataset": {
+            "item_count": rows,
+            "evaluation_time": moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        },
         section: body,
     }
 
@@ -142,7 +147,9 @@ def _positive(values: np.ndarray, positive_label: Any, field: str) -> np.ndarray
         try:
             target = float(positive_label)
         except (TypeError, ValueError):
-            raise EvidenceError(field, positive_label, "the column is numeric; the positive label must be a number") from None
+            raise EvidenceError(
+                field, positive_label, "the column is numeric; the positive label must be a number"
+            ) from None
         return values == target
     return values.astype(str) == str(positive_label)
 
@@ -234,9 +241,7 @@ def multiclass_classification(
 
     values = compute(np.arange(len(truth)))
     body = _section(values, _bootstrap_std(compute, len(truth), list(values), bootstrap))
-    body["confusion_matrix"] = {
-        t: {p: int(np.sum((truth == t) & (predicted == p))) for p in classes} for t in classes
-    }
+    body["confusion_matrix"] = {t: {p: int(np.sum((truth == t) & (predicted == p))) for p in classes} for t in classes}
     return _document(len(truth), "multiclass_classification_metrics", body, evaluated_at)
 
 
@@ -251,10 +256,8 @@ def _regression_values(truth: np.ndarray, predicted: np.ndarray) -> dict[str, fl
     mse = float(np.mean(errors**2))
     total = float(np.sum((truth - truth.mean()) ** 2))
     residual = float(np.sum(errors**2))
-    if total == 0.0:  # scikit-learn: 1 for a perfect fit of a constant target, else 0
-        r2 = 1.0 if residual == 0.0 else 0.0
-    else:
-        r2 = 1.0 - residual / total
+    # scikit-learn: a constant target scores 1 when fitted exactly, else 0
+    r2 = (1.0 if residual == 0.0 else 0.0) if total == 0.0 else 1.0 - residual / total
     return {"mae": float(np.mean(np.abs(errors))), "mse": mse, "rmse": math.sqrt(mse), "r2": r2}
 
 

@@ -67,7 +67,12 @@ class Evidence:
     spec: EvidenceSpec = field(repr=False)
 
     def documents(self) -> dict[str, dict[str, Any]]:
-        found = {"metrics": self.metrics, "bias": self.bias, "explainability": self.explainability, "baseline": self.baseline}
+        found = {
+            "metrics": self.metrics,
+            "bias": self.bias,
+            "explainability": self.explainability,
+            "baseline": self.baseline,
+        }
         return {name: document for name, document in found.items() if document is not None}
 
     def digest(self) -> str:
@@ -95,7 +100,9 @@ def spec_for_group(
     attributes = group.fairness.protected_attributes if group.fairness else ()
     unknown = sorted(set(thresholds) - set(attributes))
     if unknown:
-        raise EvidenceError("facet thresholds", unknown, f"not protected attributes of {group.name} ({list(attributes)})")
+        raise EvidenceError(
+            "facet thresholds", unknown, f"not protected attributes of {group.name} ({list(attributes)})"
+        )
     facets = tuple(bias.Facet(a, threshold=thresholds.get(a)) for a in attributes)
     return EvidenceSpec(
         label=label,
@@ -118,13 +125,19 @@ def _model_quality(dataset: Dataset, spec: EvidenceSpec, evaluated_at: datetime 
         return quality.regression(labels, dataset.column(spec.prediction, "prediction"), evaluated_at=evaluated_at)
     if spec.problem_type == "multiclass":
         assert spec.prediction is not None
-        return quality.multiclass_classification(labels, dataset.column(spec.prediction, "prediction"), evaluated_at=evaluated_at)
+        return quality.multiclass_classification(
+            labels, dataset.column(spec.prediction, "prediction"), evaluated_at=evaluated_at
+        )
     if spec.score is not None:
         scores = dataset.column(spec.score, "score")
         if scores.dtype.kind != "f":
             raise EvidenceError("score", spec.score, "the score column must be numeric")
         return quality.binary_classification(
-            labels, positive_label=spec.positive_label, scores=scores, threshold=spec.threshold, evaluated_at=evaluated_at
+            labels,
+            positive_label=spec.positive_label,
+            scores=scores,
+            threshold=spec.threshold,
+            evaluated_at=evaluated_at,
         )
     return quality.binary_classification(
         labels,
@@ -176,9 +189,7 @@ def compute_evidence(
         y = dataset.column(spec.label, "label")[:rows]
         if y.dtype.kind == "f" and spec.problem_type != "regression" and np.all(y == np.round(y)):
             y = y.astype(np.int64)
-        explanation = explain.explain(
-            model, x, y, inputs, method=explanation_method, label_names=spec.label_names
-        )
+        explanation = explain.explain(model, x, y, inputs, method=explanation_method, label_names=spec.label_names)
     columns = {name: dataset.column(name).tolist() for name in spec.features}
     return Evidence(
         metrics=_model_quality(dataset, spec, evaluated_at),
@@ -191,7 +202,12 @@ def compute_evidence(
 
 def evidence_keys(group: str, digest: str) -> dict[str, str]:
     """S3 keys of one evidence set in the artifacts bucket."""
-    names = {"metrics": "statistics.json", "bias": "bias-analysis.json", "explainability": "explainability-analysis.json", "baseline": "feature-baseline.json"}
+    names = {
+        "metrics": "statistics.json",
+        "bias": "bias-analysis.json",
+        "explainability": "explainability-analysis.json",
+        "baseline": "feature-baseline.json",
+    }
     return {what: f"{EVIDENCE_PREFIX}/{group}/sha256-{digest}/{name}" for what, name in names.items()}
 
 
@@ -210,9 +226,15 @@ def load_model(path: str) -> Any:
         raise EvidenceError("model", str(source), "no such file")
     if source.name.endswith((".tar.gz", ".tgz")):
         with tarfile.open(source) as archive, tempfile.TemporaryDirectory() as workdir:
-            members = [m for m in archive.getmembers() if m.isfile() and m.name.endswith((".joblib", ".pkl", ".pickle"))]
+            members = [
+                m for m in archive.getmembers() if m.isfile() and m.name.endswith((".joblib", ".pkl", ".pickle"))
+            ]
             if len(members) != 1:
-                raise EvidenceError("model", str(source), f"expected one .joblib/.pkl file in the archive, found {[m.name for m in members]}")
+                raise EvidenceError(
+                    "model",
+                    str(source),
+                    f"expected one .joblib/.pkl file in the archive, found {[m.name for m in members]}",
+                )
             archive.extract(members[0], workdir, filter="data")
             return joblib.load(Path(workdir) / members[0].name)
     if source.suffix not in (".joblib", ".pkl", ".pickle"):
