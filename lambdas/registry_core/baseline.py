@@ -231,7 +231,7 @@ def from_model_monitor_statistics(statistics: Mapping[str, Any]) -> dict[str, An
         raise BaselineFormatError("features", "no feature with numerical or string statistics")
     dataset = statistics.get("dataset") if isinstance(statistics.get("dataset"), Mapping) else {}
     item_count = dataset.get("item_count", 0) if isinstance(dataset, Mapping) else 0
-    return {
+    converted: dict[str, Any] = {
         "schema": SCHEMA,
         "schemaVersion": SCHEMA_VERSION,
         "source": MODEL_MONITOR_FORMAT,
@@ -241,6 +241,9 @@ def from_model_monitor_statistics(statistics: Mapping[str, Any]) -> dict[str, An
         ),
         "features": features,
     }
+    if statistics.get("performance") is not None:  # added at promotion (with_performance_baseline)
+        converted["performance"] = statistics["performance"]
+    return converted
 
 
 def _common(raw: Mapping[str, Any], path: str) -> tuple[int, int]:

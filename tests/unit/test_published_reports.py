@@ -222,3 +222,35 @@ def test_psi_and_ks_from_model_monitor_buckets_match_their_definitions() -> None
     exact = stats.ks_2samp(training, window).statistic
     bound = max(b["count"] for b in buckets) / training.size
     assert drift.ks is not None and abs(drift.ks - exact) <= bound
+
+
+def test_a_model_monitor_baseline_keeps_the_performance_baseline_added_at_promotion() -> None:
+    from registry_core.baseline import with_performance_baseline
+
+    statistics = _load("model_monitor/documented_schema_data_quality_statistics.json")
+    updated = with_performance_baseline(statistics, {"auc": 0.86})
+    baseline = read_feature_baseline(updated)
+    assert baseline.performance is not None and baseline.performance.metrics == {"auc": 0.86}
+    assert "Capital Gain" in baseline.features
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        (lambda f: f["numerical_statistics"]["distribution"]["kll"].update(buckets=[]), "distribution.kll.buckets"),
+        (lambda f: f["numerical_statistics"]["common"].update(num_present=-1), "common.num_present"),
+        (
+            lambda f: f["numerical_statistics"]["distribution"]["kll"]["buckets"][0].update(count="many"),
+            "buckets[0].count",
+        ),
+    ],
+)
+def test_a_malformed_model_monitor_statistics_file_names_the_field(change: Any, path: str) -> None:
+    from registry_core.baseline import BaselineFormatError
+
+    statistics = _load("model_monitor/documented_schema_data_quality_statistics.json")
+    change(statistics["features"][0])
+    with pytest.raises(BaselineFormatError) as raised:
+        read_feature_baseline(statistics)
+    assert raised.value.path.startswith("features[0] (Capital Gain).numerical_statistics")
+    assert path in raised.value.path
