@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from registry_core.evidence.dataset import from_columns, read_csv
 from registry_core.evidence.errors import EvidenceError
 from registry_core.evidence.service import EvidenceSpec, compute_evidence
