@@ -97,7 +97,7 @@ def test_register_with_evidence_computed_from_a_data_set(
     view = PackageView.from_description(module_harness.package(out["package_arn"]))
 
     def read(uri: str | None) -> dict[str, Any]:
-        assert uri and "/evidence/churn-classifier/sha256-" in uri
+        assert uri and ("/evidence/churn-classifier/sha256-" in uri or "/baselines/churn-classifier/sha256-" in uri)
         bucket, key = uri[5:].split("/", 1)
         return dict(json.loads(module_harness.s3.get_object(Bucket=bucket, Key=key)["Body"].read()))
 
@@ -108,6 +108,7 @@ def test_register_with_evidence_computed_from_a_data_set(
     assert bias.evaluate(bias_report, module_harness_policy(module_harness)).evidence["attributes"]["gender"]
     explanation = read(view.explainability_report_uri)
     assert explainability.evaluate(explanation, NUMERIC).passed
+    assert "/baselines/" in str(view.baseline_uri)  # the only prefix the drift functions may read
     baseline = read_feature_baseline(read(view.baseline_uri))
     assert set(baseline.features) == set(CHURN_FEATURES)
 

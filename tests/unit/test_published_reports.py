@@ -254,3 +254,20 @@ def test_a_malformed_model_monitor_statistics_file_names_the_field(change: Any, 
         read_feature_baseline(statistics)
     assert raised.value.path.startswith("features[0] (Capital Gain).numerical_statistics")
     assert path in raised.value.path
+
+
+def test_the_gates_read_reports_without_the_evidence_librarys_dependencies() -> None:
+    import subprocess
+    import sys
+
+    # Given a fresh interpreter, When the gate handlers are imported (what the promotion Lambda loads)
+    probe = (
+        "import sys; import promotion.gate_handlers;"
+        "print(','.join(m for m in ('numpy', 'sklearn', 'shap', 'registry_core.evidence') if m in sys.modules))"
+    )
+    root = Path(__file__).resolve().parents[2]
+    completed = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=root / "lambdas", check=True, timeout=60
+    )
+    # Then none of the evidence library's computation dependencies is loaded
+    assert completed.stdout.strip() == ""

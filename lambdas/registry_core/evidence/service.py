@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from registry_core.baseline import build_feature_baseline
+from registry_core.baseline import baseline_s3_key, build_feature_baseline
 from registry_core.config import GroupPolicy
 from registry_core.evidence import bias, explain, quality
 from registry_core.evidence.dataset import Dataset
@@ -201,14 +201,16 @@ def compute_evidence(
 
 
 def evidence_keys(group: str, digest: str) -> dict[str, str]:
-    """S3 keys of one evidence set in the artifacts bucket."""
+    """S3 keys of one evidence set in the artifacts bucket. The feature baseline goes under
+    ``baselines/`` (the only prefix besides data capture that the drift functions may read)."""
     names = {
         "metrics": "statistics.json",
         "bias": "bias-analysis.json",
         "explainability": "explainability-analysis.json",
-        "baseline": "feature-baseline.json",
     }
-    return {what: f"{EVIDENCE_PREFIX}/{group}/sha256-{digest}/{name}" for what, name in names.items()}
+    keys = {what: f"{EVIDENCE_PREFIX}/{group}/sha256-{digest}/{name}" for what, name in names.items()}
+    keys["baseline"] = baseline_s3_key(group, f"sha256-{digest}")
+    return keys
 
 
 def load_model(path: str) -> Any:
