@@ -147,3 +147,50 @@ def test_reports_are_required_without_evidence(
     result = run_cli(capsys, *register_args(inputs))
     assert result.code != 0
     assert "--bias-report: required (or computed with --evidence-from)" in result.err
+
+
+def test_a_model_monitor_statistics_file_is_registered_as_the_baseline(
+    module_harness: PipelineHarness, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Given an existing Model Monitor user's data-quality statistics.json for the group's features
+    def numeric(name: str) -> dict[str, Any]:
+        buckets = [{"lower_bound": float(i), "upper_bound": float(i + 1), "count": 10.0} for i in range(10)]
+        return {
+            "name": name,
+            "inferred_type": "Fractional",
+            "numerical_statistics": {
+                "common": {"num_present": 100, "num_missing": 0},
+                "distribution": {"kll": {"buckets": buckets}},
+            },
+        }
+
+    def text(name: str) -> dict[str, Any]:
+        buckets = [{"value": "monthly", "count": 60.0}, {"value": "yearly", "count": 40.0}]
+        return {
+            "name": name,
+            "inferred_type": "String",
+            "string_statistics": {
+                "common": {"num_present": 100, "num_missing": 0},
+                "distribution": {"categorical": {"buckets": buckets}},
+            },
+        }
+
+    statistics = {
+        "version": 0.0,
+        "dataset": {"item_count": 100},
+        "features": [numeric(f) for f in NUMERIC] + [text("contract_type"), text("payment_method")],
+    }
+    path = tmp_path / "statistics.json"
+    path.write_text(json.dumps(statistics))
+    inputs = {k: v for k, v in upload_inputs(module_harness, "mm-baseline").items() if k != "--baseline"}
+    # When it is registered as the feature baseline
+    result = run_cli(capsys, *register_args(inputs), "--baseline-file", str(path))
+    # Then it is stored under baselines/ as it is, and reads as the drift function reads it
+    assert result.code == 0, result.err
+    uri = result.json()["feature_baseline"]
+    assert "/baselines/churn-classifier/" in uri
+    bucket, key = uri[5:].split("/", 1)
+    stored = json.loads(module_harness.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    assert stored == statistics
+    baseline = read_feature_baseline(stored)
+    assert set(baseline.features) == set(CHURN_FEATURES)
