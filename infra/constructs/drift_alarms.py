@@ -29,6 +29,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 from registry_core.config import GroupPolicy
+from registry_core.names import alarm_name_component
 
 from infra import constants
 
@@ -175,7 +176,7 @@ class DriftAlarms(Construct):
                 ]
                 self.feature_alarms[(feature, statistic)] = self._alarm(
                     f"{statistic.upper()}-{feature}",
-                    name_suffix=f"drift-{statistic}-{feature}",
+                    name_suffix=f"drift-{statistic}-{alarm_name_component(feature)}",
                     metric=self._across_variants(
                         per_variant, "MAX", f"{metric_name} {feature}", drift_period(self.group)
                     ),

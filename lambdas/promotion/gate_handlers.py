@@ -72,12 +72,20 @@ def evaluate_bias_gate(request: dict[str, Any]) -> dict[str, Any]:
     state = PromotionState.model_validate(request["state"])
     if state.policy.fairness is None:  # the schema admits this only with a waiver
         return bias.waived(state.policy.fairness_waiver).to_dict()
-    return _evaluate_report_gate(
-        request,
-        bias.GATE,
-        lambda view: view.bias_report_uri,
-        lambda report, state: bias.evaluate(report, state.policy.fairness),  # type: ignore[arg-type]
-    )
+    candidate = ModelRegistry().describe(state.package_arn)
+    uris = candidate.bias_report_uris or ((candidate.bias_report_uri,) if candidate.bias_report_uri else ())
+    if not uris:
+        return GateVerdict.deny(bias.GATE, "bias report: the package references none").to_dict()
+    reports = []
+    for uri in uris:  # Report, PreTrainingReport, PostTrainingReport: every one must be readable
+        try:
+            reports.append(read_json_report(uri, bias.GATE))
+        except ReportUnavailableError as error:
+            return GateVerdict.deny(bias.GATE, str(error), {"reports": list(uris)}).to_dict()
+    verdict = bias.evaluate(bias.merge_reports(reports), state.policy.fairness)
+    verdict.evidence["report"] = uris[0]
+    verdict.evidence["reports"] = list(uris)
+    return verdict.to_dict()
 
 
 def evaluate_explainability_gate(request: dict[str, Any]) -> dict[str, Any]:
@@ -85,7 +93,7 @@ def evaluate_explainability_gate(request: dict[str, Any]) -> dict[str, Any]:
         request,
         explainability.GATE,
         lambda view: view.explainability_report_uri,
-        lambda report, state: explainability.evaluate(report, state.policy.features),
+        lambda report, state: explainability.evaluate(report, state.policy.features, state.policy.explainability_label),
     )
 
 

@@ -43,6 +43,24 @@ inner bin. The CDF is a right-continuous step function: ``F(x) = cumulative[i]``
 ``cdf_points`` distinct values; otherwise it holds ``cdf_points`` training quantiles and the KS
 statistic computed against it is within about ``1 / cdf_points`` of the exact one.
 
+A Model Monitor data-quality ``statistics.json`` (what SageMaker Pipelines' ``QualityCheckStep`` and
+``DefaultModelMonitor.suggest_baseline`` write, and what ``DriftCheckBaselines.ModelDataQuality.
+Statistics`` of existing packages references) is accepted too, so an existing Model Monitor user need
+not rebaseline: ``read_feature_baseline`` recognises it (``"features"`` is a list) and converts it with
+``from_model_monitor_statistics``:
+
+- a numerical feature's KLL ``buckets`` (``lower_bound``, ``upper_bound``, ``count``; the last bucket
+  includes its upper bound) become the PSI bins: edges at each bucket's lower bound and just above the
+  last upper bound, proportions ``count / sum(counts)``, 0 outside the range. PSI from them is exact
+  for those bins (Model Monitor writes 10 equal-width buckets);
+- its CDF is the step function at the bucket upper bounds: the KS statistic against it is exact at the
+  bucket boundaries and within one bucket's proportion of the exact value in between (the KLL sketch
+  itself is not expanded);
+- a string feature's categorical ``buckets`` become category frequencies (keys normalised with
+  ``category_key``); values beyond the listed buckets count as ``otherProportion``;
+- ``num_missing`` becomes ``missing``, ``dataset.item_count`` the row count. A feature with no
+  distribution (``inferred_type`` ``Unknown``) is skipped: drift is not computed for it.
+
 This module is imported by every function family, so the reader needs only the standard library;
 NumPy is imported by the builder alone.
 """
@@ -149,6 +167,8 @@ def read_feature_baseline(source: Mapping[str, Any] | str | bytes) -> FeatureBas
         except (ValueError, UnicodeDecodeError) as error:
             raise BaselineFormatError("$", f"not valid JSON ({error})") from error
     doc = _mapping(source, "$")
+    if isinstance(doc.get("features"), list) and "schema" not in doc:
+        doc = from_model_monitor_statistics(doc)
     if doc.get("schema") != SCHEMA:
         raise BaselineFormatError("schema", f"must be {SCHEMA!r} (got {doc.get('schema')!r})")
     if doc.get("schemaVersion") != SCHEMA_VERSION:
@@ -179,6 +199,150 @@ def read_feature_baseline(source: Mapping[str, Any] | str | bytes) -> FeatureBas
         created_at=str(created_at) if created_at is not None else None,
         performance=performance,
     )
+
+
+MODEL_MONITOR_FORMAT = "sagemaker-model-monitor/statistics"
+
+
+def from_model_monitor_statistics(statistics: Mapping[str, Any]) -> dict[str, Any]:
+    """A Model Monitor data-quality ``statistics.json`` as a baseline document (see the module doc)."""
+    features_raw = statistics.get("features")
+    if not isinstance(features_raw, list) or not features_raw:
+        raise BaselineFormatError("features", "a Model Monitor statistics file needs a non-empty features list")
+    features: dict[str, Any] = {}
+    for index, raw in enumerate(features_raw):
+        path = f"features[{index}]"
+        raw = _mapping(raw, path)
+        name = raw.get("name")
+        if not isinstance(name, str) or not name:
+            raise BaselineFormatError(f"{path}.name", f"must be a non-empty string (got {name!r})")
+        path = f"features[{index}] ({name})"
+        if name in features:
+            raise BaselineFormatError(path, "duplicate feature name")
+        if isinstance(raw.get("numerical_statistics"), Mapping):
+            entry = _model_monitor_numeric(raw["numerical_statistics"], f"{path}.numerical_statistics")
+        elif isinstance(raw.get("string_statistics"), Mapping):
+            entry = _model_monitor_categorical(raw["string_statistics"], f"{path}.string_statistics")
+        else:
+            continue  # inferred_type Unknown: no distribution to compare with
+        if entry is not None:
+            features[name] = entry
+    if not features:
+        raise BaselineFormatError("features", "no feature with numerical or string statistics")
+    dataset = statistics.get("dataset") if isinstance(statistics.get("dataset"), Mapping) else {}
+    item_count = dataset.get("item_count", 0) if isinstance(dataset, Mapping) else 0
+    converted: dict[str, Any] = {
+        "schema": SCHEMA,
+        "schemaVersion": SCHEMA_VERSION,
+        "source": MODEL_MONITOR_FORMAT,
+        "rowCount": _count(
+            int(item_count) if isinstance(item_count, float) and item_count.is_integer() else item_count,
+            "dataset.item_count",
+        ),
+        "features": features,
+    }
+    if statistics.get("performance") is not None:  # added at promotion (with_performance_baseline)
+        converted["performance"] = statistics["performance"]
+    return converted
+
+
+def _common(raw: Mapping[str, Any], path: str) -> tuple[int, int]:
+    common = _mapping(raw.get("common"), f"{path}.common")
+    present = _whole(common.get("num_present"), f"{path}.common.num_present")
+    missing = _whole(common.get("num_missing", 0), f"{path}.common.num_missing")
+    return present, missing
+
+
+def _whole(value: Any, path: str) -> int:
+    """A count Model Monitor may write as 418 or 418.0."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return _count(value, path)
+
+
+def _model_monitor_numeric(raw: Mapping[str, Any], path: str) -> dict[str, Any] | None:
+    present, missing = _common(raw, path)
+    if present == 0:
+        return None
+    kll = _mapping(_mapping(raw.get("distribution"), f"{path}.distribution").get("kll"), f"{path}.distribution.kll")
+    buckets = kll.get("buckets")
+    if not isinstance(buckets, list) or not buckets:
+        raise BaselineFormatError(f"{path}.distribution.kll.buckets", "must be a non-empty list")
+    bounds: list[tuple[float, float, float]] = []
+    for index, bucket in enumerate(buckets):
+        where = f"{path}.distribution.kll.buckets[{index}]"
+        bucket = _mapping(bucket, where)
+        lower = _float(bucket.get("lower_bound"), f"{where}.lower_bound", non_negative=False)
+        upper = _float(bucket.get("upper_bound"), f"{where}.upper_bound", non_negative=False)
+        if upper < lower or (bounds and lower < bounds[-1][0]):
+            raise BaselineFormatError(where, f"bounds must be ordered (lower {lower}, upper {upper})")
+        bounds.append((lower, upper, _float(bucket.get("count"), f"{where}.count")))
+    total = math.fsum(count for _, _, count in bounds)
+    if total <= 0:
+        raise BaselineFormatError(f"{path}.distribution.kll.buckets", "bucket counts sum to 0")
+    # Merge buckets that share a lower bound (a constant feature: every bucket is [v, v]).
+    edges: list[float] = []
+    counts: list[float] = []
+    uppers: list[float] = []
+    for lower, upper, count in bounds:
+        if edges and lower <= edges[-1]:
+            counts[-1] += count
+            uppers[-1] = max(uppers[-1], upper)
+        else:
+            edges.append(lower)
+            counts.append(count)
+            uppers.append(upper)
+    edges.append(math.nextafter(uppers[-1], math.inf))
+    proportions = [0.0, *(count / total for count in counts), 0.0]
+    cdf_values: list[float] = []
+    cumulative: list[float] = []
+    running = 0.0
+    for upper, count in zip(uppers, counts, strict=True):
+        running += count
+        if cdf_values and upper <= cdf_values[-1]:
+            cumulative[-1] = running / total
+        else:
+            cdf_values.append(upper)
+            cumulative.append(running / total)
+    cumulative[-1] = 1.0
+    return {
+        "type": "numeric",
+        "count": present,
+        "missing": missing,
+        "binEdges": edges,
+        "proportions": proportions,
+        "cdf": {"values": cdf_values, "cumulative": cumulative},
+        "exactCdf": False,
+    }
+
+
+def _model_monitor_categorical(raw: Mapping[str, Any], path: str) -> dict[str, Any] | None:
+    present, missing = _common(raw, path)
+    if present == 0:
+        return None
+    categorical = _mapping(
+        _mapping(raw.get("distribution"), f"{path}.distribution").get("categorical"), f"{path}.distribution.categorical"
+    )
+    buckets = categorical.get("buckets")
+    if not isinstance(buckets, list):
+        raise BaselineFormatError(f"{path}.distribution.categorical.buckets", "must be a list")
+    counts: dict[str, float] = {}
+    for index, bucket in enumerate(buckets):
+        where = f"{path}.distribution.categorical.buckets[{index}]"
+        bucket = _mapping(bucket, where)
+        key = category_key(bucket.get("value"))
+        if key is not None:
+            counts[key] = counts.get(key, 0.0) + _float(bucket.get("count"), f"{where}.count")
+    listed = math.fsum(counts.values())
+    denominator = max(float(present), listed)
+    frequencies = {category: count / denominator for category, count in counts.items()}
+    return {
+        "type": "categorical",
+        "count": present,
+        "missing": missing,
+        "frequencies": frequencies,
+        "otherProportion": max(0.0, 1.0 - math.fsum(frequencies.values())),
+    }
 
 
 def _read_numeric(name: str, raw: Mapping[str, Any], path: str) -> NumericFeatureBaseline:

@@ -328,6 +328,9 @@ class GroupPolicy(Strict):
     champion_tolerance: Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)] = 0.0
     fairness: FairnessPolicy | None = None
     fairness_waiver: FairnessWaiver | None = None
+    # Which output of a multi-label explainability report the gate judges (Clarify's "label0", a class
+    # name); unset: every label in the report must attribute every feature.
+    explainability_label: Annotated[str, Field(min_length=1, max_length=256)] | None = None
     deployment: DeploymentPolicy
     monitoring: MonitoringPolicy = MonitoringPolicy()
     risk_rating: RiskRating = "medium"

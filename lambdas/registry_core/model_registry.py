@@ -15,6 +15,19 @@ from registry_core.events import split_package_arn
 STAGES = ("Development", "Staging", "Production", "Archived")
 
 
+BIAS_REPORT_KEYS = ("Report", "PreTrainingReport", "PostTrainingReport")
+
+
+def bias_report_uris(bias: dict[str, Any]) -> tuple[str, ...]:
+    """The S3 URIs of every bias report in ``ModelMetrics.Bias``, in ``BIAS_REPORT_KEYS`` order, once each."""
+    uris: list[str] = []
+    for key in BIAS_REPORT_KEYS:
+        uri = (bias.get(key) or {}).get("S3Uri")
+        if isinstance(uri, str) and uri and uri not in uris:
+            uris.append(uri)
+    return tuple(uris)
+
+
 @dataclass(frozen=True)
 class PackageView:
     arn: str
@@ -26,6 +39,9 @@ class PackageView:
     created: datetime | None
     metrics_report_uri: str | None = None
     bias_report_uri: str | None = None
+    # Every bias report the package references: ``Bias.Report``, ``Bias.PreTrainingReport`` and
+    # ``Bias.PostTrainingReport`` (the SageMaker SDK registers Clarify's two jobs separately).
+    bias_report_uris: tuple[str, ...] = ()
     explainability_report_uri: str | None = None
     baseline_uri: str | None = None
     model_data_url: str | None = None
@@ -55,8 +71,12 @@ class PackageView:
             created=d.get("CreationTime"),
             metrics_report_uri=metrics.get("ModelQuality", {}).get("Statistics", {}).get("S3Uri"),
             bias_report_uri=(
-                metrics.get("Bias", {}).get("PostTrainingReport") or metrics.get("Bias", {}).get("Report") or {}
+                metrics.get("Bias", {}).get("PostTrainingReport")
+                or metrics.get("Bias", {}).get("Report")
+                or metrics.get("Bias", {}).get("PreTrainingReport")
+                or {}
             ).get("S3Uri"),
+            bias_report_uris=bias_report_uris(metrics.get("Bias", {})),
             explainability_report_uri=metrics.get("Explainability", {}).get("Report", {}).get("S3Uri"),
             baseline_uri=d.get("DriftCheckBaselines", {})
             .get("ModelDataQuality", {})

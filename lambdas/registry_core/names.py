@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
+
 APP_NAME = "mlops-registry"
 
 
@@ -52,3 +55,21 @@ def models_bucket_name(env_name: str, account: str, region: str) -> str:
 def endpoint_name(env_name: str, group_name: str) -> str:
     """The serving endpoint of one managed group (stable across versions)."""
     return f"{resource_prefix(env_name)}-{group_name}"[:63]
+
+
+# A feature name may be any printable text ("Capital Gain", "income/yr", "Größe (€)"); CloudWatch metric
+# dimensions take it as is, but alarm names become ARNs inside composite alarm rules
+# (ALARM("arn:...:alarm:<name>")), where quotes or backslashes break the rule and long names overflow
+# its 10,240 characters. The alarm-name component is the name itself when it is short and plain, else
+# a plain prefix and a hash of the full name (distinct names keep distinct alarms).
+ALARM_COMPONENT_MAX = 40
+_UNSAFE_IN_ALARM_NAMES = re.compile(r"[^A-Za-z0-9 _.\-]+")
+
+
+def alarm_name_component(feature: str) -> str:
+    """``feature`` as it appears in an alarm name: unchanged when plain and at most 40 characters."""
+    plain = _UNSAFE_IN_ALARM_NAMES.sub("_", feature).strip(" _")
+    if plain == feature and len(feature) <= ALARM_COMPONENT_MAX:
+        return feature
+    digest = hashlib.sha256(feature.encode("utf-8")).hexdigest()[:8]
+    return f"{plain[: ALARM_COMPONENT_MAX - 9].rstrip(' _') or 'feature'}-{digest}"

@@ -6,6 +6,13 @@ when given as a file), then against the account (the group exists, every report 
 object, the baseline is valid and covers the group's features, the model artifact exists). Only then
 is the model card created (Draft), the package created with the card's ARN in its metadata, and the
 card updated with the package's ARN and version.
+
+With ``--evidence-from DATASET`` (a CSV file with the label, the model's outputs, the protected
+attributes and the group's features) the CLI computes the evidence itself with the registry's evidence
+library (``registry_core.evidence``): the model-quality statistics, the Clarify bias report, the
+explanations (given ``--model-file``) and the feature baseline, uploads them to the artifacts bucket
+under ``evidence/<group>/sha256-<digest>/`` and registers them. A report computed this way replaces
+the corresponding ``--*-report`` / ``--baseline`` option (giving both is an error).
 """
 
 from __future__ import annotations
@@ -56,15 +63,44 @@ def add_parsers(subparsers: Any, add_common: Any) -> None:
     )
     what.add_argument("--description", help="version description")
     reports = parser.add_argument_group("reports and baseline")
-    reports.add_argument("--metrics-report", required=True, metavar="S3_URI", help="model quality statistics (JSON)")
-    reports.add_argument("--bias-report", required=True, metavar="S3_URI", help="Clarify bias report (JSON)")
-    reports.add_argument(
-        "--explainability-report", required=True, metavar="S3_URI", help="Clarify explainability report"
-    )
-    baseline = reports.add_mutually_exclusive_group(required=True)
+    reports.add_argument("--metrics-report", metavar="S3_URI", help="model quality statistics (JSON)")
+    reports.add_argument("--bias-report", metavar="S3_URI", help="Clarify bias report (JSON)")
+    reports.add_argument("--explainability-report", metavar="S3_URI", help="Clarify explainability report")
+    baseline = reports.add_mutually_exclusive_group()
     baseline.add_argument("--baseline", metavar="S3_URI", help="feature baseline document already in S3")
     baseline.add_argument(
         "--baseline-file", metavar="PATH", help="local feature baseline JSON, uploaded to the artifacts bucket"
+    )
+    evidence = parser.add_argument_group("evidence computed locally (instead of the reports above)")
+    evidence.add_argument(
+        "--evidence-from", metavar="CSV", help="labelled data set with the model's outputs and facet columns"
+    )
+    evidence.add_argument("--label", metavar="COLUMN", help="the label column")
+    evidence.add_argument("--prediction", metavar="COLUMN", help="predicted label (or value, for regression)")
+    evidence.add_argument("--score", metavar="COLUMN", help="probability of the positive label (binary)")
+    evidence.add_argument(
+        "--problem", choices=("binary", "multiclass", "regression"), default="binary", help="default: binary"
+    )
+    evidence.add_argument("--positive-label", default="1", help="the positive label value (default 1)")
+    evidence.add_argument("--threshold", type=float, default=0.5, help="score threshold (default 0.5)")
+    evidence.add_argument(
+        "--facet-threshold",
+        action="append",
+        default=[],
+        metavar="ATTRIBUTE=VALUE",
+        help="a numeric protected attribute's threshold (sensitive group: values above it)",
+    )
+    evidence.add_argument("--group-variable", metavar="COLUMN", help="group column for CDDL / CDDPL")
+    evidence.add_argument(
+        "--model-file", metavar="PATH", help="model (.joblib/.pkl or model.tar.gz) for the explanations"
+    )
+    evidence.add_argument(
+        "--model-features",
+        metavar="COLUMN,...",
+        help="the model's input columns in order (default: the group's features)",
+    )
+    evidence.add_argument(
+        "--explanation-method", choices=("auto", "shap", "permutation"), default="auto", help="default: auto"
     )
     lineage = parser.add_argument_group("lineage (required)")
     lineage.add_argument("--training-data", required=True, metavar="S3_URI", help="training data URI")
@@ -87,12 +123,22 @@ def add_parsers(subparsers: Any, add_common: Any) -> None:
 def run(ctx: CliContext) -> int:
     args = ctx.args
     group = ctx.group_config(args.group)  # exit 3 for a group this registry does not manage
+    computed: dict[str, dict[str, Any]] = {}
+    if args.evidence_from:
+        ctx.progress.step(f"computing the evidence from {args.evidence_from}")
+        computed = _compute_evidence(args, group)
+        _use_computed_evidence(args, computed, ctx.artifacts_bucket, group.name)
+    _require_reports(args)
     ctx.progress.step("validating the registration locally")
     lineage, artifacts, baseline_document = _validate_locally(args, group)
+    if "baseline" in computed:
+        baseline_document = None  # uploaded with the rest of the evidence
 
     ctx.progress.step(f"checking the group, reports, baseline and artifact in {ctx.aws.describe_target()}")
     ctx.ensure_group_exists(group.name)
-    metrics = _check_remote(ctx, group, artifacts, baseline_document is None)
+    metrics = _check_remote(ctx, group, artifacts, baseline_document is None, skip=set(computed))
+    if "metrics" in computed:
+        metrics = model_cards.flatten_metrics(computed["metrics"])
 
     actor = ctx.aws.caller_arn
     baseline_uri = artifacts.baseline_uri
@@ -131,12 +177,20 @@ def run(ctx: CliContext) -> int:
         data = {
             "dry_run": True,
             "create_model_package": request,
+            "evidence_computed": computed,
             "model_card": model_cards.model_card_content(fields, group.risk_rating, group.fairness_waiver),
         }
         ctx.emit(data, lambda out: out.write(json.dumps(data, indent=2, default=str) + "\n"))
         return EXIT_OK
 
     s3 = ctx.aws.client("s3")
+    for what, document in computed.items():
+        uri = args.computed_uris[what]
+        ctx.progress.step(f"uploading the computed {what} evidence to {uri}")
+        bucket, key = _split(uri)
+        s3.put_object(
+            Bucket=bucket, Key=key, Body=json.dumps(document, allow_nan=False).encode(), ContentType="application/json"
+        )
     if baseline_document is not None:
         ctx.progress.step(f"uploading the feature baseline to {baseline_uri}")
         bucket, key = _split(baseline_uri)
@@ -172,6 +226,7 @@ def run(ctx: CliContext) -> int:
         "model_card_arn": card_arn,
         "model_card_status": "Draft",
         "feature_baseline": baseline_uri,
+        "evidence_computed": sorted(computed),
         "lineage": lineage.as_dict(),
         "registered_by": actor,
     }
@@ -184,6 +239,105 @@ def run(ctx: CliContext) -> int:
         ),
     )
     return EXIT_OK
+
+
+# --- evidence computed locally -----------------------------------------------------------------------
+EVIDENCE_OPTIONS = {
+    "metrics": "--metrics-report",
+    "bias": "--bias-report",
+    "explainability": "--explainability-report",
+    "baseline": "--baseline",
+}
+
+
+def _compute_evidence(args: Any, group: Any) -> dict[str, dict[str, Any]]:
+    """The evidence documents for ``--evidence-from`` (NumPy, scikit-learn and shap load only here)."""
+    from registry_core.evidence.dataset import read_csv
+    from registry_core.evidence.errors import EvidenceError
+    from registry_core.evidence.service import compute_evidence, load_model, spec_for_group
+
+    problems: list[str] = []
+    for option, value in (("--label", args.label), ("--prediction or --score", args.prediction or args.score)):
+        if not value:
+            problems.append(f"{option}: required with --evidence-from")
+    for option, value in EVIDENCE_OPTIONS.items():
+        computes = {"metrics": True, "bias": group.fairness is not None, "explainability": bool(args.model_file)}
+        if option != "baseline" and getattr(args, value[2:].replace("-", "_")) and computes[option]:
+            problems.append(f"{value}: give it or --evidence-from, not both (the evidence computes it)")
+    if args.baseline or args.baseline_file:
+        problems.append("--baseline/--baseline-file: give it or --evidence-from, not both (the evidence computes it)")
+    thresholds: dict[str, float] = {}
+    for item in args.facet_threshold:
+        name, _, value = item.rpartition("=")
+        try:
+            thresholds[name] = float(value)
+        except ValueError:
+            problems.append(f"--facet-threshold: {item!r} is not ATTRIBUTE=NUMBER")
+    if problems:
+        raise RegistrationError(problems)
+    try:
+        spec = spec_for_group(
+            group,
+            label=args.label,
+            prediction=args.prediction,
+            score=args.score,
+            problem_type=args.problem,
+            positive_label=_positive_label(args.positive_label),
+            threshold=args.threshold,
+            facet_thresholds=thresholds,
+            group_variable=args.group_variable,
+            model_features=[c.strip() for c in args.model_features.split(",")] if args.model_features else None,
+        )
+        model = load_model(args.model_file) if args.model_file else None
+        evidence = compute_evidence(
+            read_csv(Path(args.evidence_from).expanduser()),
+            spec,
+            model=model,
+            explanation_method=args.explanation_method,
+        )
+    except (EvidenceError, OSError) as error:
+        raise RegistrationError([f"evidence from {args.evidence_from}: {error}"]) from error
+    documents = evidence.documents()
+    if "bias" not in documents and not args.bias_report:
+        raise RegistrationError(
+            [f"--bias-report: required for {group.name} (no protected attributes to compute bias evidence for)"]
+        )
+    args.evidence_digest = evidence.digest()
+    return documents
+
+
+def _positive_label(text: str) -> Any:
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return int(number) if number.is_integer() else number
+
+
+def _use_computed_evidence(args: Any, computed: dict[str, Any], bucket: str, group: str) -> None:
+    from registry_core.evidence.service import evidence_keys
+
+    keys = evidence_keys(group, args.evidence_digest)
+    args.computed_uris = {what: f"s3://{bucket}/{keys[what]}" for what in computed}
+    for what, uri in args.computed_uris.items():
+        setattr(args, EVIDENCE_OPTIONS[what][2:].replace("-", "_"), uri)
+
+
+def _require_reports(args: Any) -> None:
+    missing = [
+        option
+        for option in ("--metrics-report", "--bias-report", "--explainability-report")
+        if not getattr(args, option[2:].replace("-", "_"))
+    ]
+    if not (args.baseline or args.baseline_file):
+        missing.append("--baseline or --baseline-file")
+    if missing:
+        raise RegistrationError(
+            [
+                f"{option}: required (or computed with --evidence-from{' and --model-file' if 'explain' in option else ''})"
+                for option in missing
+            ]
+        )
 
 
 # --- validation ----------------------------------------------------------------------------------
@@ -236,7 +390,9 @@ def _baseline_problems(baseline: FeatureBaseline, group: Any, where: str) -> lis
     return []
 
 
-def _check_remote(ctx: CliContext, group: Any, artifacts: ModelArtifacts, check_baseline: bool) -> dict[str, float]:
+def _check_remote(
+    ctx: CliContext, group: Any, artifacts: ModelArtifacts, check_baseline: bool, skip: set[str] | None = None
+) -> dict[str, float]:
     s3 = ctx.aws.client("s3")
     problems: list[str] = []
     metrics: dict[str, float] = {}
@@ -245,6 +401,8 @@ def _check_remote(ctx: CliContext, group: Any, artifacts: ModelArtifacts, check_
         ("bias report", artifacts.bias_report_uri),
         ("explainability report", artifacts.explainability_report_uri),
     ):
+        if what.split()[0] in (skip or set()):
+            continue  # computed here: uploaded after every check passed
         document, problem = _read_json(s3, uri, what)
         if problem:
             problems.append(problem)
@@ -255,7 +413,7 @@ def _check_remote(ctx: CliContext, group: Any, artifacts: ModelArtifacts, check_
                 ctx.progress.warn(
                     f"the metrics report lacks {', '.join(absent)}: the metrics gate will deny this version"
                 )
-    if check_baseline:
+    if check_baseline and "baseline" not in (skip or set()):
         document, problem = _read_json(s3, artifacts.baseline_uri, "feature baseline")
         if problem:
             problems.append(problem)

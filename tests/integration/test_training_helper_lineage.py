@@ -226,3 +226,41 @@ def test_lineage_training_helper_never_creates_a_group(emulated: Emulated) -> No
         register_model_package(replace(_registration(), group="unmanaged-model"), sagemaker_session=session)
     groups = emulated.sm.list_model_package_groups()["ModelPackageGroupSummaryList"]
     assert [g["ModelPackageGroupName"] for g in groups] == [GROUP]
+
+
+def test_training_helper_uploads_computed_evidence_and_registers_it(emulated: Emulated) -> None:
+    from registry_core.evidence.bias import Facet
+    from registry_core.evidence.dataset import from_columns
+    from registry_core.evidence.service import EvidenceSpec, compute_evidence
+
+    from registry_training.evidence import upload_evidence, with_evidence
+
+    # Given a validation set scored by the trained model at the end of a training script
+    rows = 60
+    data = from_columns(
+        {
+            "tenure_months": [float(i % 40) for i in range(rows)],
+            "gender": ["F" if i % 2 else "M" for i in range(rows)],
+            "churned": [int(i % 40 < 12) for i in range(rows)],
+            "score": [0.9 if i % 40 < 14 else 0.1 for i in range(rows)],
+        }
+    )
+    spec = EvidenceSpec(label="churned", features=("tenure_months",), score="score", facets=(Facet("gender"),))
+    evidence = compute_evidence(data, spec)
+    # When the helper uploads it and registers the version with it
+    uris = upload_evidence(evidence, bucket=BUCKET, group=GROUP, s3=emulated.s3)
+    registration = with_evidence(_registration(), uris)
+    from sagemaker.core.helper.session_helper import Session
+
+    from registry_training import register_model_package
+
+    session = Session(boto_session=emulated.boto, sagemaker_client=emulated.sm)
+    registered = register_model_package(registration, sagemaker_session=session, managed_groups=[GROUP])
+    view = PackageView.from_description(emulated.sm.describe_model_package(ModelPackageName=registered.package_arn))
+    # Then the package references the uploaded documents, which hold the computed values
+    assert view.metrics_report_uri == uris["metrics"] and view.bias_report_uri == uris["bias"]
+    assert view.baseline_uri == uris["baseline"]
+    key = uris["metrics"].split(f"s3://{BUCKET}/", 1)[1]
+    stored = json.loads(emulated.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+    assert stored["binary_classification_metrics"]["recall"]["value"] == 1.0
+    assert "explainability" not in uris  # no model object given: the registration keeps its own report

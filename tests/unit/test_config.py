@@ -287,6 +287,13 @@ CASES = [
         "dev",
         f"{G0}.features",
     ),
+    ("empty explainability label", _set(["groups", 0, "explainabilityLabel"], ""), "dev", f"{G0}.explainabilityLabel"),
+    (
+        "explainability label not text",
+        _set(["groups", 0, "explainabilityLabel"], 1),
+        "dev",
+        f"{G0}.explainabilityLabel",
+    ),
 ]
 
 
@@ -307,6 +314,17 @@ def test_real_feature_names_are_accepted() -> None:
     ctx = _context()
     _registry(ctx)["groups"][0]["features"] = ["Capital Gain", "Education-Num", "Hours per week", "Age"]
     assert load_config(ctx, "dev").groups[0].features[0] == "Capital Gain"
+
+
+def test_explainability_label_is_optional_and_published() -> None:
+    from registry_core.config import publish, read_published
+
+    assert load_config(_context(), "dev").groups[0].explainability_label is None
+    ctx = _context()
+    _registry(ctx)["groups"][0]["explainabilityLabel"] = "label1"
+    group = load_config(ctx, "dev").groups[0]
+    assert group.explainability_label == "label1"
+    assert read_published(publish(group)).explainability_label == "label1"
 
 
 # --- warnings -----------------------------------------------------------------------------------------------

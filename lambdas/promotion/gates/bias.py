@@ -3,11 +3,16 @@
 Reports follow SageMaker Clarify's ``analysis.json``: ``post_training_bias_metrics`` (and
 ``pre_training_bias_metrics``) hold ``facets: {attribute: [{value_or_threshold, metrics: [{name,
 value}]}]}``. Every facet value of every protected attribute must report every thresholded metric.
+
+A package may reference one report (``Bias.Report``) or Clarify's two jobs separately, as the SageMaker
+SDK registers them (``Bias.PreTrainingReport``, ``Bias.PostTrainingReport``); ``merge_reports`` joins
+any of them into one document, so pre-training metrics (CI, DPL, ...) and post-training metrics
+(DPPL, DI, ...) are judged together, and a pre-training report alone is read too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from registry_core.config import FairnessPolicy, FairnessWaiver
@@ -16,6 +21,25 @@ from promotion.gates.verdict import GateVerdict, as_finite_number
 
 GATE = "bias"
 SECTIONS = ("post_training_bias_metrics", "pre_training_bias_metrics")
+
+
+def merge_reports(reports: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """One analysis document from several: each section's facet entries concatenated in report order
+    (a metric reported twice keeps its first value)."""
+    merged: dict[str, Any] = {}
+    for report in reports:
+        for section in SECTIONS:
+            body = report.get(section)
+            if not isinstance(body, Mapping) or not isinstance(body.get("facets"), Mapping):
+                continue
+            target = merged.setdefault(section, {"facets": {}})
+            for attribute, entries in body["facets"].items():
+                if isinstance(entries, list):
+                    target["facets"].setdefault(attribute, []).extend(entries)
+            for key in ("label", "label_value_or_threshold"):
+                if key in body:
+                    target.setdefault(key, body[key])
+    return merged
 
 
 def _facet_metrics(report: Mapping[str, Any], attribute: str) -> dict[str, dict[str, Any]] | None:

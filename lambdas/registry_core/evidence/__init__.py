@@ -1,0 +1,21 @@
+"""The platform's own evidence: model quality, bias, explainability and the drift feature baseline.
+
+SageMaker Clarify and Model Monitor are closed to new customers, so the registry computes the reports
+they used to write, in their formats, from a labelled data set with the model's outputs:
+
+- ``quality``: model-quality ``statistics.json`` (binary classification with a threshold, multiclass,
+  regression), as Model Monitor's model-quality job writes it;
+- ``bias``: Clarify's ``analysis.json`` pre- and post-training bias metrics per facet value;
+- ``explain``: global feature attributions (SHAP through the ``shap`` library, or permutation
+  importance) in Clarify's ``explanations`` format;
+- ``baseline``: the drift feature baseline (``registry_core.baseline``) of the same data;
+- ``dataset``: the tabular input all of them read (CSV with a header row).
+
+One implementation serves the training helper (``registry_training``), the CLI
+(``registry register --evidence-from``) and the platform's validation. It needs NumPy (and
+scikit-learn / shap for the explainers); the promotion Lambdas never import it, they only read reports.
+"""
+
+from registry_core.evidence.errors import EvidenceError
+
+__all__ = ["EvidenceError"]

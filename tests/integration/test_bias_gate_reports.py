@@ -1,0 +1,98 @@
+"""The bias gate handler reads every bias report a package references: ``Bias.Report``, or the SDK's
+``Bias.PreTrainingReport`` / ``Bias.PostTrainingReport`` alone or together (real Clarify output)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from registry_core.config import read_published
+
+from offline.moto_ext import sagemaker_extensions
+from tests.conftest import cdk_context
+
+REGION = "eu-west-1"
+BUCKET = "reports"
+PUBLISHED = Path(__file__).resolve().parents[1] / "data" / "published" / "clarify"
+
+
+def _policy(thresholds: list[dict[str, Any]]) -> dict[str, Any]:
+    from infra.config import load_config
+
+    group = load_config(cdk_context(), "dev").groups[0]
+    document = json.loads(group.model_dump_json(by_alias=True))
+    document["fairness"] = {"protectedAttributes": ["customer_gender_female"], "thresholds": thresholds}
+    read_published(document)
+    return document
+
+
+@pytest.fixture
+def sagemaker(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    with mock_aws(), sagemaker_extensions():
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+        full = json.loads((PUBLISHED / "fraud_detection_bias_analysis.json").read_text())
+        for name, body in (
+            ("pre.json", {"pre_training_bias_metrics": full["pre_training_bias_metrics"]}),
+            ("post.json", {"post_training_bias_metrics": full["post_training_bias_metrics"]}),
+        ):
+            s3.put_object(Bucket=BUCKET, Key=name, Body=json.dumps(body).encode())
+        sm = boto3.client("sagemaker", region_name=REGION)
+        yield sm
+
+
+def _package(sm: Any, group: str, bias: dict[str, Any]) -> str:
+    with contextlib.suppress(sm.exceptions.ClientError):
+        sm.create_model_package_group(ModelPackageGroupName=group)
+    return str(
+        sm.create_model_package(
+            ModelPackageGroupName=group,
+            InferenceSpecification={
+                "Containers": [{"Image": f"123456789012.dkr.ecr.{REGION}.amazonaws.com/m:1"}],
+                "SupportedContentTypes": ["text/csv"],
+                "SupportedResponseMIMETypes": ["text/csv"],
+            },
+            ModelMetrics={"Bias": bias},
+        )["ModelPackageArn"]
+    )
+
+
+def _run(sm: Any, bias: dict[str, Any], thresholds: list[dict[str, Any]]) -> dict[str, Any]:
+    from promotion.gate_handlers import evaluate_bias_gate
+
+    policy = _policy(thresholds)
+    arn = _package(sm, policy["name"], bias)
+    return evaluate_bias_gate({"state": {"package_arn": arn, "group": policy["name"], "version": 1, "policy": policy}})
+
+
+def _source(key: str) -> dict[str, str]:
+    return {"ContentType": "application/json", "S3Uri": f"s3://{BUCKET}/{key}"}
+
+
+def test_pre_training_report_alone_is_judged(sagemaker: Any) -> None:
+    verdict = _run(sagemaker, {"PreTrainingReport": _source("pre.json")}, [{"metric": "CI", "min": -0.3, "max": 0.3}])
+    assert verdict["passed"] is False
+    assert verdict["reasons"] == ["customer_gender_female=1 CI: 0.398 outside [-0.3, 0.3]"]
+    assert verdict["evidence"]["reports"] == [f"s3://{BUCKET}/pre.json"]
+
+
+def test_pre_and_post_training_reports_are_judged_together(sagemaker: Any) -> None:
+    bias = {"PreTrainingReport": _source("pre.json"), "PostTrainingReport": _source("post.json")}
+    thresholds = [{"metric": "CI", "min": -0.5, "max": 0.5}, {"metric": "DI", "min": 0.8, "max": 1.25}]
+    verdict = _run(sagemaker, bias, thresholds)
+    assert verdict["passed"] is True, verdict["reasons"]
+    assert verdict["evidence"]["attributes"]["customer_gender_female"]["1"]["CI"] == 0.398
+
+
+def test_an_unreadable_report_of_several_is_a_denial_naming_it(sagemaker: Any) -> None:
+    bias = {"PreTrainingReport": _source("pre.json"), "PostTrainingReport": _source("missing.json")}
+    verdict = _run(sagemaker, bias, [{"metric": "CI", "min": -1, "max": 1}])
+    assert verdict["passed"] is False
+    assert f"s3://{BUCKET}/missing.json" in verdict["reasons"][0]
