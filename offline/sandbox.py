@@ -266,6 +266,7 @@ def serve(
     assembly: Path | None = None,
     stop: threading.Event | None = None,
     out: Callable[[str], None] = print,
+    wait_seconds: int = 2,
 ) -> None:
     """Stand the sandbox up, print how to use it, and serve until ``stop`` is set (Ctrl-C, SIGTERM)."""
     from moto.server import ThreadedMotoServer
@@ -291,7 +292,7 @@ def serve(
     endpoint = f"http://{HOST}:{port}"
     stop = stop or threading.Event()
     with (
-        PipelineHarness(outdir, templates, prove_iam=False, count_iam=False, wait_seconds=2) as harness,
+        PipelineHarness(outdir, templates, prove_iam=False, count_iam=False, wait_seconds=wait_seconds) as harness,
         EventRelay(harness, lambda line: out(f"  {line}")).installed(),
     ):
         identities = _create_identities(harness)
@@ -392,6 +393,9 @@ def main(argv: list[str] | None = None) -> int:
     start.add_argument("--config", type=Path, default=Path("cdk.json"), help="the cdk.json to stand up")
     start.add_argument("--env", default=None, help="environment in cdk.json (default: its context's env)")
     start.add_argument("--assembly", type=Path, default=None, help="an already synthesized cdk.out to reuse")
+    start.add_argument(
+        "--wait-seconds", type=int, default=2, help="how long every Wait state pauses (0: no pause; A/B tests spin)"
+    )
     run = commands.add_parser("invoke", help="invoke a deployed function now (a schedule's job, on demand)")
     run.add_argument("function", help="a fragment of the function's name, e.g. DriftFunction")
     run.add_argument("payload", nargs="?", default="{}", help="JSON event")
@@ -403,7 +407,16 @@ def main(argv: list[str] | None = None) -> int:
             stop = threading.Event()
             signal.signal(signal.SIGTERM, lambda *_: stop.set())
             signal.signal(signal.SIGINT, lambda *_: stop.set())
-            serve(layout, args.port, args.config, args.env, args.assembly, stop, out=lambda s: print(s, flush=True))
+            serve(
+                layout,
+                args.port,
+                args.config,
+                args.env,
+                args.assembly,
+                stop,
+                out=lambda s: print(s, flush=True),
+                wait_seconds=args.wait_seconds,
+            )
             return 0
         if args.command == "invoke":
             return invoke(args.function, args.payload, layout)

@@ -75,7 +75,7 @@ def sandbox(synthesized: Any, tmp_path: Path) -> Any:
     log = (tmp_path / "sandbox.out").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "offline.sandbox", "--state", str(state), "start", "--port", str(port)]
-        + ["--config", str(REPO_ROOT / "cdk.json"), "--assembly", str(synthesized.outdir)],
+        + ["--config", str(REPO_ROOT / "cdk.json"), "--assembly", str(synthesized.outdir), "--wait-seconds", "0"],
         cwd=REPO_ROOT,
         stdout=log,
         stderr=subprocess.STDOUT,
