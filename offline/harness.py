@@ -32,9 +32,9 @@ from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from offline import coverage, iam_proof
 from offline.moto_ext import (
     InProcessLambdaRunner,
-    quiet_logger,
     StackOutcomes,
     cloudformation_extensions,
+    quiet_logger,
     sagemaker_extensions,
     set_modifying_identity,
 )

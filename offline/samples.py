@@ -73,7 +73,9 @@ def passing_reports(group: Any, improvement: float = 0.0) -> dict[str, dict[str,
     values = {}
     for metric in group.metrics:
         margin = max(abs(metric.baseline) * 0.05, 0.01) * (1.0 + improvement)
-        values[metric.name] = metric.baseline + margin if metric.direction == "higher_is_better" else metric.baseline - margin
+        values[metric.name] = (
+            metric.baseline + margin if metric.direction == "higher_is_better" else metric.baseline - margin
+        )
     return {
         "metrics": metrics_report(values),
         "bias": bias_report(_facets(group, fair=True)),

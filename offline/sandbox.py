@@ -91,7 +91,9 @@ class EventRelay:
             action = str(outcome.get("action"))
             self.delivered.append((arn, action))
             if action in ("started", "resumed"):
-                self.log(f"event: {arn.split('model-package/', 1)[-1]} -> dispatcher {action} ({outcome.get('reason')})")
+                self.log(
+                    f"event: {arn.split('model-package/', 1)[-1]} -> dispatcher {action} ({outcome.get('reason')})"
+                )
 
     @contextlib.contextmanager
     def installed(self) -> Iterator[EventRelay]:
@@ -301,9 +303,7 @@ def serve(
         server.start()
         try:
             _write_profiles(layout, endpoint, REGION, identities)
-            layout.env_file.write_text(
-                _environment(layout, endpoint, REGION, config_path, config.name, harness)
-            )
+            layout.env_file.write_text(_environment(layout, endpoint, REGION, config_path, config.name, harness))
             layout.pid_file.write_text(str(os.getpid()))
             out(_banner(layout, endpoint, config, identities, time.perf_counter() - started))
             while not stop.wait(0.5):
@@ -329,7 +329,7 @@ def _banner(layout: Layout, endpoint: str, config: Any, identities: dict[str, di
             "In another shell:",
             f"  . {layout.env_file}                  # the CLI now talks to the sandbox as alice",
             f"  registry status --group {first}",
-            f'  make sandbox-run ARGS="groups"       # or through make; AS=bob runs as the review board',
+            '  make sandbox-run ARGS="groups"       # or through make; AS=bob runs as the review board',
             "  registry --profile bob approve --group G --version N --reason '...'",
             "See docs/sandbox.md for a whole promotion. Ctrl-C stops the sandbox.",
         ]
@@ -344,7 +344,11 @@ def invoke(function_fragment: str, payload: str, layout: Layout) -> int:
     if not endpoint:
         raise SandboxError(f"{layout.env_file}: no sandbox is running (start one with `make sandbox`)")
     client = boto3.client(
-        "lambda", endpoint_url=endpoint, region_name="eu-west-1", aws_access_key_id="sandbox", aws_secret_access_key="sandbox"
+        "lambda",
+        endpoint_url=endpoint,
+        region_name="eu-west-1",
+        aws_access_key_id="sandbox",
+        aws_secret_access_key="sandbox",
     )
     names = [f["FunctionName"] for f in client.list_functions()["Functions"]]
     matches = [n for n in names if function_fragment in n]
