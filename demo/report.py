@@ -133,7 +133,7 @@ def timeline_table(marks: Sequence[TimelineMark]) -> str:
             f'<td class="label">{html.escape(mark.label)}</td></tr>'
         )
     return (
-        '<table class="timeline"><thead><tr><th>step</th><th>version</th><th>stage</th><th>what happened</th>'
+        '<table class="timeline"><thead><tr><th>#</th><th>version</th><th>stage</th><th>what happened</th>'
         f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
 
@@ -237,7 +237,8 @@ def render(data: ReportData) -> str:
 <style>
 body{{font-family:sans-serif;margin:1.5em;max-width:1200px;color:#212529}}
 table{{border-collapse:collapse;font-size:13px;margin:.5em 0}}
-td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top;text-align:left;overflow-wrap:anywhere}}
+td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top;text-align:left;overflow-wrap:break-word}}
+th,.lane,.num{{white-space:nowrap}} .label,.detail,.ledger td{{overflow-wrap:anywhere}}
 h2{{margin-top:1.6em}} .meta{{color:#444}}
 .verdict,.stage{{display:inline-block;color:#fff;font-weight:bold;padding:2px 8px;border-radius:3px;white-space:nowrap}}
 .overall{{font-size:16px}} .num{{text-align:right}} .charts{{display:flex;flex-wrap:wrap;gap:1.5em}}
