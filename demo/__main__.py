@@ -14,7 +14,9 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TextIO
 
 from offline.environment import use_offline_environment
 
@@ -42,17 +44,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 @contextlib.contextmanager
-def _quiet(log_file: object) -> object:
+def _quiet(log_file: TextIO) -> Iterator[None]:
     """Everything but the story (emulator warnings, function logs, Python warnings) into the log file."""
     logging.basicConfig(stream=log_file, level=logging.INFO, force=True)
     logging.captureWarnings(True)
     with warnings.catch_warnings():
         warnings.simplefilter("default")
-        with contextlib.redirect_stdout(log_file), contextlib.redirect_stderr(log_file):  # type: ignore[type-var]
+        with contextlib.redirect_stdout(log_file), contextlib.redirect_stderr(log_file):
             yield
 
 
-def _run(args: argparse.Namespace, report: Path, log_path: Path, say: object) -> int:
+def _run(args: argparse.Namespace, report: Path, log_path: Path, say: Callable[..., None]) -> int:
     from demo.rehearsal import rehearse
     from demo.synth_summary import brief
     from infra.app_factory import CDK_JSON

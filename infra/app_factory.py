@@ -56,7 +56,12 @@ def build_app(
         for group in config.groups
     ]
     promotion = PromotionStack(
-        app, f"{prefix}Promotion", config=config, registry=registry, deploy_step=(deploy_step or ServingDeployStep)(config), env=env
+        app,
+        f"{prefix}Promotion",
+        config=config,
+        registry=registry,
+        deploy_step=(deploy_step or ServingDeployStep)(config),
+        env=env,
     )
     for stack in serving:  # the pipeline deploys through them; they exist first
         promotion.add_stack_dependency(stack)

@@ -99,8 +99,8 @@ class EventRelay:
     def installed(self) -> Iterator[EventRelay]:
         from moto.sagemaker.responses import SageMakerResponse
 
-        create = SageMakerResponse.create_model_package
-        update = SageMakerResponse.update_model_package
+        create: Any = SageMakerResponse.create_model_package
+        update: Any = SageMakerResponse.update_model_package
         relay = self
 
         def create_model_package(response: Any) -> Any:
