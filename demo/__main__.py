@@ -1,70 +1,108 @@
-"""``make demo``: synthesize every stack offline, then rehearse the whole lifecycle on an emulator."""
+"""``make demo``: synthesize every stack offline, then rehearse the whole lifecycle on an emulator.
+
+Prints only the story; what the emulator and the functions log goes to ``reports/demo.log``.
+``--config`` rehearses another ``cdk.json`` (the scenario derives from its groups).
+"""
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import json
+import logging
 import sys
 import tempfile
 import time
+import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TextIO
 
 from offline.environment import use_offline_environment
 
 use_offline_environment()
 
-REPORT = Path("reports") / "rehearsal.html"
+REPORTS = Path("reports")
 
 
-def main() -> int:
-    from aws_cdk import App
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m demo", description="synthesize and rehearse offline")
+    parser.add_argument("--config", type=Path, default=None, help="cdk.json to rehearse (default: the repository's)")
+    parser.add_argument("--env", default=None, help="environment in the config (default: its context's env)")
+    parser.add_argument("--reports", type=Path, default=REPORTS, help="folder for rehearsal.html and demo.log")
+    args = parser.parse_args(argv)
+    args.reports.mkdir(parents=True, exist_ok=True)
+    report, log_path = args.reports / "rehearsal.html", args.reports / "demo.log"
+    story = sys.stdout
 
+    def say(line: str = "") -> None:
+        story.write(line + "\n")
+        story.flush()
+
+    with log_path.open("w") as log_file, _quiet(log_file):
+        return _run(args, report, log_path, say)
+
+
+@contextlib.contextmanager
+def _quiet(log_file: TextIO) -> Iterator[None]:
+    """Everything but the story (emulator warnings, function logs, Python warnings) into the log file."""
+    logging.basicConfig(stream=log_file, level=logging.INFO, force=True)
+    logging.captureWarnings(True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        with contextlib.redirect_stdout(log_file), contextlib.redirect_stderr(log_file):
+            yield
+
+
+def _run(args: argparse.Namespace, report: Path, log_path: Path, say: Callable[..., None]) -> int:
     from demo.rehearsal import rehearse
-    from demo.synth_summary import describe
-    from infra.app_factory import CDK_JSON, build_app
+    from demo.synth_summary import brief
+    from infra.app_factory import CDK_JSON
+    from infra.config import CONTEXT_KEY, ENV_CONTEXT_KEY, load
+    from offline.synth import synthesize
 
-    print("== synthesizing the dev environment (cdk-nag AwsSolutions enabled)")
+    config_path = args.config or CDK_JSON
+    context = json.loads(config_path.read_text())["context"]
+    if args.env:
+        context[ENV_CONTEXT_KEY] = args.env
+    config = load({CONTEXT_KEY: context.get(CONTEXT_KEY)}, context.get(ENV_CONTEXT_KEY)).config
+    say(f"== synthesizing environment {config.name!r} from {config_path} (cdk-nag AwsSolutions enabled)")
     started = time.perf_counter()
     outdir = Path(tempfile.mkdtemp(prefix="demo-cdk.out."))
-    context = json.loads(CDK_JSON.read_text())["context"]
-    app = App(context={**context, "aws:cdk:enable-asset-metadata": True}, outdir=str(outdir))
-    build_app(app)
-    assembly = app.synth()
-    templates = {stack.stack_name: stack.template for stack in assembly.stacks}
-    print(describe(templates))
-    print(
-        f"synthesized {len(templates)} stacks in {time.perf_counter() - started:.1f}s; cdk-nag: 0 unacknowledged findings\n"
+    templates = synthesize(outdir, context)
+    say(brief(templates))
+    say(
+        f"synthesized {len(templates)} stacks in {time.perf_counter() - started:.1f}s; cdk-nag: 0 unacknowledged findings"
     )
-
-    print(
+    say()
+    say(
         "== rehearsal on an embedded AWS emulator (moto, in-process): synthesized state machine, real Lambdas, real CLI"
     )
+    say("   identities: alice (data scientist) registers, bob (review board) approves")
     started = time.perf_counter()
-    ok, rehearsal = rehearse(outdir, templates, REPORT)
+    ok, rehearsal = rehearse(outdir, templates, report, log=say, config=config)
     elapsed = time.perf_counter() - started
 
-    print("\n== timeline (stage changes)")
-    origin = rehearsal.report.timeline[0].at if rehearsal.report.timeline else None
-    for mark in rehearsal.report.timeline:
-        offset = (mark.at - origin).total_seconds() if origin else 0.0
-        print(f"  +{offset:6.2f}s  {mark.lane:26s} {mark.stage:12s} {mark.label[:110]}")
-    if getattr(rehearsal, "drift_lines", None):
-        print("\n== drift per feature (churn-classifier, Primary)")
+    say("\n== timeline (stage changes, in order)")
+    for step, mark in enumerate(rehearsal.report.timeline, start=1):
+        say(f"  {step:3d}. {mark.lane:26s} {mark.stage:11s} {mark.label}")
+    if rehearsal.drift_lines:
+        say(f"\n== drift per feature ({rehearsal.drift_group})")
         for line in rehearsal.drift_lines:
-            print(f"  {line}")
-    print("\n== audit ledger")
+            say(f"  {line}")
+    say("\n== audit ledger")
     for row in rehearsal.report.ledger_rows:
-        at, group, version, source, target, decision, actor, reason = row
-        print(
-            f"  {at}  {group:19s} v{version:<3s} {source:>11s} -> {target:11s} {decision:11s} {actor[-38:]:38s} {reason[:70]}"
-        )
+        at, group, version, source, target, decision, actor, _reason = row
+        say(f"  {at[:19]}  {group:19s} v{version:<3s} {source:>11s} -> {target:11s} {decision:11s} {actor}")
     durations = list(rehearsal.durations.values())
     if durations:
-        print(
+        say(
             f"\npipeline wall time per promotion (register → terminal state, emulated): "
             f"mean {sum(durations) / len(durations):.2f}s over {len(durations)} promotions"
         )
-    print(f"\nHTML report: {REPORT.resolve()}")
-    print(f"rehearsal {'PASSED' if ok else 'FAILED'} in {elapsed:.1f}s after synth")
+    say(f"\nHTML report: {report.resolve()}")
+    say(f"emulator and function logs: {log_path.resolve()}")
+    say(f"rehearsal {'PASSED' if ok else 'FAILED'} in {elapsed:.1f}s after synth")
     return 0 if ok else 1
 
 

@@ -1,16 +1,19 @@
 """The offline rehearsal: the whole lifecycle on an embedded AWS emulator, with the synthesized app.
 
 Runs the synthesized state machine, the real Lambda code and the real ``registry`` CLI against moto
-(in-process), and checks that every step behaves as the product promises:
+(in-process), and checks that every step behaves as the product promises. The scenario derives from
+the groups the configuration defines (``plan``), so a team rehearses its own registry:
 
-1. v1 of a blue/green group is registered with lineage, reports and baseline, passes the gates, is
-   approved through the CLI, deployed, and serves in Production;
-2. v2 fails the bias gate and is Archived with the reason;
-3. v3 passes, is deployed blue/green, and v1 is Archived;
-4. an A/B group: the challenger beats the champion significantly, traffic shifts, the loser is Archived;
-5. captured traffic with drifted features: drift metrics, the feature alarms in ALARM, the drift event;
-6. a bad version of the blue/green group trips the deployment guardrails: the previous version keeps
-   serving and the candidate is marked rolled back.
+- the first blue/green group: 1. v1 registered (by alice, a data scientist) with lineage, reports and
+  baseline, gated, approved through the CLI (by bob, the review board), deployed, in Production;
+  2. v2 fails the bias gate (the metrics gate for a group with a fairness waiver) and is Archived with
+  the reason; 3. v3 passes, is deployed blue/green, v1 is Archived; then drifted captured traffic
+  (drift metrics, the feature alarms in ALARM, the drift event) and a bad version tripping the
+  deployment guardrails (the previous version keeps serving, the candidate is marked rolled back);
+- every other blue/green group: v1 promoted to Production;
+- every A/B group: a champion, then a challenger that wins significantly; traffic shifts, the loser is
+  Archived.
+- with no blue/green group, drift is rehearsed on the first A/B group's endpoint.
 
 It prints a timeline and the ledger, writes an HTML report, and returns non-zero if any step
 misbehaves.
@@ -31,14 +34,15 @@ from typing import Any
 
 from demo.report import FeatureDrift, ReportData, TimelineMark, VariantRate, render
 from offline.alarms import evaluate_alarms
-from offline.harness import PipelineHarness, ranker_reports
+from offline.harness import ACCOUNT, REGION, PipelineHarness
 from offline.observe import capture_events, drain, invoke
-from offline.samples import CHURN_FEATURES, churn_reports
+from offline.samples import passing_reports, unfair_reports
 
-BLUE_GREEN = "churn-classifier"
-AB_GROUP = "recommender-ranker"
 REVIEWER_REASON = "Reviewed metrics, fairness and explanations"
 COMMIT = "4f2a9c1d7e3b5a6c8d9e0f1a2b3c4d5e6f7a8b9c"
+# Named identities: IAM users of the emulated account, used through AWS profiles by the CLI.
+DATA_SCIENTIST = ("alice", "/data-scientists/")
+REVIEW_BOARD = ("bob", "/review-board/")
 
 
 class StepFailed(AssertionError):
@@ -48,23 +52,34 @@ class StepFailed(AssertionError):
 @dataclass
 class Rehearsal:
     harness: PipelineHarness
+    config: Any
     log: Callable[[str], None]
     report: ReportData = field(default_factory=lambda: ReportData(title="MLOps model registry: offline rehearsal"))
     durations: dict[str, float] = field(default_factory=dict)
     promotions: list[str] = field(default_factory=list)
+    served: dict[str, str] = field(default_factory=dict)  # group -> package ARN in Production
+    drift_group: str | None = None
+    drift_lines: list[str] = field(default_factory=list)
+
+    # --- configuration ----------------------------------------------------------------------------
+    def groups(self, mode: str) -> list[Any]:
+        return [g for g in self.config.groups if g.deployment.mode == mode]
+
+    def group(self, name: str) -> Any:
+        return next(g for g in self.config.groups if g.name == name)
 
     # --- helpers -------------------------------------------------------------------------------
-    def cli(self, *args: str) -> tuple[int, str, str]:
-        """Run the real ``registry`` console command in-process (the emulator is active)."""
+    def cli(self, *args: str, identity: str = DATA_SCIENTIST[0]) -> tuple[int, str, str]:
+        """Run the real ``registry`` console command in-process (the emulator is active), as ``identity``."""
         from registry_cli.main import main
 
         out, err = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main([*args, "--quiet"])
+            code = main([*args, "--quiet", "--profile", identity])
         return code, out.getvalue(), err.getvalue()
 
-    def cli_json(self, *args: str) -> Any:
-        code, out, err = self.cli(*args, "--output", "json")
+    def cli_json(self, *args: str, identity: str = DATA_SCIENTIST[0]) -> Any:
+        code, out, err = self.cli(*args, "--output", "json", identity=identity)
         if code != 0:
             raise StepFailed(f"registry {' '.join(args)} exited {code}: {err.strip()}")
         return json.loads(out)
@@ -73,24 +88,18 @@ class Rehearsal:
         if not condition:
             raise StepFailed(message)
 
-    def register(
-        self, group: str, tag: str, reports: dict[str, Any], features: list[str], categorical: tuple[str, ...]
-    ) -> dict[str, Any]:
-        """Upload the artifact, reports and baseline; register with the CLI (lineage included)."""
+    def register(self, group: str, tag: str, reports: dict[str, Any]) -> dict[str, Any]:
+        """Upload the artifact, reports and baseline; register with the CLI (lineage included), as alice."""
         from registry_core.baseline import baseline_s3_key, build_feature_baseline
 
         h = self.harness
+        features = list(self.group(group).features)
         models = h.models_bucket  # the shareable bucket; reports and baselines stay internal
         prefix = f"{group}/{tag}"
         h.s3.put_object(Bucket=models, Key=f"{prefix}/model.tar.gz", Body=b"model bytes")
         rng = random.Random(f"{group}-{tag}")
-        columns: dict[str, list[Any]] = {}
-        for index, feature in enumerate(features):
-            if feature in categorical:
-                columns[feature] = [rng.choice(["a", "b", "c"]) for _ in range(2000)]
-            else:
-                columns[feature] = [rng.gauss(50 + 10 * index, 10) for _ in range(2000)]
-        baseline_uri = h.put_json(baseline_s3_key(group, tag), build_feature_baseline(columns, categorical=categorical))
+        columns = {f: [rng.gauss(50 + 10 * i, 10) for _ in range(2000)] for i, f in enumerate(features)}
+        baseline_uri = h.put_json(baseline_s3_key(group, tag), build_feature_baseline(columns))
         return dict(
             self.cli_json(
                 "register",
@@ -99,7 +108,7 @@ class Rehearsal:
                 "--model-data",
                 f"s3://{models}/{prefix}/model.tar.gz",
                 "--image",
-                f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/{group}:{tag}",
+                f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{group}:{tag}",
                 "--metrics-report",
                 h.put_json(f"{prefix}/metrics.json", reports["metrics"]),
                 "--bias-report",
@@ -128,13 +137,26 @@ class Rehearsal:
 
     def approve(self, package_arn: str) -> None:
         self.check(self.harness.pending_approval(package_arn), f"{package_arn} never waited for the review board")
-        self.cli_json("approve", "--arn", package_arn, "--reason", REVIEWER_REASON)
+        self.cli_json("approve", "--arn", package_arn, "--reason", REVIEWER_REASON, identity=REVIEW_BOARD[0])
 
     def finish(self, execution_arn: str, started: float) -> dict[str, Any]:
         result = self.harness.wait(execution_arn, timeout=60)
         self.durations[execution_arn] = time.perf_counter() - started
         self.promotions.append(execution_arn)
         return result
+
+    def promote(self, group: str, tag: str, reports: dict[str, Any]) -> dict[str, Any]:
+        """Register, gate, approve (bob), wait: the version must end in Production."""
+        started = time.perf_counter()
+        version = self.register(group, tag, reports)
+        execution = self.announce(version["package_arn"])
+        self.approve(version["package_arn"])
+        result = self.finish(execution, started)
+        self.check(result["status"] == "SUCCEEDED", f"{group} {tag} promotion ended {result['status']}")
+        stage = self.stage(version["package_arn"])
+        self.check(stage[0] == "Production", f"{group} {tag} is {stage}")
+        self.served[group] = version["package_arn"]
+        return version
 
     def stage(self, package_arn: str) -> tuple[str, str]:
         life = self.harness.package(package_arn).get("ModelLifeCycle", {})
@@ -150,140 +172,135 @@ class Rehearsal:
             g["group"] if isinstance(g, dict) else str(g)
             for g in (groups if isinstance(groups, list) else groups.get("groups", []))
         )
-        self.check({BLUE_GREEN, AB_GROUP} <= set(names), f"managed groups missing: {names}")
+        expected = sorted(g.name for g in self.config.groups)
+        self.check(names == expected, f"managed groups {names}, configured {expected}")
         return f"{len(names)} managed groups: {', '.join(names)}"
 
-    def step_first_version(self) -> str:
-        started = time.perf_counter()
-        v1 = self.register(BLUE_GREEN, "v1", churn_reports(), CHURN_FEATURES, ("contract_type", "payment_method"))
-        execution = self.announce(v1["package_arn"])
-        self.approve(v1["package_arn"])
-        result = self.finish(execution, started)
-        self.check(result["status"] == "SUCCEEDED", f"v1 promotion ended {result['status']}")
+    def step_first_version(self, group: str) -> str:
+        v1 = self.promote(group, "v1", passing_reports(self.group(group)))
         self.check(
             self.stage(v1["package_arn"]) == ("Production", "Deployed"), f"v1 is {self.stage(v1['package_arn'])}"
         )
-        self.check(self.serving_arn(BLUE_GREEN, "Primary") == v1["package_arn"], "the endpoint does not serve v1")
-        self.v1 = v1["package_arn"]
-        return f"v1 gated, approved with the CLI, deployed blue/green, serving ({v1['package_arn']})"
-
-    def step_bias_failure(self) -> str:
-        started = time.perf_counter()
-        v2 = self.register(
-            BLUE_GREEN, "v2", churn_reports(dppl=0.18), CHURN_FEATURES, ("contract_type", "payment_method")
+        self.check(self.serving_arn(group, "Primary") == v1["package_arn"], "the endpoint does not serve v1")
+        return (
+            f"v1 gated, approved by the review board with the CLI, deployed blue/green, serving ({v1['package_arn']})"
         )
+
+    def step_gate_failure(self, group: str) -> str:
+        policy = self.group(group)
+        reports = unfair_reports(policy)
+        expected = "bias gate denied"
+        if reports is None:  # a group with a fairness waiver: the metrics gate denies instead
+            reports = passing_reports(policy)
+            first = policy.metrics[0]
+            worse = first.baseline - 1.0 if first.direction == "higher_is_better" else first.baseline + 1.0
+            reports["metrics"] = _with_metric(reports["metrics"], first.name, worse)
+            expected = "metrics gate denied"
+        started = time.perf_counter()
+        v2 = self.register(group, "v2", reports)
         result = self.finish(self.announce(v2["package_arn"]), started)
         self.check(result["status"] == "SUCCEEDED", f"v2 execution ended {result['status']}")
         self.check(self.stage(v2["package_arn"]) == ("Archived", "Rejected"), f"v2 is {self.stage(v2['package_arn'])}")
-        reason = self.harness.ledger().history(BLUE_GREEN)[-1].reason
-        self.check(reason.startswith("bias gate denied"), f"v2 rejection reason: {reason}")
-        self.check(self.serving_arn(BLUE_GREEN, "Primary") == self.v1, "v1 stopped serving after v2 was rejected")
+        reason = self.harness.ledger().history(group)[-1].reason
+        self.check(reason.startswith(expected), f"v2 rejection reason: {reason}")
+        self.check(self.serving_arn(group, "Primary") == self.served[group], "v1 stopped serving after v2 was rejected")
         return f"v2 Archived: {reason}"
 
-    def step_replacement(self) -> str:
-        started = time.perf_counter()
-        v3 = self.register(
-            BLUE_GREEN, "v3", churn_reports(auc=0.87, f1=0.68), CHURN_FEATURES, ("contract_type", "payment_method")
-        )
-        execution = self.announce(v3["package_arn"])
-        self.approve(v3["package_arn"])
-        result = self.finish(execution, started)
-        self.check(result["status"] == "SUCCEEDED", f"v3 promotion ended {result['status']}")
-        self.check(self.stage(v3["package_arn"])[0] == "Production", f"v3 is {self.stage(v3['package_arn'])}")
-        self.check(self.stage(self.v1)[0] == "Archived", f"v1 is {self.stage(self.v1)} after v3")
-        self.check(self.serving_arn(BLUE_GREEN, "Primary") == v3["package_arn"], "the endpoint does not serve v3")
-        self.v3 = v3["package_arn"]
+    def step_replacement(self, group: str) -> str:
+        previous = self.served[group]
+        v3 = self.promote(group, "v3", passing_reports(self.group(group), improvement=1.0))
+        self.check(self.stage(previous)[0] == "Archived", f"v1 is {self.stage(previous)} after v3")
+        self.check(self.serving_arn(group, "Primary") == v3["package_arn"], "the endpoint does not serve v3")
         return "v3 deployed blue/green on the stable 'Primary' variant; v1 Archived (Replaced)"
 
-    def step_ab_test(self) -> str:
+    def step_ab_test(self, group: str) -> str:
         h = self.harness
-        started = time.perf_counter()
-        champion, result = h.promote(AB_GROUP, "v1", "arn:aws:iam::123456789012:user/review-board", ranker_reports())
-        self.durations[result["executionArn"]] = time.perf_counter() - started
-        self.promotions.append(result["executionArn"])
-        self.check(result["status"] == "SUCCEEDED", f"A/B champion promotion ended {result['status']}")
+        policy = self.group(group)
+        ab = policy.deployment.ab_test
+        champion = self.promote(group, "v1", passing_reports(policy))
+        # Enough traffic for the configured minimum sample size, with a lift far beyond the detectable effect.
+        trials = max(4 * ab.min_samples_per_variant, 4000)
+        lift = max(0.65, 3 * ab.minimum_detectable_effect)
         looks = [
-            {"Champion": {"invocations": 4000, "successes": 400}, "Challenger": {"invocations": 1000, "successes": 165}}
+            {
+                "Champion": {"invocations": trials, "successes": trials // 10},
+                "Challenger": {"invocations": trials, "successes": int(trials / 10 * (1 + lift))},
+            }
         ]
         seen: list[dict[str, Any]] = []
 
         def traffic(payload: dict[str, Any]) -> None:
             if len(seen) < len(looks):
-                h.publish_variant_metrics(AB_GROUP, looks[len(seen)], "Conversions")
-            seen.append(h.serving(AB_GROUP))
+                h.publish_variant_metrics(group, looks[len(seen)], ab.success_metric_name)
+            seen.append(h.serving(group))
 
         h.on_invoke("DeploymentFunction", "evaluate", traffic)
-        started = time.perf_counter()
-        v2 = self.register(
-            AB_GROUP,
-            "v2",
-            ranker_reports(ndcg=0.37),
-            ["user_affinity", "item_popularity", "price_bucket", "session_length", "device_type"],
-            ("device_type",),
-        )
-        execution = self.announce(v2["package_arn"])
-        self.approve(v2["package_arn"])
-        result = self.finish(execution, started)
-        self.check(result["status"] == "SUCCEEDED", f"A/B promotion ended {result['status']}")
+        v2 = self.promote(group, "v2", passing_reports(policy, improvement=1.0))
         self.check(bool(seen) and "Challenger" in seen[0], "the challenger never served traffic")
         self.check(
-            self.stage(v2["package_arn"])[0] == "Production", f"the challenger is {self.stage(v2['package_arn'])}"
+            self.stage(champion["package_arn"])[0] == "Archived",
+            f"the champion is {self.stage(champion['package_arn'])}",
         )
-        self.check(
-            self.stage(champion.package_arn)[0] == "Archived", f"the champion is {self.stage(champion.package_arn)}"
-        )
-        served = h.serving(AB_GROUP)
+        served = h.serving(group)
         self.check(
             all(s["package_arn"] == v2["package_arn"] for s in served.values()), f"traffic not shifted: {served}"
         )
         statistics: dict[str, Any] = next(
             (
                 e.evidence
-                for e in reversed(h.ledger().history(AB_GROUP))
+                for e in reversed(h.ledger().history(group))
                 if e.to_stage == "Production" and e.version == v2["version"]
             ),
             {},
         )
         test = _find_ab_statistics(statistics)
         counts = looks[0]
-        self.report.ab_rates = [
-            VariantRate("Champion (v1)", counts["Champion"]["successes"], counts["Champion"]["invocations"]),
-            VariantRate("Challenger (v2)", counts["Challenger"]["successes"], counts["Challenger"]["invocations"]),
-        ]
-        self.report.ab_summary = f"Test statistics recorded in the ledger: {json.dumps(test, default=str)[:600]}"
+        if not self.report.ab_rates:  # the report charts the first A/B group
+            self.report.ab_group = group
+            self.report.ab_rates = [
+                VariantRate("Champion (v1)", counts["Champion"]["successes"], counts["Champion"]["invocations"]),
+                VariantRate("Challenger (v2)", counts["Challenger"]["successes"], counts["Challenger"]["invocations"]),
+            ]
+            self.report.ab_statistics = {k: v for k, v in test.items() if not isinstance(v, dict | list)}
+            self.report.ab_summary = (
+                f"The challenger (v2) won: its success rate beat the champion's with the sequential test "
+                f"at significance level {ab.significance_level}; all traffic was shifted to it and the "
+                f"champion (v1) was archived."
+            )
         return f"challenger v2 won ({_short_stats(test)}); all traffic shifted, champion v1 Archived"
 
-    def step_drift(self) -> str:
+    def step_drift(self, group: str) -> str:
         from monitoring.capture import capture_line
 
         h = self.harness
-        endpoint = h.endpoint_name(BLUE_GREEN)
+        policy = self.group(group)
+        features = list(policy.features)
+        drifted = set(features[1::2]) or {features[0]}  # every other feature shifts by 2.5 sigma
+        endpoint = h.endpoint_name(group)
+        variants = sorted(h.serving(group)) or ["Primary"]
         end = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
         rng = random.Random(7)
         lines = []
         for i in range(600):
-            row = []
-            for index, feature in enumerate(CHURN_FEATURES):
-                if feature in ("contract_type", "payment_method"):
-                    row.append("c" if feature == "contract_type" else rng.choice(["a", "b", "c"]))
-                elif feature in ("monthly_charges", "support_calls"):
-                    row.append(f"{rng.gauss(50 + 10 * index + 25, 10):.2f}")  # shifted by 2.5 sigma
-                else:
-                    row.append(f"{rng.gauss(50 + 10 * index, 10):.2f}")
+            row = [
+                f"{rng.gauss(50 + 10 * index + (25 if feature in drifted else 0), 10):.2f}"
+                for index, feature in enumerate(features)
+            ]
             lines.append(
                 capture_line(",".join(row), inference_time=end - timedelta(minutes=30, seconds=-i), event_id=str(i))
             )
         moment = end - timedelta(minutes=30)
-        key = f"datacapture/{endpoint}/Primary/{moment:%Y/%m/%d/%H}/capture-{moment:%M}.jsonl"
+        key = f"datacapture/{endpoint}/{variants[0]}/{moment:%Y/%m/%d/%H}/capture-{moment:%M}.jsonl"
         h.s3.put_object(Bucket=h.artifacts_bucket, Key=key, Body="\n".join(lines).encode())
         events_queue = capture_events(h, "mlops-registry.monitoring")
+        psi, ks = policy.monitoring.psi_threshold, policy.monitoring.ks_threshold
         request = {
-            "group": BLUE_GREEN,
+            "group": group,
             "endpointName": endpoint,
-            "variants": ["Primary"],
-            "features": CHURN_FEATURES,
-            "psiThreshold": 0.2,
-            "ksThreshold": 0.15,
+            "variants": variants[:1],
+            "features": features,
+            "psiThreshold": psi,
+            "ksThreshold": ks,
             "windowMinutes": 60,
             "windowEnd": end.isoformat().replace("+00:00", "Z"),
             "minSamples": 100,
@@ -296,39 +313,39 @@ class Rehearsal:
         self.check(bool(in_alarm), f"no drift alarm went to ALARM: {alarms}")
         events = drain(h, events_queue)
         self.check(any(e.get("detail-type") == "ModelDriftDetected" for e in events), "no ModelDriftDetected event")
-        drift = {b["subject"] for b in breaches if b["statistic"] in ("PSI", "KS")}
+        found = {b["subject"] for b in breaches if b["statistic"] in ("PSI", "KS")}
         stats = _feature_statistics(h, endpoint)
         self.report.drift = [
-            FeatureDrift(f, stats.get(f, {}).get("psi", 0.0), stats.get(f, {}).get("ks", 0.0)) for f in CHURN_FEATURES
+            FeatureDrift(f, stats.get(f, {}).get("psi", 0.0), stats.get(f, {}).get("ks", 0.0)) for f in features
         ]
-        self.report.psi_threshold, self.report.ks_threshold = 0.2, 0.15
+        self.report.drift_group = f"{group}, {variants[0]}"
+        self.report.psi_threshold, self.report.ks_threshold = psi, ks
+        self.drift_group = f"{group}, {variants[0]}"
         self.drift_lines = [
-            f"{f}: PSI {stats.get(f, {}).get('psi', 0):.3f}, KS {stats.get(f, {}).get('ks', 0):.3f}"
-            for f in CHURN_FEATURES
+            f"{f}: PSI {stats.get(f, {}).get('psi', 0):.3f}, KS {stats.get(f, {}).get('ks', 0):.3f}" for f in features
         ]
-        return f"drifted features {sorted(drift)}; alarms in ALARM: {len(in_alarm)}; ModelDriftDetected emitted"
+        return f"drifted features {sorted(found)}; alarms in ALARM: {len(in_alarm)}; ModelDriftDetected emitted"
 
-    def step_guardrail_rollback(self) -> str:
+    def step_guardrail_rollback(self, group: str) -> str:
         h = self.harness
-        h.fail_next_deployment(BLUE_GREEN, "rollback", "AlarmsTripped: Invocation5XXErrors on the canary")
+        previous = self.served[group]
+        h.fail_next_deployment(group, "rollback", "AlarmsTripped: Invocation5XXErrors on the canary")
         started = time.perf_counter()
-        v4 = self.register(
-            BLUE_GREEN, "v4", churn_reports(auc=0.88, f1=0.69), CHURN_FEATURES, ("contract_type", "payment_method")
-        )
+        v4 = self.register(group, "v4", passing_reports(self.group(group), improvement=2.0))
         execution = self.announce(v4["package_arn"])
         self.approve(v4["package_arn"])
         self.finish(execution, started)
         stage, status = self.stage(v4["package_arn"])
         self.check(status == "RolledBack", f"v4 is {stage}/{status}, expected RolledBack")
-        self.check(self.stage(self.v3)[0] == "Production", f"v3 is {self.stage(self.v3)} after the rollback")
-        self.check(self.serving_arn(BLUE_GREEN, "Primary") == self.v3, "v3 is not serving after the rollback")
+        self.check(self.stage(previous)[0] == "Production", f"v3 is {self.stage(previous)} after the rollback")
+        self.check(self.serving_arn(group, "Primary") == previous, "v3 is not serving after the rollback")
         return f"v4 {stage}/{status}; v3 keeps serving"
 
     # --- output ---------------------------------------------------------------------------------
     def collect(self) -> None:
         entries = []
-        for group in (BLUE_GREEN, AB_GROUP):
-            entries.extend(self.harness.ledger().history(group))
+        for group in self.config.groups:
+            entries.extend(self.harness.ledger().history(group.name))
         entries.sort(key=lambda e: e.at)
         for entry in entries:
             moment = datetime.fromisoformat(entry.at.replace("Z", "+00:00"))
@@ -347,9 +364,16 @@ class Rehearsal:
                     entry.to_stage or "-",
                     entry.decision,
                     entry.actor,
-                    entry.reason[:160],
+                    entry.reason,
                 )
             )
+
+
+def _with_metric(report: dict[str, Any], name: str, value: float) -> dict[str, Any]:
+    return {
+        section: {metric: ({**body, "value": value} if metric == name else body) for metric, body in values.items()}
+        for section, values in report.items()
+    }
 
 
 def _find_ab_statistics(evidence: dict[str, Any]) -> dict[str, Any]:
@@ -403,15 +427,52 @@ def _feature_statistics(h: PipelineHarness, endpoint: str) -> dict[str, dict[str
     return found
 
 
-STEPS = [
-    ("the managed groups exist", "step_groups"),
-    ("1. v1 registered, gated, approved with the CLI, deployed: Production", "step_first_version"),
-    ("2. v2 fails the bias gate: Archived with the reason", "step_bias_failure"),
-    ("3. v3 passes, blue/green deployment, v1 Archived", "step_replacement"),
-    ("4. A/B: the challenger wins significantly, traffic shifted, loser Archived", "step_ab_test"),
-    ("5. drifted captured traffic: drift metrics, alarms in ALARM, drift event", "step_drift"),
-    ("6. guardrail rollback: the previous version keeps serving, the candidate RolledBack", "step_guardrail_rollback"),
-]
+Step = tuple[str, Callable[[Rehearsal], str]]
+
+
+def plan(config: Any) -> list[Step]:
+    """The steps for this configuration: each blue/green and each A/B group gets its story."""
+    blue_green = [g.name for g in config.groups if g.deployment.mode == "blue_green"]
+    ab_tests = [g.name for g in config.groups if g.deployment.mode == "ab_test"]
+    steps: list[Step] = [("the managed groups exist", Rehearsal.step_groups)]
+
+    def bind(method: Callable[[Rehearsal, str], str], group: str) -> Callable[[Rehearsal], str]:
+        return lambda rehearsal: method(rehearsal, group)
+
+    if blue_green:
+        main = blue_green[0]
+        steps += [
+            (
+                f"{main}: v1 registered, gated, approved with the CLI, deployed: Production",
+                bind(Rehearsal.step_first_version, main),
+            ),
+            (f"{main}: v2 fails a gate: Archived with the reason", bind(Rehearsal.step_gate_failure, main)),
+            (f"{main}: v3 passes, blue/green deployment, v1 Archived", bind(Rehearsal.step_replacement, main)),
+        ]
+        for other in blue_green[1:]:
+            steps.append((f"{other}: v1 promoted blue/green to Production", bind(Rehearsal.step_first_version, other)))
+    for group in ab_tests:
+        steps.append(
+            (
+                f"{group}: A/B, the challenger wins significantly, traffic shifted, loser Archived",
+                bind(Rehearsal.step_ab_test, group),
+            )
+        )
+    drift_group = blue_green[0] if blue_green else ab_tests[0]
+    steps.append(
+        (
+            f"{drift_group}: drifted captured traffic: drift metrics, alarms in ALARM, drift event",
+            bind(Rehearsal.step_drift, drift_group),
+        )
+    )
+    if blue_green:
+        steps.append(
+            (
+                f"{blue_green[0]}: guardrail rollback: the previous version keeps serving, the candidate RolledBack",
+                bind(Rehearsal.step_guardrail_rollback, blue_green[0]),
+            )
+        )
+    return steps
 
 
 @contextlib.contextmanager
@@ -420,24 +481,73 @@ def running_system(outdir: Path, templates: dict[str, dict[str, Any]]) -> Iterat
         yield harness
 
 
+@contextlib.contextmanager
+def named_identities(harness: PipelineHarness) -> Iterator[None]:
+    """alice (data scientist) and bob (review board) as IAM users with keys, reachable as AWS profiles."""
+    import os
+    import tempfile
+
+    iam = harness.session.client("iam")
+    lines = []
+    for name, path in (DATA_SCIENTIST, REVIEW_BOARD):
+        iam.create_user(UserName=name, Path=path)
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        lines += [
+            f"[{name}]",
+            f"aws_access_key_id = {key['AccessKeyId']}",
+            f"aws_secret_access_key = {key['SecretAccessKey']}",
+        ]
+    with tempfile.TemporaryDirectory(prefix="rehearsal-profiles-") as folder:
+        credentials = Path(folder) / "credentials"
+        credentials.write_text("\n".join(lines) + "\n")
+        # Set before any execution runs (os.environ must not grow while execution threads read it).
+        previous = os.environ.get("AWS_SHARED_CREDENTIALS_FILE")
+        os.environ["AWS_SHARED_CREDENTIALS_FILE"] = str(credentials)
+        try:
+            yield
+        finally:
+            if previous is None:
+                os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+            else:
+                os.environ["AWS_SHARED_CREDENTIALS_FILE"] = previous
+
+
 def rehearse(
-    outdir: Path, templates: dict[str, dict[str, Any]], report_path: Path, log: Callable[[str], None] = print
+    outdir: Path,
+    templates: dict[str, dict[str, Any]],
+    report_path: Path,
+    log: Callable[[str], None] = print,
+    config: Any = None,
 ) -> tuple[bool, Rehearsal]:
-    """Run every step; returns (all steps behaved, the rehearsal with its report data)."""
-    with running_system(outdir, templates) as harness:
-        rehearsal = Rehearsal(harness, log)
+    """Run every step of ``plan(config)``; returns (all steps behaved, the rehearsal with its report data).
+
+    ``config`` is the environment's ``EnvironmentConfig`` (default: the repository's ``cdk.json``)."""
+    if config is None:
+        config = _repository_config()
+    with running_system(outdir, templates) as harness, named_identities(harness):
+        rehearsal = Rehearsal(harness, config, log)
+        rehearsal.report.environment = config.name
+        rehearsal.report.generated = datetime.now(UTC)
         ok = True
-        for title, method in STEPS:
+        for title, step in plan(config):
             started = time.perf_counter()
             try:
-                detail = getattr(rehearsal, method)()
+                detail = step(rehearsal)
                 rehearsal.report.steps.append((title, True, detail))
-                log(f"  ✔ {title}\n      {detail}  ({time.perf_counter() - started:.1f}s)")
+                log(f"  PASS  {title}\n        {detail}  ({time.perf_counter() - started:.1f}s)")
             except Exception as error:  # a misbehaving step is reported, and the rehearsal fails
                 ok = False
                 rehearsal.report.steps.append((title, False, f"{type(error).__name__}: {error}"))
-                log(f"  ✘ {title}\n      {type(error).__name__}: {error}")
+                log(f"  FAIL  {title}\n        {type(error).__name__}: {error}")
         rehearsal.collect()
     report_path.parent.mkdir(parents=True, exist_ok=True)
     report_path.write_text(render(rehearsal.report))
     return ok, rehearsal
+
+
+def _repository_config() -> Any:
+    from infra.app_factory import CDK_JSON
+    from infra.config import CONTEXT_KEY, ENV_CONTEXT_KEY, load
+
+    context = json.loads(CDK_JSON.read_text())["context"]
+    return load({CONTEXT_KEY: context.get(CONTEXT_KEY)}, context.get(ENV_CONTEXT_KEY)).config

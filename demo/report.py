@@ -1,7 +1,14 @@
-"""The rehearsal's HTML report: a self-contained page with inline SVG charts (no external assets).
+"""The rehearsal's HTML report: a self-contained page a reviewer reads (no external assets, no script).
 
-Charts: the lifecycle timeline (one lane per version, a mark per stage change), the A/B test's
-success rates with 95% confidence intervals, and drift per feature (PSI and KS against thresholds).
+- a verdict in words, per step and overall (PASS / FAIL, coloured, never a symbol alone), with the
+  environment and the date;
+- the lifecycle timeline in step order: one row per stage change (ordinal, not clock time), so labels
+  never overlap at any width; the stage is a coloured badge in its own column;
+- the A/B test: success rate per variant with 95% Wilson intervals (SVG with an axis and values), the
+  decision in words and the statistics in a table;
+- drift per feature: PSI and KS each on its own chart and scale, with axis ticks, the value of every bar
+  and the threshold;
+- the audit ledger with full reasons and actors.
 """
 
 from __future__ import annotations
@@ -10,7 +17,8 @@ import html
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 STAGE_COLOURS = {
     "Development": "#6c757d",
@@ -61,116 +69,190 @@ class FeatureDrift:
 @dataclass
 class ReportData:
     title: str
+    environment: str = ""
+    generated: datetime | None = None
     timeline: list[TimelineMark] = field(default_factory=list)
+    ab_group: str = ""
     ab_rates: list[VariantRate] = field(default_factory=list)
     ab_summary: str = ""
+    ab_statistics: dict[str, Any] = field(default_factory=dict)
+    drift_group: str = ""
     drift: list[FeatureDrift] = field(default_factory=list)
     psi_threshold: float = 0.2
     ks_threshold: float = 0.2
     ledger_rows: list[Sequence[str]] = field(default_factory=list)
     steps: list[tuple[str, bool, str]] = field(default_factory=list)
 
+    @property
+    def passed(self) -> bool:
+        return bool(self.steps) and all(ok for _, ok, _ in self.steps)
 
-def _svg(width: int, height: int, body: str) -> str:
-    return f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">{body}</svg>'
+
+PASS_COLOUR, FAIL_COLOUR = "#1e7e34", "#b21f2d"
 
 
-def timeline_chart(marks: Sequence[TimelineMark]) -> str:
+def verdict(ok: bool) -> str:
+    """PASS / FAIL as a word on a coloured badge (readable without colour and without an emoji font)."""
+    word, colour = ("PASS", PASS_COLOUR) if ok else ("FAIL", FAIL_COLOUR)
+    return f'<span class="verdict" style="background:{colour}">{word}</span>'
+
+
+def _svg(width: int, height: int, body: str, label: str) -> str:
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{html.escape(label)}" '
+        f'viewBox="0 0 {width} {height}" width="{width}" style="max-width:100%;height:auto" '
+        f'font-family="sans-serif" font-size="12">{body}</svg>'
+    )
+
+
+def _ticks(top: float, count: int = 4) -> list[float]:
+    """Round tick values from 0 to at least ``top``."""
+    if top <= 0:
+        return [0.0, 1.0]
+    raw = top / count
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    return [round(i * step, 10) for i in range(count + 2) if i * step <= top + step * 0.999][: count + 2]
+
+
+def _number(value: float) -> str:
+    return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
+def timeline_table(marks: Sequence[TimelineMark]) -> str:
+    """Stage changes in the order they happened: one row each, so no label can overlap another."""
     if not marks:
         return "<p>No stage changes.</p>"
-    lanes = list(dict.fromkeys(m.lane for m in marks))
-    start, end = min(m.at for m in marks), max(m.at for m in marks)
-    span = max((end - start).total_seconds(), 1e-3)
-    left, width, lane_h = 170, 900, 34
-    body = []
-    for index, lane in enumerate(lanes):
-        y = 20 + index * lane_h
-        body.append(f'<text x="5" y="{y + 4}">{html.escape(lane)}</text>')
-        body.append(f'<line x1="{left}" y1="{y}" x2="{left + width}" y2="{y}" stroke="#ddd"/>')
-        for mark in (m for m in marks if m.lane == lane):
-            x = left + width * (mark.at - start).total_seconds() / span
-            colour = STAGE_COLOURS.get(mark.stage, "#007bff")
-            body.append(
-                f'<circle cx="{x:.1f}" cy="{y}" r="6" fill="{colour}"><title>{html.escape(mark.label)} '
-                f"at {mark.at.isoformat()}</title></circle>"
-            )
-            body.append(f'<text x="{x + 8:.1f}" y="{y - 8}" fill="{colour}">{html.escape(mark.stage)}</text>')
-    height = 30 + len(lanes) * lane_h
-    body.append(f'<text x="{left}" y="{height - 2}" fill="#666">{start:%H:%M:%S.%f}</text>')
-    body.append(f'<text x="{left + width - 120}" y="{height - 2}" fill="#666">{end:%H:%M:%S.%f}</text>')
-    return _svg(left + width + 40, height + 5, "".join(body))
+    ordered = sorted(enumerate(marks), key=lambda item: (item[1].at, item[0]))
+    rows = []
+    for step, (_, mark) in enumerate(ordered, start=1):
+        colour = STAGE_COLOURS.get(mark.stage, "#0b5ed7")
+        rows.append(
+            f'<tr class="mark"><td class="num">{step}</td><td class="lane">{html.escape(mark.lane)}</td>'
+            f'<td><span class="stage" style="background:{colour}">{html.escape(mark.stage)}</span></td>'
+            f'<td class="label">{html.escape(mark.label)}</td></tr>'
+        )
+    return (
+        '<table class="timeline"><thead><tr><th>#</th><th>version</th><th>stage</th><th>what happened</th>'
+        f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 def ab_chart(rates: Sequence[VariantRate]) -> str:
+    """Horizontal bars: success rate per variant with its 95% interval, an axis in percent, the values."""
     if not rates:
         return "<p>No A/B test.</p>"
-    top = max(v.interval()[1] for v in rates) * 1.15 or 1.0
-    height, bar_w, gap, base = 220, 120, 80, 190
-    body = []
+    top = max(v.interval()[1] for v in rates) * 1.1 or 1.0
+    ticks = _ticks(top)
+    top = ticks[-1]
+    left, plot_w, row_h, pad = 150, 420, 36, 30
+    height = pad + len(rates) * row_h + 40
+    scale = plot_w / top
+    body = [f'<line x1="{left}" y1="{pad - 6}" x2="{left}" y2="{pad + len(rates) * row_h}" stroke="#333"/>']
+    for tick in ticks:
+        x = left + tick * scale
+        y = pad + len(rates) * row_h
+        body.append(f'<line x1="{x:.1f}" y1="{y}" x2="{x:.1f}" y2="{y + 5}" stroke="#333"/>')
+        body.append(f'<text x="{x:.1f}" y="{y + 18}" text-anchor="middle">{tick:.0%}</text>')
+    body.append(f'<text x="{left + plot_w / 2}" y="{height - 4}" text-anchor="middle" fill="#444">success rate</text>')
     for index, variant in enumerate(rates):
-        x = 60 + index * (bar_w + gap)
-        h = (base - 20) * variant.rate / top
+        y = pad + index * row_h + 6
         low, high = variant.interval()
-        y_low, y_high = base - (base - 20) * low / top, base - (base - 20) * high / top
-        body.append(f'<rect x="{x}" y="{base - h:.1f}" width="{bar_w}" height="{h:.1f}" fill="#4e79a7"/>')
+        body.append(f'<text x="{left - 8}" y="{y + 14}" text-anchor="end">{html.escape(variant.variant)}</text>')
+        body.append(f'<rect x="{left}" y="{y}" width="{variant.rate * scale:.1f}" height="20" fill="#4e79a7"/>')
         body.append(
-            f'<line x1="{x + bar_w / 2}" y1="{y_low:.1f}" x2="{x + bar_w / 2}" y2="{y_high:.1f}" stroke="#000" stroke-width="2"/>'
+            f'<line x1="{left + low * scale:.1f}" y1="{y + 10}" x2="{left + high * scale:.1f}" y2="{y + 10}" '
+            'stroke="#000" stroke-width="2"/>'
         )
-        for y in (y_low, y_high):
-            body.append(
-                f'<line x1="{x + bar_w / 2 - 10}" y1="{y:.1f}" x2="{x + bar_w / 2 + 10}" y2="{y:.1f}" stroke="#000" stroke-width="2"/>'
-            )
         body.append(
-            f'<text x="{x}" y="{base + 15}">{html.escape(variant.variant)}: {variant.rate:.2%} ({variant.successes}/{variant.trials})</text>'
+            f'<text x="{left + high * scale + 6:.1f}" y="{y + 14}">{variant.rate:.2%} '
+            f"[{low:.2%}, {high:.2%}] ({variant.successes:,}/{variant.trials:,})</text>"
         )
-        body.append(f'<text x="{x}" y="{y_high - 5:.1f}">95% CI {low:.2%} – {high:.2%}</text>')
-    return _svg(60 + len(rates) * (bar_w + gap), height, "".join(body))
+    return _svg(left + plot_w + 260, height, "".join(body), "A/B success rate per variant")
 
 
-def drift_chart(drift: Sequence[FeatureDrift], psi_threshold: float, ks_threshold: float) -> str:
+def drift_chart(drift: Sequence[FeatureDrift], statistic: str, threshold: float) -> str:
+    """One statistic (PSI or KS) per feature on its own scale: axis ticks, every value, the threshold."""
     if not drift:
         return "<p>No drift statistics.</p>"
-    top = max([d.psi for d in drift] + [d.ks for d in drift] + [psi_threshold, ks_threshold]) * 1.15
-    left, bar_w, group_w, base, height = 50, 22, 90, 200, 240
-    body = []
-    for index, item in enumerate(drift):
-        x = left + index * group_w
-        for offset, (value, colour, threshold) in enumerate(
-            ((item.psi, "#e15759", psi_threshold), (item.ks, "#76b7b2", ks_threshold))
-        ):
-            h = (base - 20) * value / top
-            breached = " stroke='#000' stroke-width='2'" if value > threshold else ""
-            body.append(
-                f'<rect x="{x + offset * bar_w}" y="{base - h:.1f}" width="{bar_w - 2}" height="{h:.1f}" fill="{colour}"{breached}/>'
-            )
-        body.append(f'<text x="{x}" y="{base + 14}" font-size="9">{html.escape(item.feature[:14])}</text>')
-    for threshold, colour, name in ((psi_threshold, "#e15759", "PSI"), (ks_threshold, "#76b7b2", "KS")):
-        y = base - (base - 20) * threshold / top
-        body.append(
-            f'<line x1="{left}" y1="{y:.1f}" x2="{left + len(drift) * group_w}" y2="{y:.1f}" stroke="{colour}" stroke-dasharray="4 3"/>'
-        )
-        body.append(
-            f'<text x="{left + len(drift) * group_w + 4}" y="{y + 4:.1f}" fill="{colour}">{name} threshold {threshold:g}</text>'
-        )
-    return _svg(left + len(drift) * group_w + 150, height, "".join(body))
+    values = [(d.feature, d.psi if statistic == "PSI" else d.ks) for d in drift]
+    ticks = _ticks(max([v for _, v in values] + [threshold]) * 1.05)
+    top = ticks[-1]
+    left, plot_w, row_h, pad = 170, 380, 24, 14
+    height = pad + len(values) * row_h + 44
+    scale = plot_w / top
+    axis_y = pad + len(values) * row_h
+    body = [f'<line x1="{left}" y1="{pad - 4}" x2="{left}" y2="{axis_y}" stroke="#333"/>']
+    body.append(f'<line x1="{left}" y1="{axis_y}" x2="{left + plot_w}" y2="{axis_y}" stroke="#333"/>')
+    for tick in ticks:
+        x = left + tick * scale
+        body.append(f'<line x1="{x:.1f}" y1="{axis_y}" x2="{x:.1f}" y2="{axis_y + 5}" stroke="#333"/>')
+        body.append(f'<text x="{x:.1f}" y="{axis_y + 18}" text-anchor="middle">{_number(tick)}</text>')
+    body.append(f'<text x="{left + plot_w / 2}" y="{height - 4}" text-anchor="middle" fill="#444">{statistic}</text>')
+    for index, (feature, value) in enumerate(values):
+        y = pad + index * row_h + 3
+        breached = value > threshold
+        colour = FAIL_COLOUR if breached else "#4e79a7"
+        body.append(f'<text x="{left - 8}" y="{y + 13}" text-anchor="end">{html.escape(feature)}</text>')
+        body.append(f'<rect x="{left}" y="{y}" width="{value * scale:.1f}" height="17" fill="{colour}"/>')
+        note = " above threshold" if breached else ""
+        body.append(f'<text x="{left + value * scale + 6:.1f}" y="{y + 13}">{value:.3f}{note}</text>')
+    x = left + threshold * scale
+    body.append(f'<line x1="{x:.1f}" y1="{pad - 4}" x2="{x:.1f}" y2="{axis_y}" stroke="#000" stroke-dasharray="5 3"/>')
+    body.append(f'<text x="{left + plot_w + 10}" y="{pad + 8}" fill="#000">threshold {threshold:g} (dashed)</text>')
+    return _svg(left + plot_w + 230, height, "".join(body), f"{statistic} per feature")
+
+
+def _statistics_table(statistics: dict[str, Any]) -> str:
+    if not statistics:
+        return ""
+    rows = "".join(
+        f"<tr><th scope='row'>{html.escape(str(key).replace('_', ' '))}</th>"
+        f"<td>{html.escape(_number(value) if isinstance(value, float) else str(value))}</td></tr>"
+        for key, value in statistics.items()
+    )
+    return f'<table class="stats"><caption>Test statistics (from the ledger)</caption>{rows}</table>'
 
 
 def render(data: ReportData) -> str:
+    generated = data.generated or datetime.now(UTC)
+    passed = sum(1 for _, ok, _ in data.steps if ok)
     steps = "".join(
-        f"<tr><td>{'✅' if ok else '❌'}</td><td>{html.escape(name)}</td><td>{html.escape(detail)}</td></tr>"
+        f"<tr><td>{verdict(ok)}</td><td>{html.escape(name)}</td><td class='detail'>{html.escape(detail)}</td></tr>"
         for name, ok, detail in data.steps
     )
     ledger = "".join(
         "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in data.ledger_rows
     )
+    overall = (
+        f'<p class="overall">{verdict(data.passed)} <strong>Overall: '
+        f"{'every step behaved as described' if data.passed else 'at least one step misbehaved'}</strong> "
+        f"({passed} of {len(data.steps)} steps passed)</p>"
+    )
+    ab_title = f" ({html.escape(data.ab_group)})" if data.ab_group else ""
+    drift_title = f" ({html.escape(data.drift_group)})" if data.drift_group else ""
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(data.title)}</title>
-<style>body{{font-family:sans-serif;margin:2em;max-width:1200px}} table{{border-collapse:collapse;font-size:12px}}
-td,th{{border:1px solid #ccc;padding:3px 6px;vertical-align:top}} h2{{margin-top:1.6em}}</style></head>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(data.title)}</title>
+<style>
+body{{font-family:sans-serif;margin:1.5em;max-width:1200px;color:#212529}}
+table{{border-collapse:collapse;font-size:13px;margin:.5em 0}}
+td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top;text-align:left;overflow-wrap:break-word}}
+th,.lane,.num{{white-space:nowrap}} .label,.detail,.ledger td{{overflow-wrap:anywhere}}
+h2{{margin-top:1.6em}} .meta{{color:#444}}
+.verdict,.stage{{display:inline-block;color:#fff;font-weight:bold;padding:2px 8px;border-radius:3px;white-space:nowrap}}
+.overall{{font-size:16px}} .num{{text-align:right}} .charts{{display:flex;flex-wrap:wrap;gap:1.5em}}
+.charts figure{{margin:0;max-width:100%}} figcaption{{font-weight:bold;margin-bottom:.3em}}
+</style></head>
 <body><h1>{html.escape(data.title)}</h1>
-<h2>Steps</h2><table><tr><th></th><th>step</th><th>outcome</th></tr>{steps}</table>
-<h2>Lifecycle timeline</h2>{timeline_chart(data.timeline)}
-<h2>A/B test: success rate per variant (95% Wilson intervals)</h2>{ab_chart(data.ab_rates)}<p>{html.escape(data.ab_summary)}</p>
-<h2>Drift per feature (PSI, KS)</h2>{drift_chart(data.drift, data.psi_threshold, data.ks_threshold)}
-<h2>Audit ledger</h2><table><tr><th>time</th><th>group</th><th>version</th><th>from</th><th>to</th><th>decision</th><th>actor</th><th>reason</th></tr>{ledger}</table>
+<p class="meta">Environment <strong>{html.escape(data.environment or "-")}</strong> · generated {generated:%Y-%m-%d %H:%M UTC}</p>
+{overall}
+<h2>Steps</h2><table class="steps"><thead><tr><th>verdict</th><th>step</th><th>outcome</th></tr></thead><tbody>{steps}</tbody></table>
+<h2>Lifecycle timeline, in step order</h2>{timeline_table(data.timeline)}
+<h2>A/B test{ab_title}: success rate per variant (95% Wilson intervals)</h2>{ab_chart(data.ab_rates)}
+<p>{html.escape(data.ab_summary)}</p>{_statistics_table(data.ab_statistics)}
+<h2>Drift per feature{drift_title}</h2><div class="charts">
+<figure><figcaption>Population stability index (PSI)</figcaption>{drift_chart(data.drift, "PSI", data.psi_threshold)}</figure>
+<figure><figcaption>Kolmogorov-Smirnov statistic (KS)</figcaption>{drift_chart(data.drift, "KS", data.ks_threshold)}</figure></div>
+<h2>Audit ledger</h2><table class="ledger"><thead><tr><th>time</th><th>group</th><th>version</th><th>from</th><th>to</th><th>decision</th><th>actor</th><th>reason</th></tr></thead><tbody>{ledger}</tbody></table>
 </body></html>"""

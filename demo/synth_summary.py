@@ -39,6 +39,17 @@ def describe(templates: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def brief(templates: dict[str, dict[str, Any]]) -> str:
+    """One line per stack: its resource count and its three most numerous resource types."""
+    lines = []
+    for name, template in templates.items():
+        resources = template.get("Resources", {})
+        counts = Counter(resource["Type"].split("::", 1)[-1] for resource in resources.values())
+        common = ", ".join(f"{count} {rtype}" for rtype, count in counts.most_common(3))
+        lines.append(f"  {name}: {len(resources)} resources ({common}, ...)")
+    return "\n".join(lines)
+
+
 def main() -> int:
     for env_name in ("dev", "staging", "prod"):
         templates, seconds = synth_environment(env_name, outdir=str(Path("cdk.out") / env_name))

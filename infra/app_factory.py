@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from serving.names import serving_stack_name
 from infra import constants
 from infra.config import CONTEXT_KEY, ENV_CONTEXT_KEY, load
 from infra.constructs.deploy_step import ServingDeployStep
+from infra.constructs.promotion_pipeline import DeployStepFactory
 from infra.nag import enable_security_checks
 from infra.stacks.monitoring_stack import MonitoringStack
 from infra.stacks.promotion_stack import PromotionStack
@@ -24,8 +25,17 @@ from infra.stacks.serving_stack import ServingStack
 CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
 
 
-def build_app(app: App | None = None, context: Mapping[str, Any] | None = None) -> tuple[App, EnvironmentConfig]:
-    """Create (or populate) an app with every stack of the selected environment, nag enabled."""
+def build_app(
+    app: App | None = None,
+    context: Mapping[str, Any] | None = None,
+    deploy_step: Callable[[EnvironmentConfig], DeployStepFactory] | None = None,
+) -> tuple[App, EnvironmentConfig]:
+    """Create (or populate) an app with every stack of the selected environment, nag enabled.
+
+    ``deploy_step`` builds the pipeline's deployment states from the environment's config (default:
+    ``ServingDeployStep``, blue/green or A/B through the serving stacks); a platform team passes its own
+    ``DeployStepFactory`` subclass here, e.g. ``build_app(deploy_step=MyDeployStep)`` in ``app.py``.
+    """
     if context is None and app is None and "CDK_CONTEXT_JSON" not in os.environ:
         # ``python app.py`` outside the CDK CLI: read the context the CLI would pass.
         context = json.loads(CDK_JSON.read_text())["context"]
@@ -46,7 +56,12 @@ def build_app(app: App | None = None, context: Mapping[str, Any] | None = None) 
         for group in config.groups
     ]
     promotion = PromotionStack(
-        app, f"{prefix}Promotion", config=config, registry=registry, deploy_step=ServingDeployStep(config), env=env
+        app,
+        f"{prefix}Promotion",
+        config=config,
+        registry=registry,
+        deploy_step=(deploy_step or ServingDeployStep)(config),
+        env=env,
     )
     for stack in serving:  # the pipeline deploys through them; they exist first
         promotion.add_stack_dependency(stack)

@@ -34,6 +34,7 @@ from offline.moto_ext import (
     InProcessLambdaRunner,
     StackOutcomes,
     cloudformation_extensions,
+    quiet_logger,
     sagemaker_extensions,
     set_modifying_identity,
 )
@@ -163,8 +164,12 @@ class PipelineHarness:
         approval_timeout_seconds: int | None = None,
         prove_iam: bool = True,
         count_iam: bool = True,
+        wait_seconds: int = 0,
     ) -> None:
         self.outdir = Path(outdir)
+        # Wait states last this long (0 in tests; the sandbox keeps a short real pause so a polling
+        # loop, e.g. an A/B test waiting for traffic, does not spin).
+        self.wait_seconds = wait_seconds
         # Every call a function (or the state machine) makes is checked against its synthesized role
         # at the end (``iam_proof``); a call the real authorizer would refuse fails the run.
         self.prove_iam = prove_iam
@@ -186,6 +191,9 @@ class PipelineHarness:
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "offline")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "offline")
         self._stack.enter_context(mock_aws(config={"stepfunctions": {"execute_state_machine": True}}))
+        # moto logs a warning per resource type it has no CloudFormation model for (the serving
+        # stacks' alarms and scaling targets): expected here, and noise in every run's output.
+        self._stack.enter_context(quiet_logger("moto.cloudformation.parsing"))
         self._stack.enter_context(sagemaker_extensions())
         self._stack.enter_context(cloudformation_extensions(self.stack_outcomes))
         self._stack.enter_context(self.runner.installed())
@@ -428,7 +436,7 @@ class PipelineHarness:
                 if state.get("Type") == "Wait":
                     for key in ("SecondsPath", "TimestampPath", "Timestamp"):
                         state.pop(key, None)
-                    state["Seconds"] = 0
+                    state["Seconds"] = self.wait_seconds
                 if (
                     self.approval_timeout_seconds is not None
                     and state.get("Type") == "Task"

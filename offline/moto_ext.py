@@ -16,6 +16,7 @@ import hashlib
 import importlib
 import io
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -43,14 +44,37 @@ def _original(name: str) -> Callable[..., Any]:
     return getattr(sm_responses.SageMakerResponse, name)
 
 
+def _caller(response: Any) -> str | None:
+    """Who made the request: the identity a test chose, else the IAM user owning the request's access
+    key (the sandbox's and the demo's named identities), else None (moto's placeholder stays)."""
+    chosen = getattr(_state, "identity", None)
+    if chosen:
+        return str(chosen)
+    from moto.iam.models import iam_backends
+
+    try:
+        access_key = response.get_access_key()
+        user = iam_backends[response.current_account]["aws"].get_user_from_access_key_id(access_key)
+    except Exception:  # no signature (anonymous request) or no IAM backend: keep moto's default
+        return None
+    return str(user.arn) if user is not None else None
+
+
+def _user_context(arn: str) -> dict[str, Any]:
+    return {"IamIdentity": {"Arn": arn}, "UserProfileName": arn.rsplit("/", 1)[-1]}
+
+
 def _patched_create(original: Callable[..., Any]) -> Callable[..., Any]:
     def create_model_package(self: Any) -> Any:
         result = original(self)
+        package = _find_package(self.sagemaker_backend, result.result["ModelPackageArn"])
         life_cycle = self._get_param("ModelLifeCycle")
-        if life_cycle:
-            package = _find_package(self.sagemaker_backend, result.result["ModelPackageArn"])
-            if package is not None:
-                package.model_life_cycle = life_cycle
+        if life_cycle and package is not None:
+            package.model_life_cycle = life_cycle
+        caller = _caller(self)
+        if caller and package is not None:
+            package.created_by = _user_context(caller)
+            package.last_modified_by = _user_context(caller)
         return result
 
     return create_model_package
@@ -87,19 +111,19 @@ def _update_model_package(
         package.remove_customer_metadata_property(customer_metadata_properties_to_remove)
     package.add_additional_inference_specifications(additional_inference_specifications_to_add)
     package.modifications_done()
-    identity = getattr(_state, "identity", None)
-    if identity:
-        package.last_modified_by = {"IamIdentity": {"Arn": identity}, "UserProfileName": identity.rsplit("/", 1)[-1]}
     return package.arn
 
 
 def _patched_update(original: Callable[..., Any]) -> Callable[..., Any]:
     def update_model_package(self: Any) -> Any:
         result = original(self)
+        package = _find_package(self.sagemaker_backend, self._get_param("ModelPackageArn"))
         life_cycle = self._get_param("ModelLifeCycle")
-        if life_cycle:
-            package = _find_package(self.sagemaker_backend, self._get_param("ModelPackageArn"))
+        if life_cycle and package is not None:
             package.model_life_cycle = life_cycle
+        caller = _caller(self)
+        if caller and package is not None:
+            package.last_modified_by = _user_context(caller)
         return result
 
     return update_model_package
@@ -439,3 +463,15 @@ def cloudformation_extensions(outcomes: StackOutcomes) -> Iterator[StackOutcomes
         ),
     ):
         yield outcomes
+
+
+@contextlib.contextmanager
+def quiet_logger(name: str, level: int = logging.ERROR) -> Iterator[None]:
+    """Raise one logger's level for the duration of the block (expected emulator warnings)."""
+    logger = logging.getLogger(name)
+    previous = logger.level
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)

@@ -63,3 +63,47 @@ def churn_reports(
             dict(zip(CHURN_FEATURES, [0.31, 0.22, 0.12, 0.18, 0.11, 0.06], strict=True))
         ),
     }
+
+
+# --- reports derived from a group's configuration (any valid cdk.json) --------------------------------
+def passing_reports(group: Any, improvement: float = 0.0) -> dict[str, dict[str, Any]]:
+    """Reports that pass every gate of ``group`` (a ``GroupPolicy``): each metric a margin beyond its
+    baseline (``improvement`` more, for a version that must beat the champion), every fairness metric
+    at the middle of its allowed range, attributions over every configured feature."""
+    values = {}
+    for metric in group.metrics:
+        margin = max(abs(metric.baseline) * 0.05, 0.01) * (1.0 + improvement)
+        values[metric.name] = (
+            metric.baseline + margin if metric.direction == "higher_is_better" else metric.baseline - margin
+        )
+    return {
+        "metrics": metrics_report(values),
+        "bias": bias_report(_facets(group, fair=True)),
+        "explainability": explainability_report(_attributions(group.features)),
+    }
+
+
+def unfair_reports(group: Any) -> dict[str, dict[str, Any]] | None:
+    """Reports that pass the metrics gate and fail the bias gate; None for a group without a fairness policy."""
+    if group.fairness is None:
+        return None
+    reports = passing_reports(group)
+    reports["bias"] = bias_report(_facets(group, fair=False))
+    return reports
+
+
+def _facets(group: Any, fair: bool) -> dict[str, dict[str, dict[str, float]]]:
+    if group.fairness is None:
+        return {}
+    metrics = {}
+    for threshold in group.fairness.thresholds:
+        middle = (threshold.min + threshold.max) / 2
+        width = max(threshold.max - threshold.min, 0.1)
+        metrics[threshold.metric] = round(middle if fair else threshold.max + width, 4)
+    return {attribute: {"a": dict(metrics), "b": dict(metrics)} for attribute in group.fairness.protected_attributes}
+
+
+def _attributions(features: Any) -> dict[str, float]:
+    weights = [1.0 / (rank + 2) for rank in range(len(features))]
+    total = sum(weights)
+    return {feature: round(weight / total, 4) for feature, weight in zip(features, weights, strict=True)}

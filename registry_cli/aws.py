@@ -70,8 +70,17 @@ class AwsSession:
         return self.options.endpoint_url
 
     def describe_target(self) -> str:
-        where = self.endpoint_url or f"AWS {self.region}"
+        where = self.endpoint_url or self._configured_endpoint() or f"AWS {self.region}"
         return f"{where}" + (f" (profile {self.options.profile})" if self.options.profile else "")
+
+    def _configured_endpoint(self) -> str | None:
+        """An endpoint set outside the command line (``AWS_ENDPOINT_URL``, the profile's ``endpoint_url``)."""
+        try:
+            scoped = self._session._session.get_scoped_config()
+        except Exception:  # a broken profile is reported by the call that needs it
+            scoped = {}
+        found = os.environ.get("AWS_ENDPOINT_URL") or scoped.get("endpoint_url")
+        return str(found) if found else None
 
     def client(self, service: str) -> Any:
         if service not in self._clients:

@@ -75,7 +75,10 @@ def _pip_layer_directory(requirements: tuple[str, ...]) -> Path:
         "--platform", platform, "--python-version", python_version, "--implementation", "cp",
         "--target", str(staging / "python"), *requirements,
     ]  # fmt: skip
-    subprocess.run(command, check=True)
+    # pip's own chatter (index warnings of this machine's configuration) is shown only when it fails.
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"pip could not build the layer for {list(requirements)}:\n{result.stderr[-2000:]}")
     staging.rename(root)
     return root
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,7 @@ from registry_core.lineage import (
 )
 
 from registry_cli.context import CliContext
-from registry_cli.errors import EXIT_OK
+from registry_cli.errors import EXIT_ERROR, EXIT_OK
 from registry_cli.output import render_fields
 
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
@@ -116,6 +117,12 @@ def add_parsers(subparsers: Any, add_common: Any) -> None:
     parser.add_argument(
         "--dry-run", action="store_true", help="validate everything and print the request; create nothing"
     )
+    parser.add_argument(
+        "--wait",
+        action="store_true",
+        help="follow the pipeline until the version awaits the review board or reaches a final stage",
+    )
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds --wait waits at most (default 300)")
     add_common(parser)
     parser.set_defaults(handler=run)
 
@@ -230,6 +237,12 @@ def run(ctx: CliContext) -> int:
         "lineage": lineage.as_dict(),
         "registered_by": actor,
     }
+    code = EXIT_OK
+    if args.wait:
+        stage, stage_status, settled = _wait_for_pipeline(ctx, package_arn, args.timeout)
+        data.update({"stage": stage, "stage_status": stage_status})
+        if not settled:
+            code = EXIT_ERROR
     ctx.emit(
         data,
         lambda out: render_fields(
@@ -238,7 +251,31 @@ def run(ctx: CliContext) -> int:
             out,
         ),
     )
-    return EXIT_OK
+    return code
+
+
+# Where a version stops needing the pipeline: awaiting the board, or a final stage.
+SETTLED_STATUSES = ("PendingApproval",)
+FINAL_STAGES = ("Production", "Archived")
+WAIT_POLL_SECONDS = (0.2, 0.5, 1.0, 2.0)
+
+
+def _wait_for_pipeline(ctx: CliContext, package_arn: str, timeout: float) -> tuple[str, str, bool]:
+    """(stage, stage status, settled?) once the version awaits the board or reached a final stage."""
+    started = time.monotonic()
+    polls = 0
+    while True:
+        view = ctx.registry.describe(package_arn)
+        stage, status = view.stage or "-", view.stage_status or "-"
+        if status in SETTLED_STATUSES or (stage in FINAL_STAGES and status != "InProgress"):
+            ctx.progress.step(f"version {view.version}: {stage} / {status}")
+            return stage, status, True
+        if time.monotonic() - started >= timeout:
+            ctx.progress.warn(f"still {stage} / {status} after {timeout:.0f}s; not waiting any longer")
+            return stage, status, False
+        ctx.progress.tick(f"waiting for the pipeline ({stage} / {status})", started)
+        time.sleep(WAIT_POLL_SECONDS[min(polls, len(WAIT_POLL_SECONDS) - 1)])
+        polls += 1
 
 
 # --- evidence computed locally -----------------------------------------------------------------------

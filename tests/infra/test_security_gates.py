@@ -31,11 +31,19 @@ def test_a_non_compliant_construct_fails_synth(tmp_path: Path) -> None:
 
 
 def test_the_real_app_synthesizes_with_zero_unacknowledged_findings(synthesized: Any) -> None:
-    # The session fixture would have raised on any finding; the report, if written, must be clean.
+    # The session fixture would have raised on any finding; the report, if written, must be clean. With the
+    # recommended feature flags the report also lists the construct annotations: the sample config's
+    # deliberate warnings (placeholder accounts, single-instance endpoints) are warnings, never errors.
     report = synthesized.outdir / "validation-report.json"
     if report.exists():
         plugin_reports = json.loads(report.read_text()).get("pluginReports", [])
-        assert all(not plugin.get("violations") for plugin in plugin_reports), plugin_reports
+        findings = [
+            violation
+            for plugin in plugin_reports
+            for violation in plugin.get("violations", [])
+            if plugin.get("pluginName") != "Construct Annotations" or violation.get("severity") != "warning"
+        ]
+        assert not findings, findings
     assert synthesized.templates
 
 

@@ -1,11 +1,23 @@
-"""The offline rehearsal (``make demo``) runs in the suite too, so CI proves every step of it."""
+"""The offline rehearsal (``make demo``) runs in the suite too, so CI proves every step of it: in-process
+on the sample configuration, and as ``python -m demo`` on a variant where a blue/green group is switched
+to ``ab_test`` (the scenario derives from the config; the output carries only the story)."""
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
-from demo.rehearsal import STEPS, rehearse
+from demo.rehearsal import plan, rehearse
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# What must never reach the demo's output: emulator warnings, Python warnings, tracebacks, JSON dumps,
+# the emulator's placeholder identities.
+NOISE = re.compile(r"warning|No Moto|Traceback|^\s*[{\[]\"|fake-|user/moto", re.IGNORECASE | re.MULTILINE)
 
 
 def test_the_rehearsal_behaves_as_described(synthesized: Any, tmp_path: Path) -> None:
@@ -13,19 +25,61 @@ def test_the_rehearsal_behaves_as_described(synthesized: Any, tmp_path: Path) ->
     lines: list[str] = []
     ok, rehearsal = rehearse(synthesized.outdir, synthesized.templates, report, log=lines.append)
     outcomes = {title: (passed, detail) for title, passed, detail in rehearsal.report.steps}
-    assert [title for title, _ in STEPS] == list(outcomes)
+    titles = [title for title, _ in plan(synthesized.config)]
+    assert titles == list(outcomes)
     failed = {title: detail for title, (passed, detail) in outcomes.items() if not passed}
     assert ok and not failed, failed
-    # Step details the rehearsal prints
-    assert "bias gate denied" in outcomes[STEPS[2][0]][1]
-    assert "v1 Archived" in outcomes[STEPS[3][0]][1]
-    assert "challenger v2 won" in outcomes[STEPS[4][0]][1]
-    assert "ModelDriftDetected emitted" in outcomes[STEPS[5][0]][1]
-    assert "RolledBack; v3 keeps serving" in outcomes[STEPS[6][0]][1]
-    # The timeline, ledger and charts made it into the report
+    # Each group of the sample config has its story, in this order
+    assert [t.split(":")[0] for t in titles[1:]] == ["churn-classifier"] * 3 + [
+        "fraud-detector",
+        "recommender-ranker",
+        "churn-classifier",
+        "churn-classifier",
+    ]
+    details = [detail for _, detail in outcomes.values()]
+    assert "bias gate denied" in details[2]
+    assert "v1 Archived" in details[3]
+    assert "challenger v2 won" in details[5]
+    assert "ModelDriftDetected emitted" in details[6]
+    assert "RolledBack; v3 keeps serving" in details[7]
+    # The timeline, ledger and charts made it into the report, with named identities
     decisions = [row[5] for row in rehearsal.report.ledger_rows]
     assert decisions.count("rejected") >= 1 and "archived" in decisions and "rolled_back" in decisions
+    actors = {row[6] for row in rehearsal.report.ledger_rows}
+    assert {a.rsplit("/", 1)[-1] for a in actors if a.startswith("arn:")} == {"alice", "bob"}, actors
     assert {mark.stage for mark in rehearsal.report.timeline} >= {"Development", "Staging", "Production", "Archived"}
     assert len(rehearsal.report.ab_rates) == 2 and rehearsal.report.drift
     page = report.read_text()
-    assert page.count("<svg") == 3 and "Audit ledger" in page
+    assert page.count("<svg") == 3 and "Audit ledger" in page and "Overall" in page
+
+
+def test_make_demo_passes_with_a_group_switched_to_ab_test_and_prints_only_the_story(tmp_path: Path) -> None:
+    # Given the sample config with churn-classifier switched from blue/green to an A/B test
+    document = json.loads((REPO_ROOT / "cdk.json").read_text())
+    groups = document["context"]["registry"]["groups"]
+    churn = next(g for g in groups if g["name"] == "churn-classifier")
+    churn["deployment"]["mode"] = "ab_test"
+    config = tmp_path / "cdk.json"
+    config.write_text(json.dumps(document))
+    # When the demo runs on it, as `make demo` does
+    result = subprocess.run(
+        [sys.executable, "-m", "demo", "--config", str(config), "--reports", str(tmp_path / "reports")],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=540,
+        env={**os.environ, "PYTHONWARNINGS": "default"},
+    )
+    # Then every step passes, and each A/B group (now two) got its story
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "rehearsal PASSED" in out
+    assert "churn-classifier: A/B, the challenger wins" in out and "recommender-ranker: A/B" in out
+    assert "fraud-detector: v1 registered" in out and "fraud-detector: guardrail rollback" in out
+    assert not re.search(r"^\s*FAIL", out, re.MULTILINE), out
+    # and the output is the story only: no warnings, JSON dumps or placeholder actors; noise is in the log
+    assert result.stderr == "", result.stderr
+    assert not NOISE.search(out), NOISE.search(out)
+    assert len(out.splitlines()) < 130, len(out.splitlines())
+    assert (tmp_path / "reports" / "demo.log").is_file()
+    assert "Overall" in (tmp_path / "reports" / "rehearsal.html").read_text()

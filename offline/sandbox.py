@@ -1,0 +1,435 @@
+"""``make sandbox``: the synthesized app on a local AWS emulator server, for trying the ``registry`` CLI.
+
+One process holds everything: the app synthesized from the user's ``cdk.json`` (or an existing cloud
+assembly), provisioned on moto by ``PipelineHarness`` (functions with their real code, the promotion
+state machine from the template, serving stacks, tables, buckets, parameters), and moto's HTTP server
+on ``127.0.0.1:<port>`` in front of the same in-memory backends. What AWS wires, the sandbox wires:
+
+- every CreateModelPackage / UpdateModelPackage (from the CLI, Studio-like calls, or the pipeline's
+  own writes) becomes a ``SageMaker Model Package State Change`` event, matched against the
+  synthesized rule's pattern and delivered to the dispatcher on a separate thread, as EventBridge does;
+- the state machine runs the real function code; deployments update the serving stacks;
+- scheduled functions run on demand (``python -m offline.sandbox invoke DriftFunction '{...}'``);
+- two named identities, ``alice`` (data scientist) and ``bob`` (review board), are IAM users with their
+  own keys, so the ledger records who registered and who approved.
+
+Its state lives in one folder (default ``.sandbox/``): the cloud assembly, ``env`` to source,
+``credentials`` / ``config`` for the AWS profiles, sample inputs, the log and the pid. Ctrl-C (or
+SIGTERM) stops it; ``make sandbox-reset`` removes the folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import queue
+import random
+import shlex
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+DEFAULT_PORT = 4599
+DEFAULT_STATE_DIR = Path(".sandbox")
+HOST = "127.0.0.1"
+ENV_FILE = "env"
+PID_FILE = "sandbox.pid"
+LOG_FILE = "sandbox.log"
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str
+    role: str
+    path: str
+
+
+IDENTITIES = (
+    Identity("alice", "data scientist", "/data-scientists/"),
+    Identity("bob", "review board", "/review-board/"),
+)
+
+
+class SandboxError(RuntimeError):
+    """The sandbox cannot start (port taken, config invalid, assembly unreadable)."""
+
+
+# --- EventBridge: model package state changes to the dispatcher -------------------------------------------
+class EventRelay:
+    """Delivers a state-change event for every model package write, in order, on one thread.
+
+    SageMaker emits the event after the write returns and EventBridge delivers it asynchronously; the
+    relay does the same, so a ``registry register`` returns before the promotion starts, as in AWS.
+    """
+
+    def __init__(self, harness: Any, log: Callable[[str], None]) -> None:
+        self.harness = harness
+        self.log = log
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="sandbox-event-relay", daemon=True)
+        self.delivered: list[tuple[str, str]] = []
+
+    def _run(self) -> None:
+        while True:
+            arn = self._queue.get()
+            if arn is None:
+                return
+            try:
+                outcome = self.harness.deliver(self.harness.state_change_event(arn))
+            except Exception as error:  # one bad delivery must not stop the relay (EventBridge retries)
+                self.log(f"event for {arn}: delivery failed: {type(error).__name__}: {error}")
+                continue
+            action = str(outcome.get("action"))
+            self.delivered.append((arn, action))
+            if action in ("started", "resumed"):
+                self.log(
+                    f"event: {arn.split('model-package/', 1)[-1]} -> dispatcher {action} ({outcome.get('reason')})"
+                )
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[EventRelay]:
+        from moto.sagemaker.responses import SageMakerResponse
+
+        create: Any = SageMakerResponse.create_model_package
+        update: Any = SageMakerResponse.update_model_package
+        relay = self
+
+        def create_model_package(response: Any) -> Any:
+            result = create(response)
+            relay._queue.put(result.result["ModelPackageArn"])
+            return result
+
+        def update_model_package(response: Any) -> Any:
+            result = update(response)
+            relay._queue.put(response._get_param("ModelPackageArn"))
+            return result
+
+        self._thread.start()
+        try:
+            with (
+                mock.patch.object(SageMakerResponse, "create_model_package", create_model_package),
+                mock.patch.object(SageMakerResponse, "update_model_package", update_model_package),
+            ):
+                yield self
+        finally:
+            self._queue.put(None)
+            self._thread.join(timeout=10)
+
+
+# --- the sandbox --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Layout:
+    root: Path
+
+    @property
+    def env_file(self) -> Path:
+        return self.root / ENV_FILE
+
+    @property
+    def pid_file(self) -> Path:
+        return self.root / PID_FILE
+
+    @property
+    def log_file(self) -> Path:
+        return self.root / LOG_FILE
+
+    @property
+    def cdk_out(self) -> Path:
+        return self.root / "cdk.out"
+
+    @property
+    def samples(self) -> Path:
+        return self.root / "samples"
+
+
+def _load_context(config_path: Path, env_name: str | None) -> tuple[dict[str, Any], Any]:
+    from registry_core.config import ConfigError
+
+    from infra.config import CONTEXT_KEY, ENV_CONTEXT_KEY, load
+
+    try:
+        context = json.loads(config_path.read_text())["context"]
+    except (OSError, ValueError, KeyError) as error:
+        raise SandboxError(f"{config_path}: not a cdk.json with a 'context' object ({error})") from error
+    if env_name:
+        context[ENV_CONTEXT_KEY] = env_name
+    try:
+        loaded = load({CONTEXT_KEY: context.get(CONTEXT_KEY)}, context.get(ENV_CONTEXT_KEY))
+    except ConfigError as error:
+        raise SandboxError(f"{config_path}: {error}") from error
+    return context, loaded.config
+
+
+def _create_identities(harness: Any) -> dict[str, dict[str, str]]:
+    iam = harness.session.client("iam")
+    created = {}
+    for identity in IDENTITIES:
+        user = iam.create_user(UserName=identity.name, Path=identity.path)["User"]
+        key = iam.create_access_key(UserName=identity.name)["AccessKey"]
+        created[identity.name] = {
+            "arn": user["Arn"],
+            "role": identity.role,
+            "access_key_id": key["AccessKeyId"],
+            "secret_access_key": key["SecretAccessKey"],
+        }
+    return created
+
+
+def _seed_samples(harness: Any, config: Any, layout: Layout) -> dict[str, str]:
+    """Sample inputs per group (artifact, passing reports, a fairness-failing bias report, a baseline)."""
+    from registry_core.baseline import build_feature_baseline
+
+    from offline.samples import passing_reports, unfair_reports
+
+    prefixes = {}
+    for group in config.groups:
+        prefix = f"samples/{group.name}"
+        harness.s3.put_object(Bucket=harness.models_bucket, Key=f"{prefix}/model.tar.gz", Body=b"sample model")
+        reports = passing_reports(group)
+        for kind, document in reports.items():
+            harness.put_json(f"{prefix}/{kind}.json", document)
+        unfair = unfair_reports(group)
+        if unfair is not None:
+            harness.put_json(f"{prefix}/unfair-bias.json", unfair["bias"])
+        rng = random.Random(group.name)
+        columns = {f: [rng.gauss(50 + 10 * i, 10) for _ in range(500)] for i, f in enumerate(group.features)}
+        baseline = build_feature_baseline(columns)
+        harness.put_json(f"{prefix}/feature-baseline.json", baseline)
+        local = layout.samples / group.name
+        local.mkdir(parents=True, exist_ok=True)
+        (local / "feature-baseline.json").write_text(json.dumps(baseline))
+        prefixes[group.name] = prefix
+    return prefixes
+
+
+def _write_profiles(layout: Layout, endpoint: str, region: str, identities: dict[str, dict[str, str]]) -> None:
+    credentials, config = [], []
+    for name, identity in identities.items():
+        credentials += [
+            f"[{name}]",
+            f"aws_access_key_id = {identity['access_key_id']}",
+            f"aws_secret_access_key = {identity['secret_access_key']}",
+            "",
+        ]
+        config += [f"[profile {name}]", f"region = {region}", f"endpoint_url = {endpoint}", ""]
+    (layout.root / "credentials").write_text("\n".join(credentials))
+    (layout.root / "config").write_text("\n".join(config))
+
+
+def _environment(layout: Layout, endpoint: str, region: str, config_path: Path, env_name: str, harness: Any) -> str:
+    root = layout.root.resolve()
+    variables = {
+        "AWS_CONFIG_FILE": str(root / "config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(root / "credentials"),
+        "AWS_PROFILE": IDENTITIES[0].name,
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "REGISTRY_CONFIG": str(config_path.resolve()),
+        "REGISTRY_ENV": env_name,
+        "SANDBOX_ARTIFACTS": f"s3://{harness.artifacts_bucket}",
+        "SANDBOX_MODELS": f"s3://{harness.models_bucket}",
+        "SANDBOX_SAMPLES": str(root / "samples"),
+    }
+    lines = [
+        "# Generated by `make sandbox`: source it (`. .sandbox/env`) to point the registry CLI at the sandbox.",
+        "# The AWS profile picks the identity: alice (data scientist, default) or bob (review board).",
+        "unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN",
+        *(f"export {key}={shlex.quote(value)}" for key, value in variables.items()),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def serve(
+    layout: Layout,
+    port: int,
+    config_path: Path,
+    env_name: str | None,
+    assembly: Path | None = None,
+    stop: threading.Event | None = None,
+    out: Callable[[str], None] = print,
+    wait_seconds: int = 2,
+) -> None:
+    """Stand the sandbox up, print how to use it, and serve until ``stop`` is set (Ctrl-C, SIGTERM)."""
+    from moto.server import ThreadedMotoServer
+
+    from offline.environment import use_offline_environment
+    from offline.harness import REGION, PipelineHarness
+    from offline.synth import read_assembly, synthesize
+
+    use_offline_environment()
+    if not _port_free(port):
+        raise SandboxError(f"port {port} on {HOST} is in use (another sandbox?): choose one with PORT=...")
+    context, config = _load_context(config_path, env_name)
+    if config.account and config.region and config.region != REGION:
+        out(f"note: environment {config.name!r} names region {config.region}; the sandbox emulates {REGION}")
+    layout.root.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(filename=layout.log_file, level=logging.WARNING, force=True)
+    started = time.perf_counter()
+    if assembly is not None:
+        templates, outdir = read_assembly(assembly), assembly
+    else:
+        out(f"synthesizing environment {config.name!r} from {config_path} ...")
+        templates, outdir = synthesize(layout.cdk_out, context), layout.cdk_out
+    endpoint = f"http://{HOST}:{port}"
+    stop = stop or threading.Event()
+    with (
+        PipelineHarness(outdir, templates, prove_iam=False, count_iam=False, wait_seconds=wait_seconds) as harness,
+        EventRelay(harness, lambda line: out(f"  {line}")).installed(),
+    ):
+        identities = _create_identities(harness)
+        _seed_samples(harness, config, layout)
+        server = ThreadedMotoServer(ip_address=HOST, port=port, verbose=False)
+        server.start()
+        try:
+            _write_profiles(layout, endpoint, REGION, identities)
+            layout.env_file.write_text(_environment(layout, endpoint, REGION, config_path, config.name, harness))
+            layout.pid_file.write_text(str(os.getpid()))
+            out(_banner(layout, endpoint, config, identities, time.perf_counter() - started))
+            while not stop.wait(0.5):
+                pass
+        finally:
+            out("stopping the sandbox ...")
+            server.stop()
+            layout.pid_file.unlink(missing_ok=True)
+    out("sandbox stopped (state kept in " + str(layout.root) + "; `make sandbox-reset` removes it)")
+
+
+def _banner(layout: Layout, endpoint: str, config: Any, identities: dict[str, dict[str, str]], took: float) -> str:
+    groups = ", ".join(f"{g.name} ({g.deployment.mode})" for g in config.groups)
+    who = "; ".join(f"{name} = {i['role']} ({i['arn']})" for name, i in identities.items())
+    first = config.groups[0].name
+    return "\n".join(
+        [
+            f"sandbox ready in {took:.1f}s: environment {config.name!r} on {endpoint}",
+            f"  groups:     {groups}",
+            f"  identities: {who}",
+            f"  state:      {layout.root}/ (log: {layout.log_file})",
+            "",
+            "In another shell:",
+            f"  . {layout.env_file}                  # the CLI now talks to the sandbox as alice",
+            f"  registry status --group {first}",
+            '  make sandbox-run ARGS="groups"       # or through make; AS=bob runs as the review board',
+            "  registry --profile bob approve --group G --version N --reason '...'",
+            "See docs/sandbox.md for a whole promotion. Ctrl-C stops the sandbox.",
+        ]
+    )
+
+
+def invoke(function_fragment: str, payload: str, layout: Layout) -> int:
+    """Run a deployed function now (what its schedule would do), through the sandbox's endpoint."""
+    import boto3
+
+    endpoint = _read_env(layout).get("AWS_ENDPOINT_URL")
+    if not endpoint:
+        raise SandboxError(f"{layout.env_file}: no sandbox is running (start one with `make sandbox`)")
+    client = boto3.client(
+        "lambda",
+        endpoint_url=endpoint,
+        region_name="eu-west-1",
+        aws_access_key_id="sandbox",
+        aws_secret_access_key="sandbox",
+    )
+    names = [f["FunctionName"] for f in client.list_functions()["Functions"]]
+    matches = [n for n in names if function_fragment in n]
+    if len(matches) != 1:
+        raise SandboxError(f"function {function_fragment!r} matches {matches or 'nothing'}; functions: {sorted(names)}")
+    response = client.invoke(FunctionName=matches[0], Payload=payload.encode())
+    print(response["Payload"].read().decode())
+    return 1 if response.get("FunctionError") else 0
+
+
+def _read_env(layout: Layout) -> dict[str, str]:
+    if not layout.env_file.is_file():
+        return {}
+    found = {}
+    for line in layout.env_file.read_text().splitlines():
+        if line.startswith("export "):
+            key, _, value = line.removeprefix("export ").partition("=")
+            found[key] = shlex.split(value)[0] if value else ""
+    return found
+
+
+def reset(layout: Layout) -> str:
+    """Stop a running sandbox of this folder (its recorded pid) and remove the folder."""
+    import shutil
+
+    message = f"removed {layout.root}"
+    if layout.pid_file.is_file():
+        pid = int(layout.pid_file.read_text().strip() or 0)
+        with contextlib.suppress(ProcessLookupError):
+            if pid:
+                os.kill(pid, signal.SIGTERM)
+                for _ in range(100):
+                    os.kill(pid, 0)
+                    time.sleep(0.1)
+        message = f"stopped the sandbox (pid {pid}) and " + message
+    shutil.rmtree(layout.root, ignore_errors=True)
+    return message
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m offline.sandbox", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--state", type=Path, default=Path(os.environ.get("SANDBOX_DIR", DEFAULT_STATE_DIR)))
+    commands = parser.add_subparsers(dest="command", required=True)
+    start = commands.add_parser("start", help="stand the sandbox up and serve until Ctrl-C")
+    start.add_argument("--port", type=int, default=int(os.environ.get("PORT", DEFAULT_PORT)))
+    start.add_argument("--config", type=Path, default=Path("cdk.json"), help="the cdk.json to stand up")
+    start.add_argument("--env", default=None, help="environment in cdk.json (default: its context's env)")
+    start.add_argument("--assembly", type=Path, default=None, help="an already synthesized cdk.out to reuse")
+    start.add_argument(
+        "--wait-seconds", type=int, default=2, help="how long every Wait state pauses (0: no pause; A/B tests spin)"
+    )
+    run = commands.add_parser("invoke", help="invoke a deployed function now (a schedule's job, on demand)")
+    run.add_argument("function", help="a fragment of the function's name, e.g. DriftFunction")
+    run.add_argument("payload", nargs="?", default="{}", help="JSON event")
+    commands.add_parser("reset", help="stop the sandbox of --state and remove its folder")
+    args = parser.parse_args(argv)
+    layout = Layout(args.state)
+    try:
+        if args.command == "start":
+            stop = threading.Event()
+            signal.signal(signal.SIGTERM, lambda *_: stop.set())
+            signal.signal(signal.SIGINT, lambda *_: stop.set())
+            serve(
+                layout,
+                args.port,
+                args.config,
+                args.env,
+                args.assembly,
+                stop,
+                out=lambda s: print(s, flush=True),
+                wait_seconds=args.wait_seconds,
+            )
+            return 0
+        if args.command == "invoke":
+            return invoke(args.function, args.payload, layout)
+        print(reset(layout))
+        return 0
+    except SandboxError as error:
+        print(f"sandbox: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
