@@ -34,6 +34,7 @@ from offline.moto_ext import (
     InProcessLambdaRunner,
     StackOutcomes,
     cloudformation_extensions,
+    dynamodb_serializable_writes,
     sagemaker_extensions,
     set_modifying_identity,
 )
@@ -187,6 +188,7 @@ class PipelineHarness:
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "offline")
         self._stack.enter_context(mock_aws(config={"stepfunctions": {"execute_state_machine": True}}))
         self._stack.enter_context(sagemaker_extensions())
+        self._stack.enter_context(dynamodb_serializable_writes())
         self._stack.enter_context(cloudformation_extensions(self.stack_outcomes))
         self._stack.enter_context(self.runner.installed())
         self._stack.enter_context(self.iam.installed())

@@ -439,3 +439,29 @@ def cloudformation_extensions(outcomes: StackOutcomes) -> Iterator[StackOutcomes
         ),
     ):
         yield outcomes
+
+
+# --- DynamoDB: serializable transactions ------------------------------------------------------------
+# DynamoDB executes a TransactWriteItems atomically: its conditions are checked and its writes applied
+# with no other write in between. moto 5.2.5 checks and applies without a lock, so two threads can both
+# pass a condition on the same item. The ledger's hash chain depends on that atomicity (its head is
+# conditional on the previous head); this lock gives moto's transactions and single-item writes the
+# isolation DynamoDB documents.
+_DYNAMODB_WRITE_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def dynamodb_serializable_writes() -> Iterator[None]:
+    from moto.dynamodb.models import DynamoDBBackend
+
+    def serialized(original: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with _DYNAMODB_WRITE_LOCK:
+                return original(*args, **kwargs)
+
+        return call
+
+    with contextlib.ExitStack() as patches:
+        for name in ("transact_write_items", "put_item", "update_item", "delete_item"):
+            patches.enter_context(mock.patch.object(DynamoDBBackend, name, serialized(getattr(DynamoDBBackend, name))))
+        yield
