@@ -56,6 +56,13 @@ class AuditLedger(Construct):
         )
         grant_key_use(self.key, grantee, actions=ENCRYPT_DECRYPT, services=["dynamodb"])
 
+    def grant_verify(self, grantee: iam.IGrantable) -> None:
+        """What recomputing a group's hash chain reads: its partition (Query) and its chain head (GetItem)."""
+        iam.Grant.add_to_principal(
+            grantee=grantee, actions=["dynamodb:Query", "dynamodb:GetItem"], resource_arns=[self.table.table_arn]
+        )
+        grant_key_use(self.key, grantee, actions=DECRYPT, services=["dynamodb"])
+
     def grant_query(self, grantee: iam.IGrantable) -> None:
         iam.Grant.add_to_principal(
             grantee=grantee,
