@@ -713,6 +713,39 @@ class PipelineHarness:
         """The next update of the group's serving stack rolls back (the guardrails' alarms tripped) or sticks."""
         self.stack_outcomes.push(self.serving_stacks[group], outcome, reason)
 
+    def fail_aws_calls(
+        self, service: str, operation: str, *, code: str, status: int, times: int, function: str | None = None
+    ) -> list[int]:
+        """The next ``times`` calls of ``service`` ``operation`` (made by the function whose logical id
+        contains ``function``, when given) fail with ``code`` / HTTP ``status``, as the caller sees them
+        once the SDK's own retries are exhausted. Returns a one-element list: the failures still to come."""
+        from botocore.client import BaseClient
+        from botocore.exceptions import ClientError
+
+        role = self.function_roles[self.function_name(function)] if function else None
+        remaining = [times]
+        original = BaseClient._make_api_call
+
+        def _make_api_call(client: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
+            if (
+                client.meta.service_model.service_name == service
+                and operation_name == operation
+                and (role is None or self.iam.current() == role)
+                and remaining[0] > 0
+            ):
+                remaining[0] -= 1
+                raise ClientError(
+                    {
+                        "Error": {"Code": code, "Message": f"{code} (offline fault)"},
+                        "ResponseMetadata": {"HTTPStatusCode": status},
+                    },
+                    operation_name,
+                )
+            return original(client, operation_name, api_params)
+
+        self._stack.enter_context(mock.patch.object(BaseClient, "_make_api_call", _make_api_call))
+        return remaining
+
     def on_invoke(self, fragment: str, action: str, callback: Any) -> None:
         """Run ``callback(payload)`` just before each invocation of a function's ``action`` (the payload may
         be changed: e.g. a later ``now`` stands for time passing)."""

@@ -57,5 +57,14 @@ THROTTLING_CODES = frozenset(
         "ServiceUnavailable",
         "InternalFailure",
         "InternalServerError",
+        "InternalError",  # S3
+        "SlowDown",  # S3 throttling (503)
+        "RequestTimeout",  # S3: the socket was not read in time
+        "RequestThrottled",
+        "RequestThrottledException",
+        "PriorRequestNotComplete",
+        "TransactionInProgressException",
+        "EC2ThrottledException",
+        "BandwidthLimitExceeded",
     }
 )
