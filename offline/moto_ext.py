@@ -170,6 +170,9 @@ class InProcessLambdaRunner:
         self._code_dirs: dict[str, str] = {}
         self._root = tempfile.mkdtemp(prefix="lambda-code-")
         self.faults: list[Fault] = []
+        # Called after a handler returned; an error returned here replaces its response (the function
+        # ran, but its caller sees the error: a lost response, a Lambda service error after the work).
+        self.after: list[Callable[[str, dict[str, Any], Any], BaseException | None]] = []
         self.invocations: list[tuple[str, bool]] = []
         self.extra_env: dict[str, str] = {}
         self._introduced: set[str] = set()
@@ -220,6 +223,12 @@ class InProcessLambdaRunner:
                     for around in self.around:
                         wrapped.enter_context(around(name))
                     result = handler(payload, context)
+                for after in self.after:
+                    lost = after(name, payload, result)
+                    if lost is not None:
+                        self.invocations.append((name, True))
+                        error_type = getattr(lost, "error_type", type(lost).__name__)
+                        return json.dumps({"errorMessage": str(lost), "errorType": error_type}), True, ""
                 self.invocations.append((name, False))
                 return json.dumps(result, default=str), False, ""
             except Exception as error:  # reported to Step Functions as the function's error

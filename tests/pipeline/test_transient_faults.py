@@ -4,6 +4,7 @@ report is denied, and a retried approval request records and notifies once."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from offline.harness import PipelineHarness
@@ -71,3 +72,43 @@ def test_a_report_that_does_not_exist_is_denied(harness: PipelineHarness) -> Non
     assert f"metrics gate denied: metrics report {uri}: cannot be read" in last.reason
     assert "NoSuchKey" in last.reason
     assert harness.package(registration.package_arn)["ModelLifeCycle"]["StageStatus"] == "Rejected"
+
+
+class LambdaServiceError(Exception):
+    """The Lambda service failing the invocation after the function did its work."""
+
+    error_type = "Lambda.ServiceException"
+
+
+def test_a_retried_approval_request_records_and_notifies_once(harness: PipelineHarness) -> None:
+    function = harness.function_name("RequestApproval")
+    lost: list[str] = []
+
+    def lose_first_response(name: str, payload: dict[str, Any], result: Any) -> BaseException | None:
+        if name == function and not lost:
+            lost.append(payload["task_token"])
+            return LambdaServiceError("response lost after the request was stored and notified")
+        return None
+
+    harness.runner.after.append(lose_first_response)
+    registration = harness.register_version(GROUP, tag="retried-approval", **churn_reports())
+    outcome = harness.announce(registration)
+    assert harness.pending_approval(registration.package_arn)
+    calls: list[bool] = []
+    for _ in range(200):  # the retry runs on the execution's thread
+        calls = [errored for name, errored in harness.runner.invocations if name == function]
+        if len(calls) == 2:
+            break
+        time.sleep(0.05)
+    assert calls == [True, False]
+    requested = [e for e in harness.ledger().history(GROUP) if e.decision == "requested"]
+    assert len(requested) == 1
+    notices = [n for n in harness.notifications() if n.get("decision") == "approval_requested"]
+    assert len(notices) == 1 and notices[0]["package_arn"] == registration.package_arn
+    # the board's decision reaches the retried attempt (its token replaced the lost one)
+    harness.approve_with_cli(registration.package_arn, BOARD, "reviewed once")
+    result = harness.wait(outcome["execution_arn"])
+    assert result["status"] == "SUCCEEDED"
+    assert harness.package(registration.package_arn)["ModelLifeCycle"]["Stage"] == "Production"
+    assert [e.decision for e in harness.ledger().history(GROUP)].count("requested") == 1
+    assert harness.ledger().verify(GROUP).intact
