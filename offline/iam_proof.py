@@ -62,7 +62,12 @@ ACTION_OF_OPERATION = {
     ("lambda", "Invoke"): "InvokeFunction",
 }
 # TransactWriteItems element -> the IAM action that authorizes it.
-TRANSACT_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}
+TRANSACT_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
 # Operations AWS authorizes without any IAM permission.
 NO_PERMISSION_NEEDED = {("sts", "GetCallerIdentity")}
 

@@ -56,9 +56,7 @@ class Notifications(Construct):
                 resources=["*"],
                 # The ARN from the topic's name: a reference to the topic would make key and topic circular.
                 conditions={
-                    "ArnEquals": {
-                        "aws:SourceArn": Stack.of(self).format_arn(service="sns", resource=topic_name)
-                    }
+                    "ArnEquals": {"aws:SourceArn": Stack.of(self).format_arn(service="sns", resource=topic_name)}
                 },
             )
         )

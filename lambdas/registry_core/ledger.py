@@ -191,9 +191,7 @@ class Ledger:
             return False
 
     def head(self, group: str) -> chain.ChainHead | None:
-        item = self._ddb.get_item(TableName=self.table_name, Key=chain.head_key(group), ConsistentRead=True).get(
-            "Item"
-        )
+        item = self._ddb.get_item(TableName=self.table_name, Key=chain.head_key(group), ConsistentRead=True).get("Item")
         return chain.ChainHead.from_item(item) if item else None
 
     def items(self, group: str) -> list[dict[str, Any]]:
@@ -251,5 +249,3 @@ class Ledger:
         )
         items = page.get("Items", [])
         return LedgerEntry.from_item(items[0]) if items else None
-
-

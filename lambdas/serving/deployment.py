@@ -456,9 +456,7 @@ class DeploymentService:
             "stack_update_started": updated,
             "deployment": state.deployment.model_dump(mode="json") if state.deployment else None,
         }
-        reason = (
-            f"A/B test failed ({cause}); champion v{champion_view.version} restored to all traffic on {endpoint}"
-        )
+        reason = f"A/B test failed ({cause}); champion v{champion_view.version} restored to all traffic on {endpoint}"
         if self.ledger is not None:
             self.ledger.append_once(
                 LedgerEntry(

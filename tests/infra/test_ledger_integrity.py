@@ -95,7 +95,11 @@ def test_every_email_subscription_has_an_encrypted_dead_letter_queue(synthesized
         {
             "KeyPolicy": {
                 "Statement": Match.array_with(
-                    [Match.object_like({"Sid": "TopicDeadLettersToEncryptedQueue", "Principal": {"Service": "sns.amazonaws.com"}})]
+                    [
+                        Match.object_like(
+                            {"Sid": "TopicDeadLettersToEncryptedQueue", "Principal": {"Service": "sns.amazonaws.com"}}
+                        )
+                    ]
                 )
             }
         },

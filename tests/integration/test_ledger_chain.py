@@ -184,7 +184,11 @@ def test_entries_written_before_the_chain_are_reported_as_its_start(ddb: Any) ->
     ledger.append(_entry(2, "2026-01-01T00:00:00.000000Z"))
     report = ledger.verify(GROUP)
     assert report.intact
-    assert (report.legacy, report.chained, report.chain_start) == (1, 1, "2026-01-01T00:00:00.000000Z#000002#to-staging")
+    assert (report.legacy, report.chained, report.chain_start) == (
+        1,
+        1,
+        "2026-01-01T00:00:00.000000Z#000002#to-staging",
+    )
     assert report.notes == [
         "1 entry written before the hash chain carry no hash: the chain starts at "
         "2026-01-01T00:00:00.000000Z#000002#to-staging"

@@ -9,7 +9,6 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 from moto import mock_aws
 from registry_core.approvals import ApprovalStore, PendingApproval, resume_approval
 from registry_core.aws import reset_clients

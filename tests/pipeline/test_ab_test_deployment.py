@@ -196,6 +196,10 @@ def test_a_failed_blue_green_deployment_restores_nothing_itself(harness: Pipelin
     )
     _, result = harness.promote("churn-classifier", "bg", ALICE, churn_reports())
     assert result["status"] == "FAILED"
-    assert harness.states_entered(result["executionArn"])[-3:] == ["RestoreChampion", "RecordFailure", "PromotionFailed"]
+    assert harness.states_entered(result["executionArn"])[-3:] == [
+        "RestoreChampion",
+        "RecordFailure",
+        "PromotionFailed",
+    ]
     assert [e.decision for e in harness.ledger().history("churn-classifier")][-1] == "failed"
     assert "rolled_back" not in [e.decision for e in harness.ledger().history("churn-classifier")]
