@@ -90,8 +90,11 @@ def test_every_task_retries_transient_errors_and_catches_into_the_failure_path(s
                 ), name
         catches = state.get("Catch", [])
         assert catches and catches[-1]["ErrorEquals"] == ["States.ALL"], name
-        target = "PromotionFailed" if name == "RecordFailure" else "RecordFailure"
+        # deployment tasks restore an A/B test's champion first; the restore itself fails into RecordFailure
+        deployment = name in ("StartDeployment", "CheckDeployment", "EvaluateAbTest")
+        target = "PromotionFailed" if name == "RecordFailure" else "RestoreChampion" if deployment else "RecordFailure"
         assert catches[-1]["Next"] == target, name
+    assert states["RestoreChampion"]["Next"] == "RecordFailure"
     assert states["RecordFailure"]["Next"] == "PromotionFailed"
     assert states["PromotionFailed"]["Type"] == "Fail"
     approval = tasks["RequestApproval"]
@@ -136,7 +139,7 @@ def test_no_function_can_update_or_delete_ledger_entries(synthesized: Any) -> No
                     "dynamodb:*",
                 } & set(actions), statement
                 appenders += "dynamodb:PutItem" in actions
-    assert appenders == 2  # the approval-request and lifecycle functions
+    assert appenders == 3  # the approval-request, lifecycle and deployment (restored champion) functions
 
 
 def test_functions_use_the_project_baseline(synthesized: Any) -> None:
