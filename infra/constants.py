@@ -58,6 +58,10 @@ TASK_RETRY_MAX_DELAY = Duration.seconds(60)
 LOCK_RETRY_INTERVAL = Duration.seconds(30)
 LOCK_RETRY_ATTEMPTS = 8
 METRICS_NAMESPACE = "MlopsRegistry"
+# The daily ledger check (hash chains of every managed group) and where it publishes its result.
+LEDGER_METRICS_NAMESPACE = "MlopsRegistry/Ledger"
+LEDGER_CHECK_HOUR_UTC = 3
+LEDGER_CHECK_TIMEOUT = Duration.minutes(10)
 
 
 # --- Serving and monitoring ---------------------------------------------------------------------

@@ -34,6 +34,7 @@ from offline.moto_ext import (
     InProcessLambdaRunner,
     StackOutcomes,
     cloudformation_extensions,
+    dynamodb_serializable_writes,
     quiet_logger,
     sagemaker_extensions,
     set_modifying_identity,
@@ -195,6 +196,7 @@ class PipelineHarness:
         # stacks' alarms and scaling targets): expected here, and noise in every run's output.
         self._stack.enter_context(quiet_logger("moto.cloudformation.parsing"))
         self._stack.enter_context(sagemaker_extensions())
+        self._stack.enter_context(dynamodb_serializable_writes())
         self._stack.enter_context(cloudformation_extensions(self.stack_outcomes))
         self._stack.enter_context(self.runner.installed())
         self._stack.enter_context(self.iam.installed())
@@ -718,6 +720,39 @@ class PipelineHarness:
     def fail_next_deployment(self, group: str, outcome: str = "rollback", reason: str = "") -> None:
         """The next update of the group's serving stack rolls back (the guardrails' alarms tripped) or sticks."""
         self.stack_outcomes.push(self.serving_stacks[group], outcome, reason)
+
+    def fail_aws_calls(
+        self, service: str, operation: str, *, code: str, status: int, times: int, function: str | None = None
+    ) -> list[int]:
+        """The next ``times`` calls of ``service`` ``operation`` (made by the function whose logical id
+        contains ``function``, when given) fail with ``code`` / HTTP ``status``, as the caller sees them
+        once the SDK's own retries are exhausted. Returns a one-element list: the failures still to come."""
+        from botocore.client import BaseClient
+        from botocore.exceptions import ClientError
+
+        role = self.function_roles[self.function_name(function)] if function else None
+        remaining = [times]
+        original = BaseClient._make_api_call
+
+        def _make_api_call(client: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
+            if (
+                client.meta.service_model.service_name == service
+                and operation_name == operation
+                and (role is None or self.iam.current() == role)
+                and remaining[0] > 0
+            ):
+                remaining[0] -= 1
+                raise ClientError(
+                    {
+                        "Error": {"Code": code, "Message": f"{code} (offline fault)"},
+                        "ResponseMetadata": {"HTTPStatusCode": status},
+                    },
+                    operation_name,
+                )
+            return original(client, operation_name, api_params)
+
+        self._stack.enter_context(mock.patch.object(BaseClient, "_make_api_call", _make_api_call))
+        return remaining
 
     def on_invoke(self, fragment: str, action: str, callback: Any) -> None:
         """Run ``callback(payload)`` just before each invocation of a function's ``action`` (the payload may

@@ -61,6 +61,13 @@ ACTION_OF_OPERATION = {
     ("s3", "DeleteObjects"): "DeleteObject",
     ("lambda", "Invoke"): "InvokeFunction",
 }
+# TransactWriteItems element -> the IAM action that authorizes it.
+TRANSACT_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
 # Operations AWS authorizes without any IAM permission.
 NO_PERMISSION_NEEDED = {("sts", "GetCallerIdentity")}
 
@@ -246,6 +253,7 @@ RESOURCE_BUILDERS: dict[tuple[str, str], Builder] = {
     ("dynamodb", "PutItem"): _table,
     ("dynamodb", "UpdateItem"): _table,
     ("dynamodb", "DeleteItem"): _table,
+    ("dynamodb", "ConditionCheckItem"): _table,
     ("dynamodb", "Query"): _table,
     ("s3", "GetObject"): _s3_object,
     ("s3", "PutObject"): _s3_object,
@@ -307,6 +315,7 @@ KMS_FOR = {
     ("dynamodb", "PutItem"): ("kms:Decrypt",),
     ("dynamodb", "UpdateItem"): ("kms:Decrypt",),
     ("dynamodb", "DeleteItem"): ("kms:Decrypt",),
+    ("dynamodb", "ConditionCheckItem"): ("kms:Decrypt",),
     ("dynamodb", "Query"): ("kms:Decrypt",),
     ("sns", "Publish"): ("kms:GenerateDataKey", "kms:Decrypt"),
     ("sqs", "SendMessage"): ("kms:GenerateDataKey", "kms:Decrypt"),
@@ -370,6 +379,12 @@ class CallRecorder:
             return
         service = IAM_PREFIX.get(service_name, service_name)
         if (service, operation) in NO_PERMISSION_NEEDED:
+            return
+        if (service, operation) == ("dynamodb", "TransactWriteItems"):
+            # No IAM action of its own: each item is authorized as its own write (DynamoDB docs).
+            for transact_item in params.get("TransactItems", []):
+                for kind, inner in transact_item.items():
+                    self.observe(service_name, TRANSACT_ACTIONS[kind], inner, principal)
             return
         action = ACTION_OF_OPERATION.get((service, operation), operation)
         builder = RESOURCE_BUILDERS.get((service, action))

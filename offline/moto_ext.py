@@ -194,6 +194,9 @@ class InProcessLambdaRunner:
         self._code_dirs: dict[str, str] = {}
         self._root = tempfile.mkdtemp(prefix="lambda-code-")
         self.faults: list[Fault] = []
+        # Called after a handler returned; an error returned here replaces its response (the function
+        # ran, but its caller sees the error: a lost response, a Lambda service error after the work).
+        self.after: list[Callable[[str, dict[str, Any], Any], BaseException | None]] = []
         self.invocations: list[tuple[str, bool]] = []
         self.extra_env: dict[str, str] = {}
         self._introduced: set[str] = set()
@@ -244,6 +247,12 @@ class InProcessLambdaRunner:
                     for around in self.around:
                         wrapped.enter_context(around(name))
                     result = handler(payload, context)
+                for after in self.after:
+                    lost = after(name, payload, result)
+                    if lost is not None:
+                        self.invocations.append((name, True))
+                        error_type = getattr(lost, "error_type", type(lost).__name__)
+                        return json.dumps({"errorMessage": str(lost), "errorType": error_type}), True, ""
                 self.invocations.append((name, False))
                 return json.dumps(result, default=str), False, ""
             except Exception as error:  # reported to Step Functions as the function's error
@@ -475,3 +484,29 @@ def quiet_logger(name: str, level: int = logging.ERROR) -> Iterator[None]:
         yield
     finally:
         logger.setLevel(previous)
+
+
+# --- DynamoDB: serializable transactions ------------------------------------------------------------
+# DynamoDB executes a TransactWriteItems atomically: its conditions are checked and its writes applied
+# with no other write in between. moto 5.2.5 checks and applies without a lock, so two threads can both
+# pass a condition on the same item. The ledger's hash chain depends on that atomicity (its head is
+# conditional on the previous head); this lock gives moto's transactions and single-item writes the
+# isolation DynamoDB documents.
+_DYNAMODB_WRITE_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def dynamodb_serializable_writes() -> Iterator[None]:
+    from moto.dynamodb.models import DynamoDBBackend
+
+    def serialized(original: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with _DYNAMODB_WRITE_LOCK:
+                return original(*args, **kwargs)
+
+        return call
+
+    with contextlib.ExitStack() as patches:
+        for name in ("transact_write_items", "put_item", "update_item", "delete_item"):
+            patches.enter_context(mock.patch.object(DynamoDBBackend, name, serialized(getattr(DynamoDBBackend, name))))
+        yield

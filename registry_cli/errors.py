@@ -7,6 +7,7 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_NOT_FOUND = 3
 EXIT_UNREACHABLE = 4
+EXIT_LEDGER_BROKEN = 5  # verify-ledger: the hash chain has a broken link
 EXIT_INTERRUPTED = 130
 
 

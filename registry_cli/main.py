@@ -7,9 +7,11 @@
     registry history --group G [--at TIME]             the audit ledger; who served at TIME, approved by whom
     registry rollback --group G --reason R             put the previous version back in service
     registry describe --arn A                          one version: lineage, card, reports, serving, ledger
+    registry verify-ledger --group G                   recompute the ledger's hash chain; name the first broken link
 
 Exit codes: 0 ok, 1 other failure, 2 usage or validation error, 3 not found (group, version, ARN,
-nothing pending), 4 AWS or the endpoint unreachable (or refusing the credentials).
+nothing pending), 4 AWS or the endpoint unreachable (or refusing the credentials), 5 verify-ledger
+found a broken link in the ledger's hash chain.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from registry_core.errors import (
 from registry_core.lineage import RegistrationError
 
 from registry_cli import __version__
-from registry_cli.commands import approvals, describe, groups, history, register, rollback, status
+from registry_cli.commands import approvals, describe, groups, history, register, rollback, status, verify_ledger
 from registry_cli.context import CliContext
 from registry_cli.errors import (
     EXIT_ERROR,
@@ -95,12 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="registry",
         description="Operate the governed SageMaker model registry.",
-        epilog="exit codes: 0 ok, 1 failure, 2 usage/validation, 3 not found, 4 AWS/endpoint unreachable",
+        epilog="exit codes: 0 ok, 1 failure, 2 usage/validation, 3 not found, 4 AWS/endpoint unreachable, "
+        "5 ledger chain broken",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     _common_options(parser, suppress=False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (groups, register, status, approvals, history, rollback, describe):
+    for module in (groups, register, status, approvals, history, rollback, describe, verify_ledger):
         module.add_parsers(commands, lambda sub: _common_options(sub, suppress=True))
     return parser
 

@@ -5,7 +5,9 @@ Keys are designed so that both questions the registry must answer are a single Q
 - which version was in stage S for G at time T: ``stage_key = "G#S" and at <= T`` on the sparse
   ``ByStageEntry`` index (only entries that *entered* a stage carry ``stage_key``), newest first, limit 1.
 
-No function receives UpdateItem or DeleteItem on it: ``grant_append`` gives PutItem only.
+No function receives UpdateItem or DeleteItem on it: ``grant_append`` gives PutItem (the entry and the
+group's chain head, written together in one TransactWriteItems, which has no IAM action of its own)
+and GetItem (reading the chain head).
 """
 
 from __future__ import annotations
@@ -47,9 +49,19 @@ class AuditLedger(Construct):
         )
 
     def grant_append(self, grantee: iam.IGrantable) -> None:
-        """PutItem only (conditional on a new key in the code): entries can be added, never changed."""
-        iam.Grant.add_to_principal(grantee=grantee, actions=["dynamodb:PutItem"], resource_arns=[self.table.table_arn])
+        """PutItem (conditional on a new key in the code) and GetItem for the chain head: entries can be
+        added, never changed or deleted."""
+        iam.Grant.add_to_principal(
+            grantee=grantee, actions=["dynamodb:GetItem", "dynamodb:PutItem"], resource_arns=[self.table.table_arn]
+        )
         grant_key_use(self.key, grantee, actions=ENCRYPT_DECRYPT, services=["dynamodb"])
+
+    def grant_verify(self, grantee: iam.IGrantable) -> None:
+        """What recomputing a group's hash chain reads: its partition (Query) and its chain head (GetItem)."""
+        iam.Grant.add_to_principal(
+            grantee=grantee, actions=["dynamodb:Query", "dynamodb:GetItem"], resource_arns=[self.table.table_arn]
+        )
+        grant_key_use(self.key, grantee, actions=DECRYPT, services=["dynamodb"])
 
     def grant_query(self, grantee: iam.IGrantable) -> None:
         iam.Grant.add_to_principal(

@@ -6,7 +6,12 @@
           │                               └ otherwise ───────▶ RejectVersion (rolled back / lost)   │
           └────────────────────── (every task returns to DeploymentNextStep?) ◀─────────────────────┘
 
-One Lambda (``serving.handler``) does the three actions. Waits are Wait states whose seconds the
+A deployment task that fails (an error, the deployment's deadline) goes to ``RestoreChampion`` first
+(the same function's ``restore`` action: an A/B test's champion gets all traffic back, the serving
+stack is set to the champion alone, a ``rolled_back`` ledger entry records it), then to
+``RecordFailure``; a restore that itself fails still reaches ``RecordFailure``.
+
+One Lambda (``serving.handler``) does the four actions. Waits are Wait states whose seconds the
 Lambda computes (first look when an update of that configuration could have finished, then
 exponential backoff; the A/B evaluation interval), so nothing polls in a loop and the execution's
 history stays small. Each task retries transient errors and a busy stack/endpoint
@@ -56,9 +61,9 @@ class ServingDeployStep(DeployStepFactory):
         fn = self._build_function(scope)
         self.function = fn
 
-        def task(name: str, action: str) -> tasks.LambdaInvoke:
+        def task(name: str, action: str, result_path: str = "$.deployment") -> tasks.LambdaInvoke:
             invoke = scope.lambda_task(
-                name, fn, action, "$.deployment", extra_payload={"now": sfn.JsonPath.string_at("$$.State.EnteredTime")}
+                name, fn, action, result_path, extra_payload={"now": sfn.JsonPath.string_at("$$.State.EnteredTime")}
             )
             invoke.add_retry(
                 errors=BUSY_ERRORS,
@@ -67,12 +72,19 @@ class ServingDeployStep(DeployStepFactory):
                 backoff_rate=BUSY_RETRY_BACKOFF,
                 jitter_strategy=sfn.JitterType.FULL,
             )
-            invoke.add_catch(record_failure, errors=["States.ALL"], result_path="$.error")
             return invoke
 
-        start = task("StartDeployment", "start")
-        check = task("CheckDeployment", "check")
-        evaluate = task("EvaluateAbTest", "evaluate")
+        restore = task("RestoreChampion", "restore", "$.restore")
+        restore.add_catch(record_failure, errors=["States.ALL"], result_path="$.restore_error")
+        restore.next(record_failure)
+
+        def guarded(invoke: tasks.LambdaInvoke) -> tasks.LambdaInvoke:
+            invoke.add_catch(restore, errors=["States.ALL"], result_path="$.error")
+            return invoke
+
+        start = guarded(task("StartDeployment", "start"))
+        check = guarded(task("CheckDeployment", "check"))
+        evaluate = guarded(task("EvaluateAbTest", "evaluate"))
         wait_stack = sfn.Wait(
             scope,
             "WaitForDeployment",
@@ -121,6 +133,7 @@ class ServingDeployStep(DeployStepFactory):
                 "ENV_NAME": env,
                 "DEPLOY_ROLE_ARN_PREFIX": role_prefix,
                 "LOCKS_TABLE": pipeline.locks.table_name,
+                "LEDGER_TABLE": pipeline.resources.ledger.table.table_name,
             },
             timeout=DEPLOYMENT_TIMEOUT,
         )
@@ -197,6 +210,7 @@ class ServingDeployStep(DeployStepFactory):
             )
         )
         grant_key_use(pipeline.resources.key, fn.role, actions=ENCRYPT_DECRYPT, services=["dynamodb"])
+        pipeline.resources.ledger.grant_append(fn.role)  # the restored champion's ledger entry
         Validations.of(fn.role).acknowledge(
             *[
                 Acknowledgment(

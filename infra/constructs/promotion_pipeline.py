@@ -208,7 +208,11 @@ class PromotionPipeline(Construct):
         )
         self._grant_registry_read(self.approval)
         self.approval.grant(iam.PolicyStatement(actions=["sagemaker:UpdateModelPackage"], resources=self.package_arns))
-        self.approval.grant(iam.PolicyStatement(actions=["dynamodb:PutItem"], resources=[self.approvals.table_arn]))
+        self.approval.grant(
+            iam.PolicyStatement(
+                actions=["dynamodb:PutItem", "dynamodb:UpdateItem"], resources=[self.approvals.table_arn]
+            )
+        )
         r.ledger.grant_append(self.approval.role)
         self._grant_publish(self.approval)
         self._acknowledge_registry_wildcards(self.approval)

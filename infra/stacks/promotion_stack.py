@@ -10,6 +10,7 @@ from constructs import Construct
 from registry_core.config import EnvironmentConfig
 
 from infra import constants
+from infra.constructs.ledger_integrity_check import LedgerIntegrityCheck
 from infra.constructs.promotion_pipeline import DeployStepFactory, PipelineResources, PromotionPipeline
 from infra.constructs.stage_rights import StageRights
 from infra.stacks.registry_stack import RegistryStack
@@ -54,6 +55,14 @@ class PromotionStack(Stack):
                 service="dynamodb", resource="table", resource_name=constants.ledger_table_name(config.name)
             ),
             key=registry.key,
+        )
+        self.ledger_check = LedgerIntegrityCheck(
+            self,
+            "LedgerCheck",
+            groups=[g.name for g in config.groups],
+            ledger=registry.ledger,
+            key=registry.key,
+            topic=registry.notifications.topic,
         )
         self.add_stack_dependency(registry)
         CfnOutput(self, "StateMachineArn", value=self.pipeline.state_machine.state_machine_arn)

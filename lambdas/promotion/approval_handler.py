@@ -2,6 +2,11 @@
 
 Marks the version Staging/PendingApproval, stores the task token keyed by package ARN, records the
 request in the ledger and tells the board what to review and how to decide (CLI or Studio).
+
+Idempotent per execution: a retried or duplicated task (its response lost, a Lambda service error)
+refreshes the stored task token but keeps the first attempt's request time, so the ledger entry's key
+is the same (``append_once``: one ``requested`` entry) and the board is notified once (the store
+remembers it was notified).
 """
 
 from __future__ import annotations
@@ -33,19 +38,20 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     registry = ModelRegistry()
     view = registry.describe(state.package_arn)
     registry.set_lifecycle(view.arn, "Staging", "PendingApproval", "All gates passed; awaiting the review board")
-    requested_at = now_iso()
-    ApprovalStore(settings.APPROVALS_TABLE).put(
+    store = ApprovalStore(settings.APPROVALS_TABLE)
+    recorded = store.request(
         PendingApproval(
             package_arn=view.arn,
             task_token=request.task_token,
             execution_arn=request.execution_arn,
             group=view.group,
             version=view.version,
-            requested_at=requested_at,
+            requested_at=now_iso(),
         ),
         timeout_hours=settings.APPROVAL_TIMEOUT_HOURS,
     )
-    Ledger(settings.LEDGER_TABLE).append(
+    requested_at = recorded.requested_at
+    Ledger(settings.LEDGER_TABLE).append_once(
         LedgerEntry(
             group=view.group,
             version=view.version,
@@ -61,6 +67,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             transition="approval-requested",
         )
     )
+    if recorded.notified:
+        count("ApprovalRequestRetried")
+        return {"requested_at": requested_at}
     notifier.publish(
         settings.TOPIC_ARN,
         f"[{view.group}] v{view.version} awaits review board approval",
@@ -76,5 +85,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             "reject": f"registry reject --arn {view.arn} --reason '<why>'  (or set Rejected in SageMaker Studio)",
         },
     )
+    store.mark_notified(view.arn, request.execution_arn)
     count("ApprovalRequested")
     return {"requested_at": requested_at}

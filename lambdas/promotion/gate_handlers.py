@@ -1,8 +1,10 @@
 """Gate handlers: parse the task, run the (idempotent) gate logic, return the verdict for the Choice.
 
-A report that is missing, unreadable or malformed is a *denial* with its reason, not an error: the
-gates fail closed. Errors (unknown package, throttling after retries) go to the state machine's
-Retry/Catch.
+A gate denies only on a definitive fact: the report is not referenced, does not exist, may not be read
+(4xx), is malformed or out of policy -- a *denial* with its reason (the gates fail closed). A transient
+failure (throttling, 5xx, transport) that outlived the client's retries is not a verdict: it raises
+``TransientServiceError``, which the state machine's Retry handles, and because it propagates out of
+the idempotent logic, no result (no denial) is stored for it. Other errors go to Catch.
 """
 
 from __future__ import annotations

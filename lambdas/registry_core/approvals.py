@@ -21,6 +21,15 @@ Decision = Literal["Approved", "Rejected"]
 
 
 @dataclass(frozen=True)
+class RecordedRequest:
+    """What the store holds for an execution's approval request (the first attempt's time)."""
+
+    requested_at: str
+    notified: bool
+    first_attempt: bool
+
+
+@dataclass(frozen=True)
 class PendingApproval:
     package_arn: str
     task_token: str
@@ -50,6 +59,68 @@ class ApprovalStore:
                 "expires_at": {"N": str(int(expires.timestamp()))},
             },
         )
+
+    def request(self, pending: PendingApproval, timeout_hours: int) -> RecordedRequest:
+        """Store the execution's approval request once; a retried request task (same execution) keeps
+        the first attempt's time and notification state and takes the retry's task token (the earlier
+        attempt's token is dead once Step Functions retries). Raises ``ApprovalNotPendingError`` when
+        this execution's approval was already decided."""
+        try:
+            self._ddb.put_item(
+                TableName=self.table_name,
+                Item=self._item(pending, timeout_hours),
+                ConditionExpression="attribute_not_exists(package_arn) OR execution_arn <> :e",
+                ExpressionAttributeValues={":e": {"S": pending.execution_arn}},
+            )
+            return RecordedRequest(pending.requested_at, notified=False, first_attempt=True)
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+        try:
+            stored = self._ddb.update_item(
+                TableName=self.table_name,
+                Key={"package_arn": {"S": pending.package_arn}},
+                UpdateExpression="SET task_token = :t",
+                ConditionExpression="execution_arn = :e AND #s = :p",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":t": {"S": pending.task_token},
+                    ":e": {"S": pending.execution_arn},
+                    ":p": {"S": "PENDING"},
+                },
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise ApprovalNotPendingError(
+                    f"the approval for {pending.package_arn} in {pending.execution_arn} was already decided"
+                ) from error
+            raise
+        return RecordedRequest(stored["requested_at"]["S"], notified="notified_at" in stored, first_attempt=False)
+
+    def mark_notified(self, package_arn: str, execution_arn: str) -> None:
+        """Remember that the board was told about this execution's request (a retry does not tell it again)."""
+        self._ddb.update_item(
+            TableName=self.table_name,
+            Key={"package_arn": {"S": package_arn}},
+            UpdateExpression="SET notified_at = :t",
+            ConditionExpression="execution_arn = :e",
+            ExpressionAttributeValues={":t": {"S": datetime.now(UTC).isoformat()}, ":e": {"S": execution_arn}},
+        )
+
+    @staticmethod
+    def _item(pending: PendingApproval, timeout_hours: int) -> dict[str, Any]:
+        expires = datetime.now(UTC) + timedelta(hours=timeout_hours, days=7)
+        return {
+            "package_arn": {"S": pending.package_arn},
+            "task_token": {"S": pending.task_token},
+            "execution_arn": {"S": pending.execution_arn},
+            "group_name": {"S": pending.group},
+            "version": {"N": str(pending.version)},
+            "requested_at": {"S": pending.requested_at},
+            "status": {"S": "PENDING"},
+            "expires_at": {"N": str(int(expires.timestamp()))},
+        }
 
     def get(self, package_arn: str) -> PendingApproval | None:
         item = self._ddb.get_item(

@@ -35,6 +35,14 @@ class DeploymentError(RegistryError):
     """A deployment could not be started or ended in an unexpected state."""
 
 
+class LedgerEntryExists(RegistryError):
+    """A ledger entry with this key was already written (entries are never overwritten)."""
+
+
+class LedgerContentionError(RegistryError):
+    """The group's hash chain kept moving under concurrent writers; the append may be retried."""
+
+
 class TransientServiceError(RegistryError):
     """An AWS call was still throttled or failing transiently after the client's own retries."""
 
@@ -49,5 +57,14 @@ THROTTLING_CODES = frozenset(
         "ServiceUnavailable",
         "InternalFailure",
         "InternalServerError",
+        "InternalError",  # S3
+        "SlowDown",  # S3 throttling (503)
+        "RequestTimeout",  # S3: the socket was not read in time
+        "RequestThrottled",
+        "RequestThrottledException",
+        "PriorRequestNotComplete",
+        "TransactionInProgressException",
+        "EC2ThrottledException",
+        "BandwidthLimitExceeded",
     }
 )

@@ -2,7 +2,10 @@
 
 Every lifecycle transition, pass or fail, is one item. ``append`` is a conditional PutItem on a new
 key, so an entry can never be overwritten; the functions' IAM has no UpdateItem/DeleteItem on the
-table. Two single-Query reads answer the audit questions:
+table. Every entry extends its group's hash chain (``registry_core.chain``): the entry and the
+group's chain head are written in one ``TransactWriteItems`` (both Puts, so the grant stays PutItem),
+the head conditional on the head the writer read, so concurrent writers cannot fork the chain. Two
+single-Query reads answer the audit questions:
 
 - ``history(group)``: the table's partition ``group_name = G``, oldest first;
 - ``in_stage_at(group, stage, at)``: the sparse ``ByStageEntry`` index, ``stage_key = "G#S"`` and
@@ -12,15 +15,21 @@ table. Two single-Query reads answer the audit questions:
 from __future__ import annotations
 
 import json
+import random
+import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from registry_core import chain
 from registry_core.aws import client
+from registry_core.errors import LedgerContentionError, LedgerEntryExists
 
 STAGE_INDEX = "ByStageEntry"
+APPEND_ATTEMPTS = 10  # optimistic retries when another writer extended the chain first
+CHAIN_ATTRIBUTES = ("chain_seq", "prev_hash", chain.HASH_ATTRIBUTE)
 DECISIONS = ("entered", "passed", "denied", "rejected", "archived", "failed", "rolled_back", "requested", "info")
 
 
@@ -114,13 +123,101 @@ class Ledger:
         self._ddb = dynamodb or client("dynamodb")
 
     def append(self, entry: LedgerEntry) -> LedgerEntry:
-        """Write a new entry; never overwrites (a key collision raises)."""
-        self._ddb.put_item(
-            TableName=self.table_name,
-            Item=entry.to_item(),
-            ConditionExpression="attribute_not_exists(entry_id)",
+        """Write a new entry at the end of its group's chain; never overwrites.
+
+        Raises ``LedgerEntryExists`` when an entry with the same key exists (a retried writer can treat
+        that as "already recorded": keys are deterministic per request) and ``LedgerContentionError``
+        when the chain kept moving for ``APPEND_ATTEMPTS`` attempts."""
+        item = entry.to_item()
+        for attempt in range(APPEND_ATTEMPTS):
+            head = self.head(entry.group)
+            chained = {
+                **item,
+                "chain_seq": {"N": str(head.seq + 1 if head else 1)},
+                "prev_hash": {"S": head.hash if head else chain.GENESIS},
+            }
+            digest = chain.entry_hash(chained)
+            chained[chain.HASH_ATTRIBUTE] = {"S": digest}
+            head_put: dict[str, Any] = {
+                "TableName": self.table_name,
+                "Item": {
+                    **chain.head_key(entry.group),
+                    "head_hash": {"S": digest},
+                    "chain_seq": chained["chain_seq"],
+                    "last_entry_id": {"S": entry.entry_id},
+                    "updated_at": {"S": now_iso()},
+                },
+            }
+            if head is None:
+                head_put["ConditionExpression"] = "attribute_not_exists(group_name)"
+            else:
+                head_put["ConditionExpression"] = "head_hash = :previous"
+                head_put["ExpressionAttributeValues"] = {":previous": {"S": head.hash}}
+            try:
+                self._ddb.transact_write_items(
+                    TransactItems=[
+                        {
+                            "Put": {
+                                "TableName": self.table_name,
+                                "Item": chained,
+                                "ConditionExpression": "attribute_not_exists(entry_id)",
+                            }
+                        },
+                        {"Put": head_put},
+                    ]
+                )
+                return entry
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "TransactionCanceledException":
+                    raise
+                reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
+                if reasons[:1] == ["ConditionalCheckFailed"]:
+                    raise LedgerEntryExists(
+                        f"ledger entry {entry.entry_id} of group {entry.group!r} already exists"
+                    ) from error
+                if len(reasons) < 2 or reasons[1] not in ("ConditionalCheckFailed", "TransactionConflict"):
+                    raise
+            time.sleep(random.uniform(0, 0.02 * 2**attempt))  # noqa: S311 - jitter, not cryptography
+        raise LedgerContentionError(
+            f"the hash chain of group {entry.group!r} moved on {APPEND_ATTEMPTS} times while appending {entry.entry_id}"
         )
-        return entry
+
+    def append_once(self, entry: LedgerEntry) -> bool:
+        """Append unless an entry with the same key exists (idempotent writers); True when written."""
+        try:
+            self.append(entry)
+            return True
+        except LedgerEntryExists:
+            return False
+
+    def head(self, group: str) -> chain.ChainHead | None:
+        item = self._ddb.get_item(TableName=self.table_name, Key=chain.head_key(group), ConsistentRead=True).get("Item")
+        return chain.ChainHead.from_item(item) if item else None
+
+    def items(self, group: str) -> list[dict[str, Any]]:
+        """The group's raw items, as stored (what the chain is verified over)."""
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "group_name = :g",
+            "ExpressionAttributeValues": {":g": {"S": group}},
+            "ConsistentRead": True,
+        }
+        while True:
+            page = self._ddb.query(**kwargs)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def verify(self, group: str) -> chain.ChainReport:
+        """Recompute the group's chain (the head first, so entries appended meanwhile are not "extra")."""
+        head = self.head(group)
+        items = self.items(group)
+        if head is not None:
+            # Entries appended after the head was read sit beyond it; they are verified next time.
+            items = [i for i in items if int(i.get("chain_seq", {"N": "0"})["N"]) <= head.seq]
+        return chain.verify(group, items, head)
 
     def history(self, group: str, limit: int | None = None) -> list[LedgerEntry]:
         items: list[dict[str, Any]] = []
@@ -152,7 +249,3 @@ class Ledger:
         )
         items = page.get("Items", [])
         return LedgerEntry.from_item(items[0]) if items else None
-
-
-def is_conditional_failure(error: ClientError) -> bool:
-    return bool(error.response["Error"]["Code"] == "ConditionalCheckFailedException")

@@ -1,4 +1,10 @@
-"""Reads the JSON reports a model package references (metrics, bias, explainability, baseline)."""
+"""Reads the JSON reports a model package references (metrics, bias, explainability, baseline).
+
+``ReportUnavailableError`` is a definitive fact the gates deny on: no report referenced, not an S3 URI,
+the object does not exist or may not be read (any 4xx), too large, not a JSON object. Throttling, 5xx
+and transport failures that outlived the client's retries raise ``TransientServiceError`` instead: the
+state machine retries the gate, and nothing is denied (or stored by idempotency) on them.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from urllib.parse import urlparse
 from botocore.exceptions import BotoCoreError, ClientError
 
 from registry_core.aws import client
+from registry_core.aws_errors import as_transient, is_transient
 from registry_core.errors import ReportUnavailableError
 
 MAX_REPORT_BYTES = 20 * 1024 * 1024
@@ -32,6 +39,8 @@ def read_json_report(uri: str | None, what: str) -> dict[str, Any]:
             raise ReportUnavailableError(f"{what} report {uri}: larger than {MAX_REPORT_BYTES} bytes")
         body = obj["Body"].read()
     except (ClientError, BotoCoreError) as error:
+        if is_transient(error):
+            raise as_transient(error, f"{what} report {uri}") from error
         raise ReportUnavailableError(f"{what} report {uri}: cannot be read ({error})") from error
     try:
         document = json.loads(body)

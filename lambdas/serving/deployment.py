@@ -10,6 +10,12 @@ any implementation. Each method returns the next ``DeploymentRecord``; the state
 - ``promote``: the candidate serves (blue/green success, first champion, challenger won);
 - ``reject``: it does not (guardrail rollback, champion won, inconclusive); ``outcome`` says why.
 
+When a deployment task fails (an error, the deployment's deadline), ``restore`` runs before the
+failure is recorded: for an A/B test whose serving stack still names the candidate as challenger, all
+traffic goes back to the champion at once (``UpdateEndpointWeightsAndCapacities``), the stack is set
+to the champion alone (so the template again says what serves), and a ``rolled_back`` ledger entry
+records it.
+
 Blue/green: the stack's ``ModelPackageArn`` becomes the candidate; CloudFormation updates the
 endpoint with SageMaker's deployment guardrails; ``UPDATE_COMPLETE`` means the candidate serves,
 ``UPDATE_ROLLBACK_COMPLETE`` means the guardrails (or any failure) rolled back and the previous
@@ -27,6 +33,7 @@ from typing import Any, Protocol
 
 from registry_core.config import DeploymentPolicy
 from registry_core.errors import DeploymentError
+from registry_core.ledger import LedgerEntry
 from registry_core.model_registry import PackageView
 from registry_core.names import endpoint_name
 from registry_core.observability import logger
@@ -92,6 +99,13 @@ class Lock(Protocol):
     def refresh(self, group: str, owner: str, package_arn: str, ttl_seconds: int) -> None: ...
 
 
+class Recorder(Protocol):
+    def append_once(self, entry: LedgerEntry) -> bool: ...
+
+
+PIPELINE_ACTOR = "mlops-registry:promotion-pipeline"
+
+
 # --- timing --------------------------------------------------------------------------------------
 def bake_seconds(policy: DeploymentPolicy, phase: str) -> int:
     """How long SageMaker's guardrails hold traffic steps for one endpoint update of this phase."""
@@ -148,6 +162,7 @@ class DeploymentService:
         metrics: Metrics,
         registry: Registry,
         lock: Lock,
+        ledger: Recorder | None = None,
     ) -> None:
         self.env_name = env_name
         self.deploy_role_arn_prefix = deploy_role_arn_prefix
@@ -156,6 +171,7 @@ class DeploymentService:
         self.metrics = metrics
         self.registry = registry
         self.lock = lock
+        self.ledger = ledger
 
     def role_arn(self, group: str) -> str:
         return f"{self.deploy_role_arn_prefix}{deploy_role_name(self.env_name, group)}"
@@ -402,7 +418,68 @@ class DeploymentService:
             }
         )
 
-    def dispatch(self, task: DeploymentTask) -> DeploymentRecord:
+    # --- failure ---------------------------------------------------------------------------------
+    def restore(self, task: DeploymentTask) -> dict[str, Any]:
+        """After a failed deployment task: give an A/B test's champion all traffic back and record it.
+
+        Decided from what the serving stack says, not from the (possibly stale) record: only a stack
+        that names this candidate as its challenger is restored. Idempotent: a retry finds the weights
+        set, the stack already serving the champion alone, and the ledger entry (keyed on the task's
+        entry time) written."""
+        state = task.state
+        policy = state.policy.deployment
+        if policy.mode != "ab_test":
+            return {"restored": False, "reason": "blue/green: CloudFormation's rollback keeps the previous version"}
+        stack_name = serving_stack_name(self.env_name, state.group)
+        endpoint = endpoint_name(self.env_name, state.group)
+        stack = self.stacks.describe(stack_name)
+        champion = stack.parameters.get(PARAM_CHAMPION, "")
+        if stack.parameters.get(PARAM_CHALLENGER, "") != state.package_arn or not champion:
+            return {
+                "restored": False,
+                "reason": f"{stack_name} does not serve {state.package_arn} as challenger next to a champion",
+                "serving": stack.parameters,
+            }
+        weights = ab_test.final_weights(VARIANT_CHAMPION)
+        self.traffic.set_weights(endpoint, weights)  # ServingBusyError while the endpoint updates: retried
+        target = {PARAM_CHAMPION: champion, PARAM_CHALLENGER: ""}
+        updated = self.stacks.deploy(stack_name, target, self.role_arn(state.group))
+        error = state.error or {}
+        cause = f"{error.get('Error', 'Unknown')}: {str(error.get('Cause', ''))[:300]}"
+        champion_view = self.registry.describe(champion)
+        candidate = self.registry.describe(state.package_arn)
+        evidence = {
+            "error": error,
+            "champion": champion,
+            "weights": weights,
+            "stack": stack_name,
+            "stack_update_started": updated,
+            "deployment": state.deployment.model_dump(mode="json") if state.deployment else None,
+        }
+        reason = f"A/B test failed ({cause}); champion v{champion_view.version} restored to all traffic on {endpoint}"
+        if self.ledger is not None:
+            self.ledger.append_once(
+                LedgerEntry(
+                    group=state.group,
+                    version=state.version,
+                    package_arn=state.package_arn,
+                    from_stage=candidate.stage,
+                    to_stage=None,
+                    decision="rolled_back",
+                    reason=reason,
+                    actor=PIPELINE_ACTOR,
+                    execution_arn=task.execution_arn,
+                    evidence=evidence,
+                    at=iso(task.moment()),
+                    transition="ab-champion-restored",
+                )
+            )
+        logger.warning("champion restored after a failed A/B test", extra=evidence)
+        return {"restored": True, "champion": champion, "weights": weights, "stack_update_started": updated}
+
+    def dispatch(self, task: DeploymentTask) -> DeploymentRecord | dict[str, Any]:
+        if task.action == "restore":
+            return self.restore(task)
         actions = {"start": self.start, "check": self.check, "evaluate": self.evaluate}
         return actions[task.action](task)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from registry_core.aws_errors import transient_errors_are_typed
+from registry_core.ledger import Ledger
 from registry_core.model_registry import ModelRegistry
 from registry_core.observability import count, instrumented, logger, set_correlation_id
 
@@ -24,6 +25,7 @@ def service() -> DeploymentService:
         metrics=VariantMetrics(),
         registry=ModelRegistry(),
         lock=GroupLock(settings.LOCKS_TABLE),
+        ledger=Ledger(settings.LEDGER_TABLE),
     )
 
 
@@ -34,6 +36,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     set_correlation_id(task.state.package_arn)
     record = service().dispatch(task)
     count(f"Deployment_{task.action}")
+    if isinstance(record, dict):  # restore
+        logger.info("deployment restore", extra=record)
+        return record
     logger.info(
         "deployment step",
         extra={"action": task.action, "phase": record.phase, "next": record.next, "outcome": record.outcome},

@@ -18,7 +18,7 @@ from registry_core.events import describe_validation_error, split_package_arn
 Phase = Literal["blue_green", "champion", "ab_start", "ab_shift", "ab_conclude"]
 Next = Literal["wait_stack", "wait_evaluation", "promote", "reject"]
 Outcome = Literal["deployed", "rolled_back", "challenger_won", "champion_won", "inconclusive"]
-Action = Literal["start", "check", "evaluate"]
+Action = Literal["start", "check", "evaluate", "restore"]
 
 
 class DeploymentRecord(BaseModel):
@@ -57,6 +57,7 @@ class ServingState(BaseModel):
     policy: GroupPolicy
     approval: dict[str, Any] | None = None
     deployment: DeploymentRecord | None = None
+    error: dict[str, Any] | None = None  # what a failed deployment task raised (Catch's result)
 
 
 class DeploymentTask(BaseModel):
@@ -95,7 +96,7 @@ def parse_task(event: Any) -> DeploymentTask:
         )
     if task.state.policy.name != group:
         raise InvalidEventError(f"state.policy.name: {task.state.policy.name!r} is not the package's group {group!r}")
-    if task.action != "start" and task.state.deployment is None:
+    if task.action in ("check", "evaluate") and task.state.deployment is None:
         raise InvalidEventError(f"state.deployment: required for action {task.action!r} (no deployment started)")
     task.moment()
     return task

@@ -13,6 +13,7 @@ class DeploymentSettings(BaseModel):
     ENV_NAME: str = Field(min_length=1)
     DEPLOY_ROLE_ARN_PREFIX: str = Field(pattern=r"^arn:aws[a-z\-]*:iam::\d{12}:role/")
     LOCKS_TABLE: str = Field(min_length=3)
+    LEDGER_TABLE: str = Field(min_length=3)
 
 
 def load() -> DeploymentSettings:

@@ -37,7 +37,7 @@ def _definition(synthesized: Any) -> dict[str, Any]:
 
 def test_rule_pattern_matches_real_events_of_managed_groups_only(synthesized: Any) -> None:
     rules = Template.from_json(_promotion(synthesized)).find_resources("AWS::Events::Rule")
-    (rule,) = rules.values()
+    (rule,) = [r for r in rules.values() if "EventPattern" in r["Properties"]]  # the others are schedules
     pattern = EventPattern.load(json.dumps(rule["Properties"]["EventPattern"]))
     for sample in ("model_package_registered.json", "model_package_approved_in_studio.json"):
         event = json.loads((EVENTS / sample).read_text())
@@ -90,8 +90,11 @@ def test_every_task_retries_transient_errors_and_catches_into_the_failure_path(s
                 ), name
         catches = state.get("Catch", [])
         assert catches and catches[-1]["ErrorEquals"] == ["States.ALL"], name
-        target = "PromotionFailed" if name == "RecordFailure" else "RecordFailure"
+        # deployment tasks restore an A/B test's champion first; the restore itself fails into RecordFailure
+        deployment = name in ("StartDeployment", "CheckDeployment", "EvaluateAbTest")
+        target = "PromotionFailed" if name == "RecordFailure" else "RestoreChampion" if deployment else "RecordFailure"
         assert catches[-1]["Next"] == target, name
+    assert states["RestoreChampion"]["Next"] == "RecordFailure"
     assert states["RecordFailure"]["Next"] == "PromotionFailed"
     assert states["PromotionFailed"]["Type"] == "Fail"
     approval = tasks["RequestApproval"]
@@ -136,7 +139,7 @@ def test_no_function_can_update_or_delete_ledger_entries(synthesized: Any) -> No
                     "dynamodb:*",
                 } & set(actions), statement
                 appenders += "dynamodb:PutItem" in actions
-    assert appenders == 2  # the approval-request and lifecycle functions
+    assert appenders == 3  # the approval-request, lifecycle and deployment (restored champion) functions
 
 
 def test_functions_use_the_project_baseline(synthesized: Any) -> None:

@@ -219,7 +219,7 @@ def test_the_state_machine_deploys_with_waits_retries_and_catches(synthesized: A
         assert state["Next"] == "DeploymentNextStep?" and state["ResultPath"] == "$.deployment"
         assert state["Retry"][0]["ErrorEquals"] == TRANSIENT_ERRORS
         assert state["Retry"][1]["ErrorEquals"] == ["ServingBusyError"]
-        assert state["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RecordFailure"}]
+        assert state["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RestoreChampion"}]
     for wait in ("WaitForDeployment", "WaitForEvaluation"):
         assert states[wait]["SecondsPath"] == "$.deployment.wait_seconds"
     route = states["DeploymentNextStep?"]

@@ -9,13 +9,13 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 from moto import mock_aws
 from registry_core.approvals import ApprovalStore, PendingApproval, resume_approval
 from registry_core.aws import reset_clients
 from registry_core.errors import (
     ApprovalNotPendingError,
     InvalidEventError,
+    LedgerEntryExists,
     PromotionLockHeld,
     ReportUnavailableError,
     UnknownPackageError,
@@ -105,8 +105,9 @@ def test_ledger_entries_cannot_be_overwritten(aws: Any) -> None:
     ledger = Ledger("ledger")
     entry = _entry(1, "Production", "entered", "2026-01-01T00:00:00.000000Z")
     ledger.append(entry)
-    with pytest.raises(ClientError, match="ConditionalCheckFailed"):
+    with pytest.raises(LedgerEntryExists, match=entry.entry_id):
         ledger.append(entry)
+    assert len(ledger.history("g")) == 1
     with pytest.raises(ValueError, match="decision"):
         ledger.append(_entry(1, "Production", "maybe", "2026-01-02T00:00:00.000000Z"))
 

@@ -131,20 +131,75 @@ class MetricsUnavailable(RegistryError):
     """CloudWatch refusing GetMetricData permanently (e.g. a missing permission)."""
 
 
-def test_ab_test_evaluation_failure_is_recorded(harness: PipelineHarness) -> None:
-    _champion(harness)
+class StillUpdating(RegistryError):
+    """The serving stack still updating past the deployment's deadline."""
+
+    error_type = "DeploymentTimeoutError"
+
+
+@pytest.mark.parametrize(
+    ("action", "phase", "fault", "error_type"),
+    [
+        ("evaluate", "ab_start", MetricsUnavailable("AccessDenied: cloudwatch:GetMetricData"), "MetricsUnavailable"),
+        ("check", "ab_start", StillUpdating("stack still updating after the deadline"), "DeploymentTimeoutError"),
+    ],
+    ids=["evaluation-fails", "deployment-times-out"],
+)
+def test_a_failed_or_timed_out_ab_test_restores_the_champion_and_records_it(
+    harness: PipelineHarness, action: str, phase: str, fault: BaseException, error_type: str
+) -> None:
+    champion = _champion(harness)
     function = harness.function_name("DeploymentFunction")
-    harness.runner.faults.append(
-        lambda name, payload: (
-            MetricsUnavailable("AccessDenied: cloudwatch:GetMetricData")
-            if name == function and payload.get("action") == "evaluate"
-            else None
-        )
-    )
+    served_before_failure: list[dict[str, Any]] = []
+
+    def fail(name: str, payload: dict[str, Any]) -> BaseException | None:
+        if name == function and payload.get("action") == action:
+            served_before_failure.append(harness.serving(GROUP))
+            return fault
+        return None
+
+    harness.runner.faults.append(fail)
     registration, result = harness.promote(GROUP, "v2", BOB, ranker_reports(ndcg=0.37))
     assert result["status"] == "FAILED"
-    assert harness.states_entered(result["executionArn"])[-3:] == ["EvaluateAbTest", "RecordFailure", "PromotionFailed"]
-    last = harness.ledger().history(GROUP)[-1]
-    assert last.decision == "failed" and "MetricsUnavailable" in last.reason
-    assert last.evidence["deployment"]["phase"] == "ab_start"
+    entered = harness.states_entered(result["executionArn"])
+    assert entered[-3:] == ["RestoreChampion", "RecordFailure", "PromotionFailed"]
+    # the challenger was serving when the test failed ...
+    assert {v: s["package_arn"] for v, s in served_before_failure[0].items()} == {
+        "Champion": champion,
+        "Challenger": registration.package_arn,
+    }
+    # ... and afterwards the champion alone serves, as the serving stack says
+    assert harness.serving_parameters(GROUP) == {"ChampionPackageArn": champion, "ChallengerPackageArn": ""}
+    assert {v: s["package_arn"] for v, s in harness.serving(GROUP).items()} == {"Champion": champion}
+    weights = [params for _, params, _ in harness.stack_outcomes.updates]
+    assert weights[-1] == {"ChampionPackageArn": champion, "ChallengerPackageArn": ""}
+    entries = harness.ledger().history(GROUP)
+    restored, failed = entries[-2], entries[-1]
+    assert (restored.version, restored.decision, restored.transition) == (2, "rolled_back", "ab-champion-restored")
+    assert "champion v1 restored to all traffic" in restored.reason and error_type in restored.reason
+    assert restored.evidence["weights"] == {"Champion": 1.0, "Challenger": 0.0}
+    assert restored.evidence["champion"] == champion
+    assert failed.decision == "failed" and error_type in failed.reason
+    assert failed.evidence["deployment"]["phase"] == phase
     assert harness.package(registration.package_arn)["ModelApprovalStatus"] == "PendingManualApproval"
+    assert harness.package(champion)["ModelLifeCycle"]["Stage"] == "Production"
+    assert harness.ledger().verify(GROUP).intact
+
+
+def test_a_failed_blue_green_deployment_restores_nothing_itself(harness: PipelineHarness) -> None:
+    """Blue/green keeps the previous version through CloudFormation's rollback; restore only reports it."""
+    from offline.samples import churn_reports
+
+    function = harness.function_name("DeploymentFunction")
+    harness.runner.faults.append(
+        lambda name, payload: StillUpdating("stuck") if name == function and payload.get("action") == "check" else None
+    )
+    _, result = harness.promote("churn-classifier", "bg", ALICE, churn_reports())
+    assert result["status"] == "FAILED"
+    assert harness.states_entered(result["executionArn"])[-3:] == [
+        "RestoreChampion",
+        "RecordFailure",
+        "PromotionFailed",
+    ]
+    assert [e.decision for e in harness.ledger().history("churn-classifier")][-1] == "failed"
+    assert "rolled_back" not in [e.decision for e in harness.ledger().history("churn-classifier")]

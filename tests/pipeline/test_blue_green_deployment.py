@@ -85,8 +85,9 @@ def test_blue_green_rollback_that_gets_stuck_is_a_recorded_failure(harness: Pipe
     harness.fail_next_deployment(GROUP, "rollback_failed")
     v2, result = harness.promote(GROUP, "v2", BOB, churn_reports(auc=0.87))
     assert result["status"] == "FAILED"
-    assert harness.states_entered(result["executionArn"])[-3:] == [
+    assert harness.states_entered(result["executionArn"])[-4:] == [
         "CheckDeployment",
+        "RestoreChampion",  # blue/green: nothing to restore, CloudFormation keeps the previous version
         "RecordFailure",
         "PromotionFailed",
     ]
@@ -113,8 +114,9 @@ def test_blue_green_start_failure_is_recorded_and_leaves_nothing_approved(harnes
     harness.runner.faults.append(broken)
     registration, result = harness.promote(GROUP, "v1", ALICE, churn_reports())
     assert result["status"] == "FAILED"
-    assert harness.states_entered(result["executionArn"])[-3:] == [
+    assert harness.states_entered(result["executionArn"])[-4:] == [
         "StartDeployment",
+        "RestoreChampion",  # blue/green: nothing to restore, CloudFormation keeps the previous version
         "RecordFailure",
         "PromotionFailed",
     ]

@@ -57,12 +57,14 @@ def test_rollback_realigns_an_ab_endpoint_left_with_a_challenger(harness: Pipeli
     function = harness.function_name("DeploymentFunction")
 
     def evaluator_down(name: str, payload: dict[str, Any]) -> BaseException | None:
-        return DeploymentError("evaluator broken") if name == function and payload.get("action") == "evaluate" else None
+        # the pipeline restores the champion after a failed A/B test; here that restore fails too
+        broken = name == function and payload.get("action") in ("evaluate", "restore")
+        return DeploymentError("evaluator broken") if broken else None
 
     harness.runner.faults.append(evaluator_down)
     challenger, result = harness.promote(group, "v2", ALICE, ranker_reports(ndcg=0.37))
     assert result["status"] == "FAILED"
-    assert set(harness.serving(group)) == {"Champion", "Challenger"}  # the failed test left both serving
+    assert set(harness.serving(group)) == {"Champion", "Challenger"}  # the failed test (and restore) left both
     outcome = rollback_group(group, OPERATOR, "abandon the broken A/B test", env_name="dev")
     assert (outcome["restored_version"], outcome["replaced_version"], outcome["realigned"]) == (1, None, True)
     assert harness.serving_parameters(group) == {"ChampionPackageArn": champion.package_arn, "ChallengerPackageArn": ""}
