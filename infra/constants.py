@@ -21,6 +21,7 @@ from registry_core.names import (  # noqa: F401  (re-exported for the constructs
     locks_table_name,
     models_bucket_name,
     resource_prefix,
+    review_board_role_name,
     state_machine_name,
     topic_name,
 )

@@ -54,8 +54,11 @@ class PromotionStack(Stack):
                 service="dynamodb", resource="table", resource_name=constants.ledger_table_name(config.name)
             ),
             key=registry.key,
+            review_board_principals=config.review_board_principals,
         )
         self.add_stack_dependency(registry)
         CfnOutput(self, "StateMachineArn", value=self.pipeline.state_machine.state_machine_arn)
         CfnOutput(self, "DataScientistsPolicyArn", value=self.stage_rights.data_scientists.managed_policy_arn)
         CfnOutput(self, "ReviewBoardPolicyArn", value=self.stage_rights.review_board.managed_policy_arn)
+        if self.stage_rights.board_role is not None:
+            CfnOutput(self, "ReviewBoardRoleArn", value=self.stage_rights.board_role.role_arn)

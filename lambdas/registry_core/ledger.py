@@ -21,7 +21,10 @@ from botocore.exceptions import ClientError
 from registry_core.aws import client
 
 STAGE_INDEX = "ByStageEntry"
-DECISIONS = ("entered", "passed", "denied", "rejected", "archived", "failed", "rolled_back", "requested", "info")
+DECISIONS = (
+    "entered", "passed", "denied", "rejected", "archived", "failed", "rolled_back", "requested", "info",
+    "unauthorized_approval", "out_of_band_change",
+)  # fmt: skip
 
 
 def now_iso() -> str:

@@ -52,3 +52,12 @@ def models_bucket_name(env_name: str, account: str, region: str) -> str:
 def endpoint_name(env_name: str, group_name: str) -> str:
     """The serving endpoint of one managed group (stable across versions)."""
     return f"{resource_prefix(env_name)}-{group_name}"[:63]
+
+
+def review_board_role_name(env_name: str) -> str:
+    """The role the stack creates for the review board when the config names no principals."""
+    return f"{resource_prefix(env_name)}-review-board"
+
+
+def review_board_role_arn(env_name: str, account: str, partition: str = "aws") -> str:
+    return f"arn:{partition}:iam::{account}:role/{review_board_role_name(env_name)}"
