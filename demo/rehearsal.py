@@ -31,7 +31,7 @@ from typing import Any
 
 from demo.report import FeatureDrift, ReportData, TimelineMark, VariantRate, render
 from offline.alarms import evaluate_alarms
-from offline.harness import PipelineHarness, ranker_reports
+from offline.harness import PipelineHarness, board_member, ranker_reports
 from offline.observe import capture_events, drain, invoke
 from offline.samples import CHURN_FEATURES, churn_reports
 
@@ -198,7 +198,7 @@ class Rehearsal:
     def step_ab_test(self) -> str:
         h = self.harness
         started = time.perf_counter()
-        champion, result = h.promote(AB_GROUP, "v1", "arn:aws:iam::123456789012:user/review-board", ranker_reports())
+        champion, result = h.promote(AB_GROUP, "v1", board_member("review-board"), ranker_reports())
         self.durations[result["executionArn"]] = time.perf_counter() - started
         self.promotions.append(result["executionArn"])
         self.check(result["status"] == "SUCCEEDED", f"A/B champion promotion ended {result['status']}")

@@ -43,6 +43,22 @@ ACCOUNT = "123456789012"
 PARTITION = "aws"
 LAMBDA_ROLE = f"arn:aws:iam::{ACCOUNT}:role/offline-lambda-role"
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+HARNESS_ENV = "dev"
+
+
+def board_member(name: str) -> str:
+    """A review-board member's session: the board role the stack creates, assumed as ``name``."""
+    from registry_core.names import review_board_role_name
+
+    return f"arn:aws:sts::{ACCOUNT}:assumed-role/{review_board_role_name(HARNESS_ENV)}/{name}"
+
+
+def data_scientist(name: str) -> str:
+    """A data scientist's session (a role holding the data-scientists policy), assumed as ``name``."""
+    return f"arn:aws:sts::{ACCOUNT}:assumed-role/{HARNESS_ENV}-data-scientists/{name}"
+
+
+REGISTRANT = data_scientist("dana")
 
 
 class HarnessError(AssertionError):
@@ -488,8 +504,10 @@ class PipelineHarness:
         bias: dict[str, Any] | None,
         explainability: dict[str, Any] | None,
         tag: str,
+        registrant: str = REGISTRANT,
     ) -> Registration:
-        """Upload the reports and create a package in Development, as the CLI/SDK would."""
+        """Upload the reports and create a package in Development, as the CLI/SDK would, as ``registrant``
+        (SageMaker records it as the package's ``CreatedBy``)."""
         model_metrics: dict[str, Any] = {}
         if metrics is not None:
             model_metrics["ModelQuality"] = {
@@ -509,7 +527,17 @@ class PipelineHarness:
                     "S3Uri": self.put_json(f"{group}/{tag}/explainability.json", explainability),
                 }
             }
-        response = self.sm.create_model_package(
+        set_modifying_identity(registrant)
+        try:
+            response = self._create_package(group, tag, model_metrics)
+        finally:
+            set_modifying_identity(None)
+        arn = response["ModelPackageArn"]
+        version = int(arn.rsplit("/", 1)[1])
+        return Registration(arn, group, version)
+
+    def _create_package(self, group: str, tag: str, model_metrics: dict[str, Any]) -> dict[str, Any]:
+        return self.sm.create_model_package(  # type: ignore[no-any-return]
             ModelPackageGroupName=group,
             ModelPackageDescription=f"{group} {tag}",
             ModelApprovalStatus="PendingManualApproval",
@@ -526,9 +554,6 @@ class PipelineHarness:
             ModelMetrics=model_metrics,
             ModelLifeCycle={"Stage": "Development", "StageStatus": "Registered", "StageDescription": "registered"},
         )
-        arn = response["ModelPackageArn"]
-        version = int(arn.rsplit("/", 1)[1])
-        return Registration(arn, group, version)
 
     def state_change_event(self, package_arn: str) -> dict[str, Any]:
         """The EventBridge event SageMaker emits for the package's current state."""
@@ -589,17 +614,10 @@ class PipelineHarness:
                     return True
         return False
 
-    def approve_with_cli(self, package_arn: str, actor: str, reason: str, decision: str = "Approved") -> None:
-        from registry_core.approvals import ApprovalStore, resume_approval
-
-        resume_approval(
-            ApprovalStore(self.table("-approvals"), dynamodb=self.ddb),
-            package_arn,
-            decision,
-            actor,
-            reason,
-            sfn=self.sfn,
-        )
+    def approve_with_cli(self, package_arn: str, actor: str, reason: str, decision: str = "Approved") -> dict[str, Any]:
+        """``registry approve/reject`` as ``actor``: it sets the approval status (what the CLI does, with
+        the caller's credentials) and SageMaker's event reaches the dispatcher, which decides."""
+        return self.decide_in_studio(package_arn, actor, decision, reason)
 
     def decide_in_studio(self, package_arn: str, actor: str, decision: str, reason: str) -> dict[str, Any]:
         """The board sets the approval status in SageMaker Studio; SageMaker emits the event."""

@@ -278,9 +278,12 @@ def request_context(service: str, action: str, params: dict[str, Any]) -> dict[s
         context["s3:prefix"] = str(params.get("Prefix", ""))
     if (service, action) == ("cloudwatch", "PutMetricData"):
         context["cloudwatch:namespace"] = str(params.get("Namespace", ""))
-    if (service, action) in (("sagemaker", "UpdateModelPackage"), ("sagemaker", "CreateModelPackage")):
-        if params.get("ModelApprovalStatus"):
-            context["sagemaker:ModelApprovalStatus"] = str(params["ModelApprovalStatus"])
+    if (
+        service == "sagemaker"
+        and action in ("UpdateModelPackage", "CreateModelPackage")
+        and params.get("ModelApprovalStatus")
+    ):
+        context["sagemaker:ModelApprovalStatus"] = str(params["ModelApprovalStatus"])
     if (service, action) == ("events", "PutEvents"):
         sources = {str(entry.get("Source", "")) for entry in params.get("Entries", [])}
         if len(sources) == 1:  # a multi-valued key would need ForAllValues semantics: left unknown

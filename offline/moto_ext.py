@@ -5,7 +5,9 @@ depends on documented behaviour that moto 5.2.5 lacks:
 - ``ModelLifeCycle`` on CreateModelPackage / UpdateModelPackage / DescribeModelPackage;
 - UpdateModelPackage leaving fields that the call does not mention unchanged (moto resets the
   approval status, approval description and customer metadata to None);
-- ``LastModifiedBy`` reflecting an identity the caller chooses (the review board in tests);
+- ``CreatedBy`` / ``LastModifiedBy`` recording the caller's identity as SageMaker does: a test may
+  name it (``set_modifying_identity``), else credentials from an STS AssumeRole are resolved to
+  their assumed-role session ARN (moto leaves a fixed fake Studio profile);
 - Lambda functions executed in-process (moto would need Docker) by ``InProcessLambdaRunner``.
 """
 
@@ -39,6 +41,27 @@ def set_modifying_identity(identity: str | None) -> None:
     _state.identity = identity
 
 
+def _caller_identity(response: Any) -> str | None:
+    """The identity SageMaker would record: the test's choice, else the assumed-role session of the
+    request's credentials (None for moto's default credentials)."""
+    identity = getattr(_state, "identity", None)
+    if identity:
+        return str(identity)
+    from moto.sts.models import sts_backends
+
+    try:
+        access_key = response.get_access_key()
+        backend = sts_backends[response.current_account]["global"]
+        role = backend.get_assumed_role_from_access_key(access_key)
+    except Exception:  # no credentials header / unknown key: keep moto's default
+        return None
+    return str(role.arn) if role is not None else None
+
+
+def _user_context(identity: str) -> dict[str, Any]:
+    return {"IamIdentity": {"Arn": identity}, "UserProfileName": identity.rsplit("/", 1)[-1]}
+
+
 def _original(name: str) -> Callable[..., Any]:
     return getattr(sm_responses.SageMakerResponse, name)
 
@@ -47,10 +70,13 @@ def _patched_create(original: Callable[..., Any]) -> Callable[..., Any]:
     def create_model_package(self: Any) -> Any:
         result = original(self)
         life_cycle = self._get_param("ModelLifeCycle")
-        if life_cycle:
-            package = _find_package(self.sagemaker_backend, result.result["ModelPackageArn"])
-            if package is not None:
+        package = _find_package(self.sagemaker_backend, result.result["ModelPackageArn"])
+        if package is not None:
+            if life_cycle:
                 package.model_life_cycle = life_cycle
+            identity = _caller_identity(self)
+            if identity:
+                package.created_by = _user_context(identity)
         return result
 
     return create_model_package
@@ -87,19 +113,19 @@ def _update_model_package(
         package.remove_customer_metadata_property(customer_metadata_properties_to_remove)
     package.add_additional_inference_specifications(additional_inference_specifications_to_add)
     package.modifications_done()
-    identity = getattr(_state, "identity", None)
-    if identity:
-        package.last_modified_by = {"IamIdentity": {"Arn": identity}, "UserProfileName": identity.rsplit("/", 1)[-1]}
     return package.arn
 
 
 def _patched_update(original: Callable[..., Any]) -> Callable[..., Any]:
     def update_model_package(self: Any) -> Any:
         result = original(self)
+        package = _find_package(self.sagemaker_backend, self._get_param("ModelPackageArn"))
         life_cycle = self._get_param("ModelLifeCycle")
         if life_cycle:
-            package = _find_package(self.sagemaker_backend, self._get_param("ModelPackageArn"))
             package.model_life_cycle = life_cycle
+        identity = _caller_identity(self)
+        if identity:
+            package.last_modified_by = _user_context(identity)
         return result
 
     return update_model_package

@@ -69,7 +69,7 @@ def check_home(event: ModelPackageStateChange, home: Home) -> None:
     if event.region != home.region:
         raise ForeignEventError(f"region: event from region {event.region!r}, this registry is {home.region!r}")
     arn = event.detail.ModelPackageArn
-    partition, _, _, region, account = arn.split(":")[:5]
+    _, partition, _, region, account = arn.split(":")[:5]
     if (partition, account, region) != (home.partition, home.account, home.region):
         raise ForeignEventError(
             f"detail.ModelPackageArn: {arn!r} is not a package of partition {home.partition!r}, "

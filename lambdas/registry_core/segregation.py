@@ -22,7 +22,9 @@ from typing import Any
 _SESSION = re.compile(r"^arn:(?P<p>aws[a-z-]*):sts::(?P<a>\d{12}):assumed-role/(?P<role>[^/]+)/(?P<session>.+)$")
 _ROLE = re.compile(r"^arn:(?P<p>aws[a-z-]*):iam::(?P<a>\d{12}):role/(?:.*/)?(?P<role>[^/]+)$")
 _USER = re.compile(r"^arn:(?P<p>aws[a-z-]*):(?:iam|sts)::(?P<a>\d{12}):user/(?:.*/)?(?P<user>[^/]+)$")
-_PROFILE = re.compile(r"^arn:(?P<p>aws[a-z-]*):sagemaker:[a-z0-9-]+:(?P<a>\d{12}):user-profile/(?P<d>[^/]+)/(?P<n>[^/]+)$")
+_PROFILE = re.compile(
+    r"^arn:(?P<p>aws[a-z-]*):sagemaker:[a-z0-9-]+:(?P<a>\d{12}):user-profile/(?P<d>[^/]+)/(?P<n>[^/]+)$"
+)
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,9 @@ def identity_of(user_context: dict[str, Any] | None) -> Identity:
         person = f"{session['a']}:name:{session['session'].lower()}"
     elif user:
         person = f"{user['a']}:name:{user['user'].lower()}"
-    return Identity(arn=iam_arn or profile_arn or str(context.get("UserProfileName") or ""), principal=principal, person=person)
+    return Identity(
+        arn=iam_arn or profile_arn or str(context.get("UserProfileName") or ""), principal=principal, person=person
+    )
 
 
 @dataclass(frozen=True)

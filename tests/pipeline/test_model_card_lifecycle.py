@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from offline.harness import PipelineHarness
+from offline.harness import PipelineHarness, board_member
 from offline.samples import churn_reports
 from tests.pipeline.test_cli_support import GROUP, announce_cli_registration, register_with_cli, run_cli
 
@@ -92,7 +92,7 @@ def test_model_card_is_created_by_the_pipeline_for_a_version_registered_without_
     registration = harness.register_version(GROUP, tag="no-card", **churn_reports(auc=0.89))
     outcome = harness.announce(registration)
     assert harness.pending_approval(registration.package_arn)
-    harness.approve_with_cli(registration.package_arn, "arn:aws:iam::123456789012:user/alice", "no card")
+    harness.approve_with_cli(registration.package_arn, board_member("alice"), "no card")
     assert harness.wait(outcome["execution_arn"])["status"] == "SUCCEEDED"
     assert harness.package(registration.package_arn)["ModelLifeCycle"]["Stage"] == "Production"
     metadata = harness.package(registration.package_arn).get("CustomerMetadataProperties") or {}
