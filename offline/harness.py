@@ -35,6 +35,7 @@ from offline.moto_ext import (
     StackOutcomes,
     cloudformation_extensions,
     sagemaker_extensions,
+    package_listeners,
     set_modifying_identity,
 )
 
@@ -179,8 +180,14 @@ class PipelineHarness:
         approval_timeout_seconds: int | None = None,
         prove_iam: bool = True,
         count_iam: bool = True,
+        emit_events: bool = False,
     ) -> None:
         self.outdir = Path(outdir)
+        # True: every change of a package is delivered to the dispatcher, asynchronously, as
+        # EventBridge would (tests that drive the system only through the CLI); False: tests deliver.
+        self.emit_events = emit_events
+        self._deliveries: list[threading.Thread] = []
+        self.delivery_errors: list[BaseException] = []
         # Every call a function (or the state machine) makes is checked against its synthesized role
         # at the end (``iam_proof``); a call the real authorizer would refuse fails the run.
         self.prove_iam = prove_iam
@@ -229,10 +236,39 @@ class PipelineHarness:
         self._assign_physical_ids()
         self._watch_iam()
         self._create_resources()
+        if self.emit_events:
+            package_listeners.append(self._emit_state_change)
+            self._stack.callback(package_listeners.remove, self._emit_state_change)
         return self
+
+    def _emit_state_change(self, description: dict[str, Any]) -> None:
+        event = self._event_for(description)
+
+        def deliver() -> None:
+            try:
+                self.deliver(event)
+            except BaseException as error:  # reported by settle_events / at exit
+                self.delivery_errors.append(error)
+
+        thread = threading.Thread(target=deliver, name="eventbridge-delivery", daemon=True)
+        self._deliveries.append(thread)
+        thread.start()
+
+    def settle_events(self, timeout: float = 30) -> None:
+        """Wait until every emitted event has been delivered."""
+        deadline = time.monotonic() + timeout
+        while True:
+            pending = [t for t in self._deliveries if t.is_alive()]
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                raise HarnessError(f"{len(pending)} event deliveries still running after {timeout}s")
+            pending[0].join(timeout=0.1)
 
     def __exit__(self, exc_type: Any, *exc: Any) -> None:
         try:
+            if self.emit_events:
+                self.settle_events()
             self.wait_all_executions(timeout=30)
         finally:
             set_modifying_identity(None)
@@ -559,6 +595,10 @@ class PipelineHarness:
         """The EventBridge event SageMaker emits for the package's current state."""
         detail = self.sm.describe_model_package(ModelPackageName=package_arn)
         detail.pop("ResponseMetadata", None)
+        return self._event_for(detail)
+
+    def _event_for(self, detail: dict[str, Any]) -> dict[str, Any]:
+        package_arn = detail["ModelPackageArn"]
         return {
             "version": "0",
             "id": f"offline-{time.time_ns()}",

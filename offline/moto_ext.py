@@ -34,6 +34,17 @@ from moto.sagemaker import models as sm_models
 from moto.sagemaker import responses as sm_responses
 
 _state = threading.local()
+# Called with the package's description after an UpdateModelPackage made by a person (a named or
+# assumed-role identity), as SageMaker emits "Model Package State Change" to EventBridge (the harness
+# may deliver it). The pipeline's own writes (moto's default credentials) are not emitted.
+package_listeners: list[Callable[[dict[str, Any]], None]] = []
+
+
+def _emit(package: Any) -> None:
+    if package_listeners:
+        description = package.gen_response_object()
+        for listener in list(package_listeners):
+            listener(description)
 
 
 def set_modifying_identity(identity: str | None) -> None:
@@ -126,6 +137,7 @@ def _patched_update(original: Callable[..., Any]) -> Callable[..., Any]:
         identity = _caller_identity(self)
         if identity:
             package.last_modified_by = _user_context(identity)
+            _emit(package)
         return result
 
     return update_model_package

@@ -24,7 +24,7 @@ from registry_core import names
 from registry_core.approvals import ApprovalStore
 from registry_core.ledger import now_iso
 
-from offline.harness import PipelineHarness
+from offline.harness import PipelineHarness, board_member
 from registry_cli.main import main
 from tests.pipeline.test_cli_support import (
     COMMIT,
@@ -37,7 +37,9 @@ from tests.pipeline.test_cli_support import (
     upload_inputs,
 )
 
-CALLER = "arn:aws:sts::123456789012:user/moto"  # moto's STS identity: the CLI's actor
+BOARD_PROFILE = "review-board"  # a board member's session of the board role, as a named profile
+CALLER = board_member("cli-reviewer")  # the identity SageMaker records for the CLI's decisions
+OPERATOR = "arn:aws:sts::123456789012:user/moto"  # moto's STS identity: the CLI's default credentials
 
 
 @dataclass
@@ -93,27 +95,51 @@ def _serve(harness: PipelineHarness, package_arn: str) -> None:
     harness.sm.create_endpoint(EndpointName=endpoint, EndpointConfigName="churn-serving-config")
 
 
+def _board_profile(harness: PipelineHarness, directory: Any) -> str:
+    """A credentials file whose profile is a session of the board role (moto's STS), as a board member
+    would configure it; the CLI is run with --profile so the functions keep their own credentials."""
+    role_arn = CALLER.replace(":sts::", ":iam::").replace(":assumed-role/", ":role/").rsplit("/", 1)[0]
+    credentials = harness.session.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="cli-reviewer")[
+        "Credentials"
+    ]
+    path = directory / "credentials"
+    path.write_text(
+        f"[{BOARD_PROFILE}]\naws_access_key_id = {credentials['AccessKeyId']}\n"
+        f"aws_secret_access_key = {credentials['SecretAccessKey']}\n"
+        f"aws_session_token = {credentials['SessionToken']}\n"
+    )
+    return str(path)
+
+
 @pytest.fixture(scope="module")
-def operated(synthesized: Any) -> Iterator[Operated]:
-    with PipelineHarness(synthesized.outdir, synthesized.templates) as harness:
+def operated(synthesized: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Operated]:
+    # Decisions reach the dispatcher as SageMaker's events do (the CLI only sets the approval status).
+    with (
+        PipelineHarness(synthesized.outdir, synthesized.templates, emit_events=True) as harness,
+        pytest.MonkeyPatch.context() as patch,
+    ):
+        patch.setenv("AWS_SHARED_CREDENTIALS_FILE", _board_profile(harness, tmp_path_factory.mktemp("aws")))
         state = Operated(harness)
         state.moments["before"] = now_iso()
         time.sleep(0.01)
         v1 = _register(state, "v1")
         state.results["approve-v1"] = _cli(
-            "approve", "--arn", v1, "--reason", "v1 reviewed", "--wait", "--timeout", "30", "--output", "json"
-        )
+            "approve", "--arn", v1, "--reason", "v1 reviewed", "--wait", "--timeout", "30", "--output", "json",
+            "--profile", BOARD_PROFILE,
+        )  # fmt: skip
         state.moments["after-v1"] = now_iso()
         time.sleep(0.01)
         _register(state, "v2", auc=0.87)
         state.results["approve-v2"] = _cli(
-            "approve", "--group", GROUP, "--version", "2", "--reason", "v2 reviewed", "--wait", "--timeout", "30"
-        )
+            "approve", "--group", GROUP, "--version", "2", "--reason", "v2 reviewed", "--wait", "--timeout", "30",
+            "--profile", BOARD_PROFILE,
+        )  # fmt: skip
         state.moments["after-v2"] = now_iso()
         v3 = _register(state, "v3", auc=0.88)
         state.results["reject-v3"] = _cli(
-            "reject", "--arn", v3, "--reason", "bias review failed", "--wait", "--timeout", "30", "--output", "json"
-        )
+            "reject", "--arn", v3, "--reason", "bias review failed", "--wait", "--timeout", "30", "--output", "json",
+            "--profile", BOARD_PROFILE,
+        )  # fmt: skip
         _register(state, "v4", auc=0.88)
         _serve(harness, state.arns["v2"])
         yield state
@@ -386,7 +412,7 @@ def test_cli_rollback_calls_the_serving_rollback(
     monkeypatch.setitem(sys.modules, "serving.rollback", fake)
     result = run_cli(capsys, "rollback", "--group", GROUP, "--reason", "latency regression", "--output", "json")
     assert result.code == 0, result.err
-    assert calls == [(GROUP, CALLER, "latency regression", "dev")]
+    assert calls == [(GROUP, OPERATOR, "latency regression", "dev")]
     assert result.json()["restored_version"] == 1
     assert "rolling back churn-classifier" in result.err
     assert "waiting for the serving stack of churn-classifier to settle" in result.err
