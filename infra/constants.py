@@ -59,6 +59,10 @@ TASK_RETRY_MAX_DELAY = Duration.seconds(60)
 LOCK_RETRY_INTERVAL = Duration.seconds(30)
 LOCK_RETRY_ATTEMPTS = 8
 METRICS_NAMESPACE = "MlopsRegistry"
+# Reconciliation of lost events and out-of-band changes (docs/security.md).
+RECONCILE_SCHEDULE = Duration.minutes(15)
+FAILED_EXECUTION_LOOKBACK_HOURS = 48  # > the schedule period, so a failure is seen at least once
+RECONCILER_TIMEOUT = Duration.minutes(5)
 
 
 # --- Serving and monitoring ---------------------------------------------------------------------

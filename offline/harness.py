@@ -34,8 +34,8 @@ from offline.moto_ext import (
     InProcessLambdaRunner,
     StackOutcomes,
     cloudformation_extensions,
-    sagemaker_extensions,
     package_listeners,
+    sagemaker_extensions,
     set_modifying_identity,
 )
 

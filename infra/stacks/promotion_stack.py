@@ -11,6 +11,7 @@ from registry_core.config import EnvironmentConfig
 
 from infra import constants
 from infra.constructs.promotion_pipeline import DeployStepFactory, PipelineResources, PromotionPipeline
+from infra.constructs.reconciler import PromotionReconciler
 from infra.constructs.stage_rights import StageRights
 from infra.stacks.registry_stack import RegistryStack
 
@@ -42,6 +43,7 @@ class PromotionStack(Stack):
             ),
             deploy_step=deploy_step,
         )
+        self.reconciler = PromotionReconciler(self, "Reconciler", pipeline=self.pipeline)
         self.stage_rights = StageRights(
             self,
             "StageRights",

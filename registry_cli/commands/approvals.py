@@ -14,7 +14,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-
 from registry_cli.context import CliContext
 from registry_cli.errors import EXIT_ERROR, EXIT_OK, NotFoundError, UsageError
 from registry_cli.output import render_fields

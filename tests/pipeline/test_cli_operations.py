@@ -27,17 +27,18 @@ from registry_core.ledger import now_iso
 from offline.harness import PipelineHarness, board_member
 from registry_cli.main import main
 from tests.pipeline.test_cli_support import (
+    BOARD_PROFILE,
     COMMIT,
     GROUP,
     HYPERPARAMETERS,
     CliResult,
     announce_cli_registration,
+    board_credentials_file,
     register_args,
     run_cli,
     upload_inputs,
 )
 
-BOARD_PROFILE = "review-board"  # a board member's session of the board role, as a named profile
 CALLER = board_member("cli-reviewer")  # the identity SageMaker records for the CLI's decisions
 OPERATOR = "arn:aws:sts::123456789012:user/moto"  # moto's STS identity: the CLI's default credentials
 
@@ -95,22 +96,6 @@ def _serve(harness: PipelineHarness, package_arn: str) -> None:
     harness.sm.create_endpoint(EndpointName=endpoint, EndpointConfigName="churn-serving-config")
 
 
-def _board_profile(harness: PipelineHarness, directory: Any) -> str:
-    """A credentials file whose profile is a session of the board role (moto's STS), as a board member
-    would configure it; the CLI is run with --profile so the functions keep their own credentials."""
-    role_arn = CALLER.replace(":sts::", ":iam::").replace(":assumed-role/", ":role/").rsplit("/", 1)[0]
-    credentials = harness.session.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="cli-reviewer")[
-        "Credentials"
-    ]
-    path = directory / "credentials"
-    path.write_text(
-        f"[{BOARD_PROFILE}]\naws_access_key_id = {credentials['AccessKeyId']}\n"
-        f"aws_secret_access_key = {credentials['SecretAccessKey']}\n"
-        f"aws_session_token = {credentials['SessionToken']}\n"
-    )
-    return str(path)
-
-
 @pytest.fixture(scope="module")
 def operated(synthesized: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Operated]:
     # Decisions reach the dispatcher as SageMaker's events do (the CLI only sets the approval status).
@@ -118,7 +103,10 @@ def operated(synthesized: Any, tmp_path_factory: pytest.TempPathFactory) -> Iter
         PipelineHarness(synthesized.outdir, synthesized.templates, emit_events=True) as harness,
         pytest.MonkeyPatch.context() as patch,
     ):
-        patch.setenv("AWS_SHARED_CREDENTIALS_FILE", _board_profile(harness, tmp_path_factory.mktemp("aws")))
+        patch.setenv(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            board_credentials_file(harness, tmp_path_factory.mktemp("aws"), "cli-reviewer"),
+        )
         state = Operated(harness)
         state.moments["before"] = now_iso()
         time.sleep(0.01)
