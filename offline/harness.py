@@ -630,6 +630,45 @@ class PipelineHarness:
             self.executions.append(payload["execution_arn"])
         return dict(payload)
 
+    def invoke_dispatcher(self, event: Any) -> tuple[dict[str, Any], str | None]:
+        """The dispatcher invoked with ``event`` whatever the rule says: (payload, error type or None)."""
+        response = self.lambda_.invoke(
+            FunctionName=self.function_name("Dispatcher"), Payload=json.dumps(event).encode()
+        )
+        payload = json.loads(response["Payload"].read())
+        return payload, (payload.get("errorType") if response.get("FunctionError") else None)
+
+    def reconcile(self, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The reconciler, as its schedule (default) or an execution status change invokes it."""
+        scheduled = {
+            "version": "0",
+            "id": f"offline-schedule-{time.time_ns()}",
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": ACCOUNT,
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "region": REGION,
+            "resources": [],
+            "detail": {},
+        }
+        response = self.lambda_.invoke(
+            FunctionName=self.function_name("ReconcilerFunction"), Payload=json.dumps(event or scheduled).encode()
+        )
+        payload = json.loads(response["Payload"].read())
+        if response.get("FunctionError"):
+            raise HarnessError(f"reconciler failed: {payload}")
+        for arn in payload.get("started", []):
+            for execution in self.sfn.list_executions(stateMachineArn=self.state_machine_arn)["executions"]:
+                if (
+                    json.loads(self.sfn.describe_execution(executionArn=execution["executionArn"])["input"])[
+                        "package_arn"
+                    ]
+                    == arn
+                    and execution["executionArn"] not in self.executions
+                ):
+                    self.executions.append(execution["executionArn"])
+        return dict(payload)
+
     def announce(self, registration: Registration) -> dict[str, Any]:
         return self.deliver(self.state_change_event(registration.package_arn))
 

@@ -254,6 +254,7 @@ RESOURCE_BUILDERS: dict[tuple[str, str], Builder] = {
     ("sns", "Publish"): _param("TopicArn"),
     ("sqs", "SendMessage"): _queue,
     ("states", "StartExecution"): _param("stateMachineArn"),
+    ("states", "ListExecutions"): _param("stateMachineArn"),
     ("states", "DescribeExecution"): _param("executionArn"),
     ("states", "SendTaskSuccess"): _star,
     ("states", "SendTaskFailure"): _star,

@@ -67,6 +67,13 @@ def expected_state(entries: Iterable[LedgerEntry]) -> Expected:
     return Expected(stage, approval)
 
 
+def matches(expected: Expected, stage: str | None, approval: str) -> bool:
+    """The observed state is what the ledger expects (a version the pipeline never moved may carry the
+    stage its registrant gave it: none or Development)."""
+    stages = (None, "Development") if expected.stage is None else (expected.stage,)
+    return stage in stages and approval == expected.approval
+
+
 def awaits_evaluation(view: PackageView, status: str | None) -> bool:
     """What the dispatcher starts an execution for: registered, pending, stage absent or Development."""
     return (
@@ -153,7 +160,7 @@ class Reconciler:
             if execution == "RUNNING" or not entries:
                 continue  # the pipeline is changing it right now / the failure sweep covers it
             expected = expected_state(entries)
-            if (view.stage, view.approval_status) != (expected.stage, expected.approval):
+            if not matches(expected, view.stage, view.approval_status):
                 self._record_out_of_band(view, expected, "changed outside the pipeline", report)
 
     def _execution_status(self, name: str) -> str | None:
