@@ -72,9 +72,9 @@ def identity_of(user_context: dict[str, Any] | None) -> Identity:
         person = f"{session['a']}:name:{session['session'].lower()}"
     elif user:
         person = f"{user['a']}:name:{user['user'].lower()}"
-    return Identity(
-        arn=iam_arn or profile_arn or str(context.get("UserProfileName") or ""), principal=principal, person=person
-    )
+    # The ledger names the human where SageMaker knows one (a Studio user profile), else the session.
+    shown = profile_arn or iam_arn or str(context.get("UserProfileName") or "")
+    return Identity(arn=shown, principal=principal, person=person)
 
 
 @dataclass(frozen=True)
