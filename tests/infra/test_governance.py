@@ -50,7 +50,9 @@ def test_data_scientists_are_explicitly_denied_setting_approved_or_rejected(synt
     [deny] = [s for s in statements if s["Effect"] == "Deny" and APPROVAL_KEY in json.dumps(s.get("Condition"))]
     assert sorted(deny["Action"]) == ["sagemaker:CreateModelPackage", "sagemaker:UpdateModelPackage"]
     assert deny["Condition"] == {"StringEquals": {APPROVAL_KEY: ["Approved", "Rejected"]}}
-    # Read as IAM reads it: neither decision is possible, on create or update
+    # Read as IAM reads it: neither decision is possible, on create or update -- because of this deny
+    # (the stage deny, on which the evaluator fails closed for a request without a stage, set aside)
+    statements = [x for x in statements if "ModelLifeCycle:stage" not in json.dumps(x.get("Condition")) or x is deny]
     for status in ("Approved", "Rejected"):
         for action in ("UpdateModelPackage", "CreateModelPackage"):
             assert not _decide(statements, status, action), (status, action)
@@ -63,8 +65,14 @@ def test_the_review_board_may_approve_or_reject_and_nothing_else(synthesized: An
     assert allow["Condition"]["StringEquals"] == {APPROVAL_KEY: ["Approved", "Rejected"]}
     # ... in a request that sets no lifecycle stage (the evaluator has no Null operator: asserted here,
     # then left out of the evaluation below)
-    assert allow["Condition"]["Null"] == {"sagemaker:ModelLifeCycle:stage": "true"}
+    stage_key = "sagemaker:ModelLifeCycle:stage"
+    assert allow["Condition"]["Null"] == {stage_key: "true"}
     allow["Condition"] = {"StringEquals": allow["Condition"]["StringEquals"]}
+    # A request without ModelLifeCycle does not match the stage deny in IAM (StringEquals on an absent
+    # key); the evaluator fails closed on keys it cannot see, so that deny is asserted, then set aside.
+    [stage_deny] = [x for x in statements if x["Effect"] == "Deny" and stage_key in json.dumps(x.get("Condition"))]
+    assert stage_deny["Condition"] == {"StringEquals": {stage_key: ["Staging", "Production", "Archived"]}}
+    statements = [x for x in statements if x is not stage_deny]
     assert _decide(statements, "Approved") and _decide(statements, "Rejected")
     assert not _decide(statements, "PendingManualApproval")
     assert not _decide(statements, None)  # an update that sets no approval status is not the board's
