@@ -22,7 +22,7 @@ DEPLOYMENT_STATES = {
     "WaitForEvaluation",
     "EvaluateAbTest",
 }
-APPROVER = "arn:aws:iam::123456789012:user/bench"
+APPROVER = "arn:aws:sts::123456789012:assumed-role/mlops-registry-dev-review-board/bench"  # a board session
 
 
 def _synthesize(outdir: Path) -> dict[str, dict[str, Any]]:

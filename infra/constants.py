@@ -21,6 +21,7 @@ from registry_core.names import (  # noqa: F401  (re-exported for the constructs
     locks_table_name,
     models_bucket_name,
     resource_prefix,
+    review_board_role_name,
     state_machine_name,
     topic_name,
 )
@@ -62,6 +63,10 @@ METRICS_NAMESPACE = "MlopsRegistry"
 LEDGER_METRICS_NAMESPACE = "MlopsRegistry/Ledger"
 LEDGER_CHECK_HOUR_UTC = 3
 LEDGER_CHECK_TIMEOUT = Duration.minutes(10)
+# Reconciliation of lost events and out-of-band changes (docs/security.md).
+RECONCILE_SCHEDULE = Duration.minutes(15)
+FAILED_EXECUTION_LOOKBACK_HOURS = 48  # > the schedule period, so a failure is seen at least once
+RECONCILER_TIMEOUT = Duration.minutes(5)
 
 
 # --- Serving and monitoring ---------------------------------------------------------------------

@@ -35,6 +35,7 @@ from offline.moto_ext import (
     StackOutcomes,
     cloudformation_extensions,
     dynamodb_serializable_writes,
+    package_listeners,
     quiet_logger,
     sagemaker_extensions,
     set_modifying_identity,
@@ -45,6 +46,22 @@ ACCOUNT = "123456789012"
 PARTITION = "aws"
 LAMBDA_ROLE = f"arn:aws:iam::{ACCOUNT}:role/offline-lambda-role"
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+HARNESS_ENV = "dev"
+
+
+def board_member(name: str) -> str:
+    """A review-board member's session: the board role the stack creates, assumed as ``name``."""
+    from registry_core.names import review_board_role_name
+
+    return f"arn:aws:sts::{ACCOUNT}:assumed-role/{review_board_role_name(HARNESS_ENV)}/{name}"
+
+
+def data_scientist(name: str) -> str:
+    """A data scientist's session (a role holding the data-scientists policy), assumed as ``name``."""
+    return f"arn:aws:sts::{ACCOUNT}:assumed-role/{HARNESS_ENV}-data-scientists/{name}"
+
+
+REGISTRANT = data_scientist("dana")
 
 
 class HarnessError(AssertionError):
@@ -166,11 +183,17 @@ class PipelineHarness:
         prove_iam: bool = True,
         count_iam: bool = True,
         wait_seconds: int = 0,
+        emit_events: bool = False,
     ) -> None:
         self.outdir = Path(outdir)
         # Wait states last this long (0 in tests; the sandbox keeps a short real pause so a polling
         # loop, e.g. an A/B test waiting for traffic, does not spin).
         self.wait_seconds = wait_seconds
+        # True: every change of a package is delivered to the dispatcher, asynchronously, as
+        # EventBridge would (tests that drive the system only through the CLI); False: tests deliver.
+        self.emit_events = emit_events
+        self._deliveries: list[threading.Thread] = []
+        self.delivery_errors: list[BaseException] = []
         # Every call a function (or the state machine) makes is checked against its synthesized role
         # at the end (``iam_proof``); a call the real authorizer would refuse fails the run.
         self.prove_iam = prove_iam
@@ -223,10 +246,39 @@ class PipelineHarness:
         self._assign_physical_ids()
         self._watch_iam()
         self._create_resources()
+        if self.emit_events:
+            package_listeners.append(self._emit_state_change)
+            self._stack.callback(package_listeners.remove, self._emit_state_change)
         return self
+
+    def _emit_state_change(self, description: dict[str, Any]) -> None:
+        event = self._event_for(description)
+
+        def deliver() -> None:
+            try:
+                self.deliver(event)
+            except BaseException as error:  # reported by settle_events / at exit
+                self.delivery_errors.append(error)
+
+        thread = threading.Thread(target=deliver, name="eventbridge-delivery", daemon=True)
+        self._deliveries.append(thread)
+        thread.start()
+
+    def settle_events(self, timeout: float = 30) -> None:
+        """Wait until every emitted event has been delivered."""
+        deadline = time.monotonic() + timeout
+        while True:
+            pending = [t for t in self._deliveries if t.is_alive()]
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                raise HarnessError(f"{len(pending)} event deliveries still running after {timeout}s")
+            pending[0].join(timeout=0.1)
 
     def __exit__(self, exc_type: Any, *exc: Any) -> None:
         try:
+            if self.emit_events:
+                self.settle_events()
             self.wait_all_executions(timeout=30)
         finally:
             set_modifying_identity(None)
@@ -498,8 +550,10 @@ class PipelineHarness:
         bias: dict[str, Any] | None,
         explainability: dict[str, Any] | None,
         tag: str,
+        registrant: str = REGISTRANT,
     ) -> Registration:
-        """Upload the reports and create a package in Development, as the CLI/SDK would."""
+        """Upload the reports and create a package in Development, as the CLI/SDK would, as ``registrant``
+        (SageMaker records it as the package's ``CreatedBy``)."""
         model_metrics: dict[str, Any] = {}
         if metrics is not None:
             model_metrics["ModelQuality"] = {
@@ -519,7 +573,17 @@ class PipelineHarness:
                     "S3Uri": self.put_json(f"{group}/{tag}/explainability.json", explainability),
                 }
             }
-        response = self.sm.create_model_package(
+        set_modifying_identity(registrant)
+        try:
+            response = self._create_package(group, tag, model_metrics)
+        finally:
+            set_modifying_identity(None)
+        arn = response["ModelPackageArn"]
+        version = int(arn.rsplit("/", 1)[1])
+        return Registration(arn, group, version)
+
+    def _create_package(self, group: str, tag: str, model_metrics: dict[str, Any]) -> dict[str, Any]:
+        return self.sm.create_model_package(  # type: ignore[no-any-return]
             ModelPackageGroupName=group,
             ModelPackageDescription=f"{group} {tag}",
             ModelApprovalStatus="PendingManualApproval",
@@ -536,14 +600,15 @@ class PipelineHarness:
             ModelMetrics=model_metrics,
             ModelLifeCycle={"Stage": "Development", "StageStatus": "Registered", "StageDescription": "registered"},
         )
-        arn = response["ModelPackageArn"]
-        version = int(arn.rsplit("/", 1)[1])
-        return Registration(arn, group, version)
 
     def state_change_event(self, package_arn: str) -> dict[str, Any]:
         """The EventBridge event SageMaker emits for the package's current state."""
         detail = self.sm.describe_model_package(ModelPackageName=package_arn)
         detail.pop("ResponseMetadata", None)
+        return self._event_for(detail)
+
+    def _event_for(self, detail: dict[str, Any]) -> dict[str, Any]:
+        package_arn = detail["ModelPackageArn"]
         return {
             "version": "0",
             "id": f"offline-{time.time_ns()}",
@@ -575,6 +640,45 @@ class PipelineHarness:
             self.executions.append(payload["execution_arn"])
         return dict(payload)
 
+    def invoke_dispatcher(self, event: Any) -> tuple[dict[str, Any], str | None]:
+        """The dispatcher invoked with ``event`` whatever the rule says: (payload, error type or None)."""
+        response = self.lambda_.invoke(
+            FunctionName=self.function_name("Dispatcher"), Payload=json.dumps(event).encode()
+        )
+        payload = json.loads(response["Payload"].read())
+        return payload, (payload.get("errorType") if response.get("FunctionError") else None)
+
+    def reconcile(self, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The reconciler, as its schedule (default) or an execution status change invokes it."""
+        scheduled = {
+            "version": "0",
+            "id": f"offline-schedule-{time.time_ns()}",
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": ACCOUNT,
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "region": REGION,
+            "resources": [],
+            "detail": {},
+        }
+        response = self.lambda_.invoke(
+            FunctionName=self.function_name("ReconcilerFunction"), Payload=json.dumps(event or scheduled).encode()
+        )
+        payload = json.loads(response["Payload"].read())
+        if response.get("FunctionError"):
+            raise HarnessError(f"reconciler failed: {payload}")
+        for arn in payload.get("started", []):
+            for execution in self.sfn.list_executions(stateMachineArn=self.state_machine_arn)["executions"]:
+                if (
+                    json.loads(self.sfn.describe_execution(executionArn=execution["executionArn"])["input"])[
+                        "package_arn"
+                    ]
+                    == arn
+                    and execution["executionArn"] not in self.executions
+                ):
+                    self.executions.append(execution["executionArn"])
+        return dict(payload)
+
     def announce(self, registration: Registration) -> dict[str, Any]:
         return self.deliver(self.state_change_event(registration.package_arn))
 
@@ -599,17 +703,10 @@ class PipelineHarness:
                     return True
         return False
 
-    def approve_with_cli(self, package_arn: str, actor: str, reason: str, decision: str = "Approved") -> None:
-        from registry_core.approvals import ApprovalStore, resume_approval
-
-        resume_approval(
-            ApprovalStore(self.table("-approvals"), dynamodb=self.ddb),
-            package_arn,
-            decision,
-            actor,
-            reason,
-            sfn=self.sfn,
-        )
+    def approve_with_cli(self, package_arn: str, actor: str, reason: str, decision: str = "Approved") -> dict[str, Any]:
+        """``registry approve/reject`` as ``actor``: it sets the approval status (what the CLI does, with
+        the caller's credentials) and SageMaker's event reaches the dispatcher, which decides."""
+        return self.decide_in_studio(package_arn, actor, decision, reason)
 
     def decide_in_studio(self, package_arn: str, actor: str, decision: str, reason: str) -> dict[str, Any]:
         """The board sets the approval status in SageMaker Studio; SageMaker emits the event."""

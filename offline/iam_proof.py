@@ -23,7 +23,7 @@ AccessDenied in an account. This module closes that gap in three parts:
    policies matches its action (wildcards expanded by matching, ``NotAction`` honoured) and its
    resource (``NotResource`` honoured) and no Deny statement matches. Conditions are evaluated where
    the request determines the key (``kms:ViaService``, ``kms:EncryptionContext:aws:s3:arn``,
-   ``cloudformation:RoleArn``, ``iam:PassedToService``); any other condition key is unknown: an
+   ``cloudformation:RoleArn``, ``iam:PassedToService``, ``sagemaker:ModelApprovalStatus``); any other condition key is unknown: an
    Allow that depends on it does not count, a Deny that depends on it does (fail closed).
 
 Not covered (documented in docs/security.md): calls made by AWS services acting on their own
@@ -262,6 +262,7 @@ RESOURCE_BUILDERS: dict[tuple[str, str], Builder] = {
     ("sns", "Publish"): _param("TopicArn"),
     ("sqs", "SendMessage"): _queue,
     ("states", "StartExecution"): _param("stateMachineArn"),
+    ("states", "ListExecutions"): _param("stateMachineArn"),
     ("states", "DescribeExecution"): _param("executionArn"),
     ("states", "SendTaskSuccess"): _star,
     ("states", "SendTaskFailure"): _star,
@@ -286,6 +287,12 @@ def request_context(service: str, action: str, params: dict[str, Any]) -> dict[s
         context["s3:prefix"] = str(params.get("Prefix", ""))
     if (service, action) == ("cloudwatch", "PutMetricData"):
         context["cloudwatch:namespace"] = str(params.get("Namespace", ""))
+    if (
+        service == "sagemaker"
+        and action in ("UpdateModelPackage", "CreateModelPackage")
+        and params.get("ModelApprovalStatus")
+    ):
+        context["sagemaker:ModelApprovalStatus"] = str(params["ModelApprovalStatus"])
     if (service, action) == ("events", "PutEvents"):
         sources = {str(entry.get("Source", "")) for entry in params.get("Entries", [])}
         if len(sources) == 1:  # a multi-valued key would need ForAllValues semantics: left unknown

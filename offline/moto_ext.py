@@ -5,7 +5,9 @@ depends on documented behaviour that moto 5.2.5 lacks:
 - ``ModelLifeCycle`` on CreateModelPackage / UpdateModelPackage / DescribeModelPackage;
 - UpdateModelPackage leaving fields that the call does not mention unchanged (moto resets the
   approval status, approval description and customer metadata to None);
-- ``LastModifiedBy`` reflecting an identity the caller chooses (the review board in tests);
+- ``CreatedBy`` / ``LastModifiedBy`` recording the caller's identity as SageMaker does: a test may
+  name it (``set_modifying_identity``), else credentials from an STS AssumeRole are resolved to
+  their assumed-role session ARN (moto leaves a fixed fake Studio profile);
 - Lambda functions executed in-process (moto would need Docker) by ``InProcessLambdaRunner``.
 """
 
@@ -33,6 +35,17 @@ from moto.sagemaker import models as sm_models
 from moto.sagemaker import responses as sm_responses
 
 _state = threading.local()
+# Called with the package's description after an UpdateModelPackage made by a person (a named or
+# assumed-role identity), as SageMaker emits "Model Package State Change" to EventBridge (the harness
+# may deliver it). The pipeline's own writes (moto's default credentials) are not emitted.
+package_listeners: list[Callable[[dict[str, Any]], None]] = []
+
+
+def _emit(package: Any) -> None:
+    if package_listeners:
+        description = package.gen_response_object()
+        for listener in list(package_listeners):
+            listener(description)
 
 
 def set_modifying_identity(identity: str | None) -> None:
@@ -45,15 +58,20 @@ def _original(name: str) -> Callable[..., Any]:
 
 
 def _caller(response: Any) -> str | None:
-    """Who made the request: the identity a test chose, else the IAM user owning the request's access
-    key (the sandbox's and the demo's named identities), else None (moto's placeholder stays)."""
+    """The identity SageMaker would record: the identity a test chose, else the assumed-role session of
+    the request's credentials, else the IAM user owning its access key (the sandbox's and the demo's
+    named identities), else None (moto's placeholder stays)."""
     chosen = getattr(_state, "identity", None)
     if chosen:
         return str(chosen)
     from moto.iam.models import iam_backends
+    from moto.sts.models import sts_backends
 
     try:
         access_key = response.get_access_key()
+        role = sts_backends[response.current_account]["global"].get_assumed_role_from_access_key(access_key)
+        if role is not None:
+            return str(role.arn)
         user = iam_backends[response.current_account]["aws"].get_user_from_access_key_id(access_key)
     except Exception:  # no signature (anonymous request) or no IAM backend: keep moto's default
         return None
@@ -124,6 +142,8 @@ def _patched_update(original: Callable[..., Any]) -> Callable[..., Any]:
         caller = _caller(self)
         if caller and package is not None:
             package.last_modified_by = _user_context(caller)
+        if caller and package is not None:
+            _emit(package)
         return result
 
     return update_model_package

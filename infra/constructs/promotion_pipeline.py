@@ -60,11 +60,14 @@ class PipelineResources:
     artifacts: s3.IBucket
 
 
-def event_pattern(group_names: list[str]) -> dict[str, Any]:
-    """The rule's pattern as EventBridge sees it (used by the construct and by tests)."""
+def event_pattern(group_names: list[str], account: str, region: str) -> dict[str, Any]:
+    """The rule's pattern as EventBridge sees it: this account's and region's events of the managed
+    groups only (the dispatcher checks the same again, and the package ARN)."""
     return {
         "source": [EVENT_SOURCE],
         "detail-type": [EVENT_DETAIL_TYPE],
+        "account": [account],
+        "region": [region],
         "detail": {"ModelPackageGroupName": sorted(group_names)},
     }
 
@@ -99,6 +102,10 @@ class PromotionPipeline(Construct):
         self._build_policies()
         self._build_functions()
         self.state_machine = self._build_state_machine(deploy_step)
+        # Who may decide an approval: the configured principals, or the role StageRights creates.
+        self.review_board_principals = list(config.review_board_principals) or [
+            f"arn:{stack.partition}:iam::{stack.account}:role/{constants.review_board_role_name(config.name)}"
+        ]
         self._build_dispatcher()
 
     # --- data --------------------------------------------------------------------------------
@@ -464,10 +471,23 @@ class PromotionPipeline(Construct):
                 "STATE_MACHINE_ARN": self.state_machine.state_machine_arn,
                 "APPROVALS_TABLE": self.approvals.table_name,
                 "GROUP_POLICY_PREFIX": self.policy_prefix,
+                "LEDGER_TABLE": self.resources.ledger.table.table_name,
+                "TOPIC_ARN": self.resources.topic.topic_arn,
+                "REVIEW_BOARD_PRINCIPALS": ",".join(self.review_board_principals),
             },
             asynchronous=True,
         )
         stack = Stack.of(self)
+        # Refusing an unauthorized decision: set the status back, record it, notify.
+        self.dispatcher.grant(
+            iam.PolicyStatement(
+                actions=["sagemaker:UpdateModelPackage"],
+                resources=self.package_arns,
+                conditions={"StringEquals": {"sagemaker:ModelApprovalStatus": "PendingManualApproval"}},
+            )
+        )
+        self.resources.ledger.grant_append(self.dispatcher.role)
+        self._grant_publish(self.dispatcher)
         self.dispatcher.grant(
             iam.PolicyStatement(actions=["states:StartExecution"], resources=[self.state_machine.state_machine_arn])
         )
@@ -491,6 +511,14 @@ class PromotionPipeline(Construct):
                 id=f"AwsSolutions-IAM5[Resource::{nag_form(self, execution_arns)}]",
                 reason="Execution names are derived from package ARNs at run time; scoped to this state machine.",
             ),
+            *[
+                Acknowledgment(
+                    id=f"AwsSolutions-IAM5[Resource::{nag_form(self, arn)}]",
+                    reason=f"Versions of managed group {name} are created at run time; the dispatcher may only set "
+                    "their approval status back to PendingManualApproval.",
+                )
+                for name, arn in zip(self.group_names, self.package_arns, strict=True)
+            ],
         )
         rule_dlq = sqs.Queue(
             self,
@@ -512,6 +540,8 @@ class PromotionPipeline(Construct):
             event_pattern=events.EventPattern(
                 source=[EVENT_SOURCE],
                 detail_type=[EVENT_DETAIL_TYPE],
+                account=[stack.account],
+                region=[stack.region],
                 detail={"ModelPackageGroupName": sorted(self.group_names)},
             ),
         )

@@ -5,8 +5,16 @@ condition keys on CreateModelPackage / UpdateModelPackage:
 
 - data scientists may register versions and set them to ``Development`` only; any request that sets
   ``Staging``, ``Production`` or ``Archived`` is explicitly denied;
-- the review board may set the approval status (SageMaker Studio) and resume the pipeline through
-  the CLI, but is explicitly denied setting ``Staging``, ``Production`` or ``Archived`` itself.
+- data scientists are explicitly denied setting ``ModelApprovalStatus`` to ``Approved`` or
+  ``Rejected`` (the ``sagemaker:ModelApprovalStatus`` condition key), on create and on update;
+- the review board may set the approval status to ``Approved`` or ``Rejected`` (Studio or
+  ``registry approve/reject``), nothing else, and is explicitly denied setting ``Staging``,
+  ``Production`` or ``Archived`` itself. The board holds no task tokens: the pipeline's dispatcher
+  verifies who decided (SageMaker's ``LastModifiedBy``) and resumes the waiting execution.
+
+The board's policy is attached to the configured ``reviewBoardPrincipals`` (roles/users of this
+account), or to a role created here (``mlops-registry-<env>-review-board``) that principals of this
+account may assume only with a source identity, so the ledger names the human behind the session.
 
 Only the pipeline's own roles (which carry no such deny) can move a version to Staging or Production.
 """
@@ -15,19 +23,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Acknowledgment, Stack, Validations
+from aws_cdk import Acknowledgment, Duration, Stack, Validations
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from infra.constants import review_board_role_name, state_machine_name
 from infra.constructs.encryption import via
 from infra.nag import list_packages_acknowledgment, nag_form
 
 PIPELINE_ONLY_STAGES = ["Staging", "Production", "Archived"]
 STAGE_KEY = "sagemaker:ModelLifeCycle:stage"
 STAGE_STATUS_KEY = "sagemaker:ModelLifeCycle:stageStatus"
+APPROVAL_KEY = "sagemaker:ModelApprovalStatus"
+BOARD_DECISIONS = ["Approved", "Rejected"]
 
 
 class StageRights(Construct):
@@ -43,8 +54,16 @@ class StageRights(Construct):
         approvals_table: dynamodb.ITable,
         ledger_table_arn: str,
         key: kms.IKey,
+        review_board_principals: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
+        deny_decisions = iam.PolicyStatement(
+            sid="NeverDecideApprovals",
+            effect=iam.Effect.DENY,
+            actions=["sagemaker:CreateModelPackage", "sagemaker:UpdateModelPackage"],
+            resources=[*package_arns, *group_arns],
+            conditions={"StringEquals": {APPROVAL_KEY: BOARD_DECISIONS}},
+        )
         deny_pipeline_stages = iam.PolicyStatement(
             sid="OnlyThePipelineSetsStagingProductionArchived",
             effect=iam.Effect.DENY,
@@ -87,6 +106,7 @@ class StageRights(Construct):
                     conditions={"Null": {STAGE_KEY: "true"}},
                 ),
                 deny_pipeline_stages,
+                deny_decisions,
             ],
         )
         self.review_board = iam.ManagedPolicy(
@@ -98,21 +118,23 @@ class StageRights(Construct):
                 read,
                 list_versions,
                 iam.PolicyStatement(
-                    sid="DecideApprovalInStudio",
+                    sid="DecideApproval",
                     actions=["sagemaker:UpdateModelPackage"],
                     resources=list(package_arns),
-                    conditions={"Null": {STAGE_KEY: "true"}},
+                    conditions={"StringEquals": {APPROVAL_KEY: BOARD_DECISIONS}, "Null": {STAGE_KEY: "true"}},
                 ),
                 iam.PolicyStatement(
-                    sid="ResumeWaitingPromotion",
-                    actions=["states:SendTaskSuccess", "states:SendTaskFailure"],
-                    # SendTask* has no resource type in the Service Authorization Reference: "*" only.
-                    resources=["*"],
-                ),
-                iam.PolicyStatement(
-                    sid="ClaimPendingApproval",
-                    actions=["dynamodb:GetItem", "dynamodb:UpdateItem"],
+                    sid="ReadPendingApprovals",
+                    actions=["dynamodb:GetItem"],
                     resources=[approvals_table.table_arn],
+                ),
+                iam.PolicyStatement(
+                    sid="FollowPromotion",
+                    actions=["states:DescribeExecution"],
+                    resources=[
+                        f"arn:{stack.partition}:states:{stack.region}:{stack.account}:execution:"
+                        f"{state_machine_name(env_name)}:*"
+                    ],
                 ),
                 iam.PolicyStatement(
                     sid="ReadAuditLedger",
@@ -121,7 +143,7 @@ class StageRights(Construct):
                 ),
                 iam.PolicyStatement(
                     sid="UseRegistryKey",
-                    actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+                    actions=["kms:Decrypt"],
                     resources=[key.key_arn],
                     conditions=via(Stack.of(self), "dynamodb"),
                 ),
@@ -145,8 +167,34 @@ class StageRights(Construct):
             )
         Validations.of(self.review_board).acknowledge(
             Acknowledgment(
-                id="AwsSolutions-IAM5[Resource::*]",
-                reason="states:SendTaskSuccess/SendTaskFailure have no resource type in the Service Authorization "
-                "Reference (only * grants them); the task token of the waiting approval is the capability.",
-            )
+                id=f"AwsSolutions-IAM5[Resource::{nag_form(self, f'arn:{stack.partition}:states:{stack.region}:{stack.account}:execution:{state_machine_name(env_name)}:*')}]",
+                reason="Execution names are derived from package ARNs at run time; read-only, this state machine only.",
+            ),
         )
+        self.board_role: iam.Role | None = None
+        self._attach_board(review_board_principals, env_name)
+
+    def _attach_board(self, principals: Sequence[str], env_name: str) -> None:
+        """The board's policy on the configured principals, or on a role created for the board."""
+        if not principals:
+            self.board_role = iam.Role(
+                self,
+                "ReviewBoardRole",
+                role_name=review_board_role_name(env_name),
+                description="The model review board: approve or reject versions awaiting review",
+                assumed_by=iam.AccountRootPrincipal().with_conditions({"Null": {"sts:SourceIdentity": "false"}}),
+                max_session_duration=Duration.hours(1),
+            )
+            self.board_role.assume_role_policy.add_statements(  # type: ignore[union-attr]
+                iam.PolicyStatement(
+                    actions=["sts:SetSourceIdentity"],
+                    principals=[iam.AccountRootPrincipal()],
+                )
+            )
+            self.review_board.attach_to_role(self.board_role)
+            return
+        for index, arn in enumerate(principals):
+            if ":role/" in arn:
+                self.review_board.attach_to_role(iam.Role.from_role_arn(self, f"BoardPrincipal{index}", arn))
+            else:
+                self.review_board.attach_to_user(iam.User.from_user_arn(self, f"BoardPrincipal{index}", arn))

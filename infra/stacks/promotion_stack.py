@@ -12,6 +12,7 @@ from registry_core.config import EnvironmentConfig
 from infra import constants
 from infra.constructs.ledger_integrity_check import LedgerIntegrityCheck
 from infra.constructs.promotion_pipeline import DeployStepFactory, PipelineResources, PromotionPipeline
+from infra.constructs.reconciler import PromotionReconciler
 from infra.constructs.stage_rights import StageRights
 from infra.stacks.registry_stack import RegistryStack
 
@@ -43,6 +44,7 @@ class PromotionStack(Stack):
             ),
             deploy_step=deploy_step,
         )
+        self.reconciler = PromotionReconciler(self, "Reconciler", pipeline=self.pipeline)
         self.stage_rights = StageRights(
             self,
             "StageRights",
@@ -55,6 +57,7 @@ class PromotionStack(Stack):
                 service="dynamodb", resource="table", resource_name=constants.ledger_table_name(config.name)
             ),
             key=registry.key,
+            review_board_principals=config.review_board_principals,
         )
         self.ledger_check = LedgerIntegrityCheck(
             self,
@@ -68,3 +71,5 @@ class PromotionStack(Stack):
         CfnOutput(self, "StateMachineArn", value=self.pipeline.state_machine.state_machine_arn)
         CfnOutput(self, "DataScientistsPolicyArn", value=self.stage_rights.data_scientists.managed_policy_arn)
         CfnOutput(self, "ReviewBoardPolicyArn", value=self.stage_rights.review_board.managed_policy_arn)
+        if self.stage_rights.board_role is not None:
+            CfnOutput(self, "ReviewBoardRoleArn", value=self.stage_rights.board_role.role_arn)

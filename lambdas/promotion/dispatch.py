@@ -4,6 +4,11 @@
   starts the promotion execution, named deterministically from the package ARN and the transition,
   so duplicate deliveries start nothing new;
 - the board setting Approved/Rejected in Studio while an approval waits resumes that execution;
+- a decision from anyone but a review-board principal, or from the version's registrant, resumes
+  nothing: the approval status is set back to ``PendingManualApproval``, the attempt is recorded as
+  ``unauthorized_approval`` (once per modification, however often the event is delivered) and notified;
+- an event from another account, region or partition, or naming another account's package, is
+  rejected (``ForeignEventError``) before anything is read or started;
 - anything else (unmanaged group, the pipeline's own lifecycle writes) is ignored, with the reason.
 """
 
@@ -17,15 +22,17 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 from registry_core.approvals import ApprovalStore, resume_approval
-from registry_core.errors import ApprovalNotPendingError
-from registry_core.events import ModelPackageStateChange
+from registry_core.errors import ApprovalNotPendingError, ForeignEventError
+from registry_core.events import PACKAGE_ARN, ModelPackageStateChange
+from registry_core.ledger import LedgerEntry
+from registry_core.segregation import ReviewBoard, identity_of
 
 EVALUATE = "evaluate"
 
 
 @dataclass(frozen=True)
 class DispatchOutcome:
-    action: str  # started | duplicate | resumed | ignored
+    action: str  # started | duplicate | resumed | refused | ignored
     reason: str
     execution_name: str | None = None
     execution_arn: str | None = None
@@ -33,6 +40,54 @@ class DispatchOutcome:
 
 class PolicySource(Protocol):
     def get(self, group: str) -> dict[str, Any] | None: ...
+
+
+class LedgerWriter(Protocol):
+    def append(self, entry: LedgerEntry) -> LedgerEntry: ...
+
+
+@dataclass(frozen=True)
+class Home:
+    """The partition, account and region this registry runs in (from its own state machine's ARN)."""
+
+    partition: str
+    account: str
+    region: str
+
+    @staticmethod
+    def of(arn: str) -> Home:
+        parts = arn.split(":")
+        if len(parts) < 6 or not parts[4].isdigit():
+            raise ValueError(f"not an ARN with partition, region and account: {arn!r}")
+        return Home(partition=parts[1], account=parts[4], region=parts[3])
+
+
+def check_home(event: ModelPackageStateChange, home: Home) -> None:
+    """Reject an event (or a package ARN) from anywhere but this account, region and partition."""
+    if event.account != home.account:
+        raise ForeignEventError(f"account: event from account {event.account!r}, this registry is {home.account!r}")
+    if event.region != home.region:
+        raise ForeignEventError(f"region: event from region {event.region!r}, this registry is {home.region!r}")
+    arn = event.detail.ModelPackageArn
+    _, partition, _, region, account = arn.split(":")[:5]
+    if (partition, account, region) != (home.partition, home.account, home.region):
+        raise ForeignEventError(
+            f"detail.ModelPackageArn: {arn!r} is not a package of partition {home.partition!r}, "
+            f"account {home.account!r}, region {home.region!r}"
+        )
+    for resource in event.resources:
+        if PACKAGE_ARN.match(resource) and resource != arn:
+            raise ForeignEventError(f"resources: {resource!r} is not detail.ModelPackageArn {arn!r}")
+
+
+@dataclass(frozen=True)
+class Governance:
+    """What the dispatcher needs to hold a decision to the segregation-of-duties rule."""
+
+    board: ReviewBoard
+    ledger: LedgerWriter
+    notify: Any  # (subject, body) -> None
+    sagemaker: Any
 
 
 def execution_name(package_arn: str, transition: str) -> str:
@@ -76,7 +131,10 @@ def dispatch(
     starter: ExecutionStarter,
     approvals: ApprovalStore,
     sfn: Any,
+    governance: Governance,
+    home: Home,
 ) -> DispatchOutcome:
+    check_home(event, home)
     detail = event.detail
     policy = policies.get(detail.ModelPackageGroupName)
     if policy is None:
@@ -86,7 +144,12 @@ def dispatch(
     if pending is not None:
         if detail.ModelApprovalStatus == "PendingManualApproval":
             return DispatchOutcome("ignored", "awaiting the review board's decision")
-        actor = (detail.LastModifiedBy.identity() if detail.LastModifiedBy else None) or "unknown-studio-user"
+        decider = identity_of(detail.LastModifiedBy.model_dump() if detail.LastModifiedBy else None)
+        registrant = identity_of(detail.CreatedBy.model_dump() if detail.CreatedBy else None)
+        verdict = governance.board.authorize(decider, registrant)
+        if not verdict.authorized:
+            return refuse_decision(event, pending.execution_arn, decider.arn, verdict.reason, approvals, governance)
+        actor = decider.arn
         reason = detail.ApprovalDescription or f"{detail.ModelApprovalStatus} in SageMaker Studio"
         try:
             resume_approval(approvals, detail.ModelPackageArn, detail.ModelApprovalStatus, actor, reason, sfn=sfn)
@@ -115,3 +178,62 @@ def dispatch(
             arn,
         )
     return DispatchOutcome("ignored", f"no action for stage {stage} with approval {detail.ModelApprovalStatus}")
+
+
+UNAUTHORIZED = "unauthorized_approval"
+
+
+def refuse_decision(
+    event: ModelPackageStateChange,
+    execution_arn: str,
+    actor: str,
+    why: str,
+    approvals: ApprovalStore,
+    governance: Governance,
+) -> DispatchOutcome:
+    """Set the status back, record and notify the attempt (once per modification); resume nothing."""
+    detail = event.detail
+    modified = str(detail.LastModifiedTime or event.id)
+    if not approvals.note_unauthorized(detail.ModelPackageArn, modified):
+        return DispatchOutcome("ignored", f"unauthorized decision of {modified} already refused", None, execution_arn)
+    governance.sagemaker.update_model_package(
+        ModelPackageArn=detail.ModelPackageArn,
+        ModelApprovalStatus="PendingManualApproval",
+        ApprovalDescription=f"Reverted: {detail.ModelApprovalStatus} by {actor or 'unknown'} refused ({why})"[:1024],
+    )
+    governance.ledger.append(
+        LedgerEntry(
+            group=detail.ModelPackageGroupName,
+            version=detail.ModelPackageVersion,
+            package_arn=detail.ModelPackageArn,
+            from_stage=detail.stage(),
+            to_stage=None,
+            decision=UNAUTHORIZED,
+            reason=why,
+            actor=actor or "unknown",
+            execution_arn=execution_arn,
+            evidence={
+                "attempted": detail.ModelApprovalStatus,
+                "approval_description": detail.ApprovalDescription,
+                "last_modified_by": detail.LastModifiedBy.model_dump() if detail.LastModifiedBy else None,
+                "created_by": detail.CreatedBy.model_dump() if detail.CreatedBy else None,
+                "reverted_to": "PendingManualApproval",
+                "event_id": event.id,
+            },
+            transition=UNAUTHORIZED,
+        )
+    )
+    governance.notify(
+        f"[{detail.ModelPackageGroupName}] v{detail.ModelPackageVersion} unauthorized approval refused",
+        {
+            "group": detail.ModelPackageGroupName,
+            "version": detail.ModelPackageVersion,
+            "package_arn": detail.ModelPackageArn,
+            "decision": UNAUTHORIZED,
+            "attempted": detail.ModelApprovalStatus,
+            "actor": actor or "unknown",
+            "reason": why,
+            "execution_arn": execution_arn,
+        },
+    )
+    return DispatchOutcome("refused", why, None, execution_arn)

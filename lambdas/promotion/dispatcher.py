@@ -9,15 +9,18 @@ from __future__ import annotations
 from typing import Any
 
 from botocore.exceptions import ClientError
+from registry_core import notifier
 from registry_core.approvals import ApprovalStore
 from registry_core.aws import client
 from registry_core.aws_errors import transient_errors_are_typed
 from registry_core.config import group_policy_parameter, publish, read_published
-from registry_core.errors import InvalidEventError
+from registry_core.errors import ForeignEventError, InvalidEventError
 from registry_core.events import parse_state_change
+from registry_core.ledger import Ledger
 from registry_core.observability import count, instrumented, logger, set_correlation_id
+from registry_core.segregation import ReviewBoard
 
-from promotion.dispatch import ExecutionStarter, dispatch
+from promotion.dispatch import ExecutionStarter, Governance, Home, dispatch
 from promotion.settings import DispatcherSettings, load
 
 
@@ -50,13 +53,27 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     set_correlation_id(change.detail.ModelPackageArn)
     settings = load(DispatcherSettings)
     sfn = client("stepfunctions")
-    outcome = dispatch(
-        change,
-        policies=SsmPolicySource(settings.GROUP_POLICY_PREFIX),
-        starter=ExecutionStarter(sfn, settings.STATE_MACHINE_ARN),
-        approvals=ApprovalStore(settings.APPROVALS_TABLE),
-        sfn=sfn,
-    )
+    try:
+        outcome = dispatch(
+            change,
+            policies=SsmPolicySource(settings.GROUP_POLICY_PREFIX),
+            starter=ExecutionStarter(sfn, settings.STATE_MACHINE_ARN),
+            approvals=ApprovalStore(settings.APPROVALS_TABLE),
+            sfn=sfn,
+            governance=Governance(
+                board=ReviewBoard(settings.board_principals()),
+                ledger=Ledger(settings.LEDGER_TABLE),
+                notify=lambda subject, body: notifier.publish(settings.TOPIC_ARN, subject, body),
+                sagemaker=client("sagemaker"),
+            ),
+            home=Home.of(settings.STATE_MACHINE_ARN),
+        )
+    except ForeignEventError:
+        count("ForeignEvent")
+        logger.exception("rejected an event from outside this registry's account and region")
+        raise
     count(f"Dispatch_{outcome.action}")
+    if outcome.action == "refused":
+        count("UnauthorizedApproval")
     logger.info("dispatched", extra={"outcome": outcome.__dict__})
     return dict(outcome.__dict__)

@@ -253,7 +253,8 @@ class LifecycleService:
         view = self.registry.describe(state.package_arn)
         # The deployment step approved the package so SageMaker would deploy it; a promotion that then
         # failed must not leave it looking approved for deployment.
-        deployed = bool((state.deployment or {}).get("approved_for_deployment"))
+        # The board's decision (Studio or CLI) set it Approved too.
+        deployed = bool((state.deployment or {}).get("approved_for_deployment")) or view.approval_status == "Approved"
         try:
             self.registry.set_lifecycle(
                 view.arn,

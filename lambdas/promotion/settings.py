@@ -19,6 +19,24 @@ class DispatcherSettings(_Settings):
     STATE_MACHINE_ARN: str = Field(min_length=20)
     APPROVALS_TABLE: str = Field(min_length=3)
     GROUP_POLICY_PREFIX: str = Field(min_length=1)
+    LEDGER_TABLE: str = Field(min_length=3)
+    TOPIC_ARN: str = Field(min_length=20)
+    REVIEW_BOARD_PRINCIPALS: str = Field(min_length=1)  # comma-separated IAM role/user ARNs
+
+    def board_principals(self) -> list[str]:
+        return [p.strip() for p in self.REVIEW_BOARD_PRINCIPALS.split(",") if p.strip()]
+
+
+class ReconcilerSettings(_Settings):
+    STATE_MACHINE_ARN: str = Field(min_length=20)
+    GROUP_POLICY_PREFIX: str = Field(min_length=1)
+    MANAGED_GROUPS: str = Field(min_length=1)  # comma-separated group names
+    LEDGER_TABLE: str = Field(min_length=3)
+    TOPIC_ARN: str = Field(min_length=20)
+    FAILED_LOOKBACK_HOURS: int = Field(ge=1)
+
+    def groups(self) -> list[str]:
+        return [g.strip() for g in self.MANAGED_GROUPS.split(",") if g.strip()]
 
 
 class GateSettings(_Settings):

@@ -159,6 +159,23 @@ class ApprovalStore:
                 return False
             raise
 
+    def note_unauthorized(self, package_arn: str, modified_at: str) -> bool:
+        """Claim the refusal of one unauthorized modification (``modified_at``: SageMaker's
+        LastModifiedTime); False when that modification was already refused (a duplicate delivery)."""
+        try:
+            self._ddb.update_item(
+                TableName=self.table_name,
+                Key={"package_arn": {"S": package_arn}},
+                UpdateExpression="ADD refused_modifications :m",
+                ConditionExpression="attribute_exists(package_arn) AND NOT contains(refused_modifications, :v)",
+                ExpressionAttributeValues={":m": {"SS": [modified_at]}, ":v": {"S": modified_at}},
+            )
+            return True
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+
 
 def resume_approval(
     store: ApprovalStore, package_arn: str, decision: str, actor: str, reason: str, sfn: Any | None = None

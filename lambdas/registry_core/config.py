@@ -46,6 +46,8 @@ GROUP_NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"  # SageMaker ModelPac
 ACCOUNT_PATTERN = r"^\d{12}$"
 REGION_PATTERN = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$"
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+# An IAM role or user ARN (the review board's principals).
+PRINCIPAL_PATTERN = r"^arn:aws(-[a-z]+)*:iam::\d{12}:(role|user)/([\w+=,.@-]+/)*[\w+=,.@-]{1,64}$"
 INSTANCE_TYPE_PATTERN = r"^ml\.[a-z0-9]+\.[a-z0-9]+$"
 # Feature names as real datasets have them ("Capital Gain", "Education-Num"): any printable text.
 FEATURE_NAME_MAX = 128
@@ -385,7 +387,24 @@ class EnvironmentConfig(Strict):
         int, Field(ge=APPROVAL_TIMEOUT_HOURS_RANGE[0], le=APPROVAL_TIMEOUT_HOURS_RANGE[1])
     ] = 72
     registry_reader_accounts: tuple[Account, ...] = ()
+    # IAM roles/users of the review board; empty: the stack creates the board's role.
+    review_board_principals: tuple[Annotated[str, Field(pattern=PRINCIPAL_PATTERN)], ...] = ()
     groups: Annotated[tuple[GroupPolicy, ...], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _board_in_this_account(self) -> EnvironmentConfig:
+        # The board's policy is attached to these principals, which IAM allows only in this account.
+        for index, arn in enumerate(self.review_board_principals):
+            account = arn.split(":")[4]
+            if self.account and account != self.account:
+                raise ValueError(
+                    f"reviewBoardPrincipals[{index}] {arn!r} must be a principal of this environment's "
+                    f"account {self.account} (the board's policy is attached to it)"
+                )
+        duplicates = sorted({a for a in self.review_board_principals if self.review_board_principals.count(a) > 1})
+        if duplicates:
+            raise ValueError(f"reviewBoardPrincipals: duplicate principals {duplicates}")
+        return self
 
     @field_validator("groups")
     @classmethod

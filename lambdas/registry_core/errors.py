@@ -11,6 +11,10 @@ class InvalidEventError(RegistryError):
     """An incoming event or task input does not have the expected shape; names the field."""
 
 
+class ForeignEventError(InvalidEventError):
+    """An event (or the package it names) comes from another account, region or partition."""
+
+
 class UnknownGroupError(RegistryError):
     """The model package group is not managed by this registry."""
 

@@ -53,6 +53,7 @@ class ModelPackageDetail(BaseModel):
     ModelLifeCycle: LifeCycle | None = None
     CreatedBy: UserContext | None = None
     LastModifiedBy: UserContext | None = None
+    LastModifiedTime: int | float | str | None = None
 
     @field_validator("ModelPackageArn")
     @classmethod
@@ -73,6 +74,7 @@ class ModelPackageStateChange(BaseModel):
     account: str
     region: str
     time: str
+    resources: list[str] = []
     detail: ModelPackageDetail
 
 

@@ -30,7 +30,10 @@ from registry_core.errors import LedgerContentionError, LedgerEntryExists
 STAGE_INDEX = "ByStageEntry"
 APPEND_ATTEMPTS = 10  # optimistic retries when another writer extended the chain first
 CHAIN_ATTRIBUTES = ("chain_seq", "prev_hash", chain.HASH_ATTRIBUTE)
-DECISIONS = ("entered", "passed", "denied", "rejected", "archived", "failed", "rolled_back", "requested", "info")
+DECISIONS = (
+    "entered", "passed", "denied", "rejected", "archived", "failed", "rolled_back", "requested", "info",
+    "unauthorized_approval", "out_of_band_change",
+)  # fmt: skip
 
 
 def now_iso() -> str:

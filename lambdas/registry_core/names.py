@@ -73,3 +73,12 @@ def alarm_name_component(feature: str) -> str:
         return feature
     digest = hashlib.sha256(feature.encode("utf-8")).hexdigest()[:8]
     return f"{plain[: ALARM_COMPONENT_MAX - 9].rstrip(' _') or 'feature'}-{digest}"
+
+
+def review_board_role_name(env_name: str) -> str:
+    """The role the stack creates for the review board when the config names no principals."""
+    return f"{resource_prefix(env_name)}-review-board"
+
+
+def review_board_role_arn(env_name: str, account: str, partition: str = "aws") -> str:
+    return f"arn:{partition}:iam::{account}:role/{review_board_role_name(env_name)}"

@@ -1,11 +1,18 @@
-"""``registry approve`` / ``registry reject``: the review board's decision resumes the waiting pipeline."""
+"""``registry approve`` / ``registry reject``: the review board's decision, exactly as in SageMaker Studio.
+
+The command sets the version's approval status (with the reason as its approval description) using
+the caller's own credentials; SageMaker records who did it and emits the state change, and the
+pipeline's dispatcher decides: a review-board principal who did not register the version resumes the
+waiting execution; anyone else is refused (status set back, ``unauthorized_approval`` in the ledger,
+the board notified). The board never holds task tokens, and the identity the pipeline acts on is the
+one SageMaker recorded, not one the command reports. ``--wait`` follows the dispatcher's verdict and
+then the execution.
+"""
 
 from __future__ import annotations
 
 import time
 from typing import Any
-
-from registry_core.approvals import resume_approval
 
 from registry_cli.context import CliContext
 from registry_cli.errors import EXIT_ERROR, EXIT_OK, NotFoundError, UsageError
@@ -43,8 +50,8 @@ def run(ctx: CliContext) -> int:
         )
     actor = ctx.aws.caller_arn
     ctx.progress.step(f"{args.decision.lower()} {view.group} v{view.version} as {actor}")
-    resumed = resume_approval(
-        ctx.approvals, view.arn, args.decision, actor, args.reason, sfn=ctx.aws.client("stepfunctions")
+    ctx.aws.client("sagemaker").update_model_package(
+        ModelPackageArn=view.arn, ModelApprovalStatus=args.decision, ApprovalDescription=args.reason.strip()[:1024]
     )
     data: dict[str, Any] = {
         "package_arn": view.arn,
@@ -53,15 +60,25 @@ def run(ctx: CliContext) -> int:
         "decision": args.decision,
         "actor": actor,
         "reason": args.reason.strip(),
-        "execution_arn": resumed.execution_arn,
+        "execution_arn": pending.execution_arn,
     }
     code = EXIT_OK
     if args.wait:
-        status = _wait(ctx, resumed.execution_arn, args.timeout)
-        after = ctx.registry.describe(view.arn)
-        data.update({"execution_status": status, "stage": after.stage, "stage_status": after.stage_status})
-        if status not in ("SUCCEEDED", "RUNNING"):
+        deadline = time.monotonic() + args.timeout
+        verdict = _wait_for_verdict(ctx, view.arn, args.timeout)
+        data["verdict"] = verdict
+        if verdict == "refused":
+            ctx.progress.warn(
+                "the pipeline refused the decision (see `registry history`): not a review-board "
+                "principal, or the version's registrant"
+            )
             code = EXIT_ERROR
+        elif verdict == "resumed":
+            status = _wait(ctx, pending.execution_arn, max(deadline - time.monotonic(), 0.0))
+            after = ctx.registry.describe(view.arn)
+            data.update({"execution_status": status, "stage": after.stage, "stage_status": after.stage_status})
+            if status not in ("SUCCEEDED", "RUNNING"):
+                code = EXIT_ERROR
     ctx.emit(
         data,
         lambda out: render_fields(
@@ -69,6 +86,26 @@ def run(ctx: CliContext) -> int:
         ),
     )
     return code
+
+
+def _wait_for_verdict(ctx: CliContext, package_arn: str, timeout: float) -> str:
+    """``resumed`` once the pipeline claimed the approval, ``refused`` once it set the status back,
+    ``pending`` when neither happened within ``timeout``."""
+    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    polls = 0
+    while True:
+        if ctx.approvals.get(package_arn) is None:
+            ctx.progress.step("the pipeline accepted the decision")
+            return "resumed"
+        if ctx.registry.describe(package_arn).approval_status == "PendingManualApproval":
+            return "refused"
+        if time.monotonic() >= deadline:
+            ctx.progress.warn(f"no verdict from the pipeline after {timeout:.0f}s")
+            return "pending"
+        ctx.progress.tick("waiting for the pipeline to accept the decision", started)
+        time.sleep(POLL_SECONDS[min(polls, len(POLL_SECONDS) - 1)])
+        polls += 1
 
 
 def _wait(ctx: CliContext, execution_arn: str, timeout: float) -> str:

@@ -37,8 +37,11 @@ def _definition(synthesized: Any) -> dict[str, Any]:
 
 def test_rule_pattern_matches_real_events_of_managed_groups_only(synthesized: Any) -> None:
     rules = Template.from_json(_promotion(synthesized)).find_resources("AWS::Events::Rule")
-    (rule,) = [r for r in rules.values() if "EventPattern" in r["Properties"]]  # the others are schedules
-    pattern = EventPattern.load(json.dumps(rule["Properties"]["EventPattern"]))
+    ((logical_id, rule),) = [(k, v) for k, v in rules.items() if "ModelPackageStateChange" in k]
+    stack = next(name for name in synthesized.templates if name.endswith("Promotion"))
+    # Account and region are the stack's own (pseudo parameters), resolved as in the emulated account.
+    resolved = Resolver(synthesized.templates).resolve(rule["Properties"]["EventPattern"], stack)
+    pattern = EventPattern.load(json.dumps(resolved))
     for sample in ("model_package_registered.json", "model_package_approved_in_studio.json"):
         event = json.loads((EVENTS / sample).read_text())
         assert pattern.matches_event(event), sample
@@ -48,6 +51,10 @@ def test_rule_pattern_matches_real_events_of_managed_groups_only(synthesized: An
         other_type = json.loads((EVENTS / sample).read_text())
         other_type["detail-type"] = "SageMaker Model State Change"
         assert not pattern.matches_event(other_type)
+        for key, foreign in (("account", "999999999999"), ("region", "us-east-1")):
+            elsewhere = json.loads((EVENTS / sample).read_text())
+            elsewhere[key] = foreign
+            assert not pattern.matches_event(elsewhere), (sample, key)
     assert sorted(rule["Properties"]["EventPattern"]["detail"]["ModelPackageGroupName"]) == sorted(
         g.name for g in synthesized.config.groups
     )
@@ -139,7 +146,9 @@ def test_no_function_can_update_or_delete_ledger_entries(synthesized: Any) -> No
                     "dynamodb:*",
                 } & set(actions), statement
                 appenders += "dynamodb:PutItem" in actions
-    assert appenders == 3  # the approval-request, lifecycle and deployment (restored champion) functions
+    # the approval-request, lifecycle and deployment (restored champion) functions, the dispatcher
+    # (refused decisions) and the reconciler
+    assert appenders == 5
 
 
 def test_functions_use_the_project_baseline(synthesized: Any) -> None:

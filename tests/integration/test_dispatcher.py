@@ -29,6 +29,9 @@ POLICY = {
 }
 
 
+BOARD_ROLE = "arn:aws:iam::123456789012:role/ml-review-board"  # the Studio execution role of the board's profiles
+
+
 def _event(name: str) -> dict[str, Any]:
     return json.loads((EVENTS / name).read_text())
 
@@ -50,12 +53,28 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
             AttributeDefinitions=[{"AttributeName": "package_arn", "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
         )
+        ddb.create_table(
+            TableName="ledger",
+            KeySchema=[
+                {"AttributeName": "group_name", "KeyType": "HASH"},
+                {"AttributeName": "entry_id", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "group_name", "AttributeType": "S"},
+                {"AttributeName": "entry_id", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        topic = boto3.client("sns", region_name="eu-west-1").create_topic(Name="notifications")["TopicArn"]
         boto3.client("ssm", region_name="eu-west-1").put_parameter(
             Name="/mlops-registry-test/groups/churn-classifier", Value=json.dumps(POLICY), Type="String"
         )
         monkeypatch.setenv("STATE_MACHINE_ARN", machine)
         monkeypatch.setenv("APPROVALS_TABLE", "approvals")
         monkeypatch.setenv("GROUP_POLICY_PREFIX", "mlops-registry-test")
+        monkeypatch.setenv("LEDGER_TABLE", "ledger")
+        monkeypatch.setenv("TOPIC_ARN", topic)
+        monkeypatch.setenv("REVIEW_BOARD_PRINCIPALS", BOARD_ROLE)
         yield {"sfn": sfn, "machine": machine, "ddb": ddb}
 
 
@@ -86,6 +105,7 @@ def test_an_unmanaged_group_is_ignored(aws: dict[str, Any]) -> None:
     event = _event("model_package_registered.json")
     arn = event["detail"]["ModelPackageArn"].replace("churn-classifier", "other-group")
     event["detail"].update(ModelPackageGroupName="other-group", ModelPackageArn=arn)
+    event["resources"] = [arn]  # SageMaker names the package in the envelope too
     outcome = _invoke(event)
     assert outcome["action"] == "ignored" and "not managed" in outcome["reason"]
     assert aws["sfn"].list_executions(stateMachineArn=aws["machine"])["executions"] == []
@@ -132,7 +152,9 @@ def test_a_studio_approval_resumes_the_waiting_execution_once(
     assert again["action"] == "ignored" and len(sent) == 1
 
 
-def _recording_client(sent: list[dict[str, Any]]) -> Any:
+def _recording_client(sent: list[dict[str, Any]], updates: list[dict[str, Any]] | None = None) -> Any:
+    """Step Functions' SendTaskSuccess and SageMaker's UpdateModelPackage recorded (the package does not
+    exist in this emulated account); every other call goes to moto."""
     real = dispatcher.client
 
     class Recording:
@@ -143,7 +165,59 @@ def _recording_client(sent: list[dict[str, Any]]) -> Any:
             sent.append(kwargs)
             return {}
 
+        def update_model_package(self, **kwargs: Any) -> dict[str, Any]:
+            (updates if updates is not None else []).append(kwargs)
+            return {"ModelPackageArn": kwargs["ModelPackageArn"]}
+
         def __getattr__(self, name: str) -> Any:
             return getattr(self._inner, name)
 
-    return lambda service: Recording(real(service)) if service == "stepfunctions" else real(service)
+    return lambda service: Recording(real(service)) if service in ("stepfunctions", "sagemaker") else real(service)
+
+
+def test_a_studio_decision_by_someone_outside_the_board_resumes_nothing(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a waiting approval, and the registrant's own Studio profile setting Approved
+    arn = "arn:aws:sagemaker:eu-west-1:123456789012:model-package/churn-classifier/3"
+    ApprovalStore("approvals").put(
+        PendingApproval(arn, "token-123", "arn:exec", "churn-classifier", 3, "2026-11-26T10:00:00Z"), timeout_hours=1
+    )
+    event = _event("model_package_approved_in_studio.json")
+    event["detail"]["LastModifiedBy"] = event["detail"]["CreatedBy"]
+    sent: list[dict[str, Any]] = []
+    reverted: list[dict[str, Any]] = []
+    monkeypatch.setattr(dispatcher, "client", _recording_client(sent, reverted))
+    # When the dispatcher receives it (twice: EventBridge may deliver it again)
+    outcomes = [_invoke(event)["action"] for _ in range(2)]
+    # Then nothing resumes, the status is set back once, and one refusal names dana's profile
+    assert outcomes == ["refused", "ignored"] and sent == []
+    assert [(r["ModelPackageArn"], r["ModelApprovalStatus"]) for r in reverted] == [(arn, "PendingManualApproval")]
+    items = aws["ddb"].scan(TableName="ledger")["Items"]
+    assert [(i["decision"]["S"], i["actor"]["S"]) for i in items] == [
+        ("unauthorized_approval", "arn:aws:sagemaker:eu-west-1:123456789012:user-profile/d-1/dana")
+    ]
+    assert "not a review-board principal" in items[0]["reason"]["S"]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda e: e.update(account="999999999999"), "account"),
+        (lambda e: e.update(region="us-east-1"), "region"),
+        (
+            lambda e: e["detail"].update(
+                ModelPackageArn=e["detail"]["ModelPackageArn"].replace("123456789012", "999999999999")
+            ),
+            "detail.ModelPackageArn",
+        ),
+    ],
+)
+def test_a_foreign_event_is_rejected_by_name(aws: dict[str, Any], mutate: Any, field: str) -> None:
+    from registry_core.errors import ForeignEventError
+
+    event = copy.deepcopy(_event("model_package_registered.json"))
+    mutate(event)
+    with pytest.raises(ForeignEventError, match=field.replace(".", r"\.")):
+        _invoke(event)
+    assert aws["sfn"].list_executions(stateMachineArn=aws["machine"])["executions"] == []

@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 from registry_core.errors import RegistryError
 
-from offline.harness import PipelineHarness, ranker_reports
+from offline.harness import PipelineHarness, board_member, ranker_reports
 
 GROUP = "recommender-ranker"
 METRIC = "Conversions"  # the group's abTest.successMetricName in cdk.json
-ALICE = "arn:aws:iam::123456789012:user/alice"
-BOB = "arn:aws:iam::123456789012:user/bob"
+ALICE = board_member("alice")
+BOB = board_member("bob")
 
 
 def _champion(harness: PipelineHarness) -> str:

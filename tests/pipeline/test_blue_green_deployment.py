@@ -6,12 +6,12 @@ from typing import Any
 
 from registry_core.errors import RegistryError
 
-from offline.harness import PipelineHarness
+from offline.harness import PipelineHarness, board_member
 from offline.samples import churn_reports
 
 GROUP = "churn-classifier"
-ALICE = "arn:aws:iam::123456789012:user/alice"
-BOB = "arn:aws:iam::123456789012:user/bob"
+ALICE = board_member("alice")
+BOB = board_member("bob")
 
 
 def test_blue_green_first_version_creates_the_endpoint_and_the_next_replaces_it(harness: PipelineHarness) -> None:

@@ -24,20 +24,23 @@ from registry_core import names
 from registry_core.approvals import ApprovalStore
 from registry_core.ledger import now_iso
 
-from offline.harness import PipelineHarness
+from offline.harness import PipelineHarness, board_member
 from registry_cli.main import main
 from tests.pipeline.test_cli_support import (
+    BOARD_PROFILE,
     COMMIT,
     GROUP,
     HYPERPARAMETERS,
     CliResult,
     announce_cli_registration,
+    board_credentials_file,
     register_args,
     run_cli,
     upload_inputs,
 )
 
-CALLER = "arn:aws:sts::123456789012:user/moto"  # moto's STS identity: the CLI's actor
+CALLER = board_member("cli-reviewer")  # the identity SageMaker records for the CLI's decisions
+OPERATOR = "arn:aws:sts::123456789012:user/moto"  # moto's STS identity: the CLI's default credentials
 
 
 @dataclass
@@ -94,26 +97,37 @@ def _serve(harness: PipelineHarness, package_arn: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def operated(synthesized: Any) -> Iterator[Operated]:
-    with PipelineHarness(synthesized.outdir, synthesized.templates) as harness:
+def operated(synthesized: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Operated]:
+    # Decisions reach the dispatcher as SageMaker's events do (the CLI only sets the approval status).
+    with (
+        PipelineHarness(synthesized.outdir, synthesized.templates, emit_events=True) as harness,
+        pytest.MonkeyPatch.context() as patch,
+    ):
+        patch.setenv(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            board_credentials_file(harness, tmp_path_factory.mktemp("aws"), "cli-reviewer"),
+        )
         state = Operated(harness)
         state.moments["before"] = now_iso()
         time.sleep(0.01)
         v1 = _register(state, "v1")
         state.results["approve-v1"] = _cli(
-            "approve", "--arn", v1, "--reason", "v1 reviewed", "--wait", "--timeout", "30", "--output", "json"
-        )
+            "approve", "--arn", v1, "--reason", "v1 reviewed", "--wait", "--timeout", "30", "--output", "json",
+            "--profile", BOARD_PROFILE,
+        )  # fmt: skip
         state.moments["after-v1"] = now_iso()
         time.sleep(0.01)
         _register(state, "v2", auc=0.87)
         state.results["approve-v2"] = _cli(
-            "approve", "--group", GROUP, "--version", "2", "--reason", "v2 reviewed", "--wait", "--timeout", "30"
-        )
+            "approve", "--group", GROUP, "--version", "2", "--reason", "v2 reviewed", "--wait", "--timeout", "30",
+            "--profile", BOARD_PROFILE,
+        )  # fmt: skip
         state.moments["after-v2"] = now_iso()
         v3 = _register(state, "v3", auc=0.88)
         state.results["reject-v3"] = _cli(
-            "reject", "--arn", v3, "--reason", "bias review failed", "--wait", "--timeout", "30", "--output", "json"
-        )
+            "reject", "--arn", v3, "--reason", "bias review failed", "--wait", "--timeout", "30", "--output", "json",
+            "--profile", BOARD_PROFILE,
+        )  # fmt: skip
         _register(state, "v4", auc=0.88)
         _serve(harness, state.arns["v2"])
         yield state
@@ -386,7 +400,7 @@ def test_cli_rollback_calls_the_serving_rollback(
     monkeypatch.setitem(sys.modules, "serving.rollback", fake)
     result = run_cli(capsys, "rollback", "--group", GROUP, "--reason", "latency regression", "--output", "json")
     assert result.code == 0, result.err
-    assert calls == [(GROUP, CALLER, "latency regression", "dev")]
+    assert calls == [(GROUP, OPERATOR, "latency regression", "dev")]
     assert result.json()["restored_version"] == 1
     assert "rolling back churn-classifier" in result.err
     assert "waiting for the serving stack of churn-classifier to settle" in result.err

@@ -96,6 +96,26 @@ def register_with_cli(
     return dict(result.json())
 
 
+BOARD_PROFILE = "review-board"  # a board member's session of the board role, as a named profile
+
+
+def board_credentials_file(harness: PipelineHarness, directory: Path, session: str) -> str:
+    """A credentials file whose ``BOARD_PROFILE`` is a session of the board role (moto's STS), as a board
+    member would configure it; the CLI runs with ``--profile`` so the functions keep their credentials.
+    SageMaker then records ``board_member(session)`` for the CLI's decisions."""
+    from offline.harness import board_member
+
+    role_arn = board_member(session).replace(":sts::", ":iam::").replace(":assumed-role/", ":role/").rsplit("/", 1)[0]
+    credentials = harness.session.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=session)["Credentials"]
+    path = directory / "credentials"
+    path.write_text(
+        f"[{BOARD_PROFILE}]\naws_access_key_id = {credentials['AccessKeyId']}\n"
+        f"aws_secret_access_key = {credentials['SecretAccessKey']}\n"
+        f"aws_session_token = {credentials['SessionToken']}\n"
+    )
+    return str(path)
+
+
 def announce_cli_registration(harness: PipelineHarness, package_arn: str) -> dict[str, Any]:
     """What EventBridge does after the CLI registered: deliver the state change to the dispatcher."""
     outcome = harness.deliver(harness.state_change_event(package_arn))

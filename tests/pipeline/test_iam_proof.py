@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from offline.harness import HarnessError, PipelineHarness
+from offline.harness import HarnessError, PipelineHarness, board_member
 from offline.samples import churn_reports
 
 GROUP = "churn-classifier"
-BOARD = "arn:aws:iam::123456789012:role/review-board"
+BOARD = board_member("board")
 
 
 def _gate_role(templates: dict[str, dict[str, Any]]) -> tuple[str, str]:

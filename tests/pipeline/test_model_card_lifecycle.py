@@ -14,14 +14,27 @@ from typing import Any
 
 import pytest
 
-from offline.harness import PipelineHarness
+from offline.harness import PipelineHarness, board_member
 from offline.samples import churn_reports
-from tests.pipeline.test_cli_support import GROUP, announce_cli_registration, register_with_cli, run_cli
+from tests.pipeline.test_cli_support import (
+    BOARD_PROFILE,
+    GROUP,
+    announce_cli_registration,
+    board_credentials_file,
+    register_with_cli,
+    run_cli,
+)
 
 
 @pytest.fixture(scope="module")
-def module_harness(synthesized: Any) -> Iterator[PipelineHarness]:
-    with PipelineHarness(synthesized.outdir, synthesized.templates) as running:
+def module_harness(synthesized: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PipelineHarness]:
+    # The CLI's decisions reach the dispatcher as SageMaker's events (the CLI sets the approval status).
+    with (
+        PipelineHarness(synthesized.outdir, synthesized.templates, emit_events=True) as running,
+        pytest.MonkeyPatch.context() as patch,
+    ):
+        credentials = board_credentials_file(running, tmp_path_factory.mktemp("aws"), "card-reviewer")
+        patch.setenv("AWS_SHARED_CREDENTIALS_FILE", credentials)
         yield running
 
 
@@ -46,7 +59,9 @@ def _register(
 
 def _decide(capsys: pytest.CaptureFixture[str], harness: PipelineHarness, arn: str, verb: str, execution: str) -> None:
     assert harness.pending_approval(arn)
-    result = run_cli(capsys, verb, "--arn", arn, "--reason", f"{verb} in the model card test")
+    result = run_cli(
+        capsys, verb, "--arn", arn, "--reason", f"{verb} in the model card test", "--profile", BOARD_PROFILE
+    )
     assert result.code == 0, result.err
     assert harness.wait(execution)["status"] == "SUCCEEDED"
 
@@ -92,7 +107,7 @@ def test_model_card_is_created_by_the_pipeline_for_a_version_registered_without_
     registration = harness.register_version(GROUP, tag="no-card", **churn_reports(auc=0.89))
     outcome = harness.announce(registration)
     assert harness.pending_approval(registration.package_arn)
-    harness.approve_with_cli(registration.package_arn, "arn:aws:iam::123456789012:user/alice", "no card")
+    harness.approve_with_cli(registration.package_arn, board_member("alice"), "no card")
     assert harness.wait(outcome["execution_arn"])["status"] == "SUCCEEDED"
     assert harness.package(registration.package_arn)["ModelLifeCycle"]["Stage"] == "Production"
     metadata = harness.package(registration.package_arn).get("CustomerMetadataProperties") or {}

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from offline.harness import PipelineHarness
+from offline.harness import PipelineHarness, board_member
 from offline.samples import churn_reports
 
 GROUP = "churn-classifier"
@@ -81,31 +81,29 @@ def test_the_board_rejects_in_studio(harness: PipelineHarness) -> None:
     outcome = harness.announce(registration)
     assert harness.pending_approval(registration.package_arn)
     resumed = harness.decide_in_studio(
-        registration.package_arn, "arn:aws:iam::123456789012:user/carol", "Rejected", "calibration drift on Q3 data"
+        registration.package_arn, board_member("carol"), "Rejected", "calibration drift on Q3 data"
     )
     assert resumed["action"] == "resumed"
     assert harness.wait(outcome["execution_arn"])["status"] == "SUCCEEDED"
     _assert_rejected(harness, registration.package_arn, "calibration drift on Q3 data")
-    assert harness.ledger().history(GROUP)[-1].actor == "arn:aws:iam::123456789012:user/carol"
+    assert harness.ledger().history(GROUP)[-1].actor == board_member("carol")
 
 
 def test_the_board_approves_in_studio(harness: PipelineHarness) -> None:
     registration = harness.register_version(GROUP, tag="studio-approve", **churn_reports())
     outcome = harness.announce(registration)
     assert harness.pending_approval(registration.package_arn)
-    harness.decide_in_studio(registration.package_arn, "arn:aws:iam::123456789012:user/dave", "Approved", "looks good")
+    harness.decide_in_studio(registration.package_arn, board_member("dave"), "Approved", "looks good")
     assert harness.wait(outcome["execution_arn"])["status"] == "SUCCEEDED"
     assert harness.package(registration.package_arn)["ModelLifeCycle"]["Stage"] == "Production"
-    assert harness.ledger().history(GROUP)[-1].actor == "arn:aws:iam::123456789012:user/dave"
+    assert harness.ledger().history(GROUP)[-1].actor == board_member("dave")
 
 
 def test_the_board_rejects_with_the_cli(harness: PipelineHarness) -> None:
     registration = harness.register_version(GROUP, tag="cli-reject", **churn_reports())
     outcome = harness.announce(registration)
     assert harness.pending_approval(registration.package_arn)
-    harness.approve_with_cli(
-        registration.package_arn, "arn:aws:iam::123456789012:user/erin", "not this quarter", decision="Rejected"
-    )
+    harness.approve_with_cli(registration.package_arn, board_member("erin"), "not this quarter", decision="Rejected")
     assert harness.wait(outcome["execution_arn"])["status"] == "SUCCEEDED"
     _assert_rejected(harness, registration.package_arn, "not this quarter")
 

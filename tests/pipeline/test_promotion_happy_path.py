@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from offline.harness import PipelineHarness
+from offline.harness import PipelineHarness, board_member
 from offline.samples import churn_reports
 
 GROUP = "churn-classifier"
@@ -22,7 +22,7 @@ def _promote(harness: PipelineHarness, tag: str, approver: str, **report_values:
 
 def test_first_version_is_promoted_to_production(harness: PipelineHarness) -> None:
     # Given a version with good reports, When it is registered, gated and approved
-    arn = _promote(harness, "v1", "arn:aws:iam::123456789012:user/alice")
+    arn = _promote(harness, "v1", board_member("alice"))
     # Then it is Production and Approved, and the ledger shows each transition with its actor
     package = harness.package(arn)
     assert package["ModelLifeCycle"]["Stage"] == "Production"
@@ -35,15 +35,15 @@ def test_first_version_is_promoted_to_production(harness: PipelineHarness) -> No
         ("Production", "entered"),
     ]
     production = entries[-1]
-    assert production.actor == "arn:aws:iam::123456789012:user/alice"
+    assert production.actor == board_member("alice")
     assert production.evidence["gates"]["metrics"]["passed"] is True
     served = harness.ledger().in_stage_at(GROUP, "Production", production.at)
     assert served is not None and served.package_arn == arn
 
 
 def test_second_version_archives_the_first(harness: PipelineHarness) -> None:
-    first = _promote(harness, "v1", "arn:aws:iam::123456789012:user/alice")
-    second = _promote(harness, "v2", "arn:aws:iam::123456789012:user/bob", auc=0.87)
+    first = _promote(harness, "v1", board_member("alice"))
+    second = _promote(harness, "v2", board_member("bob"), auc=0.87)
     assert harness.package(second)["ModelLifeCycle"]["Stage"] == "Production"
     assert harness.package(first)["ModelLifeCycle"] == {
         "Stage": "Archived",

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from registry_core.errors import RegistryError
 
-from offline.harness import PipelineHarness
+from offline.harness import PipelineHarness, board_member
 from offline.samples import churn_reports
 
 GROUP = "churn-classifier"
@@ -31,7 +31,7 @@ def test_the_same_event_delivered_five_times_starts_one_execution(harness: Pipel
     assert harness.pending_approval(registration.package_arn)
     for _ in range(5):  # the pipeline's own Staging write re-emits events; duplicates of those too
         assert harness.deliver(harness.state_change_event(registration.package_arn))["action"] == "ignored"
-    harness.approve_with_cli(registration.package_arn, "arn:aws:iam::123456789012:user/alice", "ok")
+    harness.approve_with_cli(registration.package_arn, board_member("alice"), "ok")
     harness.wait(outcomes[0]["execution_arn"])
     for _ in range(5):  # the Production write re-emits too: nothing new starts
         assert harness.deliver(harness.state_change_event(registration.package_arn))["action"] == "ignored"
@@ -58,7 +58,7 @@ def test_a_throttled_task_is_retried_and_succeeds(harness: PipelineHarness) -> N
     registration = harness.register_version(GROUP, tag="throttled", **churn_reports())
     outcome = harness.announce(registration)
     assert harness.pending_approval(registration.package_arn)
-    harness.approve_with_cli(registration.package_arn, "arn:aws:iam::123456789012:user/alice", "ok")
+    harness.approve_with_cli(registration.package_arn, board_member("alice"), "ok")
     result = harness.wait(outcome["execution_arn"])
     assert result["status"] == "SUCCEEDED"
     assert calls[gate] == 3
@@ -99,7 +99,7 @@ def test_a_permanent_failure_is_recorded_notified_and_fails(
     outcome = harness.announce(registration)
     if approve:
         assert harness.pending_approval(registration.package_arn)
-        harness.approve_with_cli(registration.package_arn, "arn:aws:iam::123456789012:user/alice", "ok")
+        harness.approve_with_cli(registration.package_arn, board_member("alice"), "ok")
     result = harness.wait(outcome["execution_arn"])
     assert result["status"] == "FAILED"
     assert result.get("error") == "PromotionFailed"
@@ -120,9 +120,9 @@ def test_an_older_version_approved_after_a_newer_one_is_superseded(harness: Pipe
     newer = harness.register_version(GROUP, tag="new", **churn_reports(auc=0.88))
     runs = {r.version: harness.announce(r) for r in (older, newer)}
     assert harness.pending_approval(older.package_arn) and harness.pending_approval(newer.package_arn)
-    harness.approve_with_cli(newer.package_arn, "arn:aws:iam::123456789012:user/alice", "newer first")
+    harness.approve_with_cli(newer.package_arn, board_member("alice"), "newer first")
     assert harness.wait(runs[newer.version]["execution_arn"])["status"] == "SUCCEEDED"
-    harness.approve_with_cli(older.package_arn, "arn:aws:iam::123456789012:user/alice", "late approval")
+    harness.approve_with_cli(older.package_arn, board_member("alice"), "late approval")
     result = harness.wait(runs[older.version]["execution_arn"])
     assert "NotSuperseded?" in harness.states_entered(result["executionArn"])
     assert harness.package(newer.package_arn)["ModelLifeCycle"]["Stage"] == "Production"
@@ -136,9 +136,7 @@ def test_two_versions_racing_to_production_one_wins(harness: PipelineHarness) ->
     runs = [harness.announce(first), harness.announce(second)]
     assert harness.pending_approval(first.package_arn) and harness.pending_approval(second.package_arn)
     approvers = [
-        threading.Thread(
-            target=harness.approve_with_cli, args=(r.package_arn, "arn:aws:iam::123456789012:user/alice", "race")
-        )
+        threading.Thread(target=harness.approve_with_cli, args=(r.package_arn, board_member("alice"), "race"))
         for r in (first, second)
     ]
     for thread in approvers:

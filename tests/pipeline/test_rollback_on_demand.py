@@ -10,11 +10,11 @@ from registry_core.locks import PromotionLock
 from serving.errors import NoPreviousVersionError
 from serving.rollback import rollback_group
 
-from offline.harness import PipelineHarness, ranker_reports
+from offline.harness import PipelineHarness, board_member, ranker_reports
 from offline.samples import churn_reports
 
 GROUP = "churn-classifier"
-ALICE = "arn:aws:iam::123456789012:user/alice"
+ALICE = board_member("alice")
 OPERATOR = "arn:aws:iam::123456789012:user/oncall"
 
 

@@ -195,6 +195,24 @@ CASES = [
         "dev",
         "registry.environments.dev.reviewBoardEmail",
     ),
+    (
+        "review board principal that is a group, not a role or user",
+        _set(["environments", "prod", "reviewBoardPrincipals"], ["arn:aws:iam::333333333333:group/board"]),
+        "prod",
+        "registry.environments.prod.reviewBoardPrincipals[0]",
+    ),
+    (
+        "review board principal of another account",
+        _set(["environments", "prod", "reviewBoardPrincipals"], ["arn:aws:iam::222222222222:role/board"]),
+        "prod",
+        "registry.environments.prod",
+    ),
+    (
+        "misspelled review board key",
+        _set(["environments", "prod", "reviewBoardPrincipal"], ["arn:aws:iam::333333333333:role/board"]),
+        "prod",
+        "registry.environments.prod.reviewBoardPrincipal",
+    ),
     ("unknown deployment mode", _set(["groups", 0, "deployment", "mode"], "shadow"), "dev", f"{G0}.deployment.mode"),
     ("tolerance out of range", _set(["groups", 0, "championTolerance"], 1.5), "dev", f"{G0}.championTolerance"),
     (
@@ -412,3 +430,20 @@ def test_minimum_detectable_effect_defaults_and_reaches_the_published_policy() -
     _set(["groups", 2, "deployment", "abTest", "minimumDetectableEffect"], 0.05)(ctx)
     group = load_config(ctx, "dev").groups[2]
     assert read_published(publish(group)).deployment.ab_test.minimum_detectable_effect == 0.05
+
+
+def test_review_board_principals_default_to_none_and_accept_roles_and_users_of_the_account() -> None:
+    # Given the shipped config, Then no principals are named (the stack creates the board's role)
+    assert load_config(CONTEXT, "prod").review_board_principals == ()
+    # When prod names a role (with a path) and a user of its own account
+    ctx = _context()
+    principals = ["arn:aws:iam::333333333333:role/governance/ml-board", "arn:aws:iam::333333333333:user/risk-officer"]
+    _registry(ctx)["environments"]["prod"]["reviewBoardPrincipals"] = principals
+    # Then they load as given
+    assert load_config(ctx, "prod").review_board_principals == tuple(principals)
+    # And a principal of another account names the rule and the value
+    _registry(ctx)["environments"]["prod"]["reviewBoardPrincipals"] = ["arn:aws:iam::222222222222:role/board"]
+    with pytest.raises(
+        ConfigError, match=r"reviewBoardPrincipals\[0\] 'arn:aws:iam::222222222222:role/board'.*333333333333"
+    ):
+        load_config(ctx, "prod")

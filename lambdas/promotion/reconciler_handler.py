@@ -1,0 +1,60 @@
+"""Reconciler handler: the scheduled sweep, and Step Functions' execution status changes.
+
+Scheduled (EventBridge schedule): ``Reconciler.run`` over every managed group. An ``Execution
+Status Change`` event of the promotion state machine: record that execution's failure if the ledger
+lacks it. An event about another state machine is rejected (``ForeignEventError``).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from registry_core import notifier
+from registry_core.aws import client
+from registry_core.aws_errors import transient_errors_are_typed
+from registry_core.errors import ForeignEventError
+from registry_core.ledger import Ledger
+from registry_core.model_registry import ModelRegistry
+from registry_core.observability import count, instrumented, logger
+
+from promotion.dispatch import ExecutionStarter
+from promotion.dispatcher import SsmPolicySource
+from promotion.reconcile import Reconciler
+from promotion.settings import ReconcilerSettings, load
+
+EXECUTION_STATUS_CHANGE = "Step Functions Execution Status Change"
+
+
+@instrumented
+@transient_errors_are_typed
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    settings = load(ReconcilerSettings)
+    sfn = client("stepfunctions")
+    starter = ExecutionStarter(sfn, settings.STATE_MACHINE_ARN)
+    reconciler = Reconciler(
+        registry=ModelRegistry(),
+        ledger=Ledger(settings.LEDGER_TABLE),
+        starter=starter,
+        policies=SsmPolicySource(settings.GROUP_POLICY_PREFIX),
+        notify=lambda subject, body: notifier.publish(settings.TOPIC_ARN, subject, body),
+        sfn=sfn,
+        lookback=timedelta(hours=settings.FAILED_LOOKBACK_HOURS),
+    )
+    if isinstance(event, dict) and event.get("detail-type") == EXECUTION_STATUS_CHANGE:
+        detail = event.get("detail") or {}
+        arn = str(detail.get("executionArn") or "")
+        if detail.get("stateMachineArn") != settings.STATE_MACHINE_ARN or not arn.startswith(starter.execution_arn("")):
+            count("ForeignEvent")
+            raise ForeignEventError(
+                f"detail.stateMachineArn: {detail.get('stateMachineArn')!r} is not {settings.STATE_MACHINE_ARN!r}"
+            )
+        recorded = reconciler.record_failure_of(arn)
+        count("UnrecordedFailure", 1 if recorded else 0)
+        return {"failures_recorded": [arn] if recorded else []}
+    report = reconciler.run(settings.groups())
+    count("ReconcilerStarted", len(report.started))
+    count("OutOfBandChange", len(report.out_of_band))
+    count("UnrecordedFailure", len(report.failures_recorded))
+    logger.info("reconciled", extra=report.as_dict())
+    return report.as_dict()
