@@ -36,13 +36,13 @@ from demo.report import FeatureDrift, ReportData, TimelineMark, VariantRate, ren
 from offline.alarms import evaluate_alarms
 from offline.harness import ACCOUNT, REGION, PipelineHarness
 from offline.observe import capture_events, drain, invoke
+from offline.people import PEOPLE, create_people, credentials_file
 from offline.samples import passing_reports, unfair_reports
 
 REVIEWER_REASON = "Reviewed metrics, fairness and explanations"
 COMMIT = "4f2a9c1d7e3b5a6c8d9e0f1a2b3c4d5e6f7a8b9c"
-# Named identities: IAM users of the emulated account, used through AWS profiles by the CLI.
-DATA_SCIENTIST = ("alice", "/data-scientists/")
-REVIEW_BOARD = ("bob", "/review-board/")
+# Named people (offline.people): alice registers, bob decides as a review-board session; CLI profiles.
+DATA_SCIENTIST, REVIEW_BOARD = (person.name for person in PEOPLE)
 
 
 class StepFailed(AssertionError):
@@ -69,7 +69,7 @@ class Rehearsal:
         return next(g for g in self.config.groups if g.name == name)
 
     # --- helpers -------------------------------------------------------------------------------
-    def cli(self, *args: str, identity: str = DATA_SCIENTIST[0]) -> tuple[int, str, str]:
+    def cli(self, *args: str, identity: str = DATA_SCIENTIST) -> tuple[int, str, str]:
         """Run the real ``registry`` console command in-process (the emulator is active), as ``identity``."""
         from registry_cli.main import main
 
@@ -78,7 +78,7 @@ class Rehearsal:
             code = main([*args, "--quiet", "--profile", identity])
         return code, out.getvalue(), err.getvalue()
 
-    def cli_json(self, *args: str, identity: str = DATA_SCIENTIST[0]) -> Any:
+    def cli_json(self, *args: str, identity: str = DATA_SCIENTIST) -> Any:
         code, out, err = self.cli(*args, "--output", "json", identity=identity)
         if code != 0:
             raise StepFailed(f"registry {' '.join(args)} exited {code}: {err.strip()}")
@@ -137,7 +137,7 @@ class Rehearsal:
 
     def approve(self, package_arn: str) -> None:
         self.check(self.harness.pending_approval(package_arn), f"{package_arn} never waited for the review board")
-        self.cli_json("approve", "--arn", package_arn, "--reason", REVIEWER_REASON, identity=REVIEW_BOARD[0])
+        self.cli_json("approve", "--arn", package_arn, "--reason", REVIEWER_REASON, identity=REVIEW_BOARD)
 
     def finish(self, execution_arn: str, started: float) -> dict[str, Any]:
         result = self.harness.wait(execution_arn, timeout=60)
@@ -477,29 +477,21 @@ def plan(config: Any) -> list[Step]:
 
 @contextlib.contextmanager
 def running_system(outdir: Path, templates: dict[str, dict[str, Any]]) -> Iterator[PipelineHarness]:
-    with PipelineHarness(outdir, templates) as harness:
+    # People decide through the CLI (UpdateModelPackage); their changes reach the dispatcher as events.
+    with PipelineHarness(outdir, templates, emit_events=True) as harness:
         yield harness
 
 
 @contextlib.contextmanager
-def named_identities(harness: PipelineHarness) -> Iterator[None]:
-    """alice (data scientist) and bob (review board) as IAM users with keys, reachable as AWS profiles."""
+def named_identities(harness: PipelineHarness, config: Any) -> Iterator[None]:
+    """alice (data scientist) and bob (a review-board session), reachable as AWS profiles (offline.people)."""
     import os
     import tempfile
 
-    iam = harness.session.client("iam")
-    lines = []
-    for name, path in (DATA_SCIENTIST, REVIEW_BOARD):
-        iam.create_user(UserName=name, Path=path)
-        key = iam.create_access_key(UserName=name)["AccessKey"]
-        lines += [
-            f"[{name}]",
-            f"aws_access_key_id = {key['AccessKeyId']}",
-            f"aws_secret_access_key = {key['SecretAccessKey']}",
-        ]
+    people = create_people(harness.session, config, ACCOUNT)
     with tempfile.TemporaryDirectory(prefix="rehearsal-profiles-") as folder:
         credentials = Path(folder) / "credentials"
-        credentials.write_text("\n".join(lines) + "\n")
+        credentials.write_text(credentials_file(people))
         # Set before any execution runs (os.environ must not grow while execution threads read it).
         previous = os.environ.get("AWS_SHARED_CREDENTIALS_FILE")
         os.environ["AWS_SHARED_CREDENTIALS_FILE"] = str(credentials)
@@ -524,7 +516,7 @@ def rehearse(
     ``config`` is the environment's ``EnvironmentConfig`` (default: the repository's ``cdk.json``)."""
     if config is None:
         config = _repository_config()
-    with running_system(outdir, templates) as harness, named_identities(harness):
+    with running_system(outdir, templates) as harness, named_identities(harness, config):
         rehearsal = Rehearsal(harness, config, log)
         rehearsal.report.environment = config.name
         rehearsal.report.generated = datetime.now(UTC)

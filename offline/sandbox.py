@@ -38,25 +38,14 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+from offline.people import PEOPLE, create_people, credentials_file
+
 DEFAULT_PORT = 4599
 DEFAULT_STATE_DIR = Path(".sandbox")
 HOST = "127.0.0.1"
 ENV_FILE = "env"
 PID_FILE = "sandbox.pid"
 LOG_FILE = "sandbox.log"
-
-
-@dataclass(frozen=True)
-class Identity:
-    name: str
-    role: str
-    path: str
-
-
-IDENTITIES = (
-    Identity("alice", "data scientist", "/data-scientists/"),
-    Identity("bob", "review board", "/review-board/"),
-)
 
 
 class SandboxError(RuntimeError):
@@ -169,21 +158,6 @@ def _load_context(config_path: Path, env_name: str | None) -> tuple[dict[str, An
     return context, loaded.config
 
 
-def _create_identities(harness: Any) -> dict[str, dict[str, str]]:
-    iam = harness.session.client("iam")
-    created = {}
-    for identity in IDENTITIES:
-        user = iam.create_user(UserName=identity.name, Path=identity.path)["User"]
-        key = iam.create_access_key(UserName=identity.name)["AccessKey"]
-        created[identity.name] = {
-            "arn": user["Arn"],
-            "role": identity.role,
-            "access_key_id": key["AccessKeyId"],
-            "secret_access_key": key["SecretAccessKey"],
-        }
-    return created
-
-
 def _seed_samples(harness: Any, config: Any, layout: Layout) -> dict[str, str]:
     """Sample inputs per group (artifact, passing reports, a fairness-failing bias report, a baseline)."""
     from registry_core.baseline import build_feature_baseline
@@ -212,16 +186,10 @@ def _seed_samples(harness: Any, config: Any, layout: Layout) -> dict[str, str]:
 
 
 def _write_profiles(layout: Layout, endpoint: str, region: str, identities: dict[str, dict[str, str]]) -> None:
-    credentials, config = [], []
-    for name, identity in identities.items():
-        credentials += [
-            f"[{name}]",
-            f"aws_access_key_id = {identity['access_key_id']}",
-            f"aws_secret_access_key = {identity['secret_access_key']}",
-            "",
-        ]
+    config = []
+    for name in identities:
         config += [f"[profile {name}]", f"region = {region}", f"endpoint_url = {endpoint}", ""]
-    (layout.root / "credentials").write_text("\n".join(credentials))
+    (layout.root / "credentials").write_text(credentials_file(identities))
     (layout.root / "config").write_text("\n".join(config))
 
 
@@ -230,7 +198,7 @@ def _environment(layout: Layout, endpoint: str, region: str, config_path: Path, 
     variables = {
         "AWS_CONFIG_FILE": str(root / "config"),
         "AWS_SHARED_CREDENTIALS_FILE": str(root / "credentials"),
-        "AWS_PROFILE": IDENTITIES[0].name,
+        "AWS_PROFILE": PEOPLE[0].name,
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_REGION": region,
         "AWS_DEFAULT_REGION": region,
@@ -274,7 +242,7 @@ def serve(
     from moto.server import ThreadedMotoServer
 
     from offline.environment import use_offline_environment
-    from offline.harness import REGION, PipelineHarness
+    from offline.harness import ACCOUNT, REGION, PipelineHarness
     from offline.synth import read_assembly, synthesize
 
     use_offline_environment()
@@ -297,7 +265,7 @@ def serve(
         PipelineHarness(outdir, templates, prove_iam=False, count_iam=False, wait_seconds=wait_seconds) as harness,
         EventRelay(harness, lambda line: out(f"  {line}")).installed(),
     ):
-        identities = _create_identities(harness)
+        identities = create_people(harness.session, config, ACCOUNT)
         _seed_samples(harness, config, layout)
         server = ThreadedMotoServer(ip_address=HOST, port=port, verbose=False)
         server.start()
