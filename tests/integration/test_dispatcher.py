@@ -193,7 +193,7 @@ def test_a_studio_decision_by_someone_outside_the_board_resumes_nothing(
     # Then nothing resumes, the status is set back once, and one refusal names dana's profile
     assert outcomes == ["refused", "ignored"] and sent == []
     assert [(r["ModelPackageArn"], r["ModelApprovalStatus"]) for r in reverted] == [(arn, "PendingManualApproval")]
-    items = aws["ddb"].scan(TableName="ledger")["Items"]
+    items = [i for i in aws["ddb"].scan(TableName="ledger")["Items"] if "decision" in i]  # entries, not chain heads
     assert [(i["decision"]["S"], i["actor"]["S"]) for i in items] == [
         ("unauthorized_approval", "arn:aws:sagemaker:eu-west-1:123456789012:user-profile/d-1/dana")
     ]

@@ -12,12 +12,12 @@ import pytest
 from promotion.ledger_check import DIMENSION_GROUP, METRIC_BROKEN
 
 from infra import constants
-from offline.harness import PipelineHarness
+from offline.harness import PipelineHarness, board_member
 from offline.samples import churn_reports
 from tests.pipeline.test_cli_support import run_cli
 
 GROUP = "churn-classifier"
-BOARD = "arn:aws:iam::123456789012:user/alice"
+BOARD = board_member("alice")
 
 
 def _run_check(harness: PipelineHarness) -> dict[str, Any]:

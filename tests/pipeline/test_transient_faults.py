@@ -7,11 +7,11 @@ import json
 import time
 from typing import Any
 
-from offline.harness import PipelineHarness
+from offline.harness import PipelineHarness, board_member
 from offline.samples import churn_reports
 
 GROUP = "churn-classifier"
-BOARD = "arn:aws:iam::123456789012:user/alice"
+BOARD = board_member("alice")
 
 
 def _stored_metrics_verdicts(harness: PipelineHarness) -> list[dict[str, Any]]:
