@@ -10,6 +10,7 @@ from constructs import Construct
 from registry_core.config import EnvironmentConfig
 
 from infra import constants
+from infra.constructs.experiment_tracking import tracking_access
 from infra.constructs.promotion_pipeline import DeployStepFactory, PipelineResources, PromotionPipeline
 from infra.constructs.stage_rights import StageRights
 from infra.stacks.registry_stack import RegistryStack
@@ -27,6 +28,12 @@ class PromotionStack(Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        self.tracking = tracking_access(
+            self,
+            config.name,
+            config.mlflow,
+            app_arn=registry.tracking.tracking_uri if registry.tracking and registry.tracking.app else None,
+        )
         self.pipeline = PromotionPipeline(
             self,
             "Pipeline",
@@ -39,6 +46,7 @@ class PromotionStack(Stack):
                 artifacts=s3.Bucket.from_bucket_name(
                     self, "ArtifactsBucket", constants.artifacts_bucket_name(config.name, self.account, self.region)
                 ),
+                tracking=self.tracking,
             ),
             deploy_step=deploy_step,
         )
@@ -54,6 +62,7 @@ class PromotionStack(Stack):
                 service="dynamodb", resource="table", resource_name=constants.ledger_table_name(config.name)
             ),
             key=registry.key,
+            mlflow_statements=self.tracking.data_scientist_statements() if self.tracking else (),
         )
         self.add_stack_dependency(registry)
         CfnOutput(self, "StateMachineArn", value=self.pipeline.state_machine.state_machine_arn)

@@ -52,3 +52,8 @@ def models_bucket_name(env_name: str, account: str, region: str) -> str:
 def endpoint_name(env_name: str, group_name: str) -> str:
     """The serving endpoint of one managed group (stable across versions)."""
     return f"{resource_prefix(env_name)}-{group_name}"[:63]
+
+
+def mlflow_name(env_name: str) -> str:
+    """Name of the environment's managed MLflow tracking server or MLflow App."""
+    return f"{resource_prefix(env_name)}-mlflow"
