@@ -73,8 +73,27 @@ def pytest_configure(config: Any) -> None:
 
     from offline import iam_proof
 
+    from tests import mlflow_server
+
     if not hasattr(config, "workerinput") and not os.environ.get("PYTEST_XDIST_WORKER"):
         os.environ[iam_proof.TOTALS_DIR_VARIABLE] = tempfile.mkdtemp(prefix="iam-proof-")
+        mlflow_server.prepare()
+
+
+def pytest_unconfigure(config: Any) -> None:
+    """The controller stops the MLflow server the run shared (tests/mlflow_server.py)."""
+    from tests import mlflow_server
+
+    if not hasattr(config, "workerinput") and not os.environ.get("PYTEST_XDIST_WORKER"):
+        mlflow_server.stop()
+
+
+@pytest.fixture(scope="session")
+def mlflow_url() -> str:
+    """A real MLflow tracking server on 127.0.0.1 (SQLite backend, local artifacts), shared by the run."""
+    from tests import mlflow_server
+
+    return mlflow_server.url()
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
