@@ -72,7 +72,6 @@ def pytest_configure(config: Any) -> None:
     import tempfile
 
     from offline import iam_proof
-
     from tests import mlflow_server
 
     if not hasattr(config, "workerinput") and not os.environ.get("PYTEST_XDIST_WORKER"):

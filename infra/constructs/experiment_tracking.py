@@ -135,7 +135,6 @@ class ExperimentTracking(Construct):
         return role
 
 
-
 @dataclass(frozen=True)
 class TrackingAccess:
     """How the other stacks reach the environment's MLflow and which IAM statements authorize it.
@@ -187,7 +186,9 @@ class TrackingAccess:
         return statements
 
 
-def tracking_access(stack: Stack, env_name: str, policy: MlflowPolicy | None, app_arn: str | None = None) -> TrackingAccess | None:
+def tracking_access(
+    stack: Stack, env_name: str, policy: MlflowPolicy | None, app_arn: str | None = None
+) -> TrackingAccess | None:
     """The environment's MLflow as another stack sees it (the tracking server's ARN is derived from
     its deterministic name; an App's ARN carries its generated id and is passed in)."""
     if policy is None:

@@ -217,8 +217,9 @@ class LifecycleService:
         if superseded:
             self.lock.release(state.group, execution_arn)
         mirrored = None
-        if not superseded and state.policy.deployment.mode == "ab_test" and self.mlflow is not None:
-            # The candidate is about to serve as the A/B test's challenger.
+        ab_test = state.policy.deployment.mode == "ab_test" and current is not None
+        if not superseded and ab_test and self.mlflow is not None:
+            # The candidate is about to serve as the A/B test's challenger against the serving champion.
             view = self.registry.describe(state.package_arn)
             entry = self._record(
                 view,

@@ -9,12 +9,11 @@ from registry_core.aws_errors import transient_errors_are_typed
 from registry_core.config import FairnessWaiver
 from registry_core.ledger import Ledger
 from registry_core.locks import PromotionLock
+from registry_core.mlflow_rest import MlflowRestClient
 from registry_core.model_registry import ModelRegistry
 from registry_core.observability import count, instrumented, set_correlation_id
 
 from promotion.idempotency import run_idempotent
-from registry_core.mlflow_rest import MlflowRestClient
-
 from promotion.lifecycle import LifecycleService
 from promotion.mlflow_mirror import MlflowMirror
 from promotion.settings import LifecycleSettings, load

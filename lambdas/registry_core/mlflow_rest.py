@@ -131,7 +131,9 @@ def endpoint_for(tracking_uri: str) -> Endpoint:
                 region,
                 ((TRACKING_SERVER_HEADER, tracking_uri),),
             )
-        return Endpoint(f"https://mlflow.sagemaker.{region}.app.{suffix}", APP_SERVICE, region, ((APP_HEADER, tracking_uri),))
+        return Endpoint(
+            f"https://mlflow.sagemaker.{region}.app.{suffix}", APP_SERVICE, region, ((APP_HEADER, tracking_uri),)
+        )
     parsed = urllib.parse.urlparse(tracking_uri)
     if parsed.scheme in ("http", "https") and parsed.netloc:
         return Endpoint(tracking_uri.rstrip("/"))
