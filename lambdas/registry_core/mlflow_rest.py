@@ -15,6 +15,7 @@ lifecycle function is granted exactly these.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import urllib.error
@@ -150,15 +151,18 @@ def run_link(tracking_uri: str, experiment_id: str, run_id: str) -> str:
     return f"{tracking_uri.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
 
 
-def sign(request: AWSRequest, credentials: Credentials, service: str, region: str) -> AWSRequest:
-    """Add SigV4 headers (``Authorization``, ``X-Amz-Date``, session token) with botocore's signer;
-    the payload hash is sent as ``X-Amz-Content-SHA256`` as the managed endpoints expect."""
-    body = request.body or b""
-    if isinstance(body, str):
-        body = body.encode()
-    import hashlib
+def sign(
+    request: AWSRequest, credentials: Credentials, service: str, region: str, *, content_sha256: bool = True
+) -> AWSRequest:
+    """Add SigV4 headers (``Authorization``, ``X-Amz-Date``, session token) with botocore's signer.
 
-    request.headers["X-Amz-Content-SHA256"] = hashlib.sha256(body).hexdigest()
+    With ``content_sha256`` the payload hash is also sent (and signed) as ``X-Amz-Content-SHA256``, as
+    the managed endpoints expect (the ``sagemaker-mlflow`` plugin does the same)."""
+    if content_sha256:
+        body = request.body or b""
+        if isinstance(body, str):
+            body = body.encode()
+        request.headers["X-Amz-Content-SHA256"] = hashlib.sha256(body).hexdigest()
     SigV4Auth(credentials, service, region).add_auth(request)
     return request
 
