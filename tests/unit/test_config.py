@@ -453,7 +453,11 @@ def test_minimum_detectable_effect_defaults_and_reaches_the_published_policy() -
 # --- experiment tracking --------------------------------------------------------------------------------
 def test_shipped_mlflow_settings_per_environment() -> None:
     dev, staging, prod = (load_config(CONTEXT, env).mlflow for env in ("dev", "staging", "prod"))
-    assert dev is not None and (dev.kind, dev.tracking_server_size, dev.mlflow_version) == ("trackingServer", "Small", "3.0")
+    assert dev is not None and (dev.kind, dev.tracking_server_size, dev.mlflow_version) == (
+        "trackingServer",
+        "Small",
+        "3.0",
+    )
     assert staging is not None and staging.kind == "app"
     assert prod is not None and (prod.kind, prod.tracking_server_size) == ("trackingServer", "Medium")
     # Every default the two resources' documentation disagrees on is explicit in the model
