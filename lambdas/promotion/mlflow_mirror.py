@@ -16,6 +16,7 @@ What is written (docs/mlflow.md):
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -127,7 +128,7 @@ class MlflowMirror:
             current = self._retrying("read aliases", lambda: client.aliases(name))
             for other in ALIASES:
                 if other != alias and current.get(other) == version:
-                    self._retrying(f"remove alias {other}", lambda other=other: client.delete_alias(name, other))
+                    self._retrying(f"remove alias {other}", functools.partial(client.delete_alias, name, other))
                     writes.append(f"alias {other} removed")
         return MirrorResult("mirrored", f"{name} v{version}", writes)
 
