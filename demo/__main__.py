@@ -51,6 +51,10 @@ def main() -> int:
         print("\n== drift per feature (churn-classifier, Primary)")
         for line in rehearsal.drift_lines:
             print(f"  {line}")
+    if getattr(rehearsal, "mlflow_lines", None):
+        print("\n== MLflow (a real tracking server on 127.0.0.1)")
+        for line in rehearsal.mlflow_lines:
+            print(f"  {line}")
     print("\n== audit ledger")
     for row in rehearsal.report.ledger_rows:
         at, group, version, source, target, decision, actor, reason = row

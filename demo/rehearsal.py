@@ -325,6 +325,91 @@ class Rehearsal:
         return f"v4 {stage}/{status}; v3 keeps serving"
 
     # --- output ---------------------------------------------------------------------------------
+    def step_mlflow(self) -> str:
+        """A training run logged to the real MLflow server, registered with ``--mlflow-run``, promoted."""
+        import tarfile
+        import tempfile
+
+        from mlflow.entities import Dataset, DatasetInput, InputTag
+        from mlflow.tracking import MlflowClient
+
+        h = self.harness
+        url = str(h.demo_mlflow_url)  # type: ignore[attr-defined]
+        client = MlflowClient(tracking_uri=url)
+        name = f"{BLUE_GREEN}-training"
+        experiment = client.get_experiment_by_name(name)
+        experiment_id = (
+            experiment.experiment_id
+            if experiment
+            else client.create_experiment(name, artifact_location=f"s3://{h.artifacts_bucket}/mlflow/{name}")
+        )
+        run_id = client.create_run(experiment_id, tags={"mlflow.runName": "churn-v5"}).info.run_id
+        reports = churn_reports(auc=0.88, f1=0.69)
+        for key, value in {"max_depth": "6", "eta": "0.2", "num_round": "200"}.items():
+            client.log_param(run_id, key, value)
+        for section in reports["metrics"].values():
+            for metric, body in section.items():
+                client.log_metric(run_id, metric, float(body["value"]))
+        client.set_tag(run_id, "mlflow.source.git.commit", COMMIT)
+        client.set_tag(run_id, "mlflow.source.git.repoURL", f"https://git.example.com/ml/{BLUE_GREEN}")
+        client.set_tag(run_id, "registry.training_job", f"{BLUE_GREEN}-train-v5")
+        data_uri = f"s3://{h.artifacts_bucket}/datasets/{BLUE_GREEN}/v5/train.parquet"
+        client.log_inputs(
+            run_id,
+            datasets=[
+                DatasetInput(
+                    Dataset("train", "v5", "s3", json.dumps({"uri": data_uri})),
+                    tags=[InputTag("mlflow.data.context", "training")],
+                )
+            ],
+        )
+        with tempfile.TemporaryDirectory() as scratch:
+            weights = Path(scratch) / "model.bin"
+            weights.write_bytes(b"model bytes")
+            with tarfile.open(Path(scratch) / "model.tar.gz", "w:gz") as archive:
+                archive.add(weights, arcname="model.bin")
+            client.log_artifact(run_id, str(Path(scratch) / "model.tar.gz"))
+        client.set_terminated(run_id)
+        from registry_core.baseline import baseline_s3_key, build_feature_baseline
+
+        rng = random.Random("mlflow-v5")
+        columns = {
+            f: [rng.choice(["a", "b", "c"]) for _ in range(500)]
+            if f in ("contract_type", "payment_method")
+            else [rng.gauss(50, 10) for _ in range(500)]
+            for f in CHURN_FEATURES
+        }
+        baseline = build_feature_baseline(columns, categorical=("contract_type", "payment_method"))
+        started = time.perf_counter()
+        registered = self.cli_json(
+            "register", "--group", BLUE_GREEN, "--mlflow-run", run_id, "--tracking-uri", url,
+            "--image", f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/{BLUE_GREEN}:v5",
+            "--bias-report", h.put_json(f"{BLUE_GREEN}/v5/bias.json", reports["bias"]),
+            "--explainability-report", h.put_json(f"{BLUE_GREEN}/v5/explainability.json", reports["explainability"]),
+            "--baseline", h.put_json(baseline_s3_key(BLUE_GREEN, "v5"), baseline),
+        )  # fmt: skip
+        arn = registered["package_arn"]
+        version = registered["mlflow"]["MlflowModelVersion"]
+        execution = self.announce(arn)
+        self.check(client.get_registered_model(BLUE_GREEN).aliases == {}, "an alias was set before Production")
+        self.approve(arn)
+        result = self.finish(execution, started)
+        self.check(result["status"] == "SUCCEEDED", f"v5 promotion ended {result['status']}")
+        self.check(self.stage(arn)[0] == "Production", f"v5 is {self.stage(arn)}")
+        aliases = dict(client.get_registered_model(BLUE_GREEN).aliases)
+        tags = client.get_model_version(BLUE_GREEN, version).tags
+        self.check(aliases == {"champion": version}, f"MLflow aliases after v5's promotion: {aliases}")
+        self.check(tags.get("stage") == "Production", f"MLflow stage tag: {tags.get('stage')}")
+        self.mlflow_lines = [
+            f"run {run_id} -> {BLUE_GREEN} v{registered['version']} (MLflow model version {version})",
+            f"link: {registered['mlflow']['RunLink']}",
+            f"aliases after Production: {aliases}; tags stage={tags.get('stage')}, approved_by={tags.get('approved_by')}",
+        ]
+        return (
+            f"run {run_id[:8]} -> v{registered['version']} -> Production; MLflow aliases {aliases}, "
+            f"stage={tags.get('stage')}; run: {registered['mlflow']['RunLink']}"
+        )
+
     def collect(self) -> None:
         entries = []
         for group in (BLUE_GREEN, AB_GROUP):
@@ -411,20 +496,38 @@ STEPS = [
     ("4. A/B: the challenger wins significantly, traffic shifted, loser Archived", "step_ab_test"),
     ("5. drifted captured traffic: drift metrics, alarms in ALARM, drift event", "step_drift"),
     ("6. guardrail rollback: the previous version keeps serving, the candidate RolledBack", "step_guardrail_rollback"),
+    ("7. MLflow: a real run registered as v5, promoted; 'champion' set in MLflow", "step_mlflow"),
 ]
 
 
 @contextlib.contextmanager
-def running_system(outdir: Path, templates: dict[str, dict[str, Any]]) -> Iterator[PipelineHarness]:
-    with PipelineHarness(outdir, templates) as harness:
+def running_system(
+    outdir: Path, templates: dict[str, dict[str, Any]], mlflow_url: str | None = None
+) -> Iterator[PipelineHarness]:
+    """The emulated system, its lifecycle function talking to a real local MLflow server (the given
+    one, or one of its own in a temporary directory, its log in ``server.log`` there)."""
+    import tempfile
+
+    from offline import mlflow_server
+
+    with contextlib.ExitStack() as stack:
+        if mlflow_url is None:
+            directory = Path(tempfile.mkdtemp(prefix="demo-mlflow."))
+            mlflow_url = stack.enter_context(mlflow_server.running(directory))
+        harness = stack.enter_context(PipelineHarness(outdir, templates, mlflow_url=mlflow_url))
+        harness.demo_mlflow_url = mlflow_url  # type: ignore[attr-defined]
         yield harness
 
 
 def rehearse(
-    outdir: Path, templates: dict[str, dict[str, Any]], report_path: Path, log: Callable[[str], None] = print
+    outdir: Path,
+    templates: dict[str, dict[str, Any]],
+    report_path: Path,
+    log: Callable[[str], None] = print,
+    mlflow_url: str | None = None,
 ) -> tuple[bool, Rehearsal]:
     """Run every step; returns (all steps behaved, the rehearsal with its report data)."""
-    with running_system(outdir, templates) as harness:
+    with running_system(outdir, templates, mlflow_url) as harness:
         rehearsal = Rehearsal(harness, log)
         ok = True
         for title, method in STEPS:

@@ -71,8 +71,7 @@ def pytest_configure(config: Any) -> None:
     the environment), so the summary line counts every worker's calls exactly once."""
     import tempfile
 
-    from offline import iam_proof
-    from tests import mlflow_server
+    from offline import iam_proof, mlflow_server
 
     if not hasattr(config, "workerinput") and not os.environ.get("PYTEST_XDIST_WORKER"):
         os.environ[iam_proof.TOTALS_DIR_VARIABLE] = tempfile.mkdtemp(prefix="iam-proof-")
@@ -80,8 +79,8 @@ def pytest_configure(config: Any) -> None:
 
 
 def pytest_unconfigure(config: Any) -> None:
-    """The controller stops the MLflow server the run shared (tests/mlflow_server.py)."""
-    from tests import mlflow_server
+    """The controller stops the MLflow server the run shared (offline/mlflow_server.py)."""
+    from offline import mlflow_server
 
     if not hasattr(config, "workerinput") and not os.environ.get("PYTEST_XDIST_WORKER"):
         mlflow_server.stop()
@@ -90,7 +89,7 @@ def pytest_unconfigure(config: Any) -> None:
 @pytest.fixture(scope="session")
 def mlflow_url() -> str:
     """A real MLflow tracking server on 127.0.0.1 (SQLite backend, local artifacts), shared by the run."""
-    from tests import mlflow_server
+    from offline import mlflow_server
 
     return mlflow_server.url()
 

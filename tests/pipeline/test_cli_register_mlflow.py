@@ -1,4 +1,4 @@
-"""``registry register --mlflow-run``: a real run on a real MLflow server (tests/mlflow_server.py) whose
+"""``registry register --mlflow-run``: a real run on a real MLflow server (offline/mlflow_server.py) whose
 artifacts live in the emulated artifacts bucket, registered as a version; every lineage field traced
 back to the run; a run without a git commit refused naming the tag."""
 

@@ -1,6 +1,6 @@
 """The lifecycle, mirrored into a real MLflow server by the pipeline, read back with the MLflow client.
 
-The harness points the lifecycle function at the run's local ``mlflow server`` (tests/mlflow_server.py)
+The harness points the lifecycle function at the run's local ``mlflow server`` (offline/mlflow_server.py)
 while its IAM is judged against the template's tracking server (``sagemaker-mlflow:*`` on its ARN).
 """
 

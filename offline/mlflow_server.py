@@ -1,4 +1,4 @@
-"""A real MLflow tracking server for the tests: ``mlflow server`` on 127.0.0.1 (SQLite backend, local
+"""A real MLflow tracking server for the tests and the demo: ``mlflow server`` on 127.0.0.1 (SQLite backend, local
 artifact root), the pinned MLflow of requirements-dev.txt.
 
 Starting one costs ~10-25 s on this machine, so one server serves the whole run: the first process
@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 DIR_VARIABLE = "MLFLOW_TEST_DIR"
@@ -102,3 +103,19 @@ def stop() -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGTERM)
     pid_file.unlink()
+
+
+@contextlib.contextmanager
+def running(directory: Path) -> Iterator[str]:
+    """A server of its own in ``directory`` (SQLite, artifacts and ``server.log`` there), stopped on exit
+    (``make demo``)."""
+    previous = os.environ.get(DIR_VARIABLE)
+    os.environ[DIR_VARIABLE] = str(directory)
+    try:
+        yield url()
+    finally:
+        stop()
+        if previous is None:
+            os.environ.pop(DIR_VARIABLE, None)
+        else:
+            os.environ[DIR_VARIABLE] = previous
