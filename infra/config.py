@@ -181,7 +181,7 @@ def json_schema() -> dict[str, Any]:
     defs["GroupPolicy"] = group
     defs.update({f"Partial{name}": _partial(schema) for name, schema in list(defs.items())})
     environment = EnvironmentConfig.model_json_schema(by_alias=True, ref_template="#/$defs/{model}")
-    environment.pop("$defs", None)
+    defs.update(environment.pop("$defs", {}))
     settings = {key: value for key, value in environment["properties"].items() if key in ENVIRONMENT_SETTINGS}
     defs["Environment"] = {
         "type": "object",

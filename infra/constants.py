@@ -19,6 +19,7 @@ from registry_core.names import (  # noqa: F401  (re-exported for the constructs
     idempotency_table_name,
     ledger_table_name,
     locks_table_name,
+    mlflow_name,
     models_bucket_name,
     resource_prefix,
     review_board_role_name,

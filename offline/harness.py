@@ -10,6 +10,8 @@ AWS would: an EventBridge event to the dispatcher, a board decision, an endpoint
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import io
 import json
 import os
@@ -184,6 +186,7 @@ class PipelineHarness:
         count_iam: bool = True,
         wait_seconds: int = 0,
         emit_events: bool = False,
+        mlflow_url: str | None = None,
     ) -> None:
         self.outdir = Path(outdir)
         # Wait states last this long (0 in tests; the sandbox keeps a short real pause so a polling
@@ -206,6 +209,10 @@ class PipelineHarness:
         self._stack = ExitStack()
         self.executions: list[str] = []
         self._coverage_lock = threading.Lock()
+        # The MLflow the functions are configured for (the template's tracking server or App ARN) and,
+        # when given, the real local server they talk to instead (``mlflow_url``).
+        self.mlflow_url = mlflow_url
+        self.mlflow_configured_uri: str | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
     def __enter__(self) -> PipelineHarness:
@@ -224,6 +231,7 @@ class PipelineHarness:
         self._stack.enter_context(self.runner.installed())
         self._stack.enter_context(self.iam.installed())
         self._stack.enter_context(mock.patch.object(retrier_decl, "time", SimpleNamespace(sleep=lambda seconds: None)))
+        self._stack.enter_context(self._record_mlflow_calls())
         self.runner.extra_env.update(
             {
                 "AWS_REGION": REGION,
@@ -290,6 +298,31 @@ class PipelineHarness:
             raise HarnessError("IAM proof failed:\n  " + "\n  ".join(proof.failures()))
 
     # --- IAM proof ---------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _record_mlflow_calls(self) -> Iterator[None]:
+        """MLflow REST calls bypass botocore: record each with the IAM action that authorizes it on the
+        MLflow the template configures (``sagemaker-mlflow:<Api>`` on a tracking server,
+        ``sagemaker:CallMlflowAppApi`` on an App)."""
+        from registry_core import mlflow_rest
+
+        original = mlflow_rest.MlflowRestClient.call
+        harness = self
+
+        def call(client: Any, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+            configured = harness.mlflow_configured_uri
+            match = mlflow_rest.MLFLOW_ARN.match(configured or "")
+            if match:
+                action = (
+                    mlflow_rest.APP_REST_ACTION
+                    if match.group("type") == "mlflow-app"
+                    else mlflow_rest.REST_ACTIONS[(method, path)]
+                )
+                harness.iam.observe_action(action, str(configured))
+            return original(client, method, path, body)
+
+        with mock.patch.object(mlflow_rest.MlflowRestClient, "call", call):
+            yield
+
     def _watch_iam(self) -> None:
         """Mark whose code runs: each function as its own role, the state machine's threads as its role."""
         self.iam.encryption = iam_proof.encryption_of(self.resolver)
@@ -346,6 +379,12 @@ class PipelineHarness:
             elif r.type == "AWS::SageMaker::ModelPackageGroup":
                 r.ref = p["ModelPackageGroupName"]
                 r.attrs["ModelPackageGroupArn"] = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package-group/{r.ref}"
+            elif r.type == "AWS::SageMaker::MlflowTrackingServer":
+                r.ref = p["TrackingServerName"]
+                r.attrs["TrackingServerArn"] = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:mlflow-tracking-server/{r.ref}"
+            elif r.type == "AWS::SageMaker::MlflowApp":
+                r.ref = "app-" + hashlib.sha256(p["Name"].encode()).hexdigest()[:12]
+                r.attrs["Arn"] = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:mlflow-app/{r.ref}"
             elif r.type == "AWS::IAM::Role":
                 r.ref = r.logical_id[:64]
                 r.attrs["Arn"] = f"arn:aws:iam::{ACCOUNT}:role/{r.ref}"
@@ -452,6 +491,11 @@ class PipelineHarness:
                 if path.is_file():
                     archive.write(path, path.relative_to(code_dir).as_posix())
         environment = {k: str(v) for k, v in p.get("Environment", {}).get("Variables", {}).items()}
+        if "MLFLOW_TRACKING_URI" in environment:
+            self.mlflow_configured_uri = environment["MLFLOW_TRACKING_URI"]
+            if self.mlflow_url:
+                environment["MLFLOW_TRACKING_URI"] = self.mlflow_url
+                environment["MLFLOW_MIRROR_BACKOFF_SECONDS"] = "0"
         self.runner.reserve(environment)
         self.lambda_.create_function(
             FunctionName=r.ref,
@@ -551,6 +595,7 @@ class PipelineHarness:
         explainability: dict[str, Any] | None,
         tag: str,
         registrant: str = REGISTRANT,
+        customer_metadata: dict[str, str] | None = None,
     ) -> Registration:
         """Upload the reports and create a package in Development, as the CLI/SDK would, as ``registrant``
         (SageMaker records it as the package's ``CreatedBy``)."""
@@ -575,14 +620,16 @@ class PipelineHarness:
             }
         set_modifying_identity(registrant)
         try:
-            response = self._create_package(group, tag, model_metrics)
+            response = self._create_package(group, tag, model_metrics, customer_metadata)
         finally:
             set_modifying_identity(None)
         arn = response["ModelPackageArn"]
         version = int(arn.rsplit("/", 1)[1])
         return Registration(arn, group, version)
 
-    def _create_package(self, group: str, tag: str, model_metrics: dict[str, Any]) -> dict[str, Any]:
+    def _create_package(
+        self, group: str, tag: str, model_metrics: dict[str, Any], customer_metadata: dict[str, str] | None = None
+    ) -> dict[str, Any]:
         return self.sm.create_model_package(  # type: ignore[no-any-return]
             ModelPackageGroupName=group,
             ModelPackageDescription=f"{group} {tag}",
@@ -599,6 +646,7 @@ class PipelineHarness:
             },
             ModelMetrics=model_metrics,
             ModelLifeCycle={"Stage": "Development", "StageStatus": "Registered", "StageDescription": "registered"},
+            **({"CustomerMetadataProperties": customer_metadata} if customer_metadata else {}),
         )
 
     def state_change_event(self, package_arn: str) -> dict[str, Any]:

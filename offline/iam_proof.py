@@ -413,6 +413,22 @@ class CallRecorder:
         with self._lock:
             self.calls.extend(calls)
 
+    def observe_action(self, action: str, resource: str, principal: str | None = None) -> None:
+        """A call that does not go through botocore (the MLflow REST calls, SigV4-signed by hand):
+        recorded with the IAM action that authorizes it and the resource it names."""
+        principal = principal or self.current()
+        if principal is None:
+            return
+        service, name = action.split(":", 1)
+        try:
+            check_shape(service, name, resource)
+        except (IamProofError, KeyError) as error:
+            with self._lock:
+                self.errors.append(f"{principal} {action}: {error}")
+            return
+        with self._lock:
+            self.calls.append(Call(principal, action, resource))
+
     @contextmanager
     def installed(self) -> Iterator[CallRecorder]:
         """Hook botocore: every client (the functions create their own) passes through here."""

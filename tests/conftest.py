@@ -71,10 +71,27 @@ def pytest_configure(config: Any) -> None:
     the environment), so the summary line counts every worker's calls exactly once."""
     import tempfile
 
-    from offline import iam_proof
+    from offline import iam_proof, mlflow_server
 
     if not hasattr(config, "workerinput") and not os.environ.get("PYTEST_XDIST_WORKER"):
         os.environ[iam_proof.TOTALS_DIR_VARIABLE] = tempfile.mkdtemp(prefix="iam-proof-")
+        mlflow_server.prepare()
+
+
+def pytest_unconfigure(config: Any) -> None:
+    """The controller stops the MLflow server the run shared (offline/mlflow_server.py)."""
+    from offline import mlflow_server
+
+    if not hasattr(config, "workerinput") and not os.environ.get("PYTEST_XDIST_WORKER"):
+        mlflow_server.stop()
+
+
+@pytest.fixture(scope="session")
+def mlflow_url() -> str:
+    """A real MLflow tracking server on 127.0.0.1 (SQLite backend, local artifacts), shared by the run."""
+    from offline import mlflow_server
+
+    return mlflow_server.url()
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

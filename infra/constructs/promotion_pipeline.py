@@ -32,10 +32,12 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 from registry_core.config import EnvironmentConfig, publish
+from registry_core.mlflow_rest import LIFECYCLE_MIRROR_ACTIONS
 
 from infra import constants
 from infra.constructs.audit_ledger import AuditLedger
 from infra.constructs.encryption import DECRYPT, ENCRYPT_DECRYPT, PUBLISH, grant_key_use
+from infra.constructs.experiment_tracking import TrackingAccess
 from infra.constructs.python_lambda import PythonLambda
 from infra.nag import list_packages_acknowledgment, nag_form
 
@@ -58,6 +60,8 @@ class PipelineResources:
     ledger: AuditLedger
     topic: sns.ITopic
     artifacts: s3.IBucket
+    # The environment's MLflow; the lifecycle function mirrors stage changes into it.
+    tracking: TrackingAccess | None = None
 
 
 def event_pattern(group_names: list[str], account: str, region: str) -> dict[str, Any]:
@@ -234,8 +238,20 @@ class PromotionPipeline(Construct):
                 "TOPIC_ARN": r.topic.topic_arn,
                 "LOCK_TTL_SECONDS": str(constants.LOCK_TTL_SECONDS),
                 **idem,
+                **(
+                    {
+                        "MLFLOW_TRACKING_URI": r.tracking.tracking_uri,
+                        "MLFLOW_MIRROR_ATTEMPTS": str(self.config.mlflow.mirror_attempts),
+                    }
+                    if r.tracking is not None and self.config.mlflow is not None
+                    else {}
+                ),
             },
         )
+        if r.tracking is not None:
+            # Exactly the MLflow REST calls the mirror makes (registry_core.mlflow_rest.REST_ACTIONS).
+            for statement in r.tracking.rest_statements(LIFECYCLE_MIRROR_ACTIONS, "MirrorLifecycleIntoMlflow"):
+                self.lifecycle.grant(statement)
         self._grant_registry_read(self.lifecycle)
         self._grant_idempotency(self.lifecycle)
         self.lifecycle.grant(iam.PolicyStatement(actions=["sagemaker:UpdateModelPackage"], resources=self.package_arns))

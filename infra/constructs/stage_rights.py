@@ -55,6 +55,7 @@ class StageRights(Construct):
         ledger_table_arn: str,
         key: kms.IKey,
         review_board_principals: Sequence[str] = (),
+        mlflow_statements: Sequence[iam.PolicyStatement] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         deny_decisions = iam.PolicyStatement(
@@ -105,10 +106,20 @@ class StageRights(Construct):
                     resources=[*package_arns, *group_arns],
                     conditions={"Null": {STAGE_KEY: "true"}},
                 ),
+                # Experiment tracking on the environment's MLflow (infra.constructs.experiment_tracking).
+                *mlflow_statements,
                 deny_pipeline_stages,
                 deny_decisions,
             ],
         )
+        if any("*" in statement.resources for statement in mlflow_statements):
+            Validations.of(self.data_scientists).acknowledge(
+                Acknowledgment(
+                    id="AwsSolutions-IAM5[Resource::*]",
+                    reason="sagemaker-mlflow:AccessUI only: the Service Authorization Reference lists no resource type "
+                    "for it; the presigned URL, granted on this environment's server only, decides which UI opens.",
+                ),
+            )
         self.review_board = iam.ManagedPolicy(
             self,
             "ReviewBoard",

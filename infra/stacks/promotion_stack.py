@@ -10,6 +10,7 @@ from constructs import Construct
 from registry_core.config import EnvironmentConfig
 
 from infra import constants
+from infra.constructs.experiment_tracking import tracking_access
 from infra.constructs.ledger_integrity_check import LedgerIntegrityCheck
 from infra.constructs.promotion_pipeline import DeployStepFactory, PipelineResources, PromotionPipeline
 from infra.constructs.reconciler import PromotionReconciler
@@ -29,6 +30,12 @@ class PromotionStack(Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        self.tracking = tracking_access(
+            self,
+            config.name,
+            config.mlflow,
+            app_arn=registry.tracking.tracking_uri if registry.tracking and registry.tracking.app else None,
+        )
         self.pipeline = PromotionPipeline(
             self,
             "Pipeline",
@@ -41,6 +48,7 @@ class PromotionStack(Stack):
                 artifacts=s3.Bucket.from_bucket_name(
                     self, "ArtifactsBucket", constants.artifacts_bucket_name(config.name, self.account, self.region)
                 ),
+                tracking=self.tracking,
             ),
             deploy_step=deploy_step,
         )
@@ -58,6 +66,7 @@ class PromotionStack(Stack):
             ),
             key=registry.key,
             review_board_principals=config.review_board_principals,
+            mlflow_statements=self.tracking.data_scientist_statements() if self.tracking else (),
         )
         self.ledger_check = LedgerIntegrityCheck(
             self,

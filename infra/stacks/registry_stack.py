@@ -12,12 +12,14 @@ from infra import constants
 from infra.constructs.artifact_store import ArtifactStore
 from infra.constructs.audit_ledger import AuditLedger
 from infra.constructs.encryption import RegistryKeys
+from infra.constructs.experiment_tracking import ExperimentTracking
 from infra.constructs.model_package_groups import ModelPackageGroups
 from infra.constructs.notifications import Notifications
 
 
 class RegistryStack(Stack):
-    """KMS keys, model package groups, models and internal buckets, audit ledger and notification topic.
+    """KMS keys, model package groups, models and internal buckets, audit ledger, notification topic and
+    (when configured) the environment's managed MLflow.
 
     ``key`` is the internal key (everything not shared); ``artifacts_key`` encrypts only the models
     bucket, the one store registry-reader accounts may read."""
@@ -50,6 +52,17 @@ class RegistryStack(Stack):
             topic_name=constants.topic_name(config.name),
             emails=config.review_board_emails,
         )
+        self.tracking: ExperimentTracking | None = None
+        if config.mlflow is not None:
+            self.tracking = ExperimentTracking(
+                self,
+                "ExperimentTracking",
+                env_name=config.name,
+                policy=config.mlflow,
+                bucket=self.artifacts.bucket,
+                key=self.key,
+            )
+            CfnOutput(self, "MlflowTrackingUri", value=self.tracking.tracking_uri)
         CfnOutput(self, "ArtifactsBucketName", value=self.artifacts.bucket.bucket_name)
         CfnOutput(self, "ModelsBucketName", value=self.artifacts.models.bucket_name)
         CfnOutput(self, "LedgerTableName", value=self.ledger.table.table_name)

@@ -16,6 +16,7 @@ from registry_core.locks import PromotionLock
 from registry_core.model_registry import ModelRegistry, PackageView
 from registry_core.observability import logger
 
+from promotion.mlflow_mirror import CHALLENGER, CHAMPION, MIRROR_FAILED_TRANSITION, MlflowMirror
 from promotion.state import PromotionState
 
 PIPELINE_ACTOR = "mlops-registry:promotion-pipeline"
@@ -87,13 +88,47 @@ class ModelCards(Protocol):
 
 class LifecycleService:
     def __init__(
-        self, registry: ModelRegistry, ledger: Ledger, lock: PromotionLock, notify: Notify, cards: ModelCards
+        self,
+        registry: ModelRegistry,
+        ledger: Ledger,
+        lock: PromotionLock,
+        notify: Notify,
+        cards: ModelCards,
+        mlflow: MlflowMirror | None = None,
     ) -> None:
         self.registry = registry
         self.ledger = ledger
         self.lock = lock
         self.notify = notify
         self.cards = cards
+        self.mlflow = mlflow
+
+    def _mirror(
+        self,
+        view: PackageView,
+        stage: str,
+        entry: LedgerEntry,
+        execution_arn: str,
+        approved_by: str | None = None,
+        alias: str | None = None,
+    ) -> dict[str, Any] | None:
+        """Write the stage change to MLflow; a failure is recorded and notified, never raised."""
+        if self.mlflow is None:
+            return None
+        result = self.mlflow.safely(view, stage, entry.entry_id, approved_by=approved_by, alias=alias)
+        if result.status == "failed":
+            self._record(
+                view,
+                None,
+                "info",
+                f"MLflow not updated for {stage}: {result.detail}",
+                PIPELINE_ACTOR,
+                execution_arn,
+                {"mlflow": result.as_dict(), "stage": stage, "alias": alias, "ledger_entry": entry.entry_id},
+                MIRROR_FAILED_TRANSITION,
+                from_stage=stage,
+            )
+        return result.as_dict()
 
     def _record(
         self,
@@ -144,7 +179,7 @@ class LifecycleService:
         # Versions registered without the CLI (a pipeline step, Studio) get their Draft card here.
         self.cards.ensure(view.arn, state.policy.risk_rating, state.policy.fairness_waiver)
         actor = view.created_by or view.last_modified_by or "unknown"
-        self._record(
+        entry = self._record(
             view,
             "Development",
             "entered",
@@ -155,7 +190,7 @@ class LifecycleService:
             "registered",
             from_stage=None,
         )
-        return {"stage": "Development"}
+        return {"stage": "Development", "mlflow": self._mirror(view, "Development", entry, execution_arn)}
 
     def enter_staging(self, state: PromotionState, execution_arn: str) -> dict[str, Any]:
         view = self.registry.describe(state.package_arn)
@@ -163,7 +198,7 @@ class LifecycleService:
             view.arn, "Staging", "InProgress", "Metrics gate passed; bias and explainability gates next"
         )
         self.cards.advance(view.arn, "Staging")
-        self._record(
+        entry = self._record(
             view,
             "Staging",
             "entered",
@@ -173,7 +208,7 @@ class LifecycleService:
             {"metrics": state.gates.get("metrics")},
             "to-staging",
         )
-        return {"stage": "Staging"}
+        return {"stage": "Staging", "mlflow": self._mirror(view, "Staging", entry, execution_arn)}
 
     def acquire_lock(self, state: PromotionState, execution_arn: str) -> dict[str, Any]:
         self.lock.acquire(state.group, execution_arn, state.package_arn)
@@ -181,7 +216,25 @@ class LifecycleService:
         superseded = current is not None and current.version > state.version
         if superseded:
             self.lock.release(state.group, execution_arn)
+        mirrored = None
+        ab_test = state.policy.deployment.mode == "ab_test" and current is not None
+        if not superseded and ab_test and self.mlflow is not None:
+            # The candidate is about to serve as the A/B test's challenger against the serving champion.
+            view = self.registry.describe(state.package_arn)
+            entry = self._record(
+                view,
+                None,
+                "info",
+                "A/B test starting: challenger against the serving champion",
+                PIPELINE_ACTOR,
+                execution_arn,
+                {"production_arn": current.arn if current else None},
+                "ab-test-challenger",
+                from_stage=view.stage,
+            )
+            mirrored = self._mirror(view, view.stage or "Staging", entry, execution_arn, alias=CHALLENGER)
         return {
+            "mlflow": mirrored,
             "held": not superseded,
             "superseded": superseded,
             "production_arn": current.arn if current else None,
@@ -203,7 +256,7 @@ class LifecycleService:
             approval_description=f"{actor}: {reason}",
         )
         self.cards.advance(view.arn, "Production")
-        self._record(
+        entry = self._record(
             view,
             "Production",
             "entered",
@@ -218,10 +271,11 @@ class LifecycleService:
             },
             "to-production",
         )
+        mirrored = self._mirror(view, "Production", entry, execution_arn, approved_by=actor, alias=CHAMPION)
         if previous is not None:
             self.registry.set_lifecycle(previous.arn, "Archived", "Replaced", f"Replaced by version {view.version}")
             self.cards.advance(previous.arn, "Archived")
-            self._record(
+            archived = self._record(
                 previous,
                 "Archived",
                 "archived",
@@ -231,8 +285,9 @@ class LifecycleService:
                 {"replaced_by": view.arn},
                 "archived",
             )
+            self._mirror(previous, "Archived", archived, execution_arn)
         self.lock.release(state.group, execution_arn)
-        return {"stage": "Production", "archived": previous.arn if previous else None}
+        return {"stage": "Production", "archived": previous.arn if previous else None, "mlflow": mirrored}
 
     def reject(self, state: PromotionState, execution_arn: str) -> dict[str, Any]:
         reason, evidence, actor = rejection_reason(state)
@@ -243,9 +298,10 @@ class LifecycleService:
             view.arn, "Archived", status, reason, approval_status="Rejected", approval_description=reason
         )
         self.cards.advance(view.arn, "Archived")
-        self._record(view, "Archived", decision, reason, actor, execution_arn, evidence, transition)
+        entry = self._record(view, "Archived", decision, reason, actor, execution_arn, evidence, transition)
+        mirrored = self._mirror(view, "Archived", entry, execution_arn)
         self.lock.release(state.group, execution_arn)
-        return {"stage": "Archived", "status": status, "reason": reason}
+        return {"stage": "Archived", "status": status, "reason": reason, "mlflow": mirrored}
 
     def record_failure(self, state: PromotionState, execution_arn: str) -> dict[str, Any]:
         error = state.error or {}

@@ -9,11 +9,13 @@ from registry_core.aws_errors import transient_errors_are_typed
 from registry_core.config import FairnessWaiver
 from registry_core.ledger import Ledger
 from registry_core.locks import PromotionLock
+from registry_core.mlflow_rest import MlflowRestClient
 from registry_core.model_registry import ModelRegistry
 from registry_core.observability import count, instrumented, set_correlation_id
 
 from promotion.idempotency import run_idempotent
 from promotion.lifecycle import LifecycleService
+from promotion.mlflow_mirror import MlflowMirror
 from promotion.settings import LifecycleSettings, load
 from promotion.state import PromotionState, parse_task
 
@@ -25,6 +27,18 @@ def _service(settings: LifecycleSettings) -> LifecycleService:
         lock=PromotionLock(settings.LOCKS_TABLE, settings.LOCK_TTL_SECONDS),
         notify=lambda subject, body: notifier.publish(settings.TOPIC_ARN, subject, body),
         cards=RegistryModelCards(),
+        mlflow=_mirror(settings),
+    )
+
+
+def _mirror(settings: LifecycleSettings) -> MlflowMirror | None:
+    if not settings.MLFLOW_TRACKING_URI:
+        return None
+    return MlflowMirror(
+        settings.MLFLOW_TRACKING_URI,
+        lambda uri: MlflowRestClient(uri),
+        attempts=settings.MLFLOW_MIRROR_ATTEMPTS,
+        backoff_seconds=settings.MLFLOW_MIRROR_BACKOFF_SECONDS,
     )
 
 

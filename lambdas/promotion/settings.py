@@ -56,6 +56,10 @@ class LifecycleSettings(_Settings):
     IDEMPOTENCY_TABLE: str = Field(min_length=3)
     TOPIC_ARN: str = Field(min_length=20)
     LOCK_TTL_SECONDS: int = Field(ge=60)
+    # The environment's MLflow (a SageMaker MLflow ARN or an http(s) URL); unset = no lifecycle mirror.
+    MLFLOW_TRACKING_URI: str | None = Field(default=None, min_length=8)
+    MLFLOW_MIRROR_ATTEMPTS: int = Field(default=3, ge=1, le=5)
+    MLFLOW_MIRROR_BACKOFF_SECONDS: float = Field(default=0.5, ge=0, le=10)
 
 
 def load(model: type[T]) -> T:

@@ -372,6 +372,50 @@ class GroupPolicy(Strict):
         return self
 
 
+# --- experiment tracking (MLflow) -----------------------------------------------------------------
+MlflowKind = Literal["trackingServer", "app", "external"]
+TrackingServerSize = Literal["Small", "Medium", "Large"]
+# CreateMlflowTrackingServer / CreateMlflowApp: WeeklyMaintenanceWindowStart is "Ddd:HH:MM".
+MAINTENANCE_WINDOW_PATTERN = r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun):([01]\d|2[0-3]):[0-5]\d$"
+MLFLOW_VERSION_PATTERN = r"^\d+(\.\d+)+$"  # AWS::SageMaker::MlflowTrackingServer MlflowVersion
+ARTIFACT_PREFIX_PATTERN = r"^[a-z0-9][a-z0-9\-/]{0,62}[a-z0-9]$"
+# A team's own MLflow: an http(s) URL, or the ARN of a SageMaker tracking server or MLflow App.
+EXTERNAL_TRACKING_URI_PATTERN = (
+    r"^(https?://[^\s/]+(/\S*)?|arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]+:\d{12}:(mlflow-tracking-server|mlflow-app)/\S+)$"
+)
+MIRROR_ATTEMPTS_RANGE = (1, 5)
+
+
+class MlflowPolicy(Strict):
+    """Experiment tracking of one environment (docs/mlflow.md).
+
+    ``kind`` ``trackingServer`` creates ``AWS::SageMaker::MlflowTrackingServer`` (size, MLflow version
+    and maintenance window below), ``app`` the serverless ``AWS::SageMaker::MlflowApp``, ``external``
+    creates nothing and uses ``trackingUri``."""
+
+    kind: MlflowKind = "trackingServer"
+    tracking_server_size: TrackingServerSize = "Small"
+    mlflow_version: Annotated[str, Field(pattern=MLFLOW_VERSION_PATTERN, max_length=32)] = "3.0"
+    weekly_maintenance_window_start: Annotated[str, Field(pattern=MAINTENANCE_WINDOW_PATTERN)] = "Sun:03:00"
+    # SageMaker's automatic registration of MLflow models into the Model Registry (off: the registry
+    # registers versions itself, through `registry register --mlflow-run`).
+    automatic_model_registration: bool = False
+    artifact_prefix: Annotated[str, Field(pattern=ARTIFACT_PREFIX_PATTERN)] = "mlflow"
+    tracking_uri: Annotated[str, Field(pattern=EXTERNAL_TRACKING_URI_PATTERN, max_length=2048)] | None = None
+    # Lifecycle write-back: attempts per MLflow call before the failure is recorded and notified.
+    mirror_attempts: Annotated[int, Field(ge=MIRROR_ATTEMPTS_RANGE[0], le=MIRROR_ATTEMPTS_RANGE[1])] = 3
+
+    @model_validator(mode="after")
+    def _uri_only_for_external(self) -> MlflowPolicy:
+        if self.kind == "external" and self.tracking_uri is None:
+            raise ValueError("kind 'external' needs trackingUri (an http(s) URL or a SageMaker MLflow ARN)")
+        if self.kind != "external" and self.tracking_uri is not None:
+            raise ValueError(
+                f"trackingUri {self.tracking_uri!r} is only for kind 'external'; kind {self.kind!r} creates its own"
+            )
+        return self
+
+
 # --- environment ----------------------------------------------------------------------------------
 Account = Annotated[str, Field(pattern=ACCOUNT_PATTERN)]
 
@@ -389,6 +433,8 @@ class EnvironmentConfig(Strict):
     registry_reader_accounts: tuple[Account, ...] = ()
     # IAM roles/users of the review board; empty: the stack creates the board's role.
     review_board_principals: tuple[Annotated[str, Field(pattern=PRINCIPAL_PATTERN)], ...] = ()
+    # Experiment tracking; absent means no MLflow integration in this environment.
+    mlflow: MlflowPolicy | None = None
     groups: Annotated[tuple[GroupPolicy, ...], Field(min_length=1)]
 
     @model_validator(mode="after")

@@ -44,6 +44,13 @@ MODEL_CARD_ARN = "ModelCardArn"
 MODEL_CARD_NAME = "ModelCardName"
 REGISTERED_BY = "RegisteredBy"
 REGISTERED_WITH = "RegisteredWith"
+# A version registered from an MLflow run (``registry register --mlflow-run``): where the run lives.
+MLFLOW_TRACKING_URI = "MlflowTrackingUri"
+MLFLOW_EXPERIMENT_ID = "MlflowExperimentId"
+MLFLOW_RUN_ID = "MlflowRunId"
+MLFLOW_MODEL_NAME = "MlflowModelName"
+MLFLOW_MODEL_VERSION = "MlflowModelVersion"
+MLFLOW_KEYS = (MLFLOW_TRACKING_URI, MLFLOW_EXPERIMENT_ID, MLFLOW_RUN_ID, MLFLOW_MODEL_NAME, MLFLOW_MODEL_VERSION)
 
 # SageMaker API limits (CreateModelPackage).
 MAX_METADATA_VALUE = 256

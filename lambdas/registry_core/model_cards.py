@@ -35,9 +35,29 @@ from registry_core.aws import client
 from registry_core.config import FairnessWaiver
 from registry_core.errors import UnknownPackageError
 from registry_core.events import PACKAGE_ARN
-from registry_core.lineage import MODEL_CARD_ARN, MODEL_CARD_NAME, REGISTERED_BY, Lineage, PartialLineage
+from registry_core.lineage import (
+    MLFLOW_EXPERIMENT_ID,
+    MLFLOW_KEYS,
+    MLFLOW_MODEL_NAME,
+    MLFLOW_MODEL_VERSION,
+    MLFLOW_RUN_ID,
+    MLFLOW_TRACKING_URI,
+    MODEL_CARD_ARN,
+    MODEL_CARD_NAME,
+    REGISTERED_BY,
+    Lineage,
+    PartialLineage,
+)
 from registry_core.model_registry import ModelRegistry, PackageView
 
+# Package customer metadata key -> the card's custom detail showing it.
+MLFLOW_CARD_DETAILS = {
+    MLFLOW_TRACKING_URI: "mlflow_tracking_uri",
+    MLFLOW_EXPERIMENT_ID: "mlflow_experiment_id",
+    MLFLOW_RUN_ID: "mlflow_run_id",
+    MLFLOW_MODEL_NAME: "mlflow_model_name",
+    MLFLOW_MODEL_VERSION: "mlflow_model_version",
+}
 CARD_STATUSES = ("Draft", "PendingReview", "Approved", "Archived")
 STATUS_FOR_STAGE = {"Development": None, "Staging": "PendingReview", "Production": "Approved", "Archived": "Archived"}
 RISK_RATINGS = {"low": "Low", "medium": "Medium", "high": "High", "unknown": "Unknown"}
@@ -68,6 +88,9 @@ class ModelCardFields:
     algorithm_type: str | None = None
     package_arn: str | None = None
     version: int | None = None
+    # Where the version was trained: MLflow tracking URI, experiment id, run id, model name and version
+    # (``registry_core.lineage.MLFLOW_KEYS``), for a version registered from an MLflow run.
+    mlflow: Mapping[str, str] = field(default_factory=dict)
 
     @staticmethod
     def from_package(view: PackageView, metrics: Mapping[str, float] | None = None) -> ModelCardFields:
@@ -89,6 +112,7 @@ class ModelCardFields:
             creator=view.customer_metadata.get(REGISTERED_BY),
             package_arn=view.arn,
             version=view.version,
+            mlflow={k: view.customer_metadata[k] for k in MLFLOW_KEYS if view.customer_metadata.get(k)},
         )
 
 
@@ -248,6 +272,8 @@ def _custom_details(fields: ModelCardFields) -> dict[str, str]:
         details[name if name.endswith("baseline") else f"{name}_report"] = uri
     if fields.package_arn:
         details["model_package_arn"] = fields.package_arn
+    for key, detail in MLFLOW_CARD_DETAILS.items():
+        details[detail] = fields.mlflow.get(key)
     return {key: str(value)[:MAX_CUSTOM_DETAIL] for key, value in details.items() if value}
 
 

@@ -82,3 +82,8 @@ def review_board_role_name(env_name: str) -> str:
 
 def review_board_role_arn(env_name: str, account: str, partition: str = "aws") -> str:
     return f"arn:{partition}:iam::{account}:role/{review_board_role_name(env_name)}"
+
+
+def mlflow_name(env_name: str) -> str:
+    """Name of the environment's managed MLflow tracking server or MLflow App."""
+    return f"{resource_prefix(env_name)}-mlflow"

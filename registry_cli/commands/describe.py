@@ -6,7 +6,18 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 from registry_core import model_cards
-from registry_core.lineage import MODEL_CARD_ARN, MODEL_CARD_NAME, Lineage, lineage_chain
+from registry_core.lineage import (
+    MLFLOW_EXPERIMENT_ID,
+    MLFLOW_MODEL_NAME,
+    MLFLOW_MODEL_VERSION,
+    MLFLOW_RUN_ID,
+    MLFLOW_TRACKING_URI,
+    MODEL_CARD_ARN,
+    MODEL_CARD_NAME,
+    Lineage,
+    lineage_chain,
+)
+from registry_core.mlflow_rest import run_link
 
 from registry_cli.context import NOT_FOUND_CODES, CliContext
 from registry_cli.errors import EXIT_OK
@@ -83,6 +94,7 @@ def run(ctx: CliContext) -> int:
         "ledger": entries,
         "customer_metadata": view.customer_metadata,
         "metadata_properties": view.metadata_properties,
+        "mlflow": _mlflow(view.customer_metadata),
     }
     ctx.emit(data, lambda out: _table(data, out))
     return EXIT_OK
@@ -137,6 +149,10 @@ def _table(data: dict[str, Any], out: Any) -> None:
     job = lineage.get("training_job_details") or {}
     if job:
         out.write(f"  training job {job.get('name')}: {job.get('status') or job.get('note')}\n")
+    mlflow = data["mlflow"]
+    if mlflow:
+        out.write(f"  MLflow run {mlflow['run_id']} (model {mlflow['model_name']} v{mlflow['model_version']}): ")
+        out.write(f"{mlflow['run_link']}\n")
     out.write("\n")
     render_fields("reports", list(data["reports"].items()), out)
     card = data["model_card"]
@@ -172,3 +188,20 @@ def _table(data: dict[str, Any], out: Any) -> None:
         )
     else:
         out.write("no ledger entries for this version\n")
+
+
+def _mlflow(customer_metadata: dict[str, str]) -> dict[str, str] | None:
+    """The MLflow run a version was registered from, with a link to it (docs/mlflow.md)."""
+    uri, experiment, run_id = (
+        customer_metadata.get(k) for k in (MLFLOW_TRACKING_URI, MLFLOW_EXPERIMENT_ID, MLFLOW_RUN_ID)
+    )
+    if not (uri and experiment and run_id):
+        return None
+    return {
+        "tracking_uri": uri,
+        "experiment_id": experiment,
+        "run_id": run_id,
+        "model_name": customer_metadata.get(MLFLOW_MODEL_NAME, "-"),
+        "model_version": customer_metadata.get(MLFLOW_MODEL_VERSION, "-"),
+        "run_link": run_link(uri, experiment, run_id),
+    }

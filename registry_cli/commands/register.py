@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ from registry_core.lineage import (
 
 from registry_cli.context import CliContext
 from registry_cli.errors import EXIT_ERROR, EXIT_OK
+from registry_cli.mlflow_run import RunRegistration, client_for, read_run, register_model_version, tracking_uri_for
 from registry_cli.output import render_fields
 
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
@@ -54,7 +56,9 @@ def add_parsers(subparsers: Any, add_common: Any) -> None:
     parser = subparsers.add_parser("register", help="register a model version (validated before SageMaker is called)")
     parser.add_argument("--group", "-g", required=True, help="managed model package group")
     what = parser.add_argument_group("the model")
-    what.add_argument("--model-data", required=True, metavar="S3_URI", help="model artifact (model.tar.gz)")
+    what.add_argument(
+        "--model-data", metavar="S3_URI", help="model artifact (model.tar.gz); from the run with --mlflow-run"
+    )
     what.add_argument("--image", required=True, help="inference image URI in ECR")
     what.add_argument(
         "--content-type", action="append", dest="content_types", help="input MIME type (default text/csv)"
@@ -64,7 +68,11 @@ def add_parsers(subparsers: Any, add_common: Any) -> None:
     )
     what.add_argument("--description", help="version description")
     reports = parser.add_argument_group("reports and baseline")
-    reports.add_argument("--metrics-report", metavar="S3_URI", help="model quality statistics (JSON)")
+    reports.add_argument(
+        "--metrics-report",
+        metavar="S3_URI",
+        help="model quality statistics (JSON); from the run's metrics with --mlflow-run",
+    )
     reports.add_argument("--bias-report", metavar="S3_URI", help="Clarify bias report (JSON)")
     reports.add_argument("--explainability-report", metavar="S3_URI", help="Clarify explainability report")
     baseline = reports.add_mutually_exclusive_group()
@@ -103,12 +111,21 @@ def add_parsers(subparsers: Any, add_common: Any) -> None:
     evidence.add_argument(
         "--explanation-method", choices=("auto", "shap", "permutation"), default="auto", help="default: auto"
     )
-    lineage = parser.add_argument_group("lineage (required)")
-    lineage.add_argument("--training-data", required=True, metavar="S3_URI", help="training data URI")
-    lineage.add_argument("--repository", required=True, help="code repository URL")
-    lineage.add_argument("--commit", required=True, help="git commit (7-40 hex characters)")
-    lineage.add_argument("--hyperparameters", required=True, metavar="JSON|@FILE", help="JSON object, or @path to one")
-    lineage.add_argument("--training-job", required=True, metavar="NAME|ARN", help="SageMaker training job")
+    lineage = parser.add_argument_group("lineage (required; read from the run with --mlflow-run)")
+    lineage.add_argument("--training-data", metavar="S3_URI", help="training data URI")
+    lineage.add_argument("--repository", help="code repository URL")
+    lineage.add_argument("--commit", help="git commit (7-40 hex characters)")
+    lineage.add_argument("--hyperparameters", metavar="JSON|@FILE", help="JSON object, or @path to one")
+    lineage.add_argument("--training-job", metavar="NAME|ARN", help="SageMaker training job (or the run's tag)")
+    tracking = parser.add_argument_group("from an MLflow run (docs/mlflow.md)")
+    tracking.add_argument(
+        "--mlflow-run", metavar="RUN_ID", help="read params, metrics, git commit, datasets and model from this run"
+    )
+    tracking.add_argument(
+        "--tracking-uri",
+        help="MLflow tracking URI (default: MLFLOW_TRACKING_URI, else the environment's managed tracking server)",
+    )
+    tracking.add_argument("--mlflow-model", help="MLflow registered model to add the version to (default: the group)")
     card = parser.add_argument_group("model card")
     card.add_argument("--owner", help="model owner")
     card.add_argument("--intended-uses", help="intended uses (default: the group's description)")
@@ -130,11 +147,22 @@ def add_parsers(subparsers: Any, add_common: Any) -> None:
 def run(ctx: CliContext) -> int:
     args = ctx.args
     group = ctx.group_config(args.group)  # exit 3 for a group this registry does not manage
+    if args.evidence_from and args.mlflow_run:
+        raise RegistrationError(
+            [
+                "--evidence-from: not with --mlflow-run (the run's metrics are the quality evidence; pass the other reports)"
+            ]
+        )
     computed: dict[str, dict[str, Any]] = {}
     if args.evidence_from:
         ctx.progress.step(f"computing the evidence from {args.evidence_from}")
         computed = _compute_evidence(args, group)
         _use_computed_evidence(args, computed, ctx.artifacts_bucket, group.name)
+    run_info: RunRegistration | None = None
+    if args.mlflow_run:
+        run_info = _read_mlflow_run(ctx, args, group)
+    else:
+        _require_flags(args)
     _require_reports(args)
     ctx.progress.step("validating the registration locally")
     lineage, artifacts, baseline_document = _validate_locally(args, group)
@@ -143,7 +171,14 @@ def run(ctx: CliContext) -> int:
 
     ctx.progress.step(f"checking the group, reports, baseline and artifact in {ctx.aws.describe_target()}")
     ctx.ensure_group_exists(group.name)
-    metrics = _check_remote(ctx, group, artifacts, baseline_document is None, skip=set(computed))
+    metrics = _check_remote(
+        ctx,
+        group,
+        artifacts,
+        baseline_document is None,
+        run_info.metrics_report() if run_info else None,
+        skip=set(computed),
+    )
     if "metrics" in computed:
         metrics = model_cards.flatten_metrics(computed["metrics"])
 
@@ -168,6 +203,7 @@ def run(ctx: CliContext) -> int:
         intended_uses=args.intended_uses,
         problem_type=args.problem_type,
         algorithm_type=args.algorithm_type,
+        mlflow=_planned_mlflow(run_info, args, group.name),
     )
     card_name = model_cards.card_name_for(group.name, lineage.commit_id)
     request = model_package_request(
@@ -178,6 +214,7 @@ def run(ctx: CliContext) -> int:
         model_card_arn=f"arn:{ctx.aws.partition}:sagemaker:{ctx.aws.region}:{ctx.aws.account}:model-card/{card_name}",
         model_card_name=card_name,
         registered_by=actor,
+        extra_customer_metadata=dict(fields.mlflow),
     )
     if args.dry_run:
         ctx.progress.step("dry run: nothing was created")
@@ -208,6 +245,22 @@ def run(ctx: CliContext) -> int:
             ContentType="application/json",
         )
 
+    if run_info is not None:
+        ctx.progress.step(f"writing the run's metrics as the model-quality report {artifacts.metrics_report_uri}")
+        bucket, key = _split(artifacts.metrics_report_uri)
+        s3.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=json.dumps(run_info.metrics_report(), sort_keys=True).encode(),
+            ContentType="application/json",
+        )
+        model_name = args.mlflow_model or group.name
+        ctx.progress.step(f"registering the run's model as a version of MLflow model {model_name}")
+        mlflow_version = register_model_version(client_for(run_info.tracking_uri), model_name, run_info)
+        metadata = run_info.customer_metadata(model_name, mlflow_version)
+        fields = replace(fields, mlflow=metadata)
+        request["CustomerMetadataProperties"].update(metadata)
+
     sm = ctx.aws.client("sagemaker")
     ctx.progress.step(f"creating model card {card_name} (Draft, risk {group.risk_rating})")
     card_arn = model_cards.create_model_card(
@@ -237,6 +290,8 @@ def run(ctx: CliContext) -> int:
         "lineage": lineage.as_dict(),
         "registered_by": actor,
     }
+    if run_info is not None:
+        data["mlflow"] = {**fields.mlflow, "RunLink": run_info.link}
     code = EXIT_OK
     if args.wait:
         stage, stage_status, settled = _wait_for_pipeline(ctx, package_arn, args.timeout)
@@ -377,6 +432,49 @@ def _require_reports(args: Any) -> None:
         )
 
 
+# --- from an MLflow run ---------------------------------------------------------------------------
+FROM_THE_RUN = ("model_data", "metrics_report", "training_data", "repository", "commit", "hyperparameters")
+REQUIRED_WITHOUT_RUN = (*FROM_THE_RUN, "training_job")
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _require_flags(args: Any) -> None:
+    missing = [_flag(name) for name in REQUIRED_WITHOUT_RUN if not getattr(args, name)]
+    if missing:
+        raise RegistrationError(
+            [f"{flag}: required (or register from an MLflow run with --mlflow-run)" for flag in missing]
+        )
+
+
+def _read_mlflow_run(ctx: CliContext, args: Any, group: Any) -> RunRegistration:
+    clashing = [_flag(name) for name in FROM_THE_RUN if getattr(args, name)]
+    if clashing:
+        raise RegistrationError(
+            [f"{flag}: comes from the MLflow run; do not pass it with --mlflow-run" for flag in clashing]
+        )
+    uri = tracking_uri_for(args.tracking_uri, ctx.config, ctx.aws.partition, ctx.aws.region, ctx.aws.account)
+    ctx.progress.step(f"reading MLflow run {args.mlflow_run} from {uri}")
+    run_info = read_run(client_for(uri), uri, args.mlflow_run, args.training_job)
+    args.model_data = run_info.model_data_url
+    args.training_data = run_info.training_data_uri
+    args.repository = run_info.repository
+    args.commit = run_info.commit
+    args.hyperparameters = json.dumps(run_info.hyperparameters, sort_keys=True)
+    args.training_job = run_info.training_job
+    args.metrics_report = f"s3://{ctx.artifacts_bucket}/{group.name}/mlflow/{run_info.run_id}/model-quality.json"
+    return run_info
+
+
+def _planned_mlflow(run_info: RunRegistration | None, args: Any, group: str) -> dict[str, str]:
+    """What the package will record (the MLflow version number is known once it is created)."""
+    if run_info is None:
+        return {}
+    return run_info.customer_metadata(args.mlflow_model or group, "(created at registration)")
+
+
 # --- validation ----------------------------------------------------------------------------------
 def _validate_locally(args: Any, group: Any) -> tuple[Lineage, ModelArtifacts, dict[str, Any] | None]:
     problems: list[str] = []
@@ -428,13 +526,23 @@ def _baseline_problems(baseline: FeatureBaseline, group: Any, where: str) -> lis
 
 
 def _check_remote(
-    ctx: CliContext, group: Any, artifacts: ModelArtifacts, check_baseline: bool, skip: set[str] | None = None
+    ctx: CliContext,
+    group: Any,
+    artifacts: ModelArtifacts,
+    check_baseline: bool,
+    metrics_document: dict[str, Any] | None = None,
+    skip: set[str] | None = None,
 ) -> dict[str, float]:
     s3 = ctx.aws.client("s3")
     problems: list[str] = []
     metrics: dict[str, float] = {}
+    if metrics_document is not None:  # from the MLflow run, written at registration
+        metrics = model_cards.flatten_metrics(metrics_document)
+        absent = [m.name for m in group.metrics if m.name not in metrics]
+        if absent:
+            ctx.progress.warn(f"the run logged no {', '.join(absent)}: the metrics gate will deny this version")
     for what, uri in (
-        ("metrics report", artifacts.metrics_report_uri),
+        *((("metrics report", artifacts.metrics_report_uri),) if metrics_document is None else ()),
         ("bias report", artifacts.bias_report_uri),
         ("explainability report", artifacts.explainability_report_uri),
     ):

@@ -300,6 +300,60 @@ CASES = [
         "registry.environments.prod.groups.churn-classifier.deployment.instanceCount",
     ),
     (
+        "mlflow kind",
+        _set(["environments", "dev", "mlflow", "kind"], "serverless"),
+        "dev",
+        "registry.environments.dev.mlflow.kind",
+    ),
+    (
+        "mlflow server size",
+        _set(["environments", "dev", "mlflow", "trackingServerSize"], "XLarge"),
+        "dev",
+        "registry.environments.dev.mlflow.trackingServerSize",
+    ),
+    (
+        "mlflow version pattern",
+        _set(["environments", "dev", "mlflow", "mlflowVersion"], "latest"),
+        "dev",
+        "registry.environments.dev.mlflow.mlflowVersion",
+    ),
+    (
+        "mlflow maintenance window",
+        _set(["environments", "dev", "mlflow", "weeklyMaintenanceWindowStart"], "Sunday 03:00"),
+        "dev",
+        "registry.environments.dev.mlflow.weeklyMaintenanceWindowStart",
+    ),
+    (
+        "mlflow external without a tracking URI",
+        _set(["environments", "dev", "mlflow"], {"kind": "external"}),
+        "dev",
+        "registry.environments.dev.mlflow",
+    ),
+    (
+        "mlflow tracking URI on a managed kind",
+        _set(["environments", "dev", "mlflow", "trackingUri"], "https://mlflow.example.org"),
+        "dev",
+        "registry.environments.dev.mlflow",
+    ),
+    (
+        "mlflow tracking URI scheme",
+        _set(["environments", "dev", "mlflow"], {"kind": "external", "trackingUri": "file:///tmp/mlruns"}),
+        "dev",
+        "registry.environments.dev.mlflow.trackingUri",
+    ),
+    (
+        "mlflow mirror attempts",
+        _set(["environments", "dev", "mlflow", "mirrorAttempts"], 0),
+        "dev",
+        "registry.environments.dev.mlflow.mirrorAttempts",
+    ),
+    (
+        "mlflow unknown key",
+        _set(["environments", "dev", "mlflow", "trackingServerName"], "x"),
+        "dev",
+        "registry.environments.dev.mlflow.trackingServerName",
+    ),
+    (
         "feature name with a control character",
         _set(["groups", 0, "features"], ["ok", "bad\tname"]),
         "dev",
@@ -447,3 +501,39 @@ def test_review_board_principals_default_to_none_and_accept_roles_and_users_of_t
         ConfigError, match=r"reviewBoardPrincipals\[0\] 'arn:aws:iam::222222222222:role/board'.*333333333333"
     ):
         load_config(ctx, "prod")
+
+
+# --- experiment tracking --------------------------------------------------------------------------------
+def test_shipped_mlflow_settings_per_environment() -> None:
+    dev, staging, prod = (load_config(CONTEXT, env).mlflow for env in ("dev", "staging", "prod"))
+    assert dev is not None and (dev.kind, dev.tracking_server_size, dev.mlflow_version) == (
+        "trackingServer",
+        "Small",
+        "3.0",
+    )
+    assert staging is not None and staging.kind == "app"
+    assert prod is not None and (prod.kind, prod.tracking_server_size) == ("trackingServer", "Medium")
+    # Every default the two resources' documentation disagrees on is explicit in the model
+    assert dev.automatic_model_registration is False and dev.artifact_prefix == "mlflow"
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "https://mlflow.internal.example.org",
+        "http://10.0.0.5:5000/",
+        "arn:aws:sagemaker:eu-west-1:222222222222:mlflow-tracking-server/team-server",
+        "arn:aws:sagemaker:eu-west-1:222222222222:mlflow-app/app-0123456789ab",
+    ],
+)
+def test_an_existing_tracking_uri_is_accepted_for_kind_external(uri: str) -> None:
+    ctx = _context()
+    _registry(ctx)["environments"]["dev"]["mlflow"] = {"kind": "external", "trackingUri": uri}
+    mlflow = load_config(ctx, "dev").mlflow
+    assert mlflow is not None and (mlflow.kind, mlflow.tracking_uri) == ("external", uri)
+
+
+def test_an_environment_without_mlflow_has_no_experiment_tracking() -> None:
+    ctx = _context()
+    del _registry(ctx)["environments"]["dev"]["mlflow"]
+    assert load_config(ctx, "dev").mlflow is None
