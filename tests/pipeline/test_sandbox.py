@@ -118,7 +118,11 @@ def test_sandbox_runs_the_documented_sessions_through_the_cli(sandbox: Any) -> N
     actors = {(e["version"], e["decision"], e["to_stage"]): e["actor"] for e in history["entries"]}
     assert actors[(1, "entered", "Development")].endswith(":user/data-scientists/alice")
     assert actors[(1, "entered", "Production")].endswith(":assumed-role/mlops-registry-dev-review-board/bob")
-    assert any(a.endswith(":assumed-role/mlops-registry-dev-review-board/bob") for (v, d, _), a in actors.items() if "roll" in d), actors
+    assert any(
+        a.endswith(":assumed-role/mlops-registry-dev-review-board/bob")
+        for (v, d, _), a in actors.items()
+        if "roll" in d
+    ), actors
     assert not any("fake" in actor or actor.endswith("user/moto") for actor in actors.values()), actors
 
     # When docs/cli.md's examples run as written
