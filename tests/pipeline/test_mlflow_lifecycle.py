@@ -21,11 +21,11 @@ from registry_core.lineage import (
     MLFLOW_TRACKING_URI,
 )
 
-from offline.harness import PipelineHarness, Registration, ranker_reports
+from offline.harness import PipelineHarness, Registration, board_member, ranker_reports
 from offline.samples import churn_reports
 
-ALICE = "arn:aws:iam::123456789012:user/alice"
-BOB = "arn:aws:iam::123456789012:user/bob"
+ALICE = board_member("alice")
+BOB = board_member("bob")
 
 
 @pytest.fixture
