@@ -3,13 +3,21 @@
 A state is covered when an execution entered it; a transition is an edge of the definition's graph
 (``Next``, ``Default``, each Choice branch, each Catch target) and is covered when an execution
 entered its target right after its source.
+
+Under pytest-xdist each worker keeps its own totals; with ``IAM_PROOF_TOTALS_DIR`` set (one directory
+per run, tests/conftest.py), each worker also writes them there and ``line`` merges every worker's.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+TOTALS_DIR_VARIABLE = "IAM_PROOF_TOTALS_DIR"  # the run's shared totals directory (also the IAM proof's)
 
 
 @dataclass
@@ -59,26 +67,61 @@ def register_definition(graph: Graph) -> None:
     with _lock:
         _totals.states |= graph.states
         _totals.edges |= graph.edges
+    _write_totals()
 
 
 def record(graph: Graph, entered: list[str]) -> None:
     with _lock:
         _totals.seen_states |= set(entered) & graph.states
         _totals.seen_edges |= {pair for pair in zip(entered, entered[1:], strict=False) if pair in graph.edges}
+    _write_totals()
 
 
-def summary() -> tuple[int, int, int, int]:
+def _write_totals() -> None:
+    directory = os.environ.get(TOTALS_DIR_VARIABLE)
+    if not directory:
+        return
+    Path(directory).mkdir(parents=True, exist_ok=True)
     with _lock:
-        return len(_totals.seen_states), len(_totals.states), len(_totals.seen_edges), len(_totals.edges)
+        data = {
+            "states": sorted(_totals.states),
+            "edges": sorted(map(list, _totals.edges)),
+            "seen_states": sorted(_totals.seen_states),
+            "seen_edges": sorted(map(list, _totals.seen_edges)),
+        }
+    target = Path(directory) / f"coverage-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.json"
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data))
+    tmp.replace(target)
 
 
-def missing() -> tuple[set[str], set[tuple[str, str]]]:
-    with _lock:
-        return _totals.states - _totals.seen_states, _totals.edges - _totals.seen_edges
+def _merged(directory: Path | None) -> _Totals:
+    if directory is None or not directory.is_dir():
+        with _lock:
+            return _Totals(set(_totals.states), set(_totals.edges), set(_totals.seen_states), set(_totals.seen_edges))
+    merged = _Totals()
+    for path in sorted(directory.glob("coverage-*.json")):
+        data = json.loads(path.read_text())
+        merged.states |= set(data["states"])
+        merged.edges |= {(a, b) for a, b in data["edges"]}
+        merged.seen_states |= set(data["seen_states"])
+        merged.seen_edges |= {(a, b) for a, b in data["seen_edges"]}
+    return merged
 
 
-def line() -> str | None:
-    states_seen, states, edges_seen, edges = summary()
+def summary(directory: Path | None = None) -> tuple[int, int, int, int]:
+    totals = _merged(directory)
+    return len(totals.seen_states), len(totals.states), len(totals.seen_edges), len(totals.edges)
+
+
+def missing(directory: Path | None = None) -> tuple[set[str], set[tuple[str, str]]]:
+    totals = _merged(directory)
+    return totals.states - totals.seen_states, totals.edges - totals.seen_edges
+
+
+def line(directory: Path | None = None) -> str | None:
+    """The run's state-machine coverage (every worker's, when ``directory`` holds their totals)."""
+    states_seen, states, edges_seen, edges = summary(directory)
     if not states:
         return None
     return (

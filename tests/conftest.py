@@ -67,8 +67,9 @@ def synthesized_staging(tmp_path_factory: pytest.TempPathFactory) -> Synthesized
 
 
 def pytest_configure(config: Any) -> None:
-    """One directory per run for the IAM proof's totals, shared with pytest-xdist workers (they inherit
-    the environment), so the summary line counts every worker's calls exactly once."""
+    """One directory per run for the IAM proof's and the state-machine coverage's totals, shared with
+    pytest-xdist workers (they inherit the environment), so the summary lines count every worker's
+    calls and transitions exactly once."""
     import tempfile
 
     from offline import iam_proof, mlflow_server
@@ -96,17 +97,16 @@ def mlflow_url() -> str:
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Print the state-machine coverage of the whole run as the last line of the report."""
-    from offline import coverage
+    from offline import coverage, iam_proof
 
-    line = coverage.line()
+    totals = os.environ.get(iam_proof.TOTALS_DIR_VARIABLE)
+    directory = Path(totals) if totals else None
+    line = coverage.line(directory)
     if line:
-        missing_states, missing_edges = coverage.missing()
+        missing_states, missing_edges = coverage.missing(directory)
         if missing_edges and terminalreporter.config.getoption("verbose") > 0:
             terminalreporter.write_line(f"uncovered transitions: {sorted(missing_edges)}")
         terminalreporter.write_line(line)
-    from offline import iam_proof
-
-    totals = os.environ.get(iam_proof.TOTALS_DIR_VARIABLE)
-    iam_line = iam_proof.line(Path(totals) if totals else None)
+    iam_line = iam_proof.line(directory)
     if iam_line:
         terminalreporter.write_line(iam_line)
