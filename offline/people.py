@@ -72,6 +72,18 @@ def create_people(session: Any, config: Any, account: str) -> dict[str, dict[str
     return created
 
 
+def role_session(session: Any, role_arn: str, name: str) -> dict[str, str]:
+    """Credentials of a session of ``role_arn`` named ``name`` (the emulator's STS), as a profile entry."""
+    assumed = session.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=name)
+    token = assumed["Credentials"]
+    return {
+        "arn": assumed["AssumedRoleUser"]["Arn"],
+        "access_key_id": token["AccessKeyId"],
+        "secret_access_key": token["SecretAccessKey"],
+        "session_token": token["SessionToken"],
+    }
+
+
 def credentials_file(people: dict[str, dict[str, str]]) -> str:
     """An AWS shared-credentials file with one profile per person."""
     lines: list[str] = []

@@ -45,20 +45,7 @@ class ApprovalStore:
         self._ddb = dynamodb or client("dynamodb")
 
     def put(self, pending: PendingApproval, timeout_hours: int) -> None:
-        expires = datetime.now(UTC) + timedelta(hours=timeout_hours, days=7)
-        self._ddb.put_item(
-            TableName=self.table_name,
-            Item={
-                "package_arn": {"S": pending.package_arn},
-                "task_token": {"S": pending.task_token},
-                "execution_arn": {"S": pending.execution_arn},
-                "group_name": {"S": pending.group},
-                "version": {"N": str(pending.version)},
-                "requested_at": {"S": pending.requested_at},
-                "status": {"S": "PENDING"},
-                "expires_at": {"N": str(int(expires.timestamp()))},
-            },
-        )
+        self._ddb.put_item(TableName=self.table_name, Item=self._item(pending, timeout_hours))
 
     def request(self, pending: PendingApproval, timeout_hours: int) -> RecordedRequest:
         """Store the execution's approval request once; a retried request task (same execution) keeps

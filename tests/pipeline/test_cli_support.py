@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from offline.harness import PipelineHarness
+from offline.people import credentials_file, role_session
 from offline.samples import CHURN_FEATURES, churn_reports
 from registry_cli.main import main
 
@@ -106,13 +107,8 @@ def board_credentials_file(harness: PipelineHarness, directory: Path, session: s
     from offline.harness import board_member
 
     role_arn = board_member(session).replace(":sts::", ":iam::").replace(":assumed-role/", ":role/").rsplit("/", 1)[0]
-    credentials = harness.session.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=session)["Credentials"]
     path = directory / "credentials"
-    path.write_text(
-        f"[{BOARD_PROFILE}]\naws_access_key_id = {credentials['AccessKeyId']}\n"
-        f"aws_secret_access_key = {credentials['SecretAccessKey']}\n"
-        f"aws_session_token = {credentials['SessionToken']}\n"
-    )
+    path.write_text(credentials_file({BOARD_PROFILE: role_session(harness.session, role_arn, session)}))
     return str(path)
 
 

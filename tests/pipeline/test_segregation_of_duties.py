@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from offline.harness import REGISTRANT, PipelineHarness, board_member, data_scientist
+from offline.people import credentials_file, role_session
 from offline.samples import churn_reports
 from tests.pipeline.test_cli_support import run_cli
 
@@ -134,11 +135,6 @@ def test_a_refused_decision_delivered_again_is_recorded_once(harness: PipelineHa
 def _profile(harness: PipelineHarness, directory: Any, session: str) -> str:
     """A credentials file with a profile ``session``: a data-scientists role session (moto's STS)."""
     role = data_scientist(session).replace(":sts::", ":iam::").replace(":assumed-role/", ":role/").rsplit("/", 1)[0]
-    credentials = harness.session.client("sts").assume_role(RoleArn=role, RoleSessionName=session)["Credentials"]
     path = directory / "credentials"
-    path.write_text(
-        f"[{session}]\naws_access_key_id = {credentials['AccessKeyId']}\n"
-        f"aws_secret_access_key = {credentials['SecretAccessKey']}\n"
-        f"aws_session_token = {credentials['SessionToken']}\n"
-    )
+    path.write_text(credentials_file({session: role_session(harness.session, role, session)}))
     return str(path)
