@@ -596,9 +596,10 @@ class PipelineHarness:
         tag: str,
         registrant: str = REGISTRANT,
         customer_metadata: dict[str, str] | None = None,
+        feature_baseline: dict[str, Any] | None = None,
     ) -> Registration:
-        """Upload the reports and create a package in Development, as the CLI/SDK would, as ``registrant``
-        (SageMaker records it as the package's ``CreatedBy``)."""
+        """Upload the reports (and the feature baseline, when given) and create a package in
+        Development, as the CLI/SDK would, as ``registrant`` (SageMaker records it as ``CreatedBy``)."""
         model_metrics: dict[str, Any] = {}
         if metrics is not None:
             model_metrics["ModelQuality"] = {
@@ -618,9 +619,15 @@ class PipelineHarness:
                     "S3Uri": self.put_json(f"{group}/{tag}/explainability.json", explainability),
                 }
             }
+        drift_baselines = None
+        if feature_baseline is not None:
+            from registry_core.baseline import BASELINE_PREFIX, drift_check_baselines
+
+            uri = self.put_json(f"{BASELINE_PREFIX}/{group}/{tag}/feature-baseline.json", feature_baseline)
+            drift_baselines = drift_check_baselines(uri)
         set_modifying_identity(registrant)
         try:
-            response = self._create_package(group, tag, model_metrics, customer_metadata)
+            response = self._create_package(group, tag, model_metrics, customer_metadata, drift_baselines)
         finally:
             set_modifying_identity(None)
         arn = response["ModelPackageArn"]
@@ -628,7 +635,12 @@ class PipelineHarness:
         return Registration(arn, group, version)
 
     def _create_package(
-        self, group: str, tag: str, model_metrics: dict[str, Any], customer_metadata: dict[str, str] | None = None
+        self,
+        group: str,
+        tag: str,
+        model_metrics: dict[str, Any],
+        customer_metadata: dict[str, str] | None = None,
+        drift_baselines: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         return self.sm.create_model_package(  # type: ignore[no-any-return]
             ModelPackageGroupName=group,
@@ -647,6 +659,7 @@ class PipelineHarness:
             ModelMetrics=model_metrics,
             ModelLifeCycle={"Stage": "Development", "StageStatus": "Registered", "StageDescription": "registered"},
             **({"CustomerMetadataProperties": customer_metadata} if customer_metadata else {}),
+            **({"DriftCheckBaselines": drift_baselines} if drift_baselines else {}),
         )
 
     def state_change_event(self, package_arn: str) -> dict[str, Any]:
@@ -939,11 +952,23 @@ class PipelineHarness:
                 MetricData=[{"MetricName": success_metric, "Dimensions": dimensions, "Value": values["successes"]}],
             )
 
+    def drift_schedule_input(self, group: str) -> dict[str, Any]:
+        """The input the group's synthesized drift schedule invokes the drift function with (its
+        ``windowEnd`` is the scheduler's scheduled time, which the caller sets)."""
+        for path in sorted(self.outdir.glob("*.template.json")):  # the schedules live in nested stacks
+            for resource in json.loads(path.read_text()).get("Resources", {}).values():
+                if resource["Type"] != "AWS::Scheduler::Schedule":
+                    continue
+                request = json.loads(resource["Properties"]["Target"]["Input"])
+                if request.get("group") == group:
+                    return dict(request)
+        raise HarnessError(f"no drift schedule for group {group}")
+
     def promote(
-        self, group: str, tag: str, approver: str, reports: dict[str, Any]
+        self, group: str, tag: str, approver: str, reports: dict[str, Any], **options: Any
     ) -> tuple[Registration, dict[str, Any]]:
         """Register a version, let it through the gates, approve it with the CLI, wait for the end."""
-        registration = self.register_version(group, tag=tag, **reports)
+        registration = self.register_version(group, tag=tag, **reports, **options)
         outcome = self.announce(registration)
         if outcome.get("action") != "started":
             raise HarnessError(f"no execution started for {registration.package_arn}: {outcome}")

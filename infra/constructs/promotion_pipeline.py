@@ -31,6 +31,7 @@ from aws_cdk import aws_ssm as ssm
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
+from registry_core.baseline import performance_baseline_s3_key
 from registry_core.config import EnvironmentConfig, publish
 from registry_core.mlflow_rest import LIFECYCLE_MIRROR_ACTIONS
 
@@ -237,6 +238,7 @@ class PromotionPipeline(Construct):
                 "LOCKS_TABLE": self.locks.table_name,
                 "TOPIC_ARN": r.topic.topic_arn,
                 "LOCK_TTL_SECONDS": str(constants.LOCK_TTL_SECONDS),
+                "ARTIFACTS_BUCKET": r.artifacts.bucket_name,
                 **idem,
                 **(
                     {
@@ -260,6 +262,7 @@ class PromotionPipeline(Construct):
         )
         r.ledger.grant_append(self.lifecycle.role)
         self._grant_publish(self.lifecycle)
+        self._grant_performance_baselines(self.lifecycle)
         # Model cards advance with the lifecycle (and are created for versions registered without the CLI).
         stack = Stack.of(self)
         card_arns = [
@@ -286,6 +289,42 @@ class PromotionPipeline(Construct):
                 )
                 for arn in card_arns
             ]
+        )
+
+    def _grant_performance_baselines(self, fn: PythonLambda) -> None:
+        """At promotion: read the version's quality evidence (a report in the artifacts bucket) and
+        write its performance baseline, only at ``baselines/<managed group>/<version>/performance-baseline.json``."""
+        r = self.resources
+        fn.grant(
+            iam.PolicyStatement(
+                sid="ReadQualityEvidence", actions=["s3:GetObject"], resources=[r.artifacts.arn_for_objects("*")]
+            )
+        )
+        baseline_keys = [
+            r.artifacts.arn_for_objects(performance_baseline_s3_key(name, "*")) for name in self.group_names
+        ]
+        fn.grant(
+            iam.PolicyStatement(sid="WritePerformanceBaselines", actions=["s3:PutObject"], resources=baseline_keys)
+        )
+        grant_key_use(
+            r.key,
+            fn.role,
+            actions=("kms:Decrypt", "kms:GenerateDataKey"),
+            services=["s3"],
+            context={"aws:s3:arn": r.artifacts.bucket_arn},
+        )
+        Validations.of(fn.role).acknowledge(
+            Acknowledgment(
+                id=f"AwsSolutions-IAM5[Resource::{nag_form(self, r.artifacts.arn_for_objects('*'))}]",
+                reason="Quality reports are objects under run-time keys of the registry's own artifacts bucket (GetObject only).",
+            ),
+            *[
+                Acknowledgment(
+                    id=f"AwsSolutions-IAM5[Resource::{nag_form(self, arn)}]",
+                    reason="Performance baselines of a managed group's versions (numbered at run time); PutObject only.",
+                )
+                for arn in baseline_keys
+            ],
         )
 
     def _acknowledge_registry_wildcards(self, fn: PythonLambda, reports: bool = False) -> None:

@@ -14,7 +14,14 @@ from urllib.parse import urlparse
 
 from botocore.exceptions import ClientError
 from registry_core import aws
-from registry_core.baseline import FeatureBaseline, baseline_uri_from_package, read_feature_baseline
+from registry_core.baseline import (
+    FeatureBaseline,
+    PerformanceBaseline,
+    baseline_uri_from_package,
+    performance_baseline_uri_from_package,
+    read_feature_baseline,
+    read_performance_baseline,
+)
 from registry_core.errors import RegistryError, ReportUnavailableError
 from registry_core.observability import logger
 
@@ -57,6 +64,7 @@ class SageMakerServingVersions:
                         package_arn=arn,
                         version=description.get("ModelPackageVersion"),
                         baseline_uri=baseline_uri_from_package(description),
+                        performance_baseline_uri=performance_baseline_uri_from_package(description),
                     )
         return None
 
@@ -73,16 +81,21 @@ class S3BaselineStore:
         self._client = client
 
     def load(self, uri: str) -> FeatureBaseline:
+        return read_feature_baseline(self._read(uri))
+
+    def load_performance(self, uri: str, package_arn: str) -> PerformanceBaseline:
+        return read_performance_baseline(self._read(uri), package_arn)
+
+    def _read(self, uri: str) -> bytes:
         bucket, key = split_s3_uri(uri)
         client = self._client or aws.client("s3")
         try:
             response = client.get_object(Bucket=bucket, Key=key)
             if response.get("ContentLength", 0) > MAX_BASELINE_BYTES:
                 raise ReportUnavailableError(f"baseline {uri} is larger than {MAX_BASELINE_BYTES} bytes")
-            body = response["Body"].read()
+            return bytes(response["Body"].read())
         except ClientError as error:
             raise ReportUnavailableError(f"cannot read baseline {uri}: {error}") from error
-        return read_feature_baseline(body)
 
 
 def capture_hour_prefixes(prefix: str, endpoint: str, variant: str, start: datetime, end: datetime) -> list[str]:

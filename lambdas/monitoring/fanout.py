@@ -32,6 +32,7 @@ from monitoring.service import (
     batch_decoder,
     conclude_run,
     line_chunks,
+    with_promoted_performance,
 )
 
 EXECUTION_NAME_LIMIT = 80
@@ -64,6 +65,7 @@ class FanOutRun:
     run_id: str
     bucket: str
     partials_prefix: str
+    performance_baseline_uri: str | None = None
 
     def partials_of(self, variant: str | None = None) -> str:
         base = f"{self.partials_prefix}/{self.run_id}/"
@@ -94,6 +96,7 @@ def fan_out_input(
         "packageArn": serving.package_arn,
         "version": serving.version,
         "baselineUri": serving.baseline_uri,
+        "performanceBaselineUri": serving.performance_baseline_uri,
         "windowStart": start.isoformat(),
         "windowEnd": end.isoformat(),
         "runId": run_id,
@@ -120,6 +123,7 @@ def parse_run(event: Mapping[str, Any]) -> FanOutRun:
             run_id=str(event["runId"]),
             bucket=str(event["bucket"]),
             partials_prefix=str(event["partialsPrefix"]).strip("/"),
+            performance_baseline_uri=event.get("performanceBaselineUri") or None,
         )
     except KeyError as error:
         raise InvalidEventError(f"fan-out input: missing field {error.args[0]!r}") from error
@@ -176,7 +180,9 @@ def reduce_partials(
     run: FanOutRun, ports: DriftPorts, baselines: BaselineStore, store: PartialStore, *, delete: bool = True
 ) -> DriftRunResult:
     """Merge every worker's partial per variant and conclude the run as a single pass would."""
-    baseline = baselines.load(run.baseline_uri)
+    baseline = with_promoted_performance(
+        baselines.load(run.baseline_uri), run.package_arn, run.performance_baseline_uri, baselines
+    )
     keys = store.keys(run.partials_of())
     partials: dict[str, list[Any]] = {variant: [] for variant in run.request.variants}
     for key, partial in zip(keys, store.get_many(keys), strict=True):

@@ -9,6 +9,7 @@ published only when it is a finite number computed from at least ``min_samples``
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from registry_core.baseline import FeatureBaseline
+from registry_core.baseline import FeatureBaseline, PerformanceBaseline
 from registry_core.errors import ReportUnavailableError
 from registry_core.observability import logger
 
@@ -35,6 +36,9 @@ class ServingVersion:
     package_arn: str
     version: int | None
     baseline_uri: str | None
+    # Written at promotion and named on the package (registry_core.baseline); None for a version
+    # promoted before the pipeline wrote one.
+    performance_baseline_uri: str | None = None
 
 
 class ServingVersions(Protocol):
@@ -43,6 +47,8 @@ class ServingVersions(Protocol):
 
 class BaselineStore(Protocol):
     def load(self, uri: str) -> FeatureBaseline: ...
+
+    def load_performance(self, uri: str, package_arn: str) -> PerformanceBaseline: ...
 
 
 class CaptureSource(Protocol):
@@ -236,10 +242,27 @@ def _load_baseline(serving: ServingVersion, ports: DriftPorts) -> FeatureBaselin
         logger.error("the Production version references no baseline", extra={"package": serving.package_arn})
         return None
     try:
-        return ports.baselines.load(serving.baseline_uri)
+        baseline = ports.baselines.load(serving.baseline_uri)
     except ReportUnavailableError as error:  # BaselineFormatError included
         logger.error("baseline unavailable", extra={"uri": serving.baseline_uri, "error": str(error)})
         return None
+    return with_promoted_performance(baseline, serving.package_arn, serving.performance_baseline_uri, ports.baselines)
+
+
+def with_promoted_performance(
+    baseline: FeatureBaseline, package_arn: str, uri: str | None, baselines: BaselineStore
+) -> FeatureBaseline:
+    """The feature baseline with the performance baseline written at promotion (when the package
+    names one) in place of its own ``performance`` section. An unreadable or invalid one is logged and
+    leaves the baseline as it is: feature drift still runs, performance drift has no reference."""
+    if uri is None:
+        return baseline
+    try:
+        performance = baselines.load_performance(uri, package_arn)
+    except ReportUnavailableError as error:  # BaselineFormatError included
+        logger.error("performance baseline unavailable", extra={"uri": uri, "error": str(error)})
+        return baseline
+    return dataclasses.replace(baseline, performance=performance)
 
 
 def batch_decoder(features: Sequence[str], baseline: FeatureBaseline) -> BatchDecoder:

@@ -9,14 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from registry_core.baseline import PERFORMANCE_BASELINE_PROPERTY, performance_baseline_document
 from registry_core.config import FairnessWaiver
-from registry_core.errors import InvalidEventError
+from registry_core.errors import InvalidEventError, ReportUnavailableError
 from registry_core.ledger import Ledger, LedgerEntry
 from registry_core.locks import PromotionLock
 from registry_core.model_registry import ModelRegistry, PackageView
 from registry_core.observability import logger
 
 from promotion.mlflow_mirror import CHALLENGER, CHAMPION, MIRROR_FAILED_TRANSITION, MlflowMirror
+from promotion.performance_baseline import PerformanceBaselineStore, QualityEvidence, validated_quality_evidence
 from promotion.state import PromotionState
 
 PIPELINE_ACTOR = "mlops-registry:promotion-pipeline"
@@ -94,9 +96,13 @@ class LifecycleService:
         lock: PromotionLock,
         notify: Notify,
         cards: ModelCards,
+        baselines: PerformanceBaselineStore,
         mlflow: MlflowMirror | None = None,
+        quality_evidence: Callable[[PackageView], QualityEvidence] = validated_quality_evidence,
     ) -> None:
         self.registry = registry
+        self.baselines = baselines
+        self.quality_evidence = quality_evidence
         self.ledger = ledger
         self.lock = lock
         self.notify = notify
@@ -247,6 +253,9 @@ class LifecycleService:
         reason = str(approval.get("reason") or "approved")
         view = self.registry.describe(state.package_arn)
         previous = self.registry.current_production(state.group, exclude=state.package_arn)
+        # Written before the stage changes, and named on the package in the same update: a drift run
+        # that sees the version in Production finds its performance baseline.
+        performance, properties = self.write_performance_baseline(view, state)
         self.registry.set_lifecycle(
             view.arn,
             "Production",
@@ -254,6 +263,7 @@ class LifecycleService:
             f"Approved by {actor}: {reason}",
             approval_status="Approved",
             approval_description=f"{actor}: {reason}",
+            customer_metadata=properties,
         )
         self.cards.advance(view.arn, "Production")
         entry = self._record(
@@ -268,6 +278,7 @@ class LifecycleService:
                 "approval": approval,
                 "deployment": state.deployment,
                 "replaces": previous.arn if previous else None,
+                "performance_baseline": performance,
             },
             "to-production",
         )
@@ -288,6 +299,37 @@ class LifecycleService:
             self._mirror(previous, "Archived", archived, execution_arn)
         self.lock.release(state.group, execution_arn)
         return {"stage": "Production", "archived": previous.arn if previous else None, "mlflow": mirrored}
+
+    def write_performance_baseline(
+        self, view: PackageView, state: PromotionState
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        """(ledger evidence, package properties) of the version's performance baseline.
+
+        Its values are the version's validated quality evidence. Evidence that can no longer be read
+        (the metrics gate read it minutes ago) does not undo an approved, deployed promotion: the
+        ledger records why no baseline was written, and drift runs without performance drift, as for a
+        version promoted before baselines were written at promotion."""
+        try:
+            evidence = self.quality_evidence(view)
+        except (ReportUnavailableError, ValueError) as error:
+            logger.error("no performance baseline written", extra={"package": view.arn, "error": str(error)})
+            return {"status": "unavailable", "reason": str(error)}, {}
+        document = performance_baseline_document(view.arn, evidence.metrics, evidence.source)
+        uri = self.baselines.write(view.group, view.version, document)
+        monitored = state.policy.monitoring.performance_metrics
+        return (
+            {
+                "status": "written",
+                "uri": uri,
+                "source": evidence.source,
+                "recorded_at": document["recordedAt"],
+                "metrics": document["metrics"],
+                # Configured performance metrics the quality evidence has no value for (endpoint
+                # latency and error rates): no performance drift is computed for them.
+                "monitored_without_baseline": [m for m in monitored if m not in document["metrics"]],
+            },
+            {PERFORMANCE_BASELINE_PROPERTY: uri},
+        )
 
     def reject(self, state: PromotionState, execution_arn: str) -> dict[str, Any]:
         reason, evidence, actor = rejection_reason(state)

@@ -16,6 +16,7 @@ from registry_core.observability import count, instrumented, set_correlation_id
 from promotion.idempotency import run_idempotent
 from promotion.lifecycle import LifecycleService
 from promotion.mlflow_mirror import MlflowMirror
+from promotion.performance_baseline import S3PerformanceBaselineStore
 from promotion.settings import LifecycleSettings, load
 from promotion.state import PromotionState, parse_task
 
@@ -27,6 +28,7 @@ def _service(settings: LifecycleSettings) -> LifecycleService:
         lock=PromotionLock(settings.LOCKS_TABLE, settings.LOCK_TTL_SECONDS),
         notify=lambda subject, body: notifier.publish(settings.TOPIC_ARN, subject, body),
         cards=RegistryModelCards(),
+        baselines=S3PerformanceBaselineStore(settings.ARTIFACTS_BUCKET),
         mlflow=_mirror(settings),
     )
 

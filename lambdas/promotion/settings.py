@@ -56,6 +56,7 @@ class LifecycleSettings(_Settings):
     IDEMPOTENCY_TABLE: str = Field(min_length=3)
     TOPIC_ARN: str = Field(min_length=20)
     LOCK_TTL_SECONDS: int = Field(ge=60)
+    ARTIFACTS_BUCKET: str = Field(min_length=3)  # performance baselines are written there at promotion
     # The environment's MLflow (a SageMaker MLflow ARN or an http(s) URL); unset = no lifecycle mirror.
     MLFLOW_TRACKING_URI: str | None = Field(default=None, min_length=8)
     MLFLOW_MIRROR_ATTEMPTS: int = Field(default=3, ge=1, le=5)

@@ -28,10 +28,28 @@ at promotion with ``with_performance_baseline``. The format (``schemaVersion`` 1
           "otherProportion": 0.0         # categories beyond the kept ones, and unseen ones
         }
       },
-      "performance": {                   # optional: written at promotion
+      "performance": {                   # optional: a performance baseline kept with the features
         "recordedAt": "2026-02-01T09:00:00Z",
         "metrics": {"ModelLatency": 41250.0, "Invocation5XXErrors": 0.001, "auc": 0.86}
       }
+    }
+
+The performance baseline written at promotion is a document of its own (the registrant's feature
+baseline is left as registered, wherever it is): when a version enters Production the pipeline
+writes ``performance_baseline_document`` to ``performance_baseline_s3_key(group, version)`` in the
+registry's artifacts bucket and names it on the package, in the same ``UpdateModelPackage`` call that
+sets the stage, as ``CustomerMetadataProperties[PERFORMANCE_BASELINE_PROPERTY]``. The drift function
+reads the URI that property names (``performance_baseline_uri_from_package``); it replaces any
+``performance`` section of the feature baseline. A version promoted before the pipeline wrote one
+carries no property: its drift runs as before (the feature baseline's own section, if any)::
+
+    {
+      "schema": "mlops-registry/performance-baseline",
+      "schemaVersion": 1,
+      "packageArn": "arn:aws:sagemaker:...:model-package/churn-classifier/3",
+      "recordedAt": "2026-02-01T09:00:00Z",
+      "source": "s3://.../metrics.json",  # the validated model-quality evidence the values come from
+      "metrics": {"auc": 0.86, "f1": 0.66}
     }
 
 PSI bins of a numeric feature: a value ``x`` falls into bin ``searchsorted(binEdges, x, "right")``,
@@ -81,6 +99,9 @@ SCHEMA = "mlops-registry/feature-baseline"
 SCHEMA_VERSION = 1
 CONTENT_TYPE = "application/json"
 BASELINE_PREFIX = "baselines"
+PERFORMANCE_SCHEMA = "mlops-registry/performance-baseline"
+PERFORMANCE_BASELINE_FILE = "performance-baseline.json"
+PERFORMANCE_BASELINE_PROPERTY = "PerformanceBaselineS3Uri"  # CustomerMetadataProperties key
 DEFAULT_BINS = 10
 DEFAULT_CDF_POINTS = 1000
 DEFAULT_MAX_CATEGORIES = 100
@@ -144,6 +165,17 @@ class FeatureBaseline:
 def baseline_s3_key(group_name: str, version: int | str) -> str:
     """Where the CLI stores a version's baseline in the artifacts bucket (the drift Lambda may read it)."""
     return f"{BASELINE_PREFIX}/{group_name}/{version}/feature-baseline.json"
+
+
+def performance_baseline_s3_key(group_name: str, version: int | str) -> str:
+    """Where the promotion pipeline writes a version's performance baseline in the artifacts bucket."""
+    return f"{BASELINE_PREFIX}/{group_name}/{version}/{PERFORMANCE_BASELINE_FILE}"
+
+
+def performance_baseline_uri_from_package(description: Mapping[str, Any]) -> str | None:
+    """The performance baseline's S3 URI the package names (set at promotion), or ``None``."""
+    uri = (description.get("CustomerMetadataProperties") or {}).get(PERFORMANCE_BASELINE_PROPERTY)
+    return uri if isinstance(uri, str) and uri.startswith("s3://") else None
 
 
 def drift_check_baselines(s3_uri: str) -> dict[str, Any]:
@@ -621,6 +653,40 @@ def with_performance_baseline(
     }
     read_feature_baseline(updated)
     return updated
+
+
+def performance_baseline_document(
+    package_arn: str, metrics: Mapping[str, float], source: str, *, recorded_at: datetime | None = None
+) -> dict[str, Any]:
+    """The performance baseline of a version entering Production (see the module doc); validated."""
+    document = {
+        "schema": PERFORMANCE_SCHEMA,
+        "schemaVersion": SCHEMA_VERSION,
+        "packageArn": package_arn,
+        "recordedAt": _timestamp(recorded_at or datetime.now(UTC)),
+        "source": source,
+        "metrics": {name: float(value) for name, value in metrics.items()},
+    }
+    read_performance_baseline(document, package_arn)
+    return document
+
+
+def read_performance_baseline(source: Mapping[str, Any] | str | bytes, package_arn: str) -> PerformanceBaseline:
+    """Parse and validate a performance baseline document written for ``package_arn``; raises
+    ``BaselineFormatError`` naming the field (a document of another version is refused)."""
+    if isinstance(source, str | bytes):
+        try:
+            source = json.loads(source)
+        except (ValueError, UnicodeDecodeError) as error:
+            raise BaselineFormatError("$", f"not valid JSON ({error})") from error
+    doc = _mapping(source, "$")
+    if doc.get("schema") != PERFORMANCE_SCHEMA:
+        raise BaselineFormatError("schema", f"must be {PERFORMANCE_SCHEMA!r} (got {doc.get('schema')!r})")
+    if doc.get("schemaVersion") != SCHEMA_VERSION:
+        raise BaselineFormatError("schemaVersion", f"unsupported version {doc.get('schemaVersion')!r}")
+    if doc.get("packageArn") != package_arn:
+        raise BaselineFormatError("packageArn", f"written for {doc.get('packageArn')!r}, not {package_arn!r}")
+    return _read_performance(doc)
 
 
 def dumps_feature_baseline(document: Mapping[str, Any]) -> str:

@@ -161,7 +161,10 @@ class ModelRegistry:
         description: str,
         approval_status: str | None = None,
         approval_description: str | None = None,
+        customer_metadata: dict[str, str] | None = None,
     ) -> None:
+        """One ``UpdateModelPackage``: the stage, and with it (atomically) the approval and any
+        ``CustomerMetadataProperties`` to add or replace (other properties are kept)."""
         kwargs: dict[str, Any] = {
             "ModelPackageArn": package_arn,
             "ModelLifeCycle": {"Stage": stage, "StageStatus": status, "StageDescription": description[:1024]},
@@ -170,4 +173,6 @@ class ModelRegistry:
             kwargs["ModelApprovalStatus"] = approval_status
         if approval_description:
             kwargs["ApprovalDescription"] = approval_description[:1024]
+        if customer_metadata:
+            kwargs["CustomerMetadataProperties"] = customer_metadata
         self._sm.update_model_package(**kwargs)

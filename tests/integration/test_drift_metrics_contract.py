@@ -14,6 +14,7 @@ from aws_cdk import App, Stack
 from aws_cdk import aws_sns as sns
 from monitoring import drift_handler
 from monitoring.capture import capture_line
+from monitoring.performance import MODEL_QUALITY_NAMESPACE
 from moto import mock_aws
 from registry_core import aws
 from registry_core.baseline import build_feature_baseline, drift_check_baselines, with_performance_baseline
@@ -87,7 +88,8 @@ def published(ab_group: GroupPolicy) -> Iterator[set[MetricKey]]:
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
         baseline = with_performance_baseline(
-            build_feature_baseline(_training(ab_group)), {"ModelLatency": 1000.0, "Invocation5XXErrors": 0.01}
+            build_feature_baseline(_training(ab_group)),
+            {"ModelLatency": 1000.0, "Invocation5XXErrors": 0.01, "ndcg_at_10": 0.4},
         )
         s3.put_object(Bucket=BUCKET, Key="baselines/ranker/1/feature-baseline.json", Body=json.dumps(baseline).encode())
         sagemaker = boto3.client("sagemaker", region_name=REGION)
@@ -121,6 +123,10 @@ def published(ab_group: GroupPolicy) -> Iterator[set[MetricKey]]:
                     {"MetricName": "Invocation5XXErrors", "Dimensions": dims, "Timestamp": at, "Value": 1.0},
                 ],
             )
+            cloudwatch.put_metric_data(  # the team's model-quality metric from delayed ground truth
+                Namespace=MODEL_QUALITY_NAMESPACE,
+                MetricData=[{"MetricName": "ndcg_at_10", "Dimensions": dims, "Timestamp": at, "Value": 0.38}],
+            )
         event = {**run_request("dev", ab_group), "windowEnd": WINDOW_END.isoformat()}
         drift_handler.handler(event, LambdaContext("drift", 2048, 600))
         keys: set[MetricKey] = set()
@@ -134,7 +140,7 @@ def published(ab_group: GroupPolicy) -> Iterator[set[MetricKey]]:
 
 
 def test_drift_every_alarm_metric_is_published_under_the_same_name(
-    alarm_metrics: set[MetricKey], published: set[MetricKey]
+    alarm_metrics: set[MetricKey], published: set[MetricKey], ab_group: GroupPolicy
 ) -> None:
     drift_alarm_metrics = {m for m in alarm_metrics if m[0] == constants.DRIFT_METRICS_NAMESPACE}
     missing = drift_alarm_metrics - published
@@ -143,7 +149,8 @@ def test_drift_every_alarm_metric_is_published_under_the_same_name(
     assert {(name, dict(dims)["FeatureName"]) for _, name, dims in missing} == {
         ("FeatureKS", feature) for feature in CATEGORICAL
     } and all(len(dims) == 3 for _, _, dims in missing)
-    assert len(drift_alarm_metrics) == 2 * (2 * 5 + 2)  # 2 variants x (PSI+KS per feature + 2 performance)
+    # 2 variants x (PSI+KS per feature + each configured performance metric)
+    assert len(drift_alarm_metrics) == 2 * (2 * 5 + len(ab_group.monitoring.performance_metrics))
 
 
 def test_drift_every_published_statistic_has_an_alarm(alarm_metrics: set[MetricKey], published: set[MetricKey]) -> None:

@@ -143,3 +143,42 @@ def test_drift_baseline_numpy_columns_match_python_columns() -> None:
     from_array = build_feature_baseline({"x": np.asarray(values)}, created_at=datetime(2026, 1, 1, tzinfo=UTC))
     assert from_array == from_list
     assert from_array["features"]["x"]["missing"] == 1
+
+
+PACKAGE = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/3"
+
+
+def test_the_performance_baseline_document_round_trips_and_names_its_location() -> None:
+    from registry_core.baseline import (
+        performance_baseline_document,
+        performance_baseline_s3_key,
+        performance_baseline_uri_from_package,
+        read_performance_baseline,
+    )
+
+    document = performance_baseline_document(PACKAGE, {"auc": 0.86, "rmse": 2}, "s3://b/q.json")
+    read = read_performance_baseline(json.dumps(document), PACKAGE)
+    assert dict(read.metrics) == {"auc": 0.86, "rmse": 2.0} and read.recorded_at == document["recordedAt"]
+    assert performance_baseline_s3_key("churn", 3) == "baselines/churn/3/performance-baseline.json"
+    named = {"CustomerMetadataProperties": {"PerformanceBaselineS3Uri": "s3://b/baselines/churn/3/p.json"}}
+    assert performance_baseline_uri_from_package(named) == "s3://b/baselines/churn/3/p.json"
+    assert performance_baseline_uri_from_package({"CustomerMetadataProperties": {}}) is None
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        ({"schema": "mlops-registry/feature-baseline"}, "schema"),
+        ({"schemaVersion": 2}, "schemaVersion"),
+        ({"packageArn": PACKAGE.replace("/3", "/2")}, "packageArn"),
+        ({"metrics": {"auc": float("nan")}}, "performance.metrics.auc"),
+        ({"metrics": ["auc"]}, "performance.metrics"),
+    ],
+)
+def test_an_invalid_performance_baseline_is_refused_naming_the_field(change: dict[str, Any], path: str) -> None:
+    from registry_core.baseline import performance_baseline_document, read_performance_baseline
+
+    document = {**performance_baseline_document(PACKAGE, {"auc": 0.86}, "s3://b/q.json"), **change}
+    with pytest.raises(BaselineFormatError) as error:
+        read_performance_baseline(document, PACKAGE)
+    assert error.value.path == path

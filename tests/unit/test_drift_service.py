@@ -17,11 +17,14 @@ from monitoring.service import DriftPorts, MetricDatum, ServingVersion, run_drif
 from registry_core.baseline import (
     BaselineFormatError,
     FeatureBaseline,
+    PerformanceBaseline,
     build_feature_baseline,
+    performance_baseline_document,
     read_feature_baseline,
+    read_performance_baseline,
     with_performance_baseline,
 )
-from registry_core.errors import InvalidEventError
+from registry_core.errors import InvalidEventError, ReportUnavailableError
 
 END = datetime(2026, 1, 31, 11, 0, tzinfo=UTC)
 FEATURES = ("age", "income", "segment", "unmodelled")
@@ -52,11 +55,17 @@ class FakeVersions:
 
 
 class FakeBaselines:
-    def __init__(self, document: Mapping[str, Any] | str) -> None:
+    def __init__(self, document: Mapping[str, Any] | str, performance: Mapping[str, Any] | None = None) -> None:
         self.document = document
+        self.performance = performance or {}  # uri -> performance baseline document
 
     def load(self, uri: str) -> FeatureBaseline:
         return read_feature_baseline(self.document)
+
+    def load_performance(self, uri: str, package_arn: str) -> PerformanceBaseline:
+        if uri not in self.performance:
+            raise ReportUnavailableError(f"cannot read baseline {uri}: NoSuchKey")
+        return read_performance_baseline(self.performance[uri], package_arn)
 
 
 class FakeCaptures:
@@ -143,10 +152,11 @@ def _ports(
     version: ServingVersion | None = SERVING,
     document: Mapping[str, Any] | str = BASELINE,
     performance: Mapping[tuple[str, str], float | None] | None = None,
+    promoted: Mapping[str, Any] | None = None,
 ) -> DriftPorts:
     return DriftPorts(
         versions=FakeVersions(version),
-        baselines=FakeBaselines(document),
+        baselines=FakeBaselines(document, promoted),
         captures=FakeCaptures(lines),
         performance=FakePerformance(performance or {}),
         metrics=recorder,
@@ -267,6 +277,100 @@ def test_drift_run_performance_drift_against_the_promotion_baseline() -> None:
     assert event["performanceMetrics"] == ["ModelLatency"]
     assert event["performance"][0]["relativeChange"] == pytest.approx(0.5)
     assert result.performance[0].breached
+
+
+PROMOTED_URI = "s3://b/baselines/churn/3/performance-baseline.json"
+
+
+def _drift_values(recorder: Recorder) -> dict[str, float]:
+    return {dict(d.dimensions)[names.METRIC]: d.value for d in recorder.data if d.name == names.PERFORMANCE_DRIFT}
+
+
+def test_drift_run_reads_the_performance_baseline_the_package_names() -> None:
+    # Given a version whose package names the performance baseline written at promotion (auc 0.9),
+    # over a feature baseline without a performance section
+    recorder = Recorder()
+    promoted = {PROMOTED_URI: performance_baseline_document(PACKAGE, {"auc": 0.9, "f1": 0.7}, "s3://b/m.json")}
+    version = ServingVersion(PACKAGE, 3, SERVING.baseline_uri, PROMOTED_URI)
+    performance = {("Primary", "auc"): 0.72, ("Primary", "ModelLatency"): 1500.0}
+    ports = _ports(
+        {"Primary": _lines(200)},
+        recorder,
+        version=version,
+        document=build_feature_baseline(_training()),
+        performance=performance,
+        promoted=promoted,
+    )
+    # When the drift run computes performance drift
+    result = run_drift_check(_request(), ports)
+    # Then auc drifts by |0.72 - 0.9| / 0.9 = 0.2 (not breached at 0.25); latency has no baseline value
+    assert _drift_values(recorder) == {"auc": pytest.approx(0.2)}
+    assert [(p.metric, p.baseline, p.breached) for p in result.performance] == [("auc", 0.9, False)]
+
+
+def test_the_promoted_performance_baseline_replaces_the_feature_baselines_section() -> None:
+    recorder = Recorder()
+    promoted = {PROMOTED_URI: performance_baseline_document(PACKAGE, {"ModelLatency": 3000.0}, "s3://b/m.json")}
+    version = ServingVersion(PACKAGE, 3, SERVING.baseline_uri, PROMOTED_URI)
+    performance = {("Primary", "ModelLatency"): 1500.0, ("Primary", "auc"): 0.8}
+    run_drift_check(
+        _request(),
+        _ports({"Primary": _lines(200)}, recorder, version=version, performance=performance, promoted=promoted),
+    )
+    # Latency against the promoted 3000 (-0.5), and no auc: the embedded section (auc 0.8) is replaced
+    assert _drift_values(recorder) == {"ModelLatency": pytest.approx(0.5)}
+
+
+@pytest.mark.parametrize(
+    "promoted",
+    [
+        {},  # the named object cannot be read
+        {PROMOTED_URI: performance_baseline_document(PACKAGE.replace("/3", "/2"), {"auc": 0.9}, "s3://b/m.json")},
+        {
+            PROMOTED_URI: {
+                "schema": "mlops-registry/performance-baseline",
+                "schemaVersion": 1,
+                "packageArn": PACKAGE,
+                "metrics": {"auc": "high"},
+            }
+        },
+    ],
+    ids=["missing", "another-version", "not-a-number"],
+)
+def test_an_unusable_promoted_performance_baseline_leaves_the_run_as_before(promoted: Mapping[str, Any]) -> None:
+    # Given a package naming a performance baseline that is missing, another version's, or invalid
+    recorder = Recorder()
+    version = ServingVersion(PACKAGE, 3, SERVING.baseline_uri, PROMOTED_URI)
+    performance = {("Primary", "ModelLatency"): 1500.0}
+    result = run_drift_check(
+        _request(),
+        _ports({"Primary": _lines(200)}, recorder, version=version, performance=performance, promoted=promoted),
+    )
+    # Then feature drift runs, and performance drift uses the feature baseline's own section (latency 1000)
+    assert result.status == "ok" and result.variants[0].rows == 200
+    assert _drift_values(recorder) == {"ModelLatency": pytest.approx(0.5)}
+
+
+def test_a_version_promoted_before_performance_baselines_has_no_performance_drift_and_no_error() -> None:
+    # Given a Production version whose package names no performance baseline, over a feature baseline
+    # with no performance section (what every version promoted before this pipeline step looks like)
+    recorder = Recorder()
+    version = ServingVersion(PACKAGE, 3, SERVING.baseline_uri)
+    performance = {("Primary", "ModelLatency"): 1500.0, ("Primary", "auc"): 0.5}
+    result = run_drift_check(
+        _request(),
+        _ports(
+            {"Primary": _lines(200)},
+            recorder,
+            version=version,
+            document=build_feature_baseline(_training()),
+            performance=performance,
+        ),
+    )
+    # Then the run is ok, publishes feature statistics, and no performance metric at all
+    assert result.status == "ok" and result.performance == []
+    assert _drift_values(recorder) == {}
+    assert recorder.value(names.FEATURE_PSI, FeatureName="age", VariantName="Primary") is not None
 
 
 def test_drift_run_window_defaults_to_now_and_reads_each_variant_once() -> None:

@@ -1,0 +1,68 @@
+"""The performance baseline a version takes into Production, from its validated quality evidence.
+
+When a version enters Production, the lifecycle function writes the version's model-quality metrics
+(metric name -> value) as its performance baseline (``registry_core.baseline``: the document, its key
+and the package property the drift function reads), so performance drift is computed for it from the
+first scheduled drift run on, with no manual step.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from registry_core.aws import client
+from registry_core.baseline import CONTENT_TYPE, performance_baseline_s3_key
+from registry_core.model_registry import PackageView
+from registry_core.reports import read_json_report
+
+from promotion.gates.metrics import extract_metrics
+
+DATASET_SECTION = "dataset"
+
+
+@dataclass(frozen=True)
+class QualityEvidence:
+    source: str  # the report's S3 URI
+    metrics: Mapping[str, float]  # every finite numeric metric of the report
+
+
+def validated_quality_evidence(view: PackageView) -> QualityEvidence:
+    """The version's validated model-quality evidence: the model-quality report the metrics gate
+    judged and passed for it (``ModelMetrics.ModelQuality.Statistics``, SageMaker's model-quality
+    ``statistics.json`` format). This is the one place the performance baseline takes its values
+    from: evidence the platform computes itself on the holdout set is read here.
+
+    Non-numeric entries (a confusion matrix, a curve) and the ``dataset`` section (Model Monitor's
+    item count and evaluation time: facts about the data, not metrics) are left out. Raises ``ReportUnavailableError``
+    when the report is absent or unreadable, ``ValueError`` when a metric appears in two sections."""
+    report = read_json_report(view.metrics_report_uri, "model-quality")
+    sections = {name: body for name, body in report.items() if name != DATASET_SECTION}
+    metrics = {
+        name: float(value)
+        for name, value in extract_metrics(sections).items()
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    }
+    return QualityEvidence(source=str(view.metrics_report_uri), metrics=metrics)
+
+
+class PerformanceBaselineStore(Protocol):
+    def write(self, group: str, version: int, document: Mapping[str, Any]) -> str: ...
+
+
+class S3PerformanceBaselineStore:
+    """Writes a version's performance baseline to its key in the registry's artifacts bucket."""
+
+    def __init__(self, bucket: str, s3: Any | None = None) -> None:
+        self.bucket = bucket
+        self._s3 = s3
+
+    def write(self, group: str, version: int, document: Mapping[str, Any]) -> str:
+        key = performance_baseline_s3_key(group, version)
+        body = json.dumps(document, sort_keys=True, allow_nan=False).encode()
+        # A transient failure propagates (the handler types it; the state machine retries the task).
+        (self._s3 or client("s3")).put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=CONTENT_TYPE)
+        return f"s3://{self.bucket}/{key}"
