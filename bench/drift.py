@@ -187,6 +187,11 @@ def _end_to_end(shape: Shape, names: list[str], baseline: Any, window: np.ndarra
 
 
 def run() -> dict[str, Any]:
+    import pyarrow as pa
+
+    # Per core: Arrow's own thread pools held to one thread (the decoder already passes use_threads=False).
+    pa.set_cpu_count(1)
+    pa.set_io_thread_count(1)
     rng = np.random.default_rng(SEED)
     names = [f"f{index:02d}" for index in range(FEATURES)]
     training = _columns(rng, TRAINING_ROWS, 0.0)

@@ -76,14 +76,14 @@ class CaptureDecoder:
             encoding = "JSON" if "json" in content_type else "CSV" if "csv" in content_type else ""
         decoded = DecodedRecord(inference_time=_inference_time(record))
         if encoding == "CSV":
-            self._decode_csv(data, decoded)
+            self.decode_csv_payload(data, decoded)
         elif encoding == "JSON":
             self.decode_json_payload(data, decoded)
         else:
             raise CorruptCaptureError(f"unsupported encoding/content type {encoding!r}/{content_type!r}")
         return decoded
 
-    def _decode_csv(self, data: str, decoded: DecodedRecord) -> None:
+    def decode_csv_payload(self, data: str, decoded: DecodedRecord) -> None:
         lines = [line for line in data.splitlines() if line.strip()]
         if any('"' in line for line in lines):
             rows: Sequence[Sequence[str]] = list(csv.reader(lines))
@@ -282,17 +282,11 @@ class BatchDecoder:
         batch.corrupt_records += unsupported
         batch.records -= unsupported
 
-        csv_parts: list[bytes] = []
-        direct = pc.filter(data, is_csv)
-        if len(direct):
-            csv_parts.append(_joined(direct, "", "\n"))
         json_direct = pc.filter(data, is_json)
         csv_decoded, json_decoded = self._decode_base64(
             pc.filter(data, is_base64), pc.filter(content_type, is_base64), batch
         )
-        if csv_decoded is not None and len(csv_decoded):
-            csv_parts.append(_joined(csv_decoded, "", "\n"))
-        self._add_csv(b"".join(csv_parts), batch)
+        self._add_csv_payloads([pc.filter(data, is_csv), csv_decoded], batch)
         self._add_json_payloads([json_direct, json_decoded], batch)
         return batch
 
@@ -380,6 +374,34 @@ class BatchDecoder:
                 batch.corrupt_records += 1
                 batch.records -= 1
         return pa.array(kept[False], pa.string()), pa.array(kept[True], pa.string())
+
+    def _add_csv_payloads(self, arrays: list[Any], batch: DecodedBatch) -> None:
+        """CSV payloads (Arrow string arrays: direct, and decoded BASE64): one ``pyarrow.csv`` read of
+        all of them joined. A payload holding a quote is read on its own by the reference: in one
+        joined read, a quote left open in one payload would swallow the payloads after it."""
+        _, pc, _, _ = _arrow()
+        arrays = [array for array in arrays if array is not None and len(array)]
+        parts = [_joined(array, "", "\n") for array in arrays]
+        if any(b'"' in part for part in parts):  # rare: one more pass to isolate the quoted payloads
+            quoted = [pc.match_substring(array, '"') for array in arrays]
+            self._add_csv_by_reference(
+                [text for a, q in zip(arrays, quoted, strict=True) for text in a.filter(q).to_pylist()], batch
+            )
+            plain = [array.filter(pc.invert(q)) for array, q in zip(arrays, quoted, strict=True)]
+            parts = [_joined(array, "", "\n") for array in plain if len(array)]
+        self._add_csv(b"".join(parts), batch)
+
+    def _add_csv_by_reference(self, payloads: list[str], batch: DecodedBatch) -> None:
+        rows: list[Sequence[Any]] = []
+        for payload in payloads:
+            record = DecodedRecord(inference_time=None)
+            self.line_decoder.decode_csv_payload(payload, record)
+            rows.extend(record.rows)
+            batch.malformed_rows += record.malformed_rows
+        if rows:
+            batch.rows += len(rows)
+            for position, feature in enumerate(self.features):
+                batch.columns[feature].append([row[position] for row in rows])
 
     def _add_csv(self, blob: bytes, batch: DecodedBatch) -> None:
         if not blob.strip():

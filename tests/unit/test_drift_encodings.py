@@ -385,3 +385,37 @@ def test_a_block_of_capture_lines_decodes_as_its_lines() -> None:
     by_lines.add_batch(decoder.decode([*lines[:4], b"{not json", lines[4] + lines[5], *lines[6:]], START, END))
     assert statistics(window) == statistics(cut) == statistics(by_lines)
     assert (by_lines.corrupt_records, by_lines.records) == (2, len(lines) - 2)
+
+
+# CSV payloads as clients send them, quotes included (well-formed, left open, or in mid-field): the
+# column-wise reading must count exactly what the line decoder counts, payload by payload.
+csv_cells = st.sampled_from(["1", "2.5", "-3", "", "a", "zz", '"4"', '"a,b"', '"5', 'x"y', '""', '"1\n2"', "true"])
+
+
+@st.composite
+def csv_payloads(draw: Any) -> list[str]:
+    payloads = []
+    for _ in range(draw(st.integers(min_value=1, max_value=8))):
+        rows = draw(st.lists(st.lists(csv_cells, min_size=2, max_size=4), min_size=1, max_size=3))
+        payloads.append("\n".join(",".join(row) for row in rows))
+    return payloads
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(payloads=csv_payloads(), base64=st.booleans())
+def test_csv_payloads_with_quotes_read_column_wise_as_the_line_decoder_reads_them(
+    payloads: list[str], base64: bool
+) -> None:
+    # Given CSV payloads, some with a quote left open, When decoded column-wise and line by line
+    encoding = "BASE64" if base64 else "CSV"
+    lines = [capture_line(p, encoding=encoding, inference_time=AT).encode() for p in payloads]
+    # Then every count, PSI and KS is the same: an open quote never swallows the payloads after it
+    assert through_batches(lines) == through_lines(lines)
+
+
+def test_an_unclosed_quote_in_one_csv_payload_does_not_spill_into_the_next() -> None:
+    lines = [capture_line(p, inference_time=AT).encode() for p in ('"1,2,a\n4,5,b', "7,8,a\n10,11,b", "13,14,a")]
+    batch = BatchDecoder(FEATURES, categorical=["c"]).decode(lines, START, END)
+    # the first payload is one malformed row (its quote runs to its end); the next two payloads: 3 rows
+    assert (batch.rows, batch.malformed_rows, batch.records) == (3, 1, 3)
+    assert through_batches(lines) == through_lines(lines)
