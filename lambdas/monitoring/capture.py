@@ -245,7 +245,7 @@ class BatchDecoder:
         self, blob: bytes, lines: Sequence[bytes] | None, start: datetime | None, end: datetime | None
     ) -> DecodedBatch:
         batch = DecodedBatch(columns={feature: [] for feature in self.features})
-        if not blob.strip():
+        if _blank(blob):
             return batch
         pa, pc, _, pjson = _arrow()
         try:
@@ -404,7 +404,7 @@ class BatchDecoder:
                 batch.columns[feature].append([row[position] for row in rows])
 
     def _add_csv(self, blob: bytes, batch: DecodedBatch) -> None:
-        if not blob.strip():
+        if _blank(blob):
             return
         pa, _, pcsv, _ = _arrow()
         malformed = 0
@@ -566,17 +566,28 @@ class BatchDecoder:
 def line_blocks(chunks: Iterable[bytes], block_bytes: int = 4 << 20) -> Iterator[bytes]:
     """Cut a byte stream of capture lines (e.g. an S3 body's ``iter_chunks()``) into blocks of whole
     lines of about ``block_bytes`` each, for ``BatchDecoder.decode_block``."""
-    pending = b""
+    parts: list[bytes] = []  # joined once per block (appending to one bytes object copies it each time)
+    size = 0
     for chunk in chunks:
-        pending += chunk
-        if len(pending) < block_bytes:
+        parts.append(chunk)
+        size += len(chunk)
+        if size < block_bytes:
             continue
+        pending = b"".join(parts)
         cut = pending.rfind(b"\n") + 1
         if cut:
-            yield pending[:cut]
+            yield pending[:cut] if cut < len(pending) else pending
             pending = pending[cut:]
-    if pending.strip():
+        parts, size = [pending], len(pending)
+    pending = b"".join(parts)
+    if not _blank(pending):
         yield pending
+
+
+def _blank(blob: bytes) -> bool:
+    """Empty or only whitespace, without the copy ``blob.strip()`` makes of a whole block (``isspace``
+    stops at the first character that is not)."""
+    return not blob or blob.isspace()
 
 
 def _split_lines(blob: bytes) -> list[bytes]:
