@@ -86,7 +86,7 @@ DRIFT_EVENT_DETAIL_TYPE = "ModelDriftDetected"
 # whose capture is larger fans out on Step Functions Distributed Map.
 LAMBDA_MAX_SECONDS = 900
 # Wheels the drift functions need beyond the AWS SDK for pandas layer (kept equal to requirements.txt).
-DRIFT_LAYER_REQUIREMENTS = ("orjson==3.13.0",)
+DRIFT_LAYER_REQUIREMENTS = ("orjson==3.13.0", "pybase64==1.5.1")
 DRIFT_DECODE_BYTES_PER_SECOND = 30_000_000  # JSON payloads, one core, end to end (make bench: 31 MB/s, rounded down)
 DRIFT_FANOUT_SAFETY = 0.5
 DRIFT_FANOUT_THRESHOLD_BYTES = int(DRIFT_DECODE_BYTES_PER_SECOND * LAMBDA_MAX_SECONDS * DRIFT_FANOUT_SAFETY)

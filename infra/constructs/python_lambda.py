@@ -68,7 +68,10 @@ def _pip_layer_directory(requirements: tuple[str, ...]) -> Path:
     root = REPO_ROOT / LAYER_CACHE / key
     if (root / "python").is_dir():
         return root
-    staging = root.with_name(f"{key}.partial")
+    import os
+
+    # One staging folder per process: test workers (and parallel synths) may build the same layer at once.
+    staging = root.with_name(f"{key}.partial-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     command = [
         sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--only-binary=:all:",
@@ -79,7 +82,12 @@ def _pip_layer_directory(requirements: tuple[str, ...]) -> Path:
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"pip could not build the layer for {list(requirements)}:\n{result.stderr[-2000:]}")
-    staging.rename(root)
+    try:
+        staging.rename(root)
+    except OSError:  # another process finished the same layer first: keep its copy
+        if not (root / "python").is_dir():
+            raise
+        shutil.rmtree(staging, ignore_errors=True)
     return root
 
 

