@@ -273,7 +273,7 @@ def render(data: ReportData) -> str:
 body{{font-family:sans-serif;margin:1.5em;max-width:1200px;color:#212529}}
 table{{border-collapse:collapse;font-size:13px;margin:.5em 0}}
 td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top;text-align:left;overflow-wrap:break-word}}
-th,.lane,.num{{white-space:nowrap}} .label,.detail,.ledger td{{overflow-wrap:anywhere}}
+th,.lane,.num{{white-space:nowrap}} .label,.detail,.ledger td,.mlflow td{{overflow-wrap:anywhere}} .mlflow th{{white-space:normal}}
 h2{{margin-top:1.6em}} .meta{{color:#444}}
 .verdict,.stage{{display:inline-block;color:#fff;font-weight:bold;padding:2px 8px;border-radius:3px;white-space:nowrap}}
 .overall{{font-size:16px}} .num{{text-align:right}} .charts{{display:flex;flex-wrap:wrap;gap:1.5em}}
