@@ -41,7 +41,9 @@ class MlflowStory:
 
 
 @contextlib.contextmanager
-def tracking_server(config: Any, log_path: Path, url: str | None = None) -> Iterator[MlflowStory | None]:
+def tracking_server(
+    config: Any, log_path: Path, url: str | None = None, log: Callable[[str], None] = print
+) -> Iterator[MlflowStory | None]:
     """The MLflow the rehearsal uses: none without an ``mlflow`` config, ``url`` when the caller runs one,
     else a server of its own (stopped on exit)."""
     from offline import mlflow_server
@@ -54,7 +56,12 @@ def tracking_server(config: Any, log_path: Path, url: str | None = None) -> Iter
         return
     log_path.parent.mkdir(parents=True, exist_ok=True)
     directory = Path(tempfile.mkdtemp(prefix="demo-mlflow."))  # kept, like cdk.out: restart a server on it
+    started = time.perf_counter()
     with mlflow_server.running(directory, log_path) as address:
+        log(
+            f"   MLflow tracking server {address} started in {time.perf_counter() - started:.1f}s "
+            f"(SQLite and artifacts in {directory}; log {log_path})"
+        )
         yield MlflowStory(address, log_path, directory)
 
 
@@ -190,7 +197,7 @@ def promote_run(rehearsal: Any, group: str, *, regularization: float, commit: st
         )
     )
     rehearsal.report.mlflow_versions = list(story.versions)
-    metrics = ", ".join(f"{m.name} {logged.metrics[m.name]:.3f}" for m in policy.metrics)
+    metrics = ", ".join(f"{m.name} {logged.metrics[m.name]:.4f}" for m in policy.metrics)
     return f"run {logged.run_id[:12]} ({metrics}) → {lane} → Production; {'; '.join(shown)}"
 
 

@@ -524,7 +524,7 @@ def rehearse(
     if config is None:
         config = _repository_config()
     with (
-        mlflow_story.tracking_server(config, report_path.parent / "mlflow-server.log", mlflow_url) as tracking,
+        mlflow_story.tracking_server(config, report_path.parent / "mlflow-server.log", mlflow_url, log) as tracking,
         running_system(outdir, templates, tracking.url if tracking else None) as harness,
         named_identities(harness, config),
     ):

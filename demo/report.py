@@ -237,7 +237,7 @@ def mlflow_table(rows: Sequence[MlflowVersionRow]) -> str:
         f'<tr><td class="lane">{html.escape(r.lane)}</td>'
         f'<td><a href="{html.escape(r.link, quote=True)}">run {html.escape(r.run_id)}</a></td>'
         f"<td>{html.escape(r.model)} version {html.escape(r.model_version)}</td>"
-        f"<td>{html.escape(', '.join(f'{k} {v:.3f}' for k, v in r.metrics.items()))}</td>"
+        f"<td>{html.escape(', '.join(f'{k} {v:.4f}' for k, v in r.metrics.items()))}</td>"
         f"<td>{html.escape(r.aliases)}</td></tr>"
         for r in rows
     )

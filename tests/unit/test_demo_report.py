@@ -53,7 +53,7 @@ RUN_ID = "39e06dd8ff624fa5942daa64c99e912a"
 def test_the_mlflow_table_links_each_version_to_its_run_escaped() -> None:
     page = render(sample())
     assert f'<a href="http://127.0.0.1:5000/#/experiments/3/runs/{RUN_ID}?a=1&amp;b=&lt;2&gt;">run {RUN_ID}</a>' in page
-    assert "recommender-ranker version 7" in page and "ndcg_at_10 0.992, rmse 0.423" in page
+    assert "recommender-ranker version 7" in page and "ndcg_at_10 0.9921, rmse 0.4234" in page
     assert "Experiment tracking (MLflow)" not in render(ReportData(title="t"))
 
 
