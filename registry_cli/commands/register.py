@@ -162,16 +162,14 @@ def add_parsers(subparsers: Any, add_common: Any) -> None:
 def run(ctx: CliContext) -> int:
     args = ctx.args
     group = ctx.group_config(args.group)  # exit 3 for a group this registry does not manage
-    run_info: RunRegistration | None = None
-    if args.mlflow_run:
-        run_info = _read_mlflow_run(ctx, args, group)
-    else:
-        _require_flags(args)
+    run_info = _read_mlflow_run(ctx, args, group) if args.mlflow_run else None
     computed: dict[str, dict[str, Any]] = {}
     if args.evidence_from:
         ctx.progress.step(f"computing the evidence from {args.evidence_from}")
         computed = _compute_evidence(args, group, from_run=run_info is not None)
         _use_computed_evidence(args, computed, ctx.artifacts_bucket, group.name)
+    if run_info is None:
+        _require_flags(args)
     _require_reports(args)
     ctx.progress.step("validating the registration locally")
     lineage, artifacts, baseline_document = _validate_locally(args, group)
