@@ -102,6 +102,10 @@ def _run(args: argparse.Namespace, report: Path, log_path: Path, say: Callable[.
         )
     say(f"\nHTML report: {report.resolve()}")
     say(f"emulator and function logs: {log_path.resolve()}")
+    if rehearsal.mlflow is not None and rehearsal.mlflow.log_path is not None:
+        say(
+            f"MLflow server log: {rehearsal.mlflow.log_path.resolve()} (SQLite, artifacts: {rehearsal.mlflow.directory})"
+        )
     say(f"rehearsal {'PASSED' if ok else 'FAILED'} in {elapsed:.1f}s after synth")
     return 0 if ok else 1
 

@@ -32,6 +32,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from demo import mlflow_story
 from demo.report import FeatureDrift, ReportData, TimelineMark, VariantRate, render
 from offline.alarms import evaluate_alarms
 from offline.harness import ACCOUNT, REGION, PipelineHarness
@@ -60,6 +61,7 @@ class Rehearsal:
     served: dict[str, str] = field(default_factory=dict)  # group -> package ARN in Production
     drift_group: str | None = None
     drift_lines: list[str] = field(default_factory=list)
+    mlflow: Any = None  # demo.mlflow_story.MlflowStory when the environment tracks experiments in MLflow
 
     # --- configuration ----------------------------------------------------------------------------
     def groups(self, mode: str) -> list[Any]:
@@ -472,13 +474,15 @@ def plan(config: Any) -> list[Step]:
                 bind(Rehearsal.step_guardrail_rollback, blue_green[0]),
             )
         )
-    return steps
+    return steps + mlflow_story.steps(config)
 
 
 @contextlib.contextmanager
-def running_system(outdir: Path, templates: dict[str, dict[str, Any]]) -> Iterator[PipelineHarness]:
+def running_system(
+    outdir: Path, templates: dict[str, dict[str, Any]], mlflow_url: str | None = None
+) -> Iterator[PipelineHarness]:
     # People decide through the CLI (UpdateModelPackage); their changes reach the dispatcher as events.
-    with PipelineHarness(outdir, templates, emit_events=True) as harness:
+    with PipelineHarness(outdir, templates, emit_events=True, mlflow_url=mlflow_url) as harness:
         yield harness
 
 
@@ -510,14 +514,21 @@ def rehearse(
     report_path: Path,
     log: Callable[[str], None] = print,
     config: Any = None,
+    mlflow_url: str | None = None,
 ) -> tuple[bool, Rehearsal]:
     """Run every step of ``plan(config)``; returns (all steps behaved, the rehearsal with its report data).
 
-    ``config`` is the environment's ``EnvironmentConfig`` (default: the repository's ``cdk.json``)."""
+    ``config`` is the environment's ``EnvironmentConfig`` (default: the repository's ``cdk.json``);
+    ``mlflow_url`` an MLflow server the caller runs (default: the rehearsal starts its own, its log
+    ``mlflow-server.log`` next to the report)."""
     if config is None:
         config = _repository_config()
-    with running_system(outdir, templates) as harness, named_identities(harness, config):
-        rehearsal = Rehearsal(harness, config, log)
+    with (
+        mlflow_story.tracking_server(config, report_path.parent / "mlflow-server.log", mlflow_url, log) as tracking,
+        running_system(outdir, templates, tracking.url if tracking else None) as harness,
+        named_identities(harness, config),
+    ):
+        rehearsal = Rehearsal(harness, config, log, mlflow=tracking)
         rehearsal.report.environment = config.name
         rehearsal.report.generated = datetime.now(UTC)
         ok = True

@@ -8,6 +8,7 @@
   decision in words and the statistics in a table;
 - drift per feature: PSI and KS each on its own chart and scale, with axis ticks, the value of every bar
   and the threshold;
+- the versions registered from MLflow runs, each linked to its run, with the MLflow aliases;
 - the audit ledger with full reasons and actors.
 """
 
@@ -67,6 +68,19 @@ class FeatureDrift:
 
 
 @dataclass
+class MlflowVersionRow:
+    """A version registered from an MLflow run: where its run lives and what MLflow shows for it."""
+
+    lane: str  # e.g. "churn-classifier v5"
+    run_id: str
+    link: str  # the run in the MLflow UI
+    model: str
+    model_version: str
+    metrics: dict[str, float]
+    aliases: str  # the MLflow aliases after the last promotion, in words
+
+
+@dataclass
 class ReportData:
     title: str
     environment: str = ""
@@ -82,6 +96,7 @@ class ReportData:
     ks_threshold: float = 0.2
     ledger_rows: list[Sequence[str]] = field(default_factory=list)
     steps: list[tuple[str, bool, str]] = field(default_factory=list)
+    mlflow_versions: list[MlflowVersionRow] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -214,6 +229,26 @@ def _statistics_table(statistics: dict[str, Any]) -> str:
     return f'<table class="stats"><caption>Test statistics (from the ledger)</caption>{rows}</table>'
 
 
+def mlflow_table(rows: Sequence[MlflowVersionRow]) -> str:
+    """Each version registered from a run, linked to its run, with what MLflow shows for it."""
+    if not rows:
+        return ""
+    body = "".join(
+        f'<tr><td class="lane">{html.escape(r.lane)}</td>'
+        f'<td><a href="{html.escape(r.link, quote=True)}">run {html.escape(r.run_id)}</a></td>'
+        f"<td>{html.escape(r.model)} version {html.escape(r.model_version)}</td>"
+        f"<td>{html.escape(', '.join(f'{k} {v:.4f}' for k, v in r.metrics.items()))}</td>"
+        f"<td>{html.escape(r.aliases)}</td></tr>"
+        for r in rows
+    )
+    return (
+        "<h2>Experiment tracking (MLflow): versions and their runs</h2>"
+        "<p>Links open the run on the rehearsal's MLflow server (stopped when the rehearsal ends).</p>"
+        '<table class="mlflow"><thead><tr><th>version</th><th>MLflow run</th><th>MLflow model version</th>'
+        f"<th>metrics logged</th><th>MLflow aliases</th></tr></thead><tbody>{body}</tbody></table>"
+    )
+
+
 def render(data: ReportData) -> str:
     generated = data.generated or datetime.now(UTC)
     passed = sum(1 for _, ok, _ in data.steps if ok)
@@ -238,7 +273,7 @@ def render(data: ReportData) -> str:
 body{{font-family:sans-serif;margin:1.5em;max-width:1200px;color:#212529}}
 table{{border-collapse:collapse;font-size:13px;margin:.5em 0}}
 td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top;text-align:left;overflow-wrap:break-word}}
-th,.lane,.num{{white-space:nowrap}} .label,.detail,.ledger td{{overflow-wrap:anywhere}}
+th,.lane,.num{{white-space:nowrap}} .label,.detail,.ledger td,.mlflow td{{overflow-wrap:anywhere}} .mlflow th{{white-space:normal}}
 h2{{margin-top:1.6em}} .meta{{color:#444}}
 .verdict,.stage{{display:inline-block;color:#fff;font-weight:bold;padding:2px 8px;border-radius:3px;white-space:nowrap}}
 .overall{{font-size:16px}} .num{{text-align:right}} .charts{{display:flex;flex-wrap:wrap;gap:1.5em}}
@@ -254,5 +289,6 @@ h2{{margin-top:1.6em}} .meta{{color:#444}}
 <h2>Drift per feature{drift_title}</h2><div class="charts">
 <figure><figcaption>Population stability index (PSI)</figcaption>{drift_chart(data.drift, "PSI", data.psi_threshold)}</figure>
 <figure><figcaption>Kolmogorov-Smirnov statistic (KS)</figcaption>{drift_chart(data.drift, "KS", data.ks_threshold)}</figure></div>
+{mlflow_table(data.mlflow_versions)}
 <h2>Audit ledger</h2><table class="ledger"><thead><tr><th>time</th><th>group</th><th>version</th><th>from</th><th>to</th><th>decision</th><th>actor</th><th>reason</th></tr></thead><tbody>{ledger}</tbody></table>
 </body></html>"""

@@ -45,8 +45,9 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def url() -> str:
-    """The shared server's URL, starting it if this run has none yet."""
+def url(log_path: Path | None = None) -> str:
+    """The shared server's URL, starting it if this run has none yet (its log: ``log_path``, default
+    ``server.log`` in the shared directory)."""
     directory = Path(os.environ.get(DIR_VARIABLE) or tempfile.mkdtemp(prefix="mlflow-test-"))
     os.environ[DIR_VARIABLE] = str(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -58,7 +59,8 @@ def url() -> str:
         port = _free_port()
         address = f"http://127.0.0.1:{port}"
         env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-        log = open(directory / "server.log", "ab")  # noqa: SIM115 (the server writes it until stopped)
+        log_path = log_path or directory / "server.log"
+        log = open(log_path, "ab")  # noqa: SIM115 (the server writes it until stopped)
         process = subprocess.Popen(
             [
                 sys.executable,
@@ -85,7 +87,7 @@ def url() -> str:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while not _healthy(address):
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"mlflow server did not start; see {directory / 'server.log'}")
+                raise RuntimeError(f"mlflow server did not start; see {log_path}")
             time.sleep(0.3)
         url_file.write_text(address)
         return address
@@ -106,13 +108,13 @@ def stop() -> None:
 
 
 @contextlib.contextmanager
-def running(directory: Path) -> Iterator[str]:
-    """A server of its own in ``directory`` (SQLite, artifacts and ``server.log`` there), stopped on exit
-    (``make demo``)."""
+def running(directory: Path, log_path: Path | None = None) -> Iterator[str]:
+    """A server of its own in ``directory`` (SQLite and artifacts there; its log ``log_path``, default
+    ``server.log`` there), stopped on exit (``make demo``)."""
     previous = os.environ.get(DIR_VARIABLE)
     os.environ[DIR_VARIABLE] = str(directory)
     try:
-        yield url()
+        yield url(log_path)
     finally:
         stop()
         if previous is None:

@@ -1,9 +1,11 @@
 """Training-side registration with the SageMaker Python SDK (v3), following the registry's contract.
 
 Imports ``sagemaker`` (slow, and it needs a region at import time): the Lambdas and the ``registry``
-CLI never import this package. See ``registry_training.registration``.
+CLI never import this package. See ``registry_training.registration`` (and ``registry_training.from_mlflow``
+to register from an MLflow run).
 """
 
+from registry_training.from_mlflow import register_from_run, registration_from_run
 from registry_training.registration import (
     ModelRegistration,
     RegisteredVersion,
@@ -11,4 +13,11 @@ from registry_training.registration import (
     registration_step,
 )
 
-__all__ = ["ModelRegistration", "RegisteredVersion", "register_model_package", "registration_step"]
+__all__ = [
+    "ModelRegistration",
+    "RegisteredVersion",
+    "register_from_run",
+    "register_model_package",
+    "registration_from_run",
+    "registration_step",
+]

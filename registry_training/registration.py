@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeAlias
 
 from botocore.exceptions import ClientError
@@ -72,6 +72,8 @@ class ModelRegistration:
     model_card_arn: str | None = None
     model_card_name: str | None = None
     registered_by: str | None = None
+    # Where the version was tracked (registry_core.lineage.MLFLOW_KEYS), when registered from an MLflow run.
+    mlflow: Mapping[str, str] = field(default_factory=dict)
 
     # --- validation ------------------------------------------------------------------------------
     def problems(self, managed_groups: Sequence[str] | None = None) -> list[str]:
@@ -156,6 +158,7 @@ class ModelRegistration:
         if self.registered_by:
             properties[contract.REGISTERED_BY] = self.registered_by[: contract.MAX_METADATA_VALUE]
         properties[contract.REGISTERED_WITH] = REGISTERED_WITH
+        properties.update(self.mlflow)
         return properties
 
     def _training_job_name(self) -> Value:
@@ -316,4 +319,5 @@ def _card_fields(registration: ModelRegistration, metrics: Mapping[str, float]) 
             "feature_baseline": str(registration.baseline_uri),
         },
         creator=registration.registered_by,
+        mlflow=dict(registration.mlflow),
     )

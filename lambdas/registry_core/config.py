@@ -377,7 +377,15 @@ MlflowKind = Literal["trackingServer", "app", "external"]
 TrackingServerSize = Literal["Small", "Medium", "Large"]
 # CreateMlflowTrackingServer / CreateMlflowApp: WeeklyMaintenanceWindowStart is "Ddd:HH:MM".
 MAINTENANCE_WINDOW_PATTERN = r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun):([01]\d|2[0-3]):[0-5]\d$"
-MLFLOW_VERSION_PATTERN = r"^\d+(\.\d+)+$"  # AWS::SageMaker::MlflowTrackingServer MlflowVersion
+# The tracking server's MlflowVersion: the CloudFormation pattern (AWS::SageMaker::MlflowTrackingServer,
+# MlflowVersion: ^\d+(\.\d+)+$, 1-32 characters) under the API's stricter length (CreateMlflowTrackingServer,
+# MlflowVersion: at most 16 characters), and a release line SageMaker serves: "For tracking server 2.13.x,
+# use mlflow==2.13.2 / 2.16.x, 2.16.2 / 3.0.x, 3.0.0" (SageMaker Developer Guide, "Integrate MLflow with
+# your environment", docs.aws.amazon.com/sagemaker/latest/dg/mlflow-track-experiments.html). An MLflow App
+# has no version to choose: AWS::SageMaker::MlflowApp has no MlflowVersion property.
+MLFLOW_VERSION_PATTERN = r"^\d+(\.\d+)+$"
+MLFLOW_VERSION_MAX_LENGTH = 16
+SAGEMAKER_MLFLOW_RELEASES = ("2.13", "2.16", "3.0")
 ARTIFACT_PREFIX_PATTERN = r"^[a-z0-9][a-z0-9\-/]{0,62}[a-z0-9]$"
 # A team's own MLflow: an http(s) URL, or the ARN of a SageMaker tracking server or MLflow App.
 EXTERNAL_TRACKING_URI_PATTERN = (
@@ -395,7 +403,7 @@ class MlflowPolicy(Strict):
 
     kind: MlflowKind = "trackingServer"
     tracking_server_size: TrackingServerSize = "Small"
-    mlflow_version: Annotated[str, Field(pattern=MLFLOW_VERSION_PATTERN, max_length=32)] = "3.0"
+    mlflow_version: Annotated[str, Field(pattern=MLFLOW_VERSION_PATTERN, max_length=MLFLOW_VERSION_MAX_LENGTH)] = "3.0"
     weekly_maintenance_window_start: Annotated[str, Field(pattern=MAINTENANCE_WINDOW_PATTERN)] = "Sun:03:00"
     # SageMaker's automatic registration of MLflow models into the Model Registry (off: the registry
     # registers versions itself, through `registry register --mlflow-run`).
@@ -404,6 +412,30 @@ class MlflowPolicy(Strict):
     tracking_uri: Annotated[str, Field(pattern=EXTERNAL_TRACKING_URI_PATTERN, max_length=2048)] | None = None
     # Lifecycle write-back: attempts per MLflow call before the failure is recorded and notified.
     mirror_attempts: Annotated[int, Field(ge=MIRROR_ATTEMPTS_RANGE[0], le=MIRROR_ATTEMPTS_RANGE[1])] = 3
+
+    @field_validator("mlflow_version")
+    @classmethod
+    def _served_release(cls, version: str) -> str:
+        release = ".".join(version.split(".")[:2])
+        if release not in SAGEMAKER_MLFLOW_RELEASES:
+            raise ValueError(
+                f"{version!r} is not a release SageMaker tracking servers run ({', '.join(SAGEMAKER_MLFLOW_RELEASES)})"
+            )
+        return version
+
+    @model_validator(mode="after")
+    def _server_settings_only_for_a_tracking_server(self) -> MlflowPolicy:
+        misplaced = [
+            alias
+            for name, alias in (("mlflow_version", "mlflowVersion"), ("tracking_server_size", "trackingServerSize"))
+            if name in self.model_fields_set
+        ]
+        if self.kind != "trackingServer" and misplaced:
+            raise ValueError(
+                f"{', '.join(misplaced)}: only for kind 'trackingServer' (kind {self.kind!r}: an MLflow App's "
+                "version and capacity are SageMaker's, AWS::SageMaker::MlflowApp has neither property)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _uri_only_for_external(self) -> MlflowPolicy:

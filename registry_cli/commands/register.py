@@ -13,6 +13,12 @@ library (``registry_core.evidence``): the model-quality statistics, the Clarify 
 explanations (given ``--model-file``) and the feature baseline, uploads them to the artifacts bucket
 under ``evidence/<group>/sha256-<digest>/`` and registers them. A report computed this way replaces
 the corresponding ``--*-report`` / ``--baseline`` option (giving both is an error).
+
+``--mlflow-run`` and ``--evidence-from`` combine: the run gives the lineage, the hyperparameters, the
+model and the model-quality report (its logged metrics); the data set gives what a run does not hold,
+the bias report, the explanations (with ``--model-file``) and the feature baseline. The data set's own
+quality statistics are then not registered: the version claims what its run logged, and the Staging
+validation reproduces that claim on the governed holdout set.
 """
 
 from __future__ import annotations
@@ -42,10 +48,17 @@ from registry_core.lineage import (
     parse_hyperparameters,
     registration_problems,
 )
+from registry_core.mlflow_run import (
+    RunRegistration,
+    client_for,
+    metrics_report_uri,
+    publish_run,
+    read_run,
+    tracking_uri_for,
+)
 
 from registry_cli.context import CliContext
 from registry_cli.errors import EXIT_ERROR, EXIT_OK
-from registry_cli.mlflow_run import RunRegistration, client_for, read_run, register_model_version, tracking_uri_for
 from registry_cli.output import render_fields
 
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
@@ -80,7 +93,9 @@ def add_parsers(subparsers: Any, add_common: Any) -> None:
     baseline.add_argument(
         "--baseline-file", metavar="PATH", help="local feature baseline JSON, uploaded to the artifacts bucket"
     )
-    evidence = parser.add_argument_group("evidence computed locally (instead of the reports above)")
+    evidence = parser.add_argument_group(
+        "evidence computed locally (instead of the reports above; with --mlflow-run, all but the metrics)"
+    )
     evidence.add_argument(
         "--evidence-from", metavar="CSV", help="labelled data set with the model's outputs and facet columns"
     )
@@ -147,21 +162,13 @@ def add_parsers(subparsers: Any, add_common: Any) -> None:
 def run(ctx: CliContext) -> int:
     args = ctx.args
     group = ctx.group_config(args.group)  # exit 3 for a group this registry does not manage
-    if args.evidence_from and args.mlflow_run:
-        raise RegistrationError(
-            [
-                "--evidence-from: not with --mlflow-run (the run's metrics are the quality evidence; pass the other reports)"
-            ]
-        )
+    run_info = _read_mlflow_run(ctx, args, group) if args.mlflow_run else None
     computed: dict[str, dict[str, Any]] = {}
     if args.evidence_from:
         ctx.progress.step(f"computing the evidence from {args.evidence_from}")
-        computed = _compute_evidence(args, group)
+        computed = _compute_evidence(args, group, from_run=run_info is not None)
         _use_computed_evidence(args, computed, ctx.artifacts_bucket, group.name)
-    run_info: RunRegistration | None = None
-    if args.mlflow_run:
-        run_info = _read_mlflow_run(ctx, args, group)
-    else:
+    if run_info is None:
         _require_flags(args)
     _require_reports(args)
     ctx.progress.step("validating the registration locally")
@@ -246,18 +253,14 @@ def run(ctx: CliContext) -> int:
         )
 
     if run_info is not None:
-        ctx.progress.step(f"writing the run's metrics as the model-quality report {artifacts.metrics_report_uri}")
-        bucket, key = _split(artifacts.metrics_report_uri)
-        s3.put_object(
-            Bucket=bucket,
-            Key=key,
-            Body=json.dumps(run_info.metrics_report(), sort_keys=True).encode(),
-            ContentType="application/json",
-        )
         model_name = args.mlflow_model or group.name
-        ctx.progress.step(f"registering the run's model as a version of MLflow model {model_name}")
-        mlflow_version = register_model_version(client_for(run_info.tracking_uri), model_name, run_info)
-        metadata = run_info.customer_metadata(model_name, mlflow_version)
+        ctx.progress.step(
+            f"writing the run's metrics to {artifacts.metrics_report_uri}; "
+            f"registering the run's model as a version of MLflow model {model_name}"
+        )
+        metadata = publish_run(
+            client_for(run_info.tracking_uri), s3, run_info, artifacts.metrics_report_uri, model_name
+        )
         fields = replace(fields, mlflow=metadata)
         request["CustomerMetadataProperties"].update(metadata)
 
@@ -342,8 +345,12 @@ EVIDENCE_OPTIONS = {
 }
 
 
-def _compute_evidence(args: Any, group: Any) -> dict[str, dict[str, Any]]:
-    """The evidence documents for ``--evidence-from`` (NumPy, scikit-learn and shap load only here)."""
+def _compute_evidence(args: Any, group: Any, from_run: bool = False) -> dict[str, dict[str, Any]]:
+    """The evidence documents for ``--evidence-from`` (NumPy, scikit-learn and shap load only here).
+
+    With ``--mlflow-run`` (``from_run``) the run's metrics stay the model-quality report: the data set
+    adds the bias report, the explanations and the feature baseline, and its quality statistics are
+    not registered."""
     from registry_core.evidence.dataset import read_csv
     from registry_core.evidence.errors import EvidenceError
     from registry_core.evidence.service import compute_evidence, load_model, spec_for_group
@@ -353,7 +360,11 @@ def _compute_evidence(args: Any, group: Any) -> dict[str, dict[str, Any]]:
         if not value:
             problems.append(f"{option}: required with --evidence-from")
     for option, value in EVIDENCE_OPTIONS.items():
-        computes = {"metrics": True, "bias": group.fairness is not None, "explainability": bool(args.model_file)}
+        computes = {
+            "metrics": not from_run,
+            "bias": group.fairness is not None,
+            "explainability": bool(args.model_file),
+        }
         if option != "baseline" and getattr(args, value[2:].replace("-", "_")) and computes[option]:
             problems.append(f"{value}: give it or --evidence-from, not both (the evidence computes it)")
     if args.baseline or args.baseline_file:
@@ -390,6 +401,8 @@ def _compute_evidence(args: Any, group: Any) -> dict[str, dict[str, Any]]:
     except (EvidenceError, OSError) as error:
         raise RegistrationError([f"evidence from {args.evidence_from}: {error}"]) from error
     documents = evidence.documents()
+    if from_run:
+        documents.pop("metrics", None)
     if "bias" not in documents and not args.bias_report:
         raise RegistrationError(
             [f"--bias-report: required for {group.name} (no protected attributes to compute bias evidence for)"]
@@ -464,7 +477,7 @@ def _read_mlflow_run(ctx: CliContext, args: Any, group: Any) -> RunRegistration:
     args.commit = run_info.commit
     args.hyperparameters = json.dumps(run_info.hyperparameters, sort_keys=True)
     args.training_job = run_info.training_job
-    args.metrics_report = f"s3://{ctx.artifacts_bucket}/{group.name}/mlflow/{run_info.run_id}/model-quality.json"
+    args.metrics_report = metrics_report_uri(ctx.artifacts_bucket, group.name, run_info.run_id)
     return run_info
 
 

@@ -20,6 +20,7 @@ from registry_core.model_registry import PackageView
 
 from offline.harness import PipelineHarness
 from offline.samples import churn_reports
+from tests.pipeline.test_cli_register_evidence import NUMERIC, _holdout
 from tests.pipeline.test_cli_support import COMMIT, GROUP, IMAGE, feature_baseline, run_cli
 
 REPOSITORY = "https://github.com/example/churn-model"
@@ -165,3 +166,47 @@ def test_without_a_run_the_lineage_flags_are_required(
     assert result.code == 2
     for flag in ("--model-data", "--metrics-report", "--training-data", "--commit", "--training-job"):
         assert f"{flag}: required" in result.err
+
+
+def test_a_run_with_evidence_from_a_data_set_metrics_from_the_run_the_rest_computed(
+    harness: PipelineHarness, mlflow_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a real run and a labelled data set with the model's scores and facets
+    run_id, _, training_data = _run(harness, mlflow_url, tmp_path)
+    data, model = _holdout(tmp_path)
+    # When both are given
+    result = run_cli(
+        capsys,
+        "register", "--group", GROUP, "--mlflow-run", run_id, "--tracking-uri", mlflow_url,
+        "--image", IMAGE.format(tag="mlflow-evidence"),
+        "--evidence-from", str(data), "--label", "churned", "--score", "score",
+        "--model-file", str(model), "--model-features", ",".join(NUMERIC), "--output", "json",
+    )  # fmt: skip
+    # Then the data set gave the bias report, the explanations and the baseline
+    assert result.code == 0, result.err
+    out = result.json()
+    assert out["evidence_computed"] == ["baseline", "bias", "explainability"]
+    view = PackageView.from_description(harness.package(out["package_arn"]))
+    assert "/evidence/churn-classifier/sha256-" in str(view.bias_report_uri)
+    assert "/evidence/churn-classifier/sha256-" in str(view.explainability_report_uri)
+    assert "/baselines/churn-classifier/sha256-" in str(view.baseline_uri)
+    # And the run gave the lineage and the model-quality report: its logged metrics, not the data set's
+    assert view.customer_metadata["TrainingDataUri"] == training_data
+    bucket, key = view.metrics_report_uri.removeprefix("s3://").split("/", 1)
+    assert key == f"{GROUP}/mlflow/{run_id}/model-quality.json"
+    report = json.loads(harness.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    assert extract_metrics(report) == dict(MlflowClient(tracking_uri=mlflow_url).get_run(run_id).data.metrics)
+
+
+def test_a_metrics_report_still_clashes_with_a_run_and_evidence(
+    harness: PipelineHarness, mlflow_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data, _ = _holdout(tmp_path)
+    result = run_cli(
+        capsys,
+        "register", "--group", GROUP, "--mlflow-run", "0" * 32, "--tracking-uri", mlflow_url,
+        "--image", IMAGE.format(tag="clash2"), "--metrics-report", f"s3://{harness.artifacts_bucket}/m.json",
+        "--evidence-from", str(data), "--label", "churned", "--score", "score",
+    )  # fmt: skip
+    assert result.code == 2
+    assert "--metrics-report: comes from the MLflow run" in result.err

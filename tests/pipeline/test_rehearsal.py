@@ -1,6 +1,7 @@
 """The offline rehearsal (``make demo``) runs in the suite too, so CI proves every step of it: in-process
-on the sample configuration, and as ``python -m demo`` on a variant where a blue/green group is switched
-to ``ab_test`` (the scenario derives from the config; the output carries only the story)."""
+on the sample configuration (with the suite's MLflow server), and as ``python -m demo`` on a variant where
+a blue/green group is switched to ``ab_test`` (the scenario derives from the config; the output carries
+only the story; the demo starts and stops its own MLflow server)."""
 
 from __future__ import annotations
 
@@ -20,10 +21,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 NOISE = re.compile(r"warning|No Moto|Traceback|^\s*[{\[]\"|fake-|user/moto", re.IGNORECASE | re.MULTILINE)
 
 
-def test_the_rehearsal_behaves_as_described(synthesized: Any, tmp_path: Path) -> None:
+def test_the_rehearsal_behaves_as_described(synthesized: Any, tmp_path: Path, mlflow_url: str) -> None:
     report = tmp_path / "rehearsal.html"
     lines: list[str] = []
-    ok, rehearsal = rehearse(synthesized.outdir, synthesized.templates, report, log=lines.append)
+    ok, rehearsal = rehearse(synthesized.outdir, synthesized.templates, report, log=lines.append, mlflow_url=mlflow_url)
     outcomes = {title: (passed, detail) for title, passed, detail in rehearsal.report.steps}
     titles = [title for title, _ in plan(synthesized.config)]
     assert titles == list(outcomes)
@@ -35,6 +36,9 @@ def test_the_rehearsal_behaves_as_described(synthesized: Any, tmp_path: Path) ->
         "recommender-ranker",
         "churn-classifier",
         "churn-classifier",
+        "churn-classifier",
+        "churn-classifier",
+        "recommender-ranker",
     ]
     details = [detail for _, detail in outcomes.values()]
     assert "bias gate denied" in details[2]
@@ -42,6 +46,13 @@ def test_the_rehearsal_behaves_as_described(synthesized: Any, tmp_path: Path) ->
     assert "challenger v2 won" in details[5]
     assert "ModelDriftDetected emitted" in details[6]
     assert "RolledBack; v3 keeps serving" in details[7]
+    # Versions registered from real MLflow runs: champion, replaced (archived, no alias), A/B challenger
+    assert "MLflow churn-classifier aliases: champion → version" in details[8]
+    assert "Archived, no alias" in details[9]
+    assert "challenger → version" in details[10] and "champion → version" in details[10]
+    rows = rehearsal.report.mlflow_versions
+    assert [row.lane for row in rows] == ["churn-classifier v5", "churn-classifier v6", "recommender-ranker v3"]
+    assert all(row.link == f"{mlflow_url}/#/experiments/{row.link.split('/')[-3]}/runs/{row.run_id}" for row in rows)
     # The timeline, ledger and charts made it into the report, with named identities
     decisions = [row[5] for row in rehearsal.report.ledger_rows]
     assert decisions.count("rejected") >= 1 and "archived" in decisions and "rolled_back" in decisions
@@ -51,6 +62,7 @@ def test_the_rehearsal_behaves_as_described(synthesized: Any, tmp_path: Path) ->
     assert len(rehearsal.report.ab_rates) == 2 and rehearsal.report.drift
     page = report.read_text()
     assert page.count("<svg") == 3 and "Audit ledger" in page and "Overall" in page
+    assert all(f'<a href="{row.link}">run {row.run_id}</a>' in page for row in rows)
 
 
 def test_make_demo_passes_with_a_group_switched_to_ab_test_and_prints_only_the_story(tmp_path: Path) -> None:
@@ -80,6 +92,9 @@ def test_make_demo_passes_with_a_group_switched_to_ab_test_and_prints_only_the_s
     # and the output is the story only: no warnings, JSON dumps or placeholder actors; noise is in the log
     assert result.stderr == "", result.stderr
     assert not NOISE.search(out), NOISE.search(out)
-    assert len(out.splitlines()) < 130, len(out.splitlines())
+    assert len(out.splitlines()) < 170, len(out.splitlines())
+    # and the MLflow server the demo started logged to the file it named (not to the output)
+    assert "MLflow server log:" in out and (tmp_path / "reports" / "mlflow-server.log").is_file()
+    assert "champion → version" in out
     assert (tmp_path / "reports" / "demo.log").is_file()
     assert "Overall" in (tmp_path / "reports" / "rehearsal.html").read_text()

@@ -318,6 +318,24 @@ CASES = [
         "registry.environments.dev.mlflow.mlflowVersion",
     ),
     (
+        "mlflow version longer than CreateMlflowTrackingServer allows (16)",
+        _set(["environments", "dev", "mlflow", "mlflowVersion"], "3.0.0.0.0.0.0.0.0"),
+        "dev",
+        "registry.environments.dev.mlflow.mlflowVersion",
+    ),
+    (
+        "mlflow version no SageMaker tracking server runs",
+        _set(["environments", "dev", "mlflow", "mlflowVersion"], "2.9"),
+        "dev",
+        "registry.environments.dev.mlflow.mlflowVersion",
+    ),
+    (
+        "mlflow version on an MLflow App",
+        _set(["environments", "staging", "mlflow", "mlflowVersion"], "3.0"),
+        "staging",
+        "registry.environments.staging.mlflow",
+    ),
+    (
         "mlflow maintenance window",
         _set(["environments", "dev", "mlflow", "weeklyMaintenanceWindowStart"], "Sunday 03:00"),
         "dev",
@@ -537,3 +555,18 @@ def test_an_environment_without_mlflow_has_no_experiment_tracking() -> None:
     ctx = _context()
     del _registry(ctx)["environments"]["dev"]["mlflow"]
     assert load_config(ctx, "dev").mlflow is None
+
+
+@pytest.mark.parametrize("version", ["2.13", "2.16.2", "3.0", "3.0.0"])
+def test_mlflow_versions_sagemaker_documents_are_accepted(version: str) -> None:
+    from registry_core.config import MlflowPolicy
+
+    assert MlflowPolicy.model_validate({"mlflowVersion": version}).mlflow_version == version
+
+
+def test_the_mlflow_version_error_names_the_value_and_the_served_releases() -> None:
+    from registry_core.config import MlflowPolicy
+
+    with pytest.raises(ValueError) as refused:
+        MlflowPolicy.model_validate({"mlflowVersion": "2.9"})
+    assert "'2.9' is not a release SageMaker tracking servers run (2.13, 2.16, 3.0)" in str(refused.value)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from scipy.stats import binomtest
 
-from demo.report import FeatureDrift, ReportData, TimelineMark, VariantRate, render
+from demo.report import FeatureDrift, MlflowVersionRow, ReportData, TimelineMark, VariantRate, render
 
 START = datetime(2026, 11, 26, tzinfo=UTC)
 LONG_REASON = "bias gate denied: " + "; ".join(f"gender=F{i} DPPL: 0.18 outside [-0.1, 0.1]" for i in range(12))
@@ -33,7 +33,28 @@ def sample(steps: list[tuple[str, bool, str]] | None = None) -> ReportData:
         ks_threshold=0.15,
         ledger_rows=[("t", "g", "2", "Staging", "Archived", "rejected", "arn:aws:iam::1:user/bob", LONG_REASON)],
         steps=steps if steps is not None else [("v1 to Production", True, "ok")],
+        mlflow_versions=[
+            MlflowVersionRow(
+                "recommender-ranker v12",
+                RUN_ID,
+                f"http://127.0.0.1:5000/#/experiments/3/runs/{RUN_ID}?a=1&b=<2>",
+                "recommender-ranker",
+                "7",
+                {"ndcg_at_10": 0.9921, "rmse": 0.4234},
+                "none (Archived when version 8 took over)",
+            )
+        ],
     )
+
+
+RUN_ID = "39e06dd8ff624fa5942daa64c99e912a"
+
+
+def test_the_mlflow_table_links_each_version_to_its_run_escaped() -> None:
+    page = render(sample())
+    assert f'<a href="http://127.0.0.1:5000/#/experiments/3/runs/{RUN_ID}?a=1&amp;b=&lt;2&gt;">run {RUN_ID}</a>' in page
+    assert "recommender-ranker version 7" in page and "ndcg_at_10 0.9921, rmse 0.4234" in page
+    assert "Experiment tracking (MLflow)" not in render(ReportData(title="t"))
 
 
 def test_wilson_interval_matches_scipy() -> None:

@@ -1,4 +1,5 @@
-"""Reads an MLflow run into the registration contract (``registry register --mlflow-run RUN_ID``).
+"""Reads an MLflow run into the registration contract: one reading for ``registry register --mlflow-run
+RUN_ID`` and the training-side helper (``registry_training.from_mlflow``).
 
 - parameters → hyperparameters;
 - metrics → a model-quality report in the format the metrics gate reads
@@ -15,7 +16,8 @@ A run that lacks a lineage field is refused (exit 2) naming the MLflow field tha
 
 Managed MLflow is reached through the MLflow client with the ``sagemaker-mlflow`` plugin (SigV4, the
 tracking URI is the server's or App's ARN); a plain http(s) URI is called as is. MLflow is imported
-here, lazily, so the CLI's other commands stay light.
+here, lazily, so the CLI's other commands stay light (and the Lambdas, which ship this package, never
+load it: they mirror the lifecycle through ``registry_core.mlflow_rest``).
 """
 
 from __future__ import annotations
@@ -208,6 +210,27 @@ def _artifact_names(client: Any, run_id: str, location: str, root: str) -> set[s
         return {a.path for a in get_artifact_repository(location).list_artifacts()}
     except Exception:
         return set()
+
+
+def metrics_report_uri(bucket: str, group: str, run_id: str) -> str:
+    """Where a registration writes the run's model-quality report (the artifacts bucket)."""
+    return f"s3://{bucket}/{group}/mlflow/{run_id}/model-quality.json"
+
+
+def publish_run(client: Any, s3: Any, run: RunRegistration, metrics_report: str, model_name: str) -> dict[str, str]:
+    """After every check passed: write the run's model-quality report to ``metrics_report`` (an
+    ``s3://`` URI), register the run's model as a version of MLflow model ``model_name``, and return
+    the customer metadata the package records (tracking URI, experiment, run, MLflow model version)."""
+    match = S3_URI.match(metrics_report)
+    if match is None:
+        raise RegistrationError([f"metrics report: {metrics_report!r} is not an s3://bucket/key URI"])
+    s3.put_object(
+        Bucket=match.group("bucket"),
+        Key=match.group("key"),
+        Body=json.dumps(run.metrics_report(), sort_keys=True).encode(),
+        ContentType="application/json",
+    )
+    return run.customer_metadata(model_name, register_model_version(client, model_name, run))
 
 
 def register_model_version(client: Any, name: str, run: RunRegistration) -> str:
