@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,7 +44,8 @@ def _shared_loader(data_path: str | None) -> botocore.loaders.Loader:
 
 
 class AwsSession:
-    def __init__(self, options: AwsOptions, default_region: str | None = None) -> None:
+    def __init__(self, options: AwsOptions, default_region: Callable[[], str | None] | None = None) -> None:
+        """``default_region`` is asked only when neither ``--region``, the environment nor the profile names one."""
         self.options = options
         core = botocore.session.Session()
         core.register_component("data_loader", _shared_loader(core.get_config_variable("data_path")))
@@ -56,7 +57,7 @@ class AwsSession:
             raise UsageError(
                 f"AWS profile {options.profile!r} is not configured", hint="see `aws configure list-profiles`"
             ) from error
-        region = self._session.region_name or default_region
+        region = self._session.region_name or (default_region() if default_region else None)
         if not region:
             raise UsageError(
                 "no AWS region: pass --region, set AWS_REGION, or configure one for the profile",

@@ -455,7 +455,9 @@ def _read_mlflow_run(ctx: CliContext, args: Any, group: Any) -> RunRegistration:
         raise RegistrationError(
             [f"{flag}: comes from the MLflow run; do not pass it with --mlflow-run" for flag in clashing]
         )
-    uri = tracking_uri_for(args.tracking_uri, ctx.config, ctx.aws.partition, ctx.aws.region, ctx.aws.account)
+    uri = tracking_uri_for(
+        args.tracking_uri, ctx.deployment.settings(), ctx.env_name, ctx.aws.partition, ctx.aws.region, ctx.aws.account
+    )
     ctx.progress.step(f"reading MLflow run {args.mlflow_run} from {uri}")
     run_info = read_run(client_for(uri), uri, args.mlflow_run, args.training_job)
     args.model_data = run_info.model_data_url
