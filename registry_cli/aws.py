@@ -7,10 +7,9 @@ number of attempts, as for any AWS tool.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,29 +111,3 @@ class AwsSession:
     def partition(self) -> str:
         arn = self.identity().get("Arn", "arn:aws:")
         return str(arn).split(":")[1] or "aws"
-
-    @contextlib.contextmanager
-    def exported_environment(self) -> Iterator[None]:
-        """Make code that builds its own clients (``registry_core.aws``) use this session's target."""
-        from registry_core.aws import reset_clients
-
-        wanted = {
-            "AWS_REGION": self.region,
-            "AWS_DEFAULT_REGION": self.region,
-            "AWS_PROFILE": self.options.profile,
-            "AWS_ENDPOINT_URL": self.endpoint_url,
-        }
-        saved = {key: os.environ.get(key) for key in wanted}
-        for key, value in wanted.items():
-            if value is not None:
-                os.environ[key] = value
-        reset_clients()
-        try:
-            yield
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-            reset_clients()
