@@ -127,8 +127,11 @@ class CliContext:
         raise NotFoundError(f"group {group!r} has no version {version}", hint=f"see `registry status --group {group}`")
 
     def emit(self, data: Any, table: Any) -> None:
-        """Write ``data`` as JSON, or call ``table(stdout)`` to render it."""
-        if getattr(self.args, "output", "table") == "json":
+        """Write ``data`` as JSON or YAML, or call ``table(stdout)`` to render it."""
+        chosen = getattr(self.args, "output", "table")
+        if chosen == "json":
             output.render_json(data, self.stdout)
+        elif chosen == "yaml":
+            output.render_yaml(data, self.stdout)
         else:
             table(self.stdout)
