@@ -155,3 +155,29 @@ def test_zsh_and_fish_scripts_cover_every_command() -> None:
         assert f"-n __fish_use_subcommand -a {command} " in fish
     assert "-n '__fish_seen_subcommand_from status' -l watch -s w" in fish
     assert "-l output -s o -r -a 'table json yaml'" in fish
+
+
+@pytest.mark.parametrize(
+    ("until", "stops_at"), [("board", ("Staging", "PendingApproval")), ("final", ("Production", "Deployed"))]
+)
+def test_register_wait_reports_every_stage_until_it_stops(
+    account: tuple[Any, str], monkeypatch: pytest.MonkeyPatch, until: str, stops_at: tuple[str, str]
+) -> None:
+    import argparse
+
+    from registry_cli.commands import register as register_command
+    from registry_cli.context import CliContext
+
+    sm, arn = account
+    moves = iter([("Staging", "PendingApproval"), ("Staging", "PendingApproval"), ("Production", "Deployed")])
+    monkeypatch.setattr(register_command.time, "sleep", lambda seconds: _set_stage(sm, arn, *next(moves)))
+    err = io.StringIO()
+    args = argparse.Namespace(region=REGION, profile=None, endpoint_url=None, config=None, env=None, quiet=False)
+    ctx = CliContext(args=args, stdout=io.StringIO(), stderr=err)
+    result = register_command._wait_for_pipeline(ctx, arn, 60.0, final_only=until == "final")
+    assert result == (*stops_at, True)
+    progress = err.getvalue()
+    assert "waiting for the pipeline (Staging / InProgress)" in progress
+    assert f"version 1: {stops_at[0]} / {stops_at[1]}" in progress
+    if until == "final":
+        assert "waiting for the pipeline (Staging / PendingApproval)" in progress
