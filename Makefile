@@ -28,6 +28,9 @@ $(VENV_STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	# The distribution ships the CLI only; the CDK app, demo, sandbox and benchmarks also import the
+	# Lambda families (promotion, serving, monitoring) from the checkout's lambdas/ folder.
+	echo "$(CURDIR)/lambdas" > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/mlops-registry-lambdas.pth"
 	# Compiled bytecode saves ~5 s per CDK synth (this environment disables writing .pyc on import).
 	$(PY) -m compileall -q -j 0 $(VENV)/lib > /dev/null || true
 	touch $@

@@ -10,7 +10,7 @@ from typing import Any
 
 from aws_cdk import Annotations, App, Environment, Tags
 from registry_core.config import EnvironmentConfig
-from serving.names import serving_stack_name
+from registry_core.serving_names import serving_stack_name
 
 from infra import constants
 from infra.config import CONTEXT_KEY, ENV_CONTEXT_KEY, load

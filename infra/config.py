@@ -1,53 +1,38 @@
-"""Reads the ``registry`` object of ``cdk.json`` into the one schema (``registry_core.config``).
+"""``cdk.json``'s ``registry`` object at synth: the one schema (``registry_core.config``), the layers
+merged by ``registry_core.config_document``, placeholder warnings, and the JSON Schema editors use.
 
-The document is written once for every environment::
-
-    "registry": {
-      "defaults":     {<any group key>},            # every group, every environment
-      "groups":       [{"name": ..., ...}],           # each group, once
-      "environments": {"prod": {"account": ..., ...,
-                                "defaults": {<any group key>},          # every group in prod
-                                "groups": {"<name>": {<any group key>}}}}  # one group in prod
-    }
-
-A group in an environment is ``defaults`` < the environment's ``defaults`` < the group < the
-environment's override of that group: mappings merge key by key, lists and values replace.
-
-``load_config`` checks every layer's keys against the schema before merging (an unknown key is an
-error with a "did you mean" suggestion, a snake_case key names its camelCase spelling) and reports a
-value error at the key path of the layer that set the value. ``ConfigError``'s message is one line:
-the key path, the value and the rule.
+``load_config`` selects one environment, merges its layers and validates everything; the first error
+raises ``ConfigError``, whose message is one line: the key path, the value and the rule. See
+``registry_core.config_document`` for the layering (``defaults`` < the environment's ``defaults`` <
+the group < the environment's override of that group).
 """
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from registry_core.config import (
-    ENVIRONMENT_SETTINGS,
-    ConfigError,
-    EnvironmentConfig,
-    GroupPolicy,
-    check_keys,
-    check_model_keys,
-    publish,
-    suggest,
-    validate_document,
-)
-
-DEFAULT_ENV = "dev"
-CONTEXT_KEY = "registry"
-ENV_CONTEXT_KEY = "env"
+from registry_core.config import ENVIRONMENT_SETTINGS, ConfigError, EnvironmentConfig, GroupPolicy
+from registry_core.config_document import CONTEXT_KEY, DEFAULT_ENV, ENV_CONTEXT_KEY, select
 
 # Placeholders that pass the patterns but cannot be a real deployment target.
 _PLACEHOLDER_ACCOUNTS = re.compile(r"^(\d)\1{11}$|^123456789012$|^012345678901$")
 _PLACEHOLDER_DOMAINS = re.compile(r"@(.+\.)?(example\.(com|org|net)|example|test|invalid|localhost)$", re.IGNORECASE)
 
-__all__ = ["ConfigError", "EnvironmentConfig", "GroupPolicy", "LoadedConfig", "load_config", "placeholder_warnings"]
+__all__ = [
+    "CONTEXT_KEY",
+    "DEFAULT_ENV",
+    "ENV_CONTEXT_KEY",
+    "ConfigError",
+    "EnvironmentConfig",
+    "GroupPolicy",
+    "LoadedConfig",
+    "load",
+    "load_config",
+    "placeholder_warnings",
+]
 
 
 @dataclass(frozen=True)
@@ -63,64 +48,9 @@ def load_config(context: Mapping[str, Any], env_name: str | None = None) -> Envi
 
 
 def load(context: Mapping[str, Any], env_name: str | None = None) -> LoadedConfig:
-    document = context.get(CONTEXT_KEY)
-    if not isinstance(document, Mapping):
-        raise ConfigError(CONTEXT_KEY, document, "cdk.json's context must hold the registry configuration object")
-    check_keys(document, _DOCUMENT_KEYS, CONTEXT_KEY)
-    environments = document.get("environments")
-    if not isinstance(environments, Mapping) or not environments:
-        raise ConfigError(f"{CONTEXT_KEY}.environments", environments, "must map environment names to settings")
-    env_name = env_name or context.get(ENV_CONTEXT_KEY) or DEFAULT_ENV
-    if env_name not in environments:
-        raise ConfigError(ENV_CONTEXT_KEY, env_name, f"unknown environment; known: {sorted(environments)}")
-    env_key = f"{CONTEXT_KEY}.environments.{env_name}"
-    env_doc = _mapping(environments[env_name], env_key)
-    check_keys(env_doc, (*ENVIRONMENT_SETTINGS, "defaults", "groups"), env_key)
-
-    defaults = _mapping(document.get("defaults", {}), f"{CONTEXT_KEY}.defaults")
-    env_defaults = _mapping(env_doc.get("defaults", {}), f"{env_key}.defaults")
-    overrides = _mapping(env_doc.get("groups", {}), f"{env_key}.groups")
-    check_model_keys(GroupPolicy, defaults, f"{CONTEXT_KEY}.defaults")
-    check_model_keys(GroupPolicy, env_defaults, f"{env_key}.defaults")
-    groups_doc = document.get("groups")
-    if not isinstance(groups_doc, list) or not groups_doc:
-        raise ConfigError(f"{CONTEXT_KEY}.groups", groups_doc, "must be a non-empty list of model package groups")
-
-    groups: list[GroupPolicy] = []
-    names: list[str] = []
-    for index, raw in enumerate(groups_doc):
-        group_key = f"{CONTEXT_KEY}.groups[{index}]"
-        raw = _mapping(raw, group_key)
-        check_model_keys(GroupPolicy, raw, group_key)
-        name = raw.get("name")
-        if name in names:
-            raise ConfigError(f"{group_key}.name", name, "duplicate group name")
-        names.append(str(name))
-        layers: list[tuple[Mapping[str, Any], str]] = [
-            (defaults, f"{CONTEXT_KEY}.defaults"),
-            (env_defaults, f"{env_key}.defaults"),
-            (raw, group_key),
-        ]
-        if isinstance(name, str) and name in overrides:
-            override_key = f"{env_key}.groups.{name}"
-            override = _mapping(overrides[name], override_key)
-            check_model_keys(GroupPolicy, override, override_key)
-            if "name" in override:
-                raise ConfigError(f"{override_key}.name", override["name"], "an override cannot rename its group")
-            layers.append((override, override_key))
-        merged, provenance = _merge(layers)
-        groups.append(validate_document(GroupPolicy, merged, group_key, provenance))
-    for name in overrides:
-        if name not in names:
-            suggestion = suggest(str(name), names)
-            raise ConfigError(f"{env_key}.groups.{name}", "{...}", f"overrides a group that is not defined{suggestion}")
-
-    settings = {key: env_doc[key] for key in ENVIRONMENT_SETTINGS if key in env_doc}
-    provenance = {(key,): f"{env_key}.{key}" for key in settings}
-    config = validate_document(
-        EnvironmentConfig, {**settings, "name": env_name, "groups": [publish(g) for g in groups]}, env_key, provenance
-    )
-    return LoadedConfig(config=config, warnings=tuple(placeholder_warnings(config, env_key)))
+    document = select(context, env_name)
+    config = document.validate()
+    return LoadedConfig(config=config, warnings=tuple(placeholder_warnings(config, document.key)))
 
 
 def placeholder_warnings(config: EnvironmentConfig, key: str) -> list[str]:
@@ -135,37 +65,6 @@ def placeholder_warnings(config: EnvironmentConfig, key: str) -> list[str]:
         if _PLACEHOLDER_DOMAINS.search(email):
             warnings.append(f"{key}.reviewBoardEmails[{index}] {email!r} is a placeholder address (reserved domain)")
     return warnings
-
-
-_DOCUMENT_KEYS = ("defaults", "groups", "environments", "$comment")
-
-
-# --- merging and validation --------------------------------------------------------------------
-def _merge(layers: list[tuple[Mapping[str, Any], str]]) -> tuple[dict[str, Any], dict[tuple[Any, ...], str]]:
-    """Deep-merge the layers (later wins); remember which layer's key path set each value."""
-    merged: dict[str, Any] = {}
-    provenance: dict[tuple[Any, ...], str] = {}
-
-    def apply(target: dict[str, Any], layer: Mapping[str, Any], path: tuple[Any, ...], source: str) -> None:
-        for name, value in layer.items():
-            here = (*path, name)
-            if isinstance(value, Mapping) and isinstance(target.get(name), dict):
-                apply(target[name], value, here, f"{source}.{name}")
-            else:
-                target[name] = copy.deepcopy(dict(value) if isinstance(value, Mapping) else value)
-                for known in [p for p in provenance if p[: len(here)] == here]:
-                    del provenance[known]
-            provenance[here] = f"{source}.{name}"
-
-    for layer, source in layers:
-        apply(merged, layer, (), source)
-    return merged, provenance
-
-
-def _mapping(raw: Any, key: str) -> Mapping[str, Any]:
-    if not isinstance(raw, Mapping):
-        raise ConfigError(key, raw, "must be a mapping")
-    return raw
 
 
 # --- JSON Schema for editors ----------------------------------------------------------------------

@@ -926,7 +926,7 @@ class PipelineHarness:
 
     def publish_variant_metrics(self, group: str, counts: dict[str, dict[str, int]], success_metric: str) -> None:
         """What SageMaker (invocations, 5XX) and the application (the success metric) publish per variant."""
-        from serving import names
+        from registry_core import serving_names as names
 
         endpoint = self.endpoint_name(group)
         cloudwatch = self.session.client("cloudwatch")

@@ -7,10 +7,9 @@ number of attempts, as for any AWS tool.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,7 +43,8 @@ def _shared_loader(data_path: str | None) -> botocore.loaders.Loader:
 
 
 class AwsSession:
-    def __init__(self, options: AwsOptions, default_region: str | None = None) -> None:
+    def __init__(self, options: AwsOptions, default_region: Callable[[], str | None] | None = None) -> None:
+        """``default_region`` is asked only when neither ``--region``, the environment nor the profile names one."""
         self.options = options
         core = botocore.session.Session()
         core.register_component("data_loader", _shared_loader(core.get_config_variable("data_path")))
@@ -56,7 +56,7 @@ class AwsSession:
             raise UsageError(
                 f"AWS profile {options.profile!r} is not configured", hint="see `aws configure list-profiles`"
             ) from error
-        region = self._session.region_name or default_region
+        region = self._session.region_name or (default_region() if default_region else None)
         if not region:
             raise UsageError(
                 "no AWS region: pass --region, set AWS_REGION, or configure one for the profile",
@@ -111,29 +111,3 @@ class AwsSession:
     def partition(self) -> str:
         arn = self.identity().get("Arn", "arn:aws:")
         return str(arn).split(":")[1] or "aws"
-
-    @contextlib.contextmanager
-    def exported_environment(self) -> Iterator[None]:
-        """Make code that builds its own clients (``registry_core.aws``) use this session's target."""
-        from registry_core.aws import reset_clients
-
-        wanted = {
-            "AWS_REGION": self.region,
-            "AWS_DEFAULT_REGION": self.region,
-            "AWS_PROFILE": self.options.profile,
-            "AWS_ENDPOINT_URL": self.endpoint_url,
-        }
-        saved = {key: os.environ.get(key) for key in wanted}
-        for key, value in wanted.items():
-            if value is not None:
-                os.environ[key] = value
-        reset_clients()
-        try:
-            yield
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-            reset_clients()

@@ -11,6 +11,7 @@ from typing import Any, TextIO
 from botocore.exceptions import ClientError
 from registry_core import names
 from registry_core.approvals import ApprovalStore
+from registry_core.config import GroupPolicy
 from registry_core.errors import InvalidEventError
 from registry_core.events import split_package_arn
 from registry_core.ledger import Ledger
@@ -18,7 +19,7 @@ from registry_core.model_registry import ModelRegistry, PackageView
 
 from registry_cli import output
 from registry_cli.aws import AwsOptions, AwsSession
-from registry_cli.config import load_environment
+from registry_cli.config import Deployment, open_deployment
 from registry_cli.errors import NotFoundError, UsageError
 
 NOT_FOUND_CODES = ("ValidationException", "ResourceNotFound", "ResourceNotFoundException")
@@ -36,26 +37,29 @@ class CliContext:
 
     # --- configuration ---------------------------------------------------------------------------
     @cached_property
-    def config(self) -> Any:
-        return load_environment(getattr(self.args, "config", None), getattr(self.args, "env", None))
+    def deployment(self) -> Deployment:
+        """The managed groups: the deployed parameters, or ``--config`` (registry_cli.config)."""
+        return open_deployment(
+            getattr(self.args, "config", None), getattr(self.args, "env", None), lambda: self.aws.client("ssm")
+        )
 
     @property
     def env_name(self) -> str:
-        return str(self.config.name)
+        return self.deployment.env_name
 
     @property
     def managed_groups(self) -> list[str]:
-        return [group.name for group in self.config.groups]
+        return self.deployment.group_names()
 
-    def group_config(self, group: str) -> Any:
-        """The managed group's config; ``NotFoundError`` (exit 3) for a group this registry does not manage."""
-        try:
-            return self.config.group(group)
-        except KeyError:
-            raise NotFoundError(
-                f"group {group!r} is not managed by the registry in environment {self.env_name!r}",
-                hint=f"managed groups: {', '.join(self.managed_groups)}",
-            ) from None
+    def group_config(self, group: str) -> GroupPolicy:
+        """The managed group's validated policy: exit 3 for a group this registry does not manage, exit 2
+        naming the key and value when its policy is invalid."""
+        return self.deployment.group(group)
+
+    def ensure_managed(self, group: str) -> None:
+        """Exit 3 unless the registry manages ``group`` (its policy is not needed, so not validated)."""
+        if group not in self.managed_groups:
+            self.deployment.group(group)  # raises the not-managed error with the managed groups
 
     # --- AWS ---------------------------------------------------------------------------------------
     @cached_property
@@ -65,7 +69,7 @@ class CliContext:
             profile=getattr(self.args, "profile", None),
             endpoint_url=getattr(self.args, "endpoint_url", None),
         )
-        return AwsSession(options, default_region=self.config.region)
+        return AwsSession(options, default_region=lambda: self.deployment.region)
 
     @cached_property
     def registry(self) -> ModelRegistry:
@@ -88,7 +92,7 @@ class CliContext:
 
     # --- lookups with clear not-found errors --------------------------------------------------------
     def ensure_group_exists(self, group: str) -> None:
-        self.group_config(group)
+        self.ensure_managed(group)
         try:
             self.aws.client("sagemaker").describe_model_package_group(ModelPackageGroupName=group)
         except ClientError as error:
@@ -109,7 +113,7 @@ class CliContext:
                     f"--arn {arn!r} is not a versioned model package ARN",
                     hint="e.g. arn:aws:sagemaker:eu-west-1:123456789012:model-package/churn-classifier/3",
                 ) from error
-            self.group_config(arn_group)
+            self.ensure_managed(arn_group)
             try:
                 return self.registry.describe(arn)
             except ClientError as error:  # pragma: no cover - ModelRegistry maps the not-found codes
@@ -123,8 +127,11 @@ class CliContext:
         raise NotFoundError(f"group {group!r} has no version {version}", hint=f"see `registry status --group {group}`")
 
     def emit(self, data: Any, table: Any) -> None:
-        """Write ``data`` as JSON, or call ``table(stdout)`` to render it."""
-        if getattr(self.args, "output", "table") == "json":
+        """Write ``data`` as JSON or YAML, or call ``table(stdout)`` to render it."""
+        chosen = getattr(self.args, "output", "table")
+        if chosen == "json":
             output.render_json(data, self.stdout)
+        elif chosen == "yaml":
+            output.render_yaml(data, self.stdout)
         else:
             table(self.stdout)

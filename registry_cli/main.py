@@ -8,6 +8,7 @@
     registry rollback --group G --reason R             put the previous version back in service
     registry describe --arn A                          one version: lineage, card, reports, serving, ledger
     registry verify-ledger --group G                   recompute the ledger's hash chain; name the first broken link
+    registry completion bash|zsh|fish                  print a shell completion script
 
 Exit codes: 0 ok, 1 other failure, 2 usage or validation error, 3 not found (group, version, ARN,
 nothing pending), 4 AWS or the endpoint unreachable (or refusing the credentials), 5 verify-ledger
@@ -42,7 +43,7 @@ from registry_core.errors import (
 )
 from registry_core.lineage import RegistrationError
 
-from registry_cli import __version__
+from registry_cli import __version__, completion
 from registry_cli.commands import approvals, describe, groups, history, register, rollback, status, verify_ledger
 from registry_cli.context import CliContext
 from registry_cli.errors import (
@@ -77,18 +78,25 @@ def _common_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
 
     group = parser.add_argument_group("common options")
     group.add_argument(
-        "--output", "-o", choices=("table", "json"), default=default("table"), help="data format on stdout"
+        "--output", "-o", choices=("table", "json", "yaml"), default=default("table"), help="data format on stdout"
     )
-    group.add_argument("--region", default=default(None), help="AWS region (default: profile/env, then cdk.json)")
+    group.add_argument(
+        "--region",
+        default=default(None),
+        help="AWS region (default: AWS_REGION or the profile; with --config, its region)",
+    )
     group.add_argument("--profile", default=default(None), help="AWS named profile")
     group.add_argument(
         "--endpoint-url",
         default=default(None),
         help="send every AWS call to this AWS-compatible endpoint (e.g. an emulator)",
     )
-    group.add_argument("--env", default=default(None), help="registry environment in cdk.json (default: dev)")
+    group.add_argument("--env", default=default(None), help="registry environment (default: REGISTRY_ENV, else dev)")
     group.add_argument(
-        "--config", default=default(None), metavar="PATH", help="cdk.json to read the managed groups from"
+        "--config",
+        default=default(None),
+        metavar="PATH",
+        help="read the managed groups from this cdk.json (or context JSON) instead of the deployed SSM parameters",
     )
     group.add_argument("--quiet", "-q", action="store_true", default=default(False), help="no progress on stderr")
 
@@ -103,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     _common_options(parser, suppress=False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (groups, register, status, approvals, history, rollback, describe, verify_ledger):
+    for module in (groups, register, status, approvals, history, rollback, describe, verify_ledger, completion):
         module.add_parsers(commands, lambda sub: _common_options(sub, suppress=True))
     return parser
 

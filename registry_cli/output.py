@@ -28,6 +28,13 @@ def render_json(data: Any, stream: TextIO) -> None:
     stream.write("\n")
 
 
+def render_yaml(data: Any, stream: TextIO) -> None:
+    """YAML 1.1 through PyYAML's safe dumper: the same document as ``--output json``, keys in order."""
+    import yaml  # only when asked for: the CLI's start-up stays light
+
+    yaml.safe_dump(to_jsonable(data), stream, sort_keys=False, allow_unicode=True, explicit_start=True)
+
+
 def _cell(value: Any, limit: int = MAX_CELL) -> str:
     if value is None or value == "":
         return "-"

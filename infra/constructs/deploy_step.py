@@ -25,8 +25,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
+from registry_core import serving_names
 from registry_core.config import EnvironmentConfig
-from serving import names as serving_names
 from serving.deployment import max_deployment_seconds
 
 from infra import constants

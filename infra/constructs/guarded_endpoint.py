@@ -39,8 +39,8 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from constructs import Construct
+from registry_core import serving_names
 from registry_core.config import GroupPolicy
-from serving import names as serving_names
 
 from infra import constants
 from infra.nag import nag_form

@@ -30,7 +30,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from infra.constants import review_board_role_name, state_machine_name
+from infra.constants import group_policy_prefix, review_board_role_name, state_machine_name
 from infra.constructs.encryption import via
 from infra.nag import list_packages_acknowledgment, nag_form
 
@@ -84,6 +84,16 @@ class StageRights(Construct):
             actions=["sagemaker:ListModelPackages"],
             resources=[f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:model-package/*"],
         )
+        # The CLI reads the managed groups' published policies (``/<prefix>/groups/<group>``) with
+        # GetParametersByPath, which IAM authorizes against the path itself.
+        read_policies = iam.PolicyStatement(
+            sid="ReadGroupPolicies",
+            actions=["ssm:GetParametersByPath"],
+            resources=[
+                f"arn:{stack.partition}:ssm:{stack.region}:{stack.account}:parameter/"
+                f"{group_policy_prefix(env_name)}/groups"
+            ],
+        )
         self.data_scientists = iam.ManagedPolicy(
             self,
             "DataScientists",
@@ -92,6 +102,7 @@ class StageRights(Construct):
             statements=[
                 read,
                 list_versions,
+                read_policies,
                 iam.PolicyStatement(
                     sid="RegisterInDevelopment",
                     actions=["sagemaker:CreateModelPackage", "sagemaker:UpdateModelPackage"],
@@ -128,6 +139,7 @@ class StageRights(Construct):
             statements=[
                 read,
                 list_versions,
+                read_policies,
                 iam.PolicyStatement(
                     sid="DecideApproval",
                     actions=["sagemaker:UpdateModelPackage"],

@@ -16,8 +16,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
+from registry_core import serving_names
 from registry_core.config import EnvironmentConfig, GroupPolicy
-from serving import names as serving_names
 
 from infra import constants
 from infra.constructs.ab_test_endpoint import AbTestEndpoint

@@ -1,6 +1,6 @@
 """The one configuration schema: what a platform team writes in ``cdk.json`` and what the functions read.
 
-A group's policy is validated here at synth (``infra.config.load_config`` merges the layers of
+A group's policy is validated here at synth (``registry_core.config_document`` merges the layers of
 ``cdk.json`` and reports errors by their key path) and again by the functions when they read the
 policy the stack published (one SSM parameter per group, this model dumped by alias). Both sides use
 these models, so a field cannot be renamed on one side and silently defaulted on the other.
@@ -450,12 +450,12 @@ class MlflowPolicy(Strict):
 
 # --- environment ----------------------------------------------------------------------------------
 Account = Annotated[str, Field(pattern=ACCOUNT_PATTERN)]
+ENVIRONMENT_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,15}$"
 
 
-class EnvironmentConfig(Strict):
-    """One deployment environment (an account and region), with its groups already merged."""
+class EnvironmentSettings(Strict):
+    """One deployment environment's own settings (an account and region, the board, MLflow)."""
 
-    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,15}$")]
     account: Account | None = None
     region: Annotated[str, Field(pattern=REGION_PATTERN)] | None = None
     review_board_emails: tuple[Annotated[str, Field(pattern=EMAIL_PATTERN)], ...] = ()
@@ -467,10 +467,9 @@ class EnvironmentConfig(Strict):
     review_board_principals: tuple[Annotated[str, Field(pattern=PRINCIPAL_PATTERN)], ...] = ()
     # Experiment tracking; absent means no MLflow integration in this environment.
     mlflow: MlflowPolicy | None = None
-    groups: Annotated[tuple[GroupPolicy, ...], Field(min_length=1)]
 
     @model_validator(mode="after")
-    def _board_in_this_account(self) -> EnvironmentConfig:
+    def _board_in_this_account(self) -> EnvironmentSettings:
         # The board's policy is attached to these principals, which IAM allows only in this account.
         for index, arn in enumerate(self.review_board_principals):
             account = arn.split(":")[4]
@@ -483,6 +482,13 @@ class EnvironmentConfig(Strict):
         if duplicates:
             raise ValueError(f"reviewBoardPrincipals: duplicate principals {duplicates}")
         return self
+
+
+class EnvironmentConfig(EnvironmentSettings):
+    """One deployment environment with its groups already merged."""
+
+    name: Annotated[str, Field(pattern=ENVIRONMENT_NAME_PATTERN)]
+    groups: Annotated[tuple[GroupPolicy, ...], Field(min_length=1)]
 
     @field_validator("groups")
     @classmethod
@@ -501,9 +507,7 @@ class EnvironmentConfig(Strict):
 
 
 # Environment keys a document may set (everything but the merged groups and the injected name).
-ENVIRONMENT_SETTINGS = tuple(
-    alias for alias, name in aliases(EnvironmentConfig).items() if name not in ("name", "groups")
-)
+ENVIRONMENT_SETTINGS = tuple(aliases(EnvironmentSettings))
 
 
 def group_policy_parameter(prefix: str, group: str) -> str:

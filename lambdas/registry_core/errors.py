@@ -72,3 +72,20 @@ THROTTLING_CODES = frozenset(
         "BandwidthLimitExceeded",
     }
 )
+
+
+# --- serving (the deployment Lambda and the rollback; Retry/Catch match on the class names) ---------
+class ServingBusyError(DeploymentError):
+    """The serving stack or endpoint is mid-operation (e.g. a platform team's deploy); retried later."""
+
+
+class DeploymentTimeoutError(DeploymentError):
+    """The serving stack did not settle before the deployment's deadline."""
+
+
+class NoProductionVersionError(RegistryError):
+    """The group has no version in Production, so there is nothing to roll back from."""
+
+
+class NoPreviousVersionError(RegistryError):
+    """No earlier Production version of the group can be redeployed."""

@@ -81,17 +81,27 @@ class RunRegistration:
         return run_link(self.tracking_uri, self.experiment_id, self.run_id)
 
 
-def tracking_uri_for(explicit: str | None, config: Any, partition: str, region: str, account: str) -> str:
-    """--tracking-uri, else MLFLOW_TRACKING_URI, else the environment's managed tracking server."""
+def tracking_uri_for(
+    explicit: str | None, settings: Any, env_name: str, partition: str, region: str, account: str
+) -> str:
+    """--tracking-uri, else MLFLOW_TRACKING_URI, else the environment's managed tracking server (known
+    only from a config file: the deployed parameters hold the groups' policies, not the environment's)."""
     if explicit:
         return explicit
     if os.environ.get("MLFLOW_TRACKING_URI"):
         return os.environ["MLFLOW_TRACKING_URI"]
-    mlflow = getattr(config, "mlflow", None)
+    if settings is None:
+        raise RegistrationError(
+            [
+                "--tracking-uri: required (no MLFLOW_TRACKING_URI; pass --config cdk.json to use the "
+                "environment's managed MLflow)"
+            ]
+        )
+    mlflow = getattr(settings, "mlflow", None)
     if mlflow is not None and mlflow.kind == "external" and mlflow.tracking_uri:
         return str(mlflow.tracking_uri)
     if mlflow is not None and mlflow.kind == "trackingServer":
-        return tracking_server_arn(partition, region, account, mlflow_name(config.name))
+        return tracking_server_arn(partition, region, account, mlflow_name(env_name))
     raise RegistrationError(
         [
             "--tracking-uri: required (no MLFLOW_TRACKING_URI, and this environment's MLflow "

@@ -8,8 +8,8 @@ from typing import Any
 from registry_core.aws import client
 
 
-def publish(topic_arn: str, subject: str, body: dict[str, Any]) -> str:
-    response = client("sns").publish(
+def publish(topic_arn: str, subject: str, body: dict[str, Any], *, sns: Any | None = None) -> str:
+    response = (sns or client("sns")).publish(
         TopicArn=topic_arn,
         Subject=subject[:100],
         Message=json.dumps(body, indent=2, sort_keys=True, default=str),

@@ -32,17 +32,12 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from registry_core.config import DeploymentPolicy
-from registry_core.errors import DeploymentError
+from registry_core.errors import DeploymentError, DeploymentTimeoutError
 from registry_core.ledger import LedgerEntry
 from registry_core.model_registry import PackageView
 from registry_core.names import endpoint_name
 from registry_core.observability import logger
-
-from serving import ab_test
-from serving.adapters import IN_PROGRESS, ROLLED_BACK, SETTLED_OK, StackView
-from serving.errors import DeploymentTimeoutError
-from serving.models import DeploymentRecord, DeploymentTask, Next, Outcome, iso, parse_time
-from serving.names import (
+from registry_core.serving_names import (
     PARAM_CHALLENGER,
     PARAM_CHAMPION,
     PARAM_MODEL_PACKAGE,
@@ -51,6 +46,10 @@ from serving.names import (
     deploy_role_name,
     serving_stack_name,
 )
+from registry_core.serving_stacks import IN_PROGRESS, ROLLED_BACK, SETTLED_OK, StackView
+
+from serving import ab_test
+from serving.models import DeploymentRecord, DeploymentTask, Next, Outcome, iso, parse_time
 
 # Timing (seconds). A SageMaker endpoint update provisions new instances before any traffic moves.
 PROVISIONING_SECONDS = 600

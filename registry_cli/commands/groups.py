@@ -7,6 +7,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from registry_core.ledger import now_iso
 
+from registry_cli.config import InvalidPolicyError
 from registry_cli.context import NOT_FOUND_CODES, CliContext
 from registry_cli.errors import EXIT_OK
 
@@ -30,13 +31,14 @@ def add_parsers(subparsers: Any, add_common: Any) -> None:
 def run(ctx: CliContext) -> int:
     rows = []
     sm = ctx.aws.client("sagemaker")
-    for group in ctx.config.groups:
-        ctx.progress.step(f"reading group {group.name}")
+    for name in ctx.managed_groups:
+        ctx.progress.step(f"reading group {name}")
         row: dict[str, Any] = {
-            "group": group.name,
-            "description": group.description,
-            "deployment": group.deployment.mode,
-            "risk_rating": group.risk_rating,
+            "group": name,
+            "description": None,
+            "deployment": None,
+            "risk_rating": None,
+            "policy_error": None,
             "exists": True,
             "versions": None,
             "production_version": None,
@@ -44,7 +46,15 @@ def run(ctx: CliContext) -> int:
             "production_since": None,
         }
         try:
-            sm.describe_model_package_group(ModelPackageGroupName=group.name)
+            policy = ctx.group_config(name)
+            row.update(
+                description=policy.description, deployment=policy.deployment.mode, risk_rating=policy.risk_rating
+            )
+        except InvalidPolicyError as error:  # listed, named and reported; every other group still shows
+            row.update(deployment="(invalid policy)", policy_error=str(error))
+            ctx.progress.warn(str(error))
+        try:
+            sm.describe_model_package_group(ModelPackageGroupName=name)
         except ClientError as error:
             if error.response["Error"]["Code"] not in NOT_FOUND_CODES:
                 raise
@@ -52,12 +62,12 @@ def run(ctx: CliContext) -> int:
             row["production_version"] = "(group not deployed)"
             rows.append(row)
             continue
-        row["versions"] = len(ctx.registry.version_arns(group.name))
-        production = ctx.registry.current_production(group.name)
+        row["versions"] = len(ctx.registry.version_arns(name))
+        production = ctx.registry.current_production(name)
         if production is not None:
             row["production_version"] = production.version
             row["production_arn"] = production.arn
-            row["production_since"] = _since(ctx, group.name, production.arn)
+            row["production_since"] = _since(ctx, name, production.arn)
         rows.append(row)
     ctx.emit({"environment": ctx.env_name, "groups": rows}, lambda out: _table(ctx, rows, out))
     return EXIT_OK

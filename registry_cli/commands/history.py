@@ -33,7 +33,7 @@ def add_parsers(subparsers: Any, add_common: Any) -> None:
 
 def run(ctx: CliContext) -> int:
     group = ctx.args.group
-    ctx.group_config(group)
+    ctx.ensure_managed(group)
     if ctx.args.at:
         return _served_at(ctx, group, ctx.args.at)
     ctx.progress.step(f"reading the audit ledger of {group}")

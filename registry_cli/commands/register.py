@@ -152,7 +152,15 @@ def add_parsers(subparsers: Any, add_common: Any) -> None:
     parser.add_argument(
         "--wait",
         action="store_true",
-        help="follow the pipeline until the version awaits the review board or reaches a final stage",
+        help="follow the pipeline, reporting each stage change, until the version awaits the review board "
+        "or reaches a final stage (see --until)",
+    )
+    parser.add_argument(
+        "--until",
+        choices=("board", "final"),
+        default="board",
+        help="with --wait: stop when the board is asked (default), or only at a final stage (Production or "
+        "Archived, through the board's decision and the deployment)",
     )
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds --wait waits at most (default 300)")
     add_common(parser)
@@ -297,7 +305,9 @@ def run(ctx: CliContext) -> int:
         data["mlflow"] = {**fields.mlflow, "RunLink": run_info.link}
     code = EXIT_OK
     if args.wait:
-        stage, stage_status, settled = _wait_for_pipeline(ctx, package_arn, args.timeout)
+        stage, stage_status, settled = _wait_for_pipeline(
+            ctx, package_arn, args.timeout, final_only=args.until == "final"
+        )
         data.update({"stage": stage, "stage_status": stage_status})
         if not settled:
             code = EXIT_ERROR
@@ -318,14 +328,17 @@ FINAL_STAGES = ("Production", "Archived")
 WAIT_POLL_SECONDS = (0.2, 0.5, 1.0, 2.0)
 
 
-def _wait_for_pipeline(ctx: CliContext, package_arn: str, timeout: float) -> tuple[str, str, bool]:
-    """(stage, stage status, settled?) once the version awaits the board or reached a final stage."""
+def _wait_for_pipeline(
+    ctx: CliContext, package_arn: str, timeout: float, *, final_only: bool = False
+) -> tuple[str, str, bool]:
+    """(stage, stage status, settled?) once the version awaits the board (unless ``final_only``) or
+    reached a final stage; every stage change is reported on stderr as it is seen."""
     started = time.monotonic()
     polls = 0
     while True:
         view = ctx.registry.describe(package_arn)
         stage, status = view.stage or "-", view.stage_status or "-"
-        if status in SETTLED_STATUSES or (stage in FINAL_STAGES and status != "InProgress"):
+        if (status in SETTLED_STATUSES and not final_only) or (stage in FINAL_STAGES and status != "InProgress"):
             ctx.progress.step(f"version {view.version}: {stage} / {status}")
             return stage, status, True
         if time.monotonic() - started >= timeout:
@@ -468,7 +481,9 @@ def _read_mlflow_run(ctx: CliContext, args: Any, group: Any) -> RunRegistration:
         raise RegistrationError(
             [f"{flag}: comes from the MLflow run; do not pass it with --mlflow-run" for flag in clashing]
         )
-    uri = tracking_uri_for(args.tracking_uri, ctx.config, ctx.aws.partition, ctx.aws.region, ctx.aws.account)
+    uri = tracking_uri_for(
+        args.tracking_uri, ctx.deployment.settings(), ctx.env_name, ctx.aws.partition, ctx.aws.region, ctx.aws.account
+    )
     ctx.progress.step(f"reading MLflow run {args.mlflow_run} from {uri}")
     run_info = read_run(client_for(uri), uri, args.mlflow_run, args.training_job)
     args.model_data = run_info.model_data_url

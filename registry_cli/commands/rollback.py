@@ -1,18 +1,15 @@
-"""``registry rollback --group G --reason R``: the serving rollback (``serving.rollback.rollback_group``).
+"""``registry rollback --group G --reason R``: ``registry_core.rollback`` through this session's clients.
 
-The serving module is imported only when the command runs, so the CLI stays light and works in an
-installation without it; the rollback code builds its own clients, so it runs with this session's
-region, profile and endpoint exported to the environment.
+The rollback service is imported only when the command runs (the CLI's start-up stays light).
 """
 
 from __future__ import annotations
 
-import inspect
 import time
 from typing import Any
 
 from registry_cli.context import CliContext
-from registry_cli.errors import EXIT_OK, CliError, NotFoundError, UsageError
+from registry_cli.errors import EXIT_OK, NotFoundError, UsageError
 from registry_cli.output import render_fields
 
 
@@ -29,14 +26,9 @@ def run(ctx: CliContext) -> int:
     if not ctx.args.reason.strip():
         raise UsageError("--reason must not be empty: the audit ledger records why")
     ctx.ensure_group_exists(group)
-    try:
-        from serving.errors import NoPreviousVersionError, NoProductionVersionError  # type: ignore[import-not-found,unused-ignore]
-        from serving.rollback import rollback_group  # type: ignore[import-not-found,unused-ignore]
-    except ImportError as error:
-        raise CliError(
-            f"rollback is not available in this installation ({error})",
-            hint="the serving package (lambdas/serving/rollback.py) provides it",
-        ) from error
+    from registry_core.errors import NoPreviousVersionError, NoProductionVersionError
+    from registry_core.rollback import RollbackPorts, rollback_group
+
     actor = ctx.aws.caller_arn
     ctx.progress.step(f"rolling back {group} as {actor}")
     started = time.monotonic()
@@ -45,12 +37,17 @@ def run(ctx: CliContext) -> int:
         ctx.progress.tick(f"waiting for the serving stack of {group} to settle", started)
         time.sleep(seconds)
 
-    extra: dict[str, Any] = {"sleep": sleep} if "sleep" in inspect.signature(rollback_group).parameters else {}
-    with ctx.aws.exported_environment():
-        try:
-            result = rollback_group(group, actor, ctx.args.reason.strip(), env_name=ctx.env_name, **extra)
-        except (NoProductionVersionError, NoPreviousVersionError) as error:
-            raise NotFoundError(str(error), hint=f"`registry history --group {group}` shows what served") from error
+    try:
+        result = rollback_group(
+            group,
+            actor,
+            ctx.args.reason.strip(),
+            env_name=ctx.env_name,
+            sleep=sleep,
+            ports=RollbackPorts.from_clients(ctx.aws.client),
+        )
+    except (NoProductionVersionError, NoPreviousVersionError) as error:
+        raise NotFoundError(str(error), hint=f"`registry history --group {group}` shows what served") from error
     data = dict(result) if isinstance(result, dict) else {"result": result}
     data.setdefault("group", group)
     data.setdefault("actor", actor)

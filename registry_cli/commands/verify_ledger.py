@@ -25,7 +25,7 @@ def add_parsers(subparsers: Any, add_common: Any) -> None:
 
 def run(ctx: CliContext) -> int:
     group = ctx.args.group
-    ctx.group_config(group)
+    ctx.ensure_managed(group)
     ctx.progress.step(f"verifying the audit ledger's hash chain of {group}")
     report = ctx.ledger.verify(group)
 

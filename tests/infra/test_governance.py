@@ -175,3 +175,20 @@ def test_new_grants_name_exact_actions(synthesized: Any, fragment: str) -> None:
     for statement in _statements(synthesized, fragment, "AWS::IAM::Policy"):
         actions = [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
         assert all("*" not in action for action in actions), statement
+
+
+def test_cli_users_may_read_this_environments_published_group_policies_only(synthesized: Any) -> None:
+    # The CLI lists the managed groups with GetParametersByPath on /mlops-registry-<env>/groups
+    path = "arn:aws:ssm:eu-west-1:123456789012:parameter/mlops-registry-dev/groups"
+    iam_proof.check_shape("ssm", "GetParametersByPath", path)  # the Service Authorization Reference's ARN form
+    for fragment in ("DataScientists", "ReviewBoard"):
+        statements = _statements(synthesized, fragment)
+        [read] = [s for s in statements if s.get("Sid") == "ReadGroupPolicies"]
+        assert read["Action"] == "ssm:GetParametersByPath"
+
+        def allowed(resource: str, action: str = "ssm:GetParametersByPath", statements: list[Any] = statements) -> bool:
+            return iam_proof.evaluate(iam_proof.Call("cli", action, resource, ()), statements).allowed
+
+        assert allowed(path), fragment
+        assert not allowed(path.replace("-dev/", "-prod/"))
+        assert not allowed(path + "/churn-classifier", "ssm:PutParameter")

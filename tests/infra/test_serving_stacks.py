@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from aws_cdk import App
 from aws_cdk.assertions import Template
+from registry_core import serving_names as names
 from registry_core.config import ConfigError
-from serving import names
 
 from infra import constants
 from infra.config import load_config

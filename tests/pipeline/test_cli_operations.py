@@ -11,9 +11,7 @@ from __future__ import annotations
 import io
 import json
 import socket
-import sys
 import time
-import types
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,8 +19,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from registry_core import names
+from registry_core import rollback as rollback_service
 from registry_core.approvals import ApprovalStore
 from registry_core.ledger import now_iso
+from registry_core.rollback import RollbackPorts
 
 from offline.harness import PipelineHarness, board_member
 from registry_cli.main import main
@@ -390,17 +390,17 @@ def test_cli_rollback_calls_the_serving_rollback(
 ) -> None:
     calls: list[tuple[Any, ...]] = []
 
-    def rollback_group(group: str, actor: str, reason: str, *, env_name: str, sleep: Any) -> dict[str, Any]:
-        calls.append((group, actor, reason, env_name))
+    def rollback_group(
+        group: str, actor: str, reason: str, *, env_name: str, sleep: Any, ports: RollbackPorts
+    ) -> dict[str, Any]:
+        calls.append((group, actor, reason, env_name, ports.account))
         sleep(0)  # the rollback waits for its stack update: the CLI reports progress meanwhile
         return {"group": group, "restored_version": 1, "replaced_version": 2}
 
-    fake = types.ModuleType("serving.rollback")
-    fake.rollback_group = rollback_group  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "serving.rollback", fake)
+    monkeypatch.setattr(rollback_service, "rollback_group", rollback_group)
     result = run_cli(capsys, "rollback", "--group", GROUP, "--reason", "latency regression", "--output", "json")
     assert result.code == 0, result.err
-    assert calls == [(GROUP, OPERATOR, "latency regression", "dev")]
+    assert calls == [(GROUP, OPERATOR, "latency regression", "dev", "123456789012")]
     assert result.json()["restored_version"] == 1
     assert "rolling back churn-classifier" in result.err
     assert "waiting for the serving stack of churn-classifier to settle" in result.err
@@ -418,10 +418,8 @@ def test_cli_rollback_errors(
 ) -> None:
     unknown = run_cli(capsys, "rollback", "--group", "no-such-group", "--reason", "x")
     assert (unknown.code, "not managed" in unknown.err) == (3, True)
-    monkeypatch.setitem(sys.modules, "serving.rollback", None)  # the serving package without rollback
-    missing = run_cli(capsys, "rollback", "--group", GROUP, "--reason", "x")
-    assert missing.code == 1
-    assert "rollback is not available" in missing.err
+    blank = run_cli(capsys, "rollback", "--group", GROUP, "--reason", "  ")
+    assert (blank.code, "--reason must not be empty" in blank.err) == (2, True)
 
 
 # --- an unreachable endpoint -------------------------------------------------------------------------

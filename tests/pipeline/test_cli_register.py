@@ -263,14 +263,19 @@ def test_cli_register_unknown_or_undeployed_group(
 
 @pytest.mark.usefixtures("nothing_created")
 @pytest.mark.parametrize(
-    ("extra", "fragment"),
-    [(["--config", "/nonexistent/cdk.json"], "no such file"), (["--env", "qa"], "unknown environment")],
+    ("extra", "code", "fragment"),
+    [
+        (["--config", "/nonexistent/cdk.json"], 2, "no such file"),
+        (["--config", str(REPO_ROOT / "cdk.json"), "--env", "qa"], 2, "unknown environment"),
+        # without --config the groups come from the deployment: nothing is published for qa
+        (["--env", "qa"], 3, "no managed groups are published under /mlops-registry-qa/groups/"),
+    ],
 )
 def test_cli_register_bad_configuration(
-    harness: PipelineHarness, capsys: pytest.CaptureFixture[str], extra: list[str], fragment: str
+    harness: PipelineHarness, capsys: pytest.CaptureFixture[str], extra: list[str], code: int, fragment: str
 ) -> None:
     result = run_cli(capsys, *register_args(upload_inputs(harness, "v1"), *extra))
-    assert result.code == 2
+    assert result.code == code, result.err
     assert fragment in result.err
 
 

@@ -146,7 +146,7 @@ def test_cli_help_and_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
     result = run_cli(capsys, "status")  # --group missing
     assert result.code == 2
     assert "--group" in result.err
-    result = run_cli(capsys, "status", "--group", GROUP, "--output", "yaml")
+    result = run_cli(capsys, "status", "--group", GROUP, "--output", "xml")
     assert result.code == 2
     assert "invalid choice" in result.err
     for command in ("groups", "register", "status", "approve", "reject", "history", "rollback", "describe"):

@@ -7,13 +7,12 @@ from typing import Any
 
 import pytest
 from registry_core.config import GroupPolicy
-from registry_core.errors import DeploymentError
+from registry_core.errors import DeploymentError, DeploymentTimeoutError
 from registry_core.model_registry import PackageView
+from registry_core.serving_stacks import StackView
 from serving import deployment
 from serving.ab_test import VariantCounts
-from serving.adapters import StackView
 from serving.deployment import DeploymentService
-from serving.errors import DeploymentTimeoutError
 from serving.models import parse_task
 
 ACCOUNT = "123456789012"

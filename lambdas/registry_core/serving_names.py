@@ -11,7 +11,7 @@ import hashlib
 
 from registry_core.names import endpoint_name, resource_prefix
 
-# Variant names (mirrors infra/constants.py; tests/infra/test_serving_contract.py checks they agree).
+# Variant names (mirrors infra/constants.py; tests/infra/test_serving_stacks.py checks they agree).
 VARIANT_PRIMARY = "Primary"
 VARIANT_CHAMPION = "Champion"
 VARIANT_CHALLENGER = "Challenger"

@@ -1,7 +1,9 @@
 """Rollback on demand: redeploy a group's previous Production version through its serving stack.
 
-``rollback_group`` is a plain function (the CLI's ``registry rollback --group G`` calls it) that works
-with boto3 against any endpoint (AWS, or moto in tests):
+``rollback_group`` is a plain function (the CLI's ``registry rollback --group G`` calls it) over its
+ports (``RollbackPorts``: the registry, the serving stacks, the tables and the topic, built from any
+client factory: the CLI's session, or ``registry_core.aws.client``), so it works against AWS or an
+emulator and ships with the CLI, without the serving functions:
 
 1. the current Production version comes from the registry; the previous one from the audit ledger's
    ``ByStageEntry`` index (entries that entered Production, newest first, sorted explicitly again by
@@ -23,26 +25,31 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from registry_core import notifier
 from registry_core.aws import client
-from registry_core.errors import DeploymentError, InvalidEventError
+from registry_core.errors import (
+    DeploymentError,
+    DeploymentTimeoutError,
+    InvalidEventError,
+    NoPreviousVersionError,
+    NoProductionVersionError,
+)
 from registry_core.ledger import STAGE_INDEX, Ledger, LedgerEntry
 from registry_core.locks import PromotionLock
 from registry_core.model_registry import ModelRegistry, PackageView
 from registry_core.names import ledger_table_name, locks_table_name, topic_name
-
-from serving.adapters import IN_PROGRESS, ROLLED_BACK, SETTLED_OK, ServingStacks, StackView
-from serving.errors import DeploymentTimeoutError, NoPreviousVersionError, NoProductionVersionError
-from serving.names import (
+from registry_core.serving_names import (
     PARAM_CHALLENGER,
     PARAM_CHAMPION,
     PARAM_MODEL_PACKAGE,
     deploy_role_name,
     serving_stack_name,
 )
+from registry_core.serving_stacks import IN_PROGRESS, ROLLED_BACK, SETTLED_OK, ServingStacks, StackView
 
 ROLLBACK_TIMEOUT_SECONDS = 4 * 3600
 POLL_START_SECONDS = 15.0
@@ -102,13 +109,38 @@ def _wait(
         delay = min(POLL_CAP_SECONDS, delay * 2)
 
 
-def _topic_arn(env_name: str) -> tuple[str, str]:
-    """(topic ARN, IAM role ARN prefix) of this account and region, from the caller's identity."""
-    identity = client("sts").get_caller_identity()
-    partition = identity["Arn"].split(":")[1]
-    region = client("sns").meta.region_name
-    account = identity["Account"]
-    return f"arn:{partition}:sns:{region}:{account}:{topic_name(env_name)}", f"arn:{partition}:iam::{account}:role/"
+@dataclass(frozen=True)
+class RollbackPorts:
+    """What the rollback reads and changes, and the account it runs in."""
+
+    registry: ModelRegistry
+    stacks: ServingStacks
+    dynamodb: Any
+    sns: Any
+    partition: str
+    account: str
+    region: str
+
+    @classmethod
+    def from_clients(cls, make_client: Callable[[str], Any] = client) -> RollbackPorts:
+        """Every port from one client factory; the account and partition from the caller's identity."""
+        identity = make_client("sts").get_caller_identity()
+        sns = make_client("sns")
+        return cls(
+            registry=ModelRegistry(make_client("sagemaker")),
+            stacks=ServingStacks(make_client("cloudformation")),
+            dynamodb=make_client("dynamodb"),
+            sns=sns,
+            partition=str(identity["Arn"]).split(":")[1],
+            account=str(identity["Account"]),
+            region=str(sns.meta.region_name),
+        )
+
+    def topic_arn(self, env_name: str) -> str:
+        return f"arn:{self.partition}:sns:{self.region}:{self.account}:{topic_name(env_name)}"
+
+    def role_arn(self, role_name: str) -> str:
+        return f"arn:{self.partition}:iam::{self.account}:role/{role_name}"
 
 
 def rollback_group(
@@ -119,18 +151,22 @@ def rollback_group(
     env_name: str,
     timeout_seconds: float = ROLLBACK_TIMEOUT_SECONDS,
     sleep: Callable[[float], None] = time.sleep,
+    ports: RollbackPorts | None = None,
 ) -> dict[str, Any]:
-    """Redeploy ``group``'s previous Production version; returns what was restored and replaced."""
+    """Redeploy ``group``'s previous Production version; returns what was restored and replaced.
+
+    ``ports`` default to clients from ``registry_core.aws.client`` (the process's AWS environment)."""
     for field_name, value in (("group", group), ("actor", actor), ("reason", reason), ("env_name", env_name)):
         if not isinstance(value, str) or not value.strip():
             raise InvalidEventError(f"{field_name}: required, got {value!r}")
-    registry = ModelRegistry()
+    ports = ports or RollbackPorts.from_clients()
+    registry = ports.registry
     registry.ensure_group(group)
     ledger_table = ledger_table_name(env_name)
     current = registry.current_production(group)
     if current is None:
         raise NoProductionVersionError(f"group {group!r} has no version in Production")
-    stacks = ServingStacks()
+    stacks = ports.stacks
     stack_name = serving_stack_name(env_name, group)
     serving = stacks.describe(stack_name)
     realign = {arn for arn in serving.parameters.values() if arn} != {current.arn}
@@ -140,19 +176,19 @@ def rollback_group(
         previous = current
     else:
         previous = previous_production(
-            production_history(client("dynamodb"), ledger_table, group), current, registry.describe
+            production_history(ports.dynamodb, ledger_table, group), current, registry.describe
         )
     if PARAM_MODEL_PACKAGE in serving.parameters:
         target = {PARAM_MODEL_PACKAGE: previous.arn}
     else:
         target = {PARAM_CHAMPION: previous.arn, PARAM_CHALLENGER: ""}
-    topic_arn, role_prefix = _topic_arn(env_name)
+    topic_arn = ports.topic_arn(env_name)
     owner = f"rollback:{actor}:{uuid.uuid4().hex[:12]}"
-    lock = PromotionLock(locks_table_name(env_name), LOCK_TTL_SECONDS)
+    lock = PromotionLock(locks_table_name(env_name), LOCK_TTL_SECONDS, dynamodb=ports.dynamodb)
     lock.acquire(group, owner, previous.arn)
     try:
         started = datetime.now(UTC) - timedelta(seconds=1)
-        stacks.deploy(stack_name, target, f"{role_prefix}{deploy_role_name(env_name, group)}")
+        stacks.deploy(stack_name, target, ports.role_arn(deploy_role_name(env_name, group)))
         view = _wait(stacks, stack_name, target, timeout_seconds, sleep)
         evidence: dict[str, Any] = {
             "stack": stack_name,
@@ -162,7 +198,7 @@ def rollback_group(
             "replaced": current.arn,
             "restored": previous.arn,
         }
-        ledger = Ledger(ledger_table)
+        ledger = Ledger(ledger_table, dynamodb=ports.dynamodb)
         if view.status not in SETTLED_OK or not view.serves(target):
             failure = stacks.failure(stack_name, started) if view.status in ROLLED_BACK else {"reason": view.status}
             evidence["failure"] = failure
@@ -185,6 +221,7 @@ def rollback_group(
                 topic_arn,
                 f"[{group}] rollback failed",
                 {"group": group, "decision": "failed", "reason": text, "actor": actor},
+                sns=ports.sns,
             )
             raise DeploymentError(text)
         replaced = None if realign else current
@@ -258,6 +295,7 @@ def rollback_group(
             topic_arn,
             f"[{group}] rolled back to v{previous.version}",
             {**result, "decision": "rolled_back", "to_stage": "Production", "version": previous.version},
+            sns=ports.sns,
         )
         return result
     finally:
