@@ -10,12 +10,16 @@ on ``127.0.0.1:<port>`` in front of the same in-memory backends. What AWS wires,
   synthesized rule's pattern and delivered to the dispatcher on a separate thread, as EventBridge does;
 - the state machine runs the real function code; deployments update the serving stacks;
 - scheduled functions run on demand (``python -m offline.sandbox invoke DriftFunction '{...}'``);
+- A/B endpoints get traffic on demand (``python -m offline.sandbox traffic GROUP``): the per-variant
+  metrics SageMaker and the application would publish, so an A/B test runs to its decision;
 - two named identities, ``alice`` (data scientist) and ``bob`` (review board), are IAM users with their
   own keys, so the ledger records who registered and who approved.
 
 Its state lives in one folder (default ``.sandbox/``): the cloud assembly, ``env`` to source,
-``credentials`` / ``config`` for the AWS profiles, sample inputs, the log and the pid. Ctrl-C (or
-SIGTERM) stops it; ``make sandbox-reset`` removes the folder.
+``credentials`` / ``config`` for the AWS profiles, sample inputs, the log, the pid and
+``emulator.state``, the emulator's data, saved while it runs and restored by the next start
+(``offline.sandbox_state``). Ctrl-C (or SIGTERM) saves and stops it; ``make sandbox-reset`` removes
+the folder.
 """
 
 from __future__ import annotations
@@ -294,7 +298,10 @@ def serve(
         finally:
             out("stopping the sandbox ...")
             server.stop()
-            state.save()
+            try:
+                state.save()
+            except Exception as error:  # the last periodic save stays in place (the file is replaced atomically)
+                out(f"saving the state at stop failed ({type(error).__name__}: {error}); the last save stays")
             layout.pid_file.unlink(missing_ok=True)
     out(f"sandbox stopped (state saved in {state.path}; `make sandbox` resumes it, `make sandbox-reset` removes it)")
 
