@@ -16,7 +16,7 @@ SANDBOX_DIR ?= .sandbox
 AS ?= alice
 CDK_OUT ?= cdk.out
 
-.PHONY: help bootstrap test demo synth lint bench schema sandbox sandbox-run sandbox-invoke sandbox-reset clean
+.PHONY: help bootstrap test demo synth lint bench schema sandbox sandbox-run sandbox-invoke sandbox-traffic sandbox-reset clean
 .DEFAULT_GOAL := help
 
 help:  ## this list (bare `make` runs nothing else)
@@ -62,7 +62,7 @@ bench: bootstrap  ## benchmarks (about 2 minutes; prints figures, asserts nothin
 schema: bootstrap  ## rewrite cdk.schema.json from the config models
 	$(PY) -m infra.config
 
-sandbox: bootstrap  ## local AWS emulator with the app provisioned on 127.0.0.1:$(PORT); Ctrl-C stops it
+sandbox: bootstrap  ## local AWS emulator with the app on 127.0.0.1:$(PORT); state kept in $(SANDBOX_DIR); Ctrl-C stops it
 	$(PY) -m offline.sandbox --state $(SANDBOX_DIR) start --port $(PORT) --env $(ENV)
 
 sandbox-run: bootstrap  ## run the CLI against the sandbox: ARGS="status --group G" [AS=bob]
@@ -71,6 +71,10 @@ sandbox-run: bootstrap  ## run the CLI against the sandbox: ARGS="status --group
 
 sandbox-invoke: bootstrap  ## run a scheduled function now: FUNCTION=DriftFunction [PAYLOAD='{...}']
 	@$(PY) -m offline.sandbox --state $(SANDBOX_DIR) invoke $(FUNCTION) '$(or $(PAYLOAD),{})'
+
+sandbox-traffic: bootstrap  ## requests on an A/B endpoint (per-variant metrics): GROUP=G [LIFT=0.5] [REQUESTS=N]
+	@test -n "$(GROUP)" || { echo "GROUP= is required: the A/B-tested group whose challenger serves"; exit 2; }
+	@$(PY) -m offline.sandbox --state $(SANDBOX_DIR) traffic $(GROUP) --lift $(or $(LIFT),0.5) $(if $(REQUESTS),--requests $(REQUESTS))
 
 sandbox-reset:  ## stop the sandbox (if running) and remove its state folder
 	@$(PYTHON) -m offline.sandbox --state $(SANDBOX_DIR) reset 2>/dev/null || rm -rf $(SANDBOX_DIR)

@@ -926,31 +926,9 @@ class PipelineHarness:
 
     def publish_variant_metrics(self, group: str, counts: dict[str, dict[str, int]], success_metric: str) -> None:
         """What SageMaker (invocations, 5XX) and the application (the success metric) publish per variant."""
-        from registry_core import serving_names as names
+        from offline.traffic import put_variant_metrics
 
-        endpoint = self.endpoint_name(group)
-        cloudwatch = self.session.client("cloudwatch")
-        for variant, values in counts.items():
-            dimensions = [
-                {"Name": names.DIMENSION_ENDPOINT, "Value": endpoint},
-                {"Name": names.DIMENSION_VARIANT, "Value": variant},
-            ]
-            cloudwatch.put_metric_data(
-                Namespace=names.SAGEMAKER_NAMESPACE,
-                MetricData=[
-                    {"MetricName": names.METRIC_INVOCATIONS, "Dimensions": dimensions, "Value": values["invocations"]},
-                    {"MetricName": names.METRIC_5XX, "Dimensions": dimensions, "Value": values.get("errors", 0)},
-                    {
-                        "MetricName": names.METRIC_LATENCY,
-                        "Dimensions": dimensions,
-                        "Value": values.get("latency_us", 40000),
-                    },
-                ],
-            )
-            cloudwatch.put_metric_data(
-                Namespace=names.AB_TEST_NAMESPACE,
-                MetricData=[{"MetricName": success_metric, "Dimensions": dimensions, "Value": values["successes"]}],
-            )
+        put_variant_metrics(self.session.client("cloudwatch"), self.endpoint_name(group), counts, success_metric)
 
     def drift_schedule_input(self, group: str) -> dict[str, Any]:
         """The input the group's synthesized drift schedule invokes the drift function with (its

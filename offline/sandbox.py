@@ -10,12 +10,16 @@ on ``127.0.0.1:<port>`` in front of the same in-memory backends. What AWS wires,
   synthesized rule's pattern and delivered to the dispatcher on a separate thread, as EventBridge does;
 - the state machine runs the real function code; deployments update the serving stacks;
 - scheduled functions run on demand (``python -m offline.sandbox invoke DriftFunction '{...}'``);
+- A/B endpoints get traffic on demand (``python -m offline.sandbox traffic GROUP``): the per-variant
+  metrics SageMaker and the application would publish, so an A/B test runs to its decision;
 - two named identities, ``alice`` (data scientist) and ``bob`` (review board), are IAM users with their
   own keys, so the ledger records who registered and who approved.
 
 Its state lives in one folder (default ``.sandbox/``): the cloud assembly, ``env`` to source,
-``credentials`` / ``config`` for the AWS profiles, sample inputs, the log and the pid. Ctrl-C (or
-SIGTERM) stops it; ``make sandbox-reset`` removes the folder.
+``credentials`` / ``config`` for the AWS profiles, sample inputs, the log, the pid and
+``emulator.state``, the emulator's data, saved while it runs and restored by the next start
+(``offline.sandbox_state``). Ctrl-C (or SIGTERM) saves and stops it; ``make sandbox-reset`` removes
+the folder.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from typing import Any
 from unittest import mock
 
 from offline.people import PEOPLE, create_people, credentials_file
+from offline.sandbox_state import EmulatorState, StateError, fingerprint
 
 DEFAULT_PORT = 4599
 DEFAULT_STATE_DIR = Path(".sandbox")
@@ -46,6 +51,7 @@ HOST = "127.0.0.1"
 ENV_FILE = "env"
 PID_FILE = "sandbox.pid"
 LOG_FILE = "sandbox.log"
+SAVE_INTERVAL_SECONDS = 2.0  # the state is saved when it changed, checked this often (and at Ctrl-C)
 
 
 class SandboxError(RuntimeError):
@@ -251,6 +257,10 @@ def serve(
     context, config = _load_context(config_path, env_name)
     if config.account and config.region and config.region != REGION:
         out(f"note: environment {config.name!r} names region {config.region}; the sandbox emulates {REGION}")
+    try:  # a state saved by other versions is refused before the slow synthesis
+        EmulatorState(layout.root, "", ACCOUNT, REGION).check(resources=False)
+    except StateError as error:
+        raise SandboxError(str(error)) from error
     layout.root.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(filename=layout.log_file, level=logging.WARNING, force=True)
     started = time.perf_counter()
@@ -265,6 +275,12 @@ def serve(
         PipelineHarness(outdir, templates, prove_iam=False, count_iam=False, wait_seconds=wait_seconds) as harness,
         EventRelay(harness, lambda line: out(f"  {line}")).installed(),
     ):
+        state = EmulatorState(layout.root, fingerprint(harness), ACCOUNT, REGION)
+        try:
+            restored = state.restore()
+        except StateError as error:
+            raise SandboxError(str(error)) from error
+        harness.executions.extend(arn for arn, _ in restored.get("resumed", []))
         identities = create_people(harness.session, config, ACCOUNT)
         _seed_samples(harness, config, layout)
         server = ThreadedMotoServer(ip_address=HOST, port=port, verbose=False)
@@ -273,14 +289,32 @@ def serve(
             _write_profiles(layout, endpoint, REGION, identities)
             layout.env_file.write_text(_environment(layout, endpoint, REGION, config_path, config.name, harness))
             layout.pid_file.write_text(str(os.getpid()))
+            if restored:
+                out(_restored_line(state, restored))
             out(_banner(layout, endpoint, config, identities, time.perf_counter() - started))
-            while not stop.wait(0.5):
-                pass
+            with state.saving_every(SAVE_INTERVAL_SECONDS, lambda line: out(f"  {line}")):
+                while not stop.wait(0.5):
+                    pass
         finally:
             out("stopping the sandbox ...")
             server.stop()
+            try:
+                state.save()
+            except Exception as error:  # the last periodic save stays in place (the file is replaced atomically)
+                out(f"saving the state at stop failed ({type(error).__name__}: {error}); the last save stays")
             layout.pid_file.unlink(missing_ok=True)
-    out("sandbox stopped (state kept in " + str(layout.root) + "; `make sandbox-reset` removes it)")
+    out(f"sandbox stopped (state saved in {state.path}; `make sandbox` resumes it, `make sandbox-reset` removes it)")
+
+
+def _restored_line(state: EmulatorState, restored: dict[str, Any]) -> str:
+    resumed = restored["resumed"]
+    line = (
+        f"restored the state saved at {restored['saved_at']} from {state.path}: "
+        f"{restored['finished']} finished executions, {len(resumed)} resumed"
+    )
+    for arn, at in resumed:
+        line += f"\n  resumed {arn.rsplit(':', 1)[-1]} at {at}"
+    return line
 
 
 def _banner(layout: Layout, endpoint: str, config: Any, identities: dict[str, dict[str, str]], took: float) -> str:
@@ -327,6 +361,84 @@ def invoke(function_fragment: str, payload: str, layout: Layout) -> int:
     return 1 if response.get("FunctionError") else 0
 
 
+def traffic(
+    group_name: str,
+    layout: Layout,
+    requests: int | None = None,
+    lift: float = 0.5,
+    base_rate: float = 0.1,
+    seed: int = 0,
+    wait_seconds: float = 60,
+) -> str:
+    """Requests on a group's A/B endpoint as CloudWatch would count them: per-variant invocations (SageMaker's
+    metrics) and successes (the application's success metric), routed by the variants' current weights."""
+    import boto3
+    from registry_core.names import endpoint_name
+    from registry_core.serving_names import VARIANT_CHALLENGER, VARIANT_CHAMPION
+
+    from offline.traffic import default_requests, put_variant_metrics, simulate
+
+    variables = _read_env(layout)
+    if not variables.get("AWS_ENDPOINT_URL"):
+        raise SandboxError(f"{layout.env_file}: no sandbox is running (start one with `make sandbox`)")
+    _, config = _load_context(Path(variables["REGISTRY_CONFIG"]), variables.get("REGISTRY_ENV"))
+    groups = {g.name: g for g in config.groups}
+    if group_name not in groups:
+        raise SandboxError(
+            f"GROUP={group_name!r}: not a group of environment {config.name!r}; groups: {sorted(groups)}"
+        )
+    group = groups[group_name]
+    if group.deployment.mode != "ab_test":
+        ab_groups = sorted(g.name for g in config.groups if g.deployment.mode == "ab_test")
+        raise SandboxError(
+            f"GROUP={group_name!r}: deployment mode is {group.deployment.mode}, not ab_test; A/B groups: {ab_groups}"
+        )
+    policy = group.deployment.ab_test
+    session = boto3.session.Session(
+        aws_access_key_id="sandbox", aws_secret_access_key="sandbox", region_name=variables.get("AWS_REGION")
+    )
+    endpoint = endpoint_name(config.name, group_name)
+    sagemaker = session.client("sagemaker", endpoint_url=variables["AWS_ENDPOINT_URL"])
+    deadline = time.monotonic() + wait_seconds
+    while True:  # an approval just given deploys the challenger within seconds: wait for it
+        try:
+            described = sagemaker.describe_endpoint(EndpointName=endpoint)
+            weights = {v["VariantName"]: float(v.get("CurrentWeight", 0)) for v in described["ProductionVariants"]}
+        except sagemaker.exceptions.ClientError:
+            weights = {}
+        if set(weights) == {VARIANT_CHAMPION, VARIANT_CHALLENGER} and all(weights.values()):
+            break
+        if time.monotonic() > deadline:
+            raise SandboxError(
+                f"endpoint {endpoint}: no A/B test running after {wait_seconds}s (variant weights {weights or 'none'});"
+                f" approve a new version of {group_name} first (registry status --group {group_name})"
+            )
+        time.sleep(0.5)
+    total = requests if requests is not None else default_requests(weights, policy.min_samples_per_variant)
+    try:
+        counts = simulate(weights, total, base_rate, lift, seed)
+    except ValueError as error:
+        raise SandboxError(str(error)) from error
+    put_variant_metrics(
+        session.client("cloudwatch", endpoint_url=variables["AWS_ENDPOINT_URL"]),
+        endpoint,
+        counts,
+        policy.success_metric_name,
+    )
+    lines = [
+        f"sent {total} requests to {endpoint} ({policy.success_metric_name} per request: base rate {base_rate}, "
+        f"challenger lift {lift:+})"
+    ]
+    for variant, c in counts.items():
+        rate = c["successes"] / c["invocations"] if c["invocations"] else 0.0
+        lines.append(
+            f"  {variant:<10} weight {weights[variant]:.2f}  {c['invocations']} invocations, "
+            f"{c['successes']} {policy.success_metric_name} ({rate:.1%})"
+        )
+    lines.append(f"the next A/B evaluation reads them (registry status --group {group_name})")
+    return "\n".join(lines)
+
+
 def _read_env(layout: Layout) -> dict[str, str]:
     if not layout.env_file.is_file():
         return {}
@@ -371,6 +483,15 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("invoke", help="invoke a deployed function now (a schedule's job, on demand)")
     run.add_argument("function", help="a fragment of the function's name, e.g. DriftFunction")
     run.add_argument("payload", nargs="?", default="{}", help="JSON event")
+    send = commands.add_parser("traffic", help="requests on an A/B endpoint: the per-variant metrics it evaluates")
+    send.add_argument("group", help="an A/B-tested group whose challenger serves")
+    send.add_argument(
+        "--requests", type=int, default=None, help="total requests (default: four times the minimum sample)"
+    )
+    send.add_argument("--lift", type=float, default=0.5, help="the challenger's relative lift of the success rate")
+    send.add_argument("--base-rate", type=float, default=0.1, help="the champion's success rate per request")
+    send.add_argument("--seed", type=int, default=0, help="seed of the simulated outcomes")
+    send.add_argument("--wait", type=float, default=60, help="seconds to wait for the A/B test to start")
     commands.add_parser("reset", help="stop the sandbox of --state and remove its folder")
     args = parser.parse_args(argv)
     layout = Layout(args.state)
@@ -392,6 +513,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "invoke":
             return invoke(args.function, args.payload, layout)
+        if args.command == "traffic":
+            print(traffic(args.group, layout, args.requests, args.lift, args.base_rate, args.seed, args.wait))
+            return 0
         print(reset(layout))
         return 0
     except SandboxError as error:

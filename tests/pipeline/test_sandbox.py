@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REGISTRY = Path(sys.executable).with_name("registry")
 START_TIMEOUT = 120
+SEPARATOR = "--- next command ---"
 
 
 def shell_examples(document: Path) -> str:
@@ -67,49 +69,113 @@ def _cli_json(cwd: Path, *args: str) -> Any:
     return json.loads(result.stdout)
 
 
-@pytest.fixture
-def sandbox(synthesized: Any, tmp_path: Path) -> Any:
-    """``python -m offline.sandbox start`` on a free port, reusing the session's cloud assembly."""
-    state = tmp_path / "state"
-    port = _free_port()
-    log = (tmp_path / "sandbox.out").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "offline.sandbox", "--state", str(state), "start", "--port", str(port)]
-        + ["--config", str(REPO_ROOT / "cdk.json"), "--assembly", str(synthesized.outdir), "--wait-seconds", "0"],
-        cwd=REPO_ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+def _start(state: Path, port: int, output: Path, assembly: Path) -> subprocess.Popen[bytes]:
+    """``python -m offline.sandbox start`` (what ``make sandbox`` runs) on ``state``, until it is ready."""
+    ready = output.read_text().count("sandbox ready")
+    with output.open("a") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "offline.sandbox", "--state", str(state), "start", "--port", str(port)]
+            + ["--config", str(REPO_ROOT / "cdk.json"), "--assembly", str(assembly), "--wait-seconds", "1"],
+            cwd=REPO_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
     deadline = time.monotonic() + START_TIMEOUT
-    while "sandbox ready" not in (tmp_path / "sandbox.out").read_text():
+    while output.read_text().count("sandbox ready") == ready:
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            pytest.fail(f"the sandbox did not start:\n{(tmp_path / 'sandbox.out').read_text()}")
+            pytest.fail(f"the sandbox did not start:\n{output.read_text()}")
         time.sleep(0.2)
+    return process
+
+
+def _stop(process: subprocess.Popen[bytes], output: Path) -> None:
+    """Ctrl-C: the sandbox saves its state and stops cleanly."""
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=60) == 0, output.read_text()
+
+
+def _sandbox_command(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m offline.sandbox --state S ...``: what ``make sandbox-traffic`` / ``sandbox-reset`` run."""
+    return subprocess.run(
+        [sys.executable, "-m", "offline.sandbox", "--state", str(state), *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _until(what: str, check: Any, timeout: float = 60) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (found := check()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not within {timeout}s")
+        time.sleep(0.5)
+    return found
+
+
+@dataclass
+class Sandbox:
+    state: Path
+    user_dir: Path
+    output: Path
+    assembly: Path
+    processes: list[subprocess.Popen[bytes]]
+
+    def start(self) -> subprocess.Popen[bytes]:
+        self.processes.append(_start(self.state, _free_port(), self.output, self.assembly))
+        return self.processes[-1]
+
+
+@pytest.fixture
+def sandbox(synthesized: Any, tmp_path: Path) -> Any:
+    """The sandbox on a free port, reusing the session's cloud assembly; restartable on the same folder."""
     user_dir = tmp_path / "user"  # a folder outside the checkout, as a user's shell would be
     user_dir.mkdir()
-    (user_dir / ".sandbox").symlink_to(state)
+    running = Sandbox(tmp_path / "state", user_dir, tmp_path / "sandbox.out", synthesized.outdir, [])
+    running.output.touch()
+    running.start()
+    (user_dir / ".sandbox").symlink_to(running.state)
     try:
-        yield process, state, user_dir, port, tmp_path / "sandbox.out"
+        yield running
     finally:
-        if process.poll() is None:
-            process.kill()
-        log.close()
+        for process in running.processes:
+            if process.poll() is None:
+                process.kill()
 
 
-def test_sandbox_runs_the_documented_sessions_through_the_cli(sandbox: Any) -> None:
-    process, state, user_dir, port, output = sandbox
+def _versions(user_dir: Path, group: str) -> dict[int, dict[str, Any]]:
+    return {v["version"]: v for v in _cli_json(user_dir, "status", "--group", group)["versions"]}
+
+
+def _statuses_and_histories(user_dir: Path) -> dict[str, Any]:
+    """What the CLI shows of the two groups with a running execution (one shell, four commands)."""
+    groups = ("churn-classifier", "recommender-ranker")
+    script = ". .sandbox/env\n" + "".join(
+        f"registry {command} --group {g} --output json --quiet\necho {SEPARATOR}\n"
+        for g in groups
+        for command in ("status", "history")
+    )
+    shown = _run(script, user_dir)
+    assert shown.returncode == 0, shown.stderr
+    return {"outputs": [json.loads(part) for part in shown.stdout.split(SEPARATOR) if part.strip()]}
+
+
+def test_sandbox_runs_the_documented_sessions_through_the_cli_and_keeps_its_state(sandbox: Sandbox) -> None:
+    user_dir, output, state = sandbox.user_dir, sandbox.output, sandbox.state
     # Given the sandbox's environment file pointing at the loopback endpoint
-    assert f"AWS_ENDPOINT_URL=http://127.0.0.1:{port}" in (state / "env").read_text()
+    assert re.search(r"AWS_ENDPOINT_URL=http://127\.0\.0\.1:\d+", (state / "env").read_text())
 
-    # When docs/sandbox.md's session runs as written (register as alice, approve as bob, rollback)
-    session = _run(shell_examples(REPO_ROOT / "docs" / "sandbox.md"), user_dir)
+    # When docs/sandbox.md's sessions run as written (register as alice, approve as bob, roll back; the
+    # A/B group's first version, then a challenger approved: its test starts and waits for traffic)
+    documented = shell_examples(REPO_ROOT / "docs" / "sandbox.md")
+    session = _run(documented, user_dir)
     assert session.returncode == 0, f"docs/sandbox.md failed:\n{session.stdout}\n{session.stderr}"
 
     # Then the promotions really ran: v2 reached Production and the rollback put v1 back in service
-    status = _cli_json(user_dir, "status", "--group", "churn-classifier")
-    versions = {v["version"]: v for v in status["versions"]}
+    versions = _versions(user_dir, "churn-classifier")
     assert versions[1]["stage"] == "Production", versions
     assert versions[2]["stage_status"] == "RolledBack" or versions[2]["stage"] == "Archived", versions
     assert "Primary" in str(versions[1]["serving"]), versions[1]
@@ -124,25 +190,96 @@ def test_sandbox_runs_the_documented_sessions_through_the_cli(sandbox: Any) -> N
         if "roll" in d
     ), actors
     assert not any("fake" in actor or actor.endswith("user/moto") for actor in actors.values()), actors
+    # and the A/B group serves its champion beside the approved challenger
+    ranker = _until(
+        "the A/B test's start",
+        lambda: (v := _versions(user_dir, "recommender-ranker")) and "Challenger" in str(v[2]["serving"]) and v,
+    )
+    assert ranker[1]["stage"] == "Production" and ranker[2]["stage"] == "Staging", ranker
 
     # When docs/cli.md's examples run as written
     reference = _run(". .sandbox/env\n" + shell_examples(REPO_ROOT / "docs" / "cli.md"), user_dir)
     assert reference.returncode == 0, f"docs/cli.md failed:\n{reference.stdout}\n{reference.stderr}"
-    fraud = {v["version"]: v for v in _cli_json(user_dir, "status", "--group", "fraud-detector")["versions"]}
+    fraud = _versions(user_dir, "fraud-detector")
     assert (fraud[1]["stage"], fraud[2]["stage"], fraud[3]["stage"]) == ("Production", "Archived", "Archived"), fraud
     assert "dispatcher started" in output.read_text()
 
-    # When the user presses Ctrl-C
-    process.send_signal(signal.SIGINT)
-    # Then the sandbox stops cleanly, and reset removes its folder
-    assert process.wait(timeout=60) == 0, output.read_text()
-    assert "sandbox stopped" in output.read_text()
-    reset = subprocess.run(
-        [sys.executable, "-m", "offline.sandbox", "--state", str(state), "reset"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    # And a third churn version (the documented registration, another training job) waits for the board
+    register = re.search(r"registry register --group \"\$G\" --wait.*?--training-job \S+", documented, flags=re.S)
+    assert register is not None
+    third = _run(
+        ". .sandbox/env\nG=churn-classifier\n" + register.group(0).replace("2026-03-01", "2026-03-15"), user_dir
     )
+    assert third.returncode == 0, third.stderr
+    assert _versions(user_dir, "churn-classifier")[3]["stage_status"] == "PendingApproval"
+    before = _statuses_and_histories(user_dir)
+
+    # When the user presses Ctrl-C
+    _stop(sandbox.processes[0], output)
+    # Then the sandbox stops cleanly, its state saved in its folder
+    assert "sandbox stopped (state saved in" in output.read_text()
+    assert (state / "emulator.state").is_file()
+
+    # When the sandbox starts again on the same folder
+    restarted = sandbox.start()
+    # Then it restored the state and resumed the two running executions where they were
+    restored = output.read_text().rsplit("restored the state saved at", 1)[-1]
+    assert re.search(r"resumed churn-classifier-3-\S+ at RequestApproval", restored), output.read_text()
+    assert re.search(r"resumed recommender-ranker-2-\S+ at \S+", restored), output.read_text()
+    # and status and history show exactly what they showed before
+    assert _statuses_and_histories(user_dir) == before
+
+    # When the board approves the waiting version after the restart
+    approved = _run(
+        ". .sandbox/env\n"
+        'registry --profile bob approve --group churn-classifier --version 3 --reason "after a restart" --wait',
+        user_dir,
+    )
+    assert approved.returncode == 0, approved.stderr
+    # Then that promotion completes: v3 serves, v1 is archived
+    churn = _versions(user_dir, "churn-classifier")
+    assert churn[3]["stage"] == "Production" and "Primary" in str(churn[3]["serving"]), churn
+    assert churn[1]["stage"] == "Archived", churn
+
+    # When traffic reaches the A/B endpoint (what `make sandbox-traffic GROUP=recommender-ranker` runs)
+    traffic = _sandbox_command(state, "traffic", "recommender-ranker", "--lift", "0.5")
+    assert traffic.returncode == 0, traffic.stderr
+    assert re.search(r"Challenger weight 0\.20\s+2000 invocations", traffic.stdout), traffic.stdout
+    # Then the A/B test decides for the challenger: all traffic shifted to it, v2 in Production, v1 archived
+    ranker = _until(
+        "the A/B test's decision",
+        lambda: (v := _versions(user_dir, "recommender-ranker"))[2]["stage"] == "Production" and v,
+    )
+    assert ranker[1]["stage"] == "Archived", ranker
+    assert "100" in str(ranker[2]["serving"]) and not ranker[1]["serving"], ranker
+    entries = _cli_json(user_dir, "history", "--group", "recommender-ranker")["entries"]
+    promoted = [e for e in entries if e["version"] == 2 and e["to_stage"] == "Production"][-1]
+    ab = promoted["evidence"]["deployment"]["ab"]
+    assert ab["decision"] == "challenger", ab
+    assert ab["variants"]["Challenger"]["invocations"] == 2000, ab["variants"]
+
+    # When the user stops the sandbox and resets it
+    _stop(restarted, output)
+    reset = _sandbox_command(state, "reset")
+    # Then its folder is gone
     assert reset.returncode == 0, reset.stderr
     assert not state.exists()
+
+
+def test_a_state_saved_by_another_emulator_is_refused_with_the_reset_remedy(tmp_path: Path) -> None:
+    # Given a sandbox folder whose state was saved by another moto version
+    import pickle
+
+    from offline.sandbox_state import FORMAT, STATE_FILE
+
+    state = tmp_path / "state"
+    state.mkdir()
+    with (state / STATE_FILE).open("wb") as file:
+        pickle.dump({"format": FORMAT, "moto": "4.0.0", "python": "3.11", "app": "-"}, file)
+    # When the sandbox starts on it
+    started = _sandbox_command(state, "start", "--port", str(_free_port()), "--config", str(REPO_ROOT / "cdk.json"))
+    # Then it refuses before synthesizing, naming the versions and the remedy, and leaves the state alone
+    assert started.returncode == 2, started.stdout + started.stderr
+    assert "saved by moto 4.0.0" in started.stderr and "make sandbox-reset" in started.stderr, started.stderr
+    assert "synthesizing" not in started.stdout
+    assert (state / STATE_FILE).is_file()
