@@ -20,7 +20,7 @@ from promotion.mlflow_mirror import CHALLENGER, CHAMPION, MIRROR_FAILED_TRANSITI
 from promotion.state import PromotionState
 
 PIPELINE_ACTOR = "mlops-registry:promotion-pipeline"
-GATES = ("metrics", "bias", "explainability")
+GATES = ("metrics", "validation", "bias", "explainability")
 Notify = Callable[[str, dict[str, Any]], Any]
 
 
