@@ -56,21 +56,22 @@ def stage_processing_code() -> Path:
     return target
 
 
-def processing_image_uri(scope: Construct) -> str:
-    """The public SageMaker scikit-learn image of the stack's region."""
+def processing_image(scope: Construct) -> tuple[str, str]:
+    """(registry account, image URI) of the public SageMaker scikit-learn image of the stack's region."""
     stack = Stack.of(scope)
     suffix = f"{constants.PROCESSING_IMAGE_REPOSITORY}:{constants.PROCESSING_IMAGE_TAG}"
     if not Token.is_unresolved(stack.region):
         account = constants.PROCESSING_IMAGE_ACCOUNTS.get(stack.region)
         if account is None:
             raise ValueError(f"region {stack.region!r}: no public SageMaker scikit-learn image is listed")
-        return f"{account}.dkr.ecr.{stack.region}.{stack.url_suffix}/{suffix}"
+        return account, f"{account}.dkr.ecr.{stack.region}.{stack.url_suffix}/{suffix}"
     mapping = CfnMapping(
         stack,
         "ProcessingImageAccounts",
         mapping={region: {"account": account} for region, account in constants.PROCESSING_IMAGE_ACCOUNTS.items()},
     )
-    return f"{mapping.find_in_map(Aws.REGION, 'account')}.dkr.ecr.{Aws.REGION}.{Aws.URL_SUFFIX}/{suffix}"
+    account = mapping.find_in_map(Aws.REGION, "account")
+    return account, f"{account}.dkr.ecr.{Aws.REGION}.{Aws.URL_SUFFIX}/{suffix}"
 
 
 class HoldoutValidation(Construct):
@@ -88,7 +89,7 @@ class HoldoutValidation(Construct):
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         self.code = s3_assets.Asset(self, "ProcessingCode", path=str(stage_processing_code()))
-        self.image_uri = processing_image_uri(self)
+        self.image_account, self.image_uri = processing_image(self)
         self.execution_role = self._execution_role(stack, key, artifacts, models, models_key)
         layer_arn = ssm.StringParameter.value_for_string_parameter(
             self,
@@ -151,20 +152,38 @@ class HoldoutValidation(Construct):
                 conditions={"StringLike": {"s3:prefix": [f"{VALIDATION_EVIDENCE_PREFIX}/*", f"{HOLDOUT_PREFIX}*"]}},
             )
         )
-        self.code.grant_read(role)
-        grant_key_use(key, role, actions=ENCRYPT_DECRYPT, services=["s3"])
+        # The library's code asset: that one object (a Processing input of type S3Prefix lists it too).
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ReadLibraryCode",
+                actions=["s3:GetObject"],
+                resources=[self.code.bucket.arn_for_objects(self.code.s3_object_key)],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ListLibraryCode",
+                actions=["s3:ListBucket"],
+                resources=[self.code.bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [self.code.s3_object_key]}},
+            )
+        )
+        grant_key_use(key, role, actions=ENCRYPT_DECRYPT, services=["s3"], context={"aws:s3:arn": artifacts.bucket_arn})
         if models_key is not None:
-            grant_key_use(models_key, role, actions=DECRYPT, services=["s3"])
-        # Batch Transform encrypts its volume and output with the registry key (it creates grants).
+            grant_key_use(models_key, role, actions=DECRYPT, services=["s3"], context={"aws:s3:arn": models.bucket_arn})
+        # The jobs encrypt their volumes with the registry key: SageMaker creates grants for them.
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="EncryptJobVolumes",
                 actions=["kms:CreateGrant"],
                 resources=[key.key_arn],
-                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+                conditions={
+                    "StringEquals": {"kms:ViaService": [f"sagemaker.{stack.region}.amazonaws.com"]},
+                    "Bool": {"kms:GrantIsForAWSResource": "true"},
+                },
             )
         )
-        image_account = self.image_uri.split(".", 1)[0]
+        image_account = self.image_account
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="PullImages",
@@ -213,20 +232,10 @@ class HoldoutValidation(Construct):
                     validation_objects,
                     holdout_objects,
                     models.arn_for_objects("*"),
-                    self.code.bucket.arn_for_objects("*"),
                     f"arn:{stack.partition}:ecr:{stack.region}:{stack.account}:repository/*",
                     *log_groups,
                 )
             ],
-            Acknowledgment(
-                id="AwsSolutions-IAM5[Action::s3:GetBucket*]", reason="CDK's asset read grant (the code asset only)."
-            ),
-            Acknowledgment(
-                id="AwsSolutions-IAM5[Action::s3:GetObject*]", reason="CDK's asset read grant (the code asset only)."
-            ),
-            Acknowledgment(
-                id="AwsSolutions-IAM5[Action::s3:List*]", reason="CDK's asset read grant (the code asset only)."
-            ),
         )
         return role
 

@@ -209,3 +209,23 @@ def test_a_missing_model_artifact_fails_the_job_and_is_recorded(harness: Pipelin
     registration = harness.register_version(GROUP, tag="no-data", model=None, **reports)
     outcome = harness.announce(registration)
     _assert_recorded_failure(harness, outcome, "ValidationJobFailed", "transform job")
+
+
+def test_platform_evidence_that_disappears_before_its_gate_is_a_denial(harness: PipelineHarness) -> None:
+    # Given the platform's explanations deleted between the validation and the explainability gate
+    deleted: list[str] = []
+
+    def remove(payload: dict[str, Any]) -> None:
+        uri = payload["state"]["gates"]["validation"]["evidence"]["documents"]["explainability"]
+        bucket, key = uri.removeprefix("s3://").split("/", 1)
+        harness.s3.delete_object(Bucket=bucket, Key=key)
+        deleted.append(uri)
+
+    harness.on_invoke("ExplainabilityGateFunction", "gate", remove)
+    _, outcome = _run(harness, sample_model(harness.policies[GROUP]).reports, "tampered")
+    harness.wait(outcome["execution_arn"])
+    # Then the gate fails closed on the missing document, naming it
+    rejected = harness.ledger().history(GROUP)[-1]
+    assert rejected.decision == "rejected"
+    assert rejected.reason.startswith("explainability gate denied: platform explainability report ")
+    assert deleted and deleted[0] in rejected.reason
