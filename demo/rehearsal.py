@@ -216,13 +216,15 @@ class Rehearsal:
     def step_gate_failure(self, group: str) -> str:
         policy = self.group(group)
         reports = unfair_reports(policy)
-        expected = "bias gate denied"
+        # A model that learned a proxy of a protected attribute: the bias the platform computes on the
+        # holdout set denies it, unless its (honest) metrics already regress against the champion.
+        expected: tuple[str, ...] = ("bias gate denied", "metrics gate denied")
         if reports is None:  # a group with a fairness waiver: the metrics gate denies instead
             reports = passing_reports(policy)
             first = policy.metrics[0]
             worse = first.baseline - 1.0 if first.direction == "higher_is_better" else first.baseline + 1.0
             reports["metrics"] = _with_metric(reports["metrics"], first.name, worse)
-            expected = "metrics gate denied"
+            expected = ("metrics gate denied",)
         started = time.perf_counter()
         v2 = self.register(group, "v2", reports)
         result = self.finish(self.announce(v2["package_arn"]), started)

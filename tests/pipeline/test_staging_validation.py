@@ -229,3 +229,18 @@ def test_platform_evidence_that_disappears_before_its_gate_is_a_denial(harness: 
     assert rejected.decision == "rejected"
     assert rejected.reason.startswith("explainability gate denied: platform explainability report ")
     assert deleted and deleted[0] in rejected.reason
+
+
+def test_an_unusable_holdout_is_a_recorded_failure_naming_the_missing_column(harness: PipelineHarness) -> None:
+    # Given the platform's holdout set without one of the group's protected attributes
+    columns = _holdout(harness)
+    del columns["age_band"]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(list(columns))
+    writer.writerows(zip(*columns.values(), strict=True))
+    harness.put_holdout(GROUP, buffer.getvalue().encode())
+    # When a version enters Staging, Then no job starts and the platform's fault is recorded
+    _, outcome = _run(harness, sample_model(harness.policies[GROUP]).reports, "bad-holdout")
+    _assert_recorded_failure(harness, outcome, "HoldoutUnusable", "'age_band'")
+    assert harness.sm.list_transform_jobs()["TransformJobSummaries"] == []
