@@ -795,7 +795,9 @@ class PipelineHarness:
     def announce(self, registration: Registration) -> dict[str, Any]:
         return self.deliver(self.state_change_event(registration.package_arn))
 
-    def pending_approval(self, package_arn: str, timeout: float = 20) -> bool:
+    def pending_approval(self, package_arn: str, timeout: float = 60) -> bool:
+        # Staging validation scores the holdout set with the model first: on a loaded machine that
+        # takes several seconds before the approval is requested.
         from registry_core.approvals import ApprovalStore
 
         store = ApprovalStore(self.table("-approvals"), dynamodb=self.ddb)
@@ -832,7 +834,7 @@ class PipelineHarness:
             set_modifying_identity(None)
         return self.deliver(self.state_change_event(package_arn))
 
-    def wait(self, execution_arn: str, timeout: float = 30) -> dict[str, Any]:
+    def wait(self, execution_arn: str, timeout: float = 60) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             description = self.sfn.describe_execution(executionArn=execution_arn)

@@ -29,11 +29,11 @@ from infra import constants
 from infra.constructs.encryption import DECRYPT, ENCRYPT_DECRYPT, grant_key_use
 from infra.constructs.python_lambda import LAMBDAS_ROOT, REPO_ROOT, PythonLambda
 from infra.nag import nag_form
+from infra.stacks.monitoring_stack import SDK_FOR_PANDAS_LAYER_PARAMETER  # NumPy, as the drift functions
 
 CODE_DIRECTORY = REPO_ROOT / ".build" / "validation-code"
 # The library modules the Processing entry point imports (no pydantic, no boto3).
 LIBRARY_FILES = ("__init__.py", "errors.py", "baseline.py", "evidence")
-SDK_FOR_PANDAS_VERSION = "3.16.0"  # the drift functions' layer (infra.stacks.monitoring_stack)
 
 
 def stage_processing_code() -> Path:
@@ -91,11 +91,7 @@ class HoldoutValidation(Construct):
         self.code = s3_assets.Asset(self, "ProcessingCode", path=str(stage_processing_code()))
         self.image_account, self.image_uri = processing_image(self)
         self.execution_role = self._execution_role(stack, key, artifacts, models, models_key)
-        layer_arn = ssm.StringParameter.value_for_string_parameter(
-            self,
-            f"/aws/service/aws-sdk-pandas/{SDK_FOR_PANDAS_VERSION}/py{constants.LAMBDA_RUNTIME_NAME.removeprefix('python')}"
-            f"/{constants.LAMBDA_ARCHITECTURE_NAME}/layer-arn",
-        )
+        layer_arn = ssm.StringParameter.value_for_string_parameter(self, SDK_FOR_PANDAS_LAYER_PARAMETER)
         self.function = PythonLambda(
             self,
             "ValidationFunction",

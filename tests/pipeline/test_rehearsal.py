@@ -30,18 +30,20 @@ def test_the_rehearsal_behaves_as_described(synthesized: Any, tmp_path: Path) ->
     failed = {title: detail for title, (passed, detail) in outcomes.items() if not passed}
     assert ok and not failed, failed
     # Each group of the sample config has its story, in this order
-    assert [t.split(":")[0] for t in titles[1:]] == ["churn-classifier"] * 3 + [
+    assert [t.split(":")[0] for t in titles[1:]] == ["churn-classifier"] * 4 + [
         "fraud-detector",
         "recommender-ranker",
         "churn-classifier",
         "churn-classifier",
     ]
     details = [detail for _, detail in outcomes.values()]
-    assert "bias gate denied" in details[2]
-    assert "v1 Archived" in details[3]
-    assert "challenger v2 won" in details[5]
-    assert "ModelDriftDetected emitted" in details[6]
-    assert "RolledBack; v3 keeps serving" in details[7]
+    assert "bias evidence computed by the platform on the holdout set: s3://" in details[1]
+    assert "gate denied" in details[2]  # the model that learned a proxy of gender
+    assert "validation gate denied: self-reported auc " in details[3] and "on the holdout set" in details[3]
+    assert "v1 Archived" in details[4]
+    assert "challenger v2 won" in details[6]
+    assert "ModelDriftDetected emitted" in details[7]
+    assert "RolledBack; v3 keeps serving" in details[8]
     # The timeline, ledger and charts made it into the report, with named identities
     decisions = [row[5] for row in rehearsal.report.ledger_rows]
     assert decisions.count("rejected") >= 1 and "archived" in decisions and "rolled_back" in decisions
