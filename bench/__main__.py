@@ -10,9 +10,9 @@ use_offline_environment()
 
 
 def main() -> int:
-    from bench import ab, drift, lambdas, rehearsal, serving, synth
+    from bench import ab, drift, lambdas, rehearsal, serving, synth, validation
 
-    for module in (synth, lambdas, serving, rehearsal, ab, drift):
+    for module in (synth, lambdas, serving, rehearsal, ab, drift, validation):
         print(module.report(module.run()), flush=True)
         print()
     return 0

@@ -38,7 +38,7 @@ from offline.alarms import evaluate_alarms
 from offline.harness import ACCOUNT, REGION, PipelineHarness
 from offline.observe import capture_events, drain, invoke
 from offline.people import PEOPLE, create_people, credentials_file
-from offline.samples import passing_reports, unfair_reports
+from offline.samples import passing_reports, sample_model, unfair_reports
 
 REVIEWER_REASON = "Reviewed metrics, fairness and explanations"
 COMMIT = "4f2a9c1d7e3b5a6c8d9e0f1a2b3c4d5e6f7a8b9c"
@@ -98,7 +98,9 @@ class Rehearsal:
         features = list(self.group(group).features)
         models = h.models_bucket  # the shareable bucket; reports and baselines stay internal
         prefix = f"{group}/{tag}"
-        h.s3.put_object(Bucket=models, Key=f"{prefix}/model.tar.gz", Body=b"model bytes")
+        # A real model (Staging scores it on the holdout set): the one the reports come with.
+        archive = reports.get("model") or sample_model(self.group(group)).archive
+        h.s3.put_object(Bucket=models, Key=f"{prefix}/model.tar.gz", Body=archive)
         rng = random.Random(f"{group}-{tag}")
         columns = {f: [rng.gauss(50 + 10 * i, 10) for _ in range(2000)] for i, f in enumerate(features)}
         baseline_uri = h.put_json(baseline_s3_key(group, tag), build_feature_baseline(columns))
@@ -184,20 +186,47 @@ class Rehearsal:
             self.stage(v1["package_arn"]) == ("Production", "Deployed"), f"v1 is {self.stage(v1['package_arn'])}"
         )
         self.check(self.serving_arn(group, "Primary") == v1["package_arn"], "the endpoint does not serve v1")
-        return (
-            f"v1 gated, approved by the review board with the CLI, deployed blue/green, serving ({v1['package_arn']})"
+        gates = self.harness.ledger().history(group)[-1].evidence.get("gates", {})
+        platform_bias = gates.get("validation", {}).get("evidence", {}).get("documents", {}).get("bias")
+        self.check(
+            bool(platform_bias) and gates.get("bias", {}).get("evidence", {}).get("report") == platform_bias,
+            "the bias gate did not judge the platform's evidence",
         )
+        return (
+            f"v1 gated, approved by the review board with the CLI, deployed blue/green, serving ({v1['package_arn']}); "
+            f"bias evidence computed by the platform on the holdout set: {platform_bias}"
+        )
+
+    def step_claims_not_reproduced(self, group: str) -> str:
+        """A registrant claims a better value of a metric than the model has: Staging's holdout run denies it."""
+        policy = self.group(group)
+        reports = passing_reports(policy)
+        higher = [m.name for m in policy.metrics if m.direction == "higher_is_better"]
+        metric = "auc" if "auc" in higher else higher[0]
+        section = next(k for k, v in reports["metrics"].items() if isinstance(v, dict) and metric in v)
+        claimed = round(reports["metrics"][section][metric]["value"] + 0.08, 2)
+        reports["metrics"][section][metric]["value"] = claimed
+        started = time.perf_counter()
+        version = self.register(group, "v2-claimed", reports)
+        result = self.finish(self.announce(version["package_arn"]), started)
+        self.check(result["status"] == "SUCCEEDED", f"the execution ended {result['status']}")
+        reason = self.harness.ledger().history(group)[-1].reason
+        self.check(f"self-reported {metric} {claimed:g} not reproduced: " in reason, f"rejection reason: {reason}")
+        self.check(self.serving_arn(group, "Primary") == self.served[group], "the served version changed")
+        return f"v2-claimed Archived: {reason}"
 
     def step_gate_failure(self, group: str) -> str:
         policy = self.group(group)
         reports = unfair_reports(policy)
-        expected = "bias gate denied"
+        # A model that learned a proxy of a protected attribute: the bias the platform computes on the
+        # holdout set denies it, unless its (honest) metrics already regress against the champion.
+        expected: tuple[str, ...] = ("bias gate denied", "metrics gate denied")
         if reports is None:  # a group with a fairness waiver: the metrics gate denies instead
             reports = passing_reports(policy)
             first = policy.metrics[0]
             worse = first.baseline - 1.0 if first.direction == "higher_is_better" else first.baseline + 1.0
             reports["metrics"] = _with_metric(reports["metrics"], first.name, worse)
-            expected = "metrics gate denied"
+            expected = ("metrics gate denied",)
         started = time.perf_counter()
         v2 = self.register(group, "v2", reports)
         result = self.finish(self.announce(v2["package_arn"]), started)
@@ -210,7 +239,7 @@ class Rehearsal:
 
     def step_replacement(self, group: str) -> str:
         previous = self.served[group]
-        v3 = self.promote(group, "v3", passing_reports(self.group(group), improvement=1.0))
+        v3 = self.promote(group, "v3", passing_reports(self.group(group)))
         self.check(self.stage(previous)[0] == "Archived", f"v1 is {self.stage(previous)} after v3")
         self.check(self.serving_arn(group, "Primary") == v3["package_arn"], "the endpoint does not serve v3")
         return "v3 deployed blue/green on the stable 'Primary' variant; v1 Archived (Replaced)"
@@ -237,7 +266,7 @@ class Rehearsal:
             seen.append(h.serving(group))
 
         h.on_invoke("DeploymentFunction", "evaluate", traffic)
-        v2 = self.promote(group, "v2", passing_reports(policy, improvement=1.0))
+        v2 = self.promote(group, "v2", passing_reports(policy))
         self.check(bool(seen) and "Challenger" in seen[0], "the challenger never served traffic")
         self.check(
             self.stage(champion["package_arn"])[0] == "Archived",
@@ -333,7 +362,7 @@ class Rehearsal:
         previous = self.served[group]
         h.fail_next_deployment(group, "rollback", "AlarmsTripped: Invocation5XXErrors on the canary")
         started = time.perf_counter()
-        v4 = self.register(group, "v4", passing_reports(self.group(group), improvement=2.0))
+        v4 = self.register(group, "v4", passing_reports(self.group(group)))
         execution = self.announce(v4["package_arn"])
         self.approve(v4["package_arn"])
         self.finish(execution, started)
@@ -449,6 +478,10 @@ def plan(config: Any) -> list[Step]:
                 bind(Rehearsal.step_first_version, main),
             ),
             (f"{main}: v2 fails a gate: Archived with the reason", bind(Rehearsal.step_gate_failure, main)),
+            (
+                f"{main}: a version whose claimed metric is not reproduced on the holdout set is denied",
+                bind(Rehearsal.step_claims_not_reproduced, main),
+            ),
             (f"{main}: v3 passes, blue/green deployment, v1 Archived", bind(Rehearsal.step_replacement, main)),
         ]
         for other in blue_green[1:]:

@@ -94,5 +94,65 @@ DRIFT_FANOUT_MAX_CONCURRENCY = 100  # workers in flight per capture prefix
 DRIFT_PARTIALS_PREFIX = "drift-partials"
 
 
+# --- Staging validation (docs/evidence.md) ----------------------------------------------------------
+# The validation function polls its SageMaker job once per interval, up to the group's timeout.
+VALIDATION_POLL_INTERVAL = Duration.minutes(1)
+VALIDATION_MEMORY_MB = 2048
+VALIDATION_TIMEOUT = Duration.seconds(LAMBDA_MAX_SECONDS)
+# Job and transient model names start with these (promotion.validation.job_name): the grants' scope.
+VALIDATION_JOB_PREFIXES = ("val-", "prep-", "eval-")
+# A holdout larger than this is prepared and evaluated by SageMaker Processing instead of the function.
+# Measured here (bench/validation.py): the slower step (evidence from the transform's outputs) runs at
+# VALIDATION_BYTES_PER_SECOND of holdout CSV and needs VALIDATION_MEMORY_FACTOR x the CSV's size in memory.
+VALIDATION_BYTES_PER_SECOND = 1_700_000  # 1.78-2.47 MB/s measured, rounded down
+VALIDATION_MEMORY_FACTOR = 12  # 11.9x measured
+VALIDATION_BASE_MEMORY_MB = 300  # runtime, NumPy and the library before the data
+VALIDATION_SAFETY = 0.5
+VALIDATION_HOLDOUT_MAX_BYTES = int(
+    min(
+        VALIDATION_BYTES_PER_SECOND * LAMBDA_MAX_SECONDS,
+        (VALIDATION_MEMORY_MB - VALIDATION_BASE_MEMORY_MB) * 1024 * 1024 / VALIDATION_MEMORY_FACTOR,
+    )
+    * VALIDATION_SAFETY
+)
+# The public SageMaker scikit-learn image (Python 3.12) that runs the library on the Processing path;
+# its registry account per region, from the SageMaker Python SDK's image_uri_config/sklearn.json.
+PROCESSING_IMAGE_REPOSITORY = "sagemaker-scikit-learn"
+PROCESSING_IMAGE_TAG = "1.4-2-py312-cpu-py3"
+PROCESSING_IMAGE_ACCOUNTS = {
+    "af-south-1": "510948584623",
+    "ap-east-1": "651117190479",
+    "ap-northeast-1": "354813040037",
+    "ap-northeast-2": "366743142698",
+    "ap-northeast-3": "867004704886",
+    "ap-south-1": "720646828776",
+    "ap-south-2": "628508329040",
+    "ap-southeast-1": "121021644041",
+    "ap-southeast-2": "783357654285",
+    "ap-southeast-3": "951798379941",
+    "ap-southeast-4": "106583098589",
+    "ca-central-1": "341280168497",
+    "ca-west-1": "190319476487",
+    "eu-central-1": "492215442770",
+    "eu-central-2": "680994064768",
+    "eu-north-1": "662702820516",
+    "eu-south-1": "978288397137",
+    "eu-south-2": "104374241257",
+    "eu-west-1": "141502667606",
+    "eu-west-2": "764974769150",
+    "eu-west-3": "659782779980",
+    "il-central-1": "898809789911",
+    "me-central-1": "272398656194",
+    "me-south-1": "801668240914",
+    "sa-east-1": "737474898029",
+    "us-east-1": "683313688378",
+    "us-east-2": "257758044811",
+    "us-west-1": "746614075791",
+    "us-west-2": "246618743249",
+}
+PROCESSING_INSTANCE_TYPE = "ml.m5.xlarge"
+PROCESSING_MAX_RUNTIME = Duration.hours(2)
+
+
 def drift_fan_out_name(env_name: str) -> str:
     return f"mlops-registry-{env_name}-drift-fan-out"

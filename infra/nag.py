@@ -48,6 +48,8 @@ def _render(node: Any) -> str:
             return f"<{arg[0]}.{arg[1]}>"
         if fn == "Fn::ImportValue":
             return _render(arg)
+        if fn == "Fn::Sub" and isinstance(arg, str):  # e.g. the bootstrap assets bucket's name
+            return arg.replace("${", "<").replace("}", ">")
         if fn == "Fn::Join":
             separator, parts = arg
             return separator.join(_render(p) for p in parts)

@@ -42,6 +42,7 @@ from offline.moto_ext import (
     sagemaker_extensions,
     set_modifying_identity,
 )
+from offline.sagemaker_jobs import JobOutcomes, sagemaker_job_emulation
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
@@ -206,6 +207,8 @@ class PipelineHarness:
         self.approval_timeout_seconds = approval_timeout_seconds
         self.runner = InProcessLambdaRunner()
         self.stack_outcomes = StackOutcomes()
+        # What the next Batch Transform / Processing job does (run, fail, hang): ``fail_next_job``.
+        self.job_outcomes = JobOutcomes()
         self._stack = ExitStack()
         self.executions: list[str] = []
         self._coverage_lock = threading.Lock()
@@ -226,6 +229,7 @@ class PipelineHarness:
         # stacks' alarms and scaling targets): expected here, and noise in every run's output.
         self._stack.enter_context(quiet_logger("moto.cloudformation.parsing"))
         self._stack.enter_context(sagemaker_extensions())
+        self._stack.enter_context(sagemaker_job_emulation(self.job_outcomes))
         self._stack.enter_context(dynamodb_serializable_writes())
         self._stack.enter_context(cloudformation_extensions(self.stack_outcomes))
         self._stack.enter_context(self.runner.installed())
@@ -432,6 +436,7 @@ class PipelineHarness:
             )
         for r in self.resolver.of_type("AWS::Lambda::Function"):
             self._create_function(r)
+        self._upload_governed_data()
         self.topic_arn = self.resolver.of_type("AWS::SNS::Topic")[0].ref
         queue = self.sqs.create_queue(QueueName="offline-notifications")["QueueUrl"]
         self.notifications_queue = queue
@@ -453,6 +458,59 @@ class PipelineHarness:
                     name=machine.attrs["Name"], definition=json.dumps(runnable), roleArn=LAMBDA_ROLE
                 )["stateMachineArn"]
         self._create_state_machine(promotion[0])
+
+    @property
+    def policies(self) -> dict[str, Any]:
+        """Each managed group's policy, as the stack publishes it (its SSM parameter)."""
+        from registry_core.config import read_published
+
+        found = {}
+        for r in self.resolver.of_type("AWS::SSM::Parameter"):
+            p = self.resolver.resolve(r.properties, r.stack)
+            if "/groups/" in str(p.get("Name", "")):
+                policy = read_published(p["Value"])
+                found[policy.name] = policy
+        return found
+
+    def _upload_governed_data(self) -> None:
+        """What the platform team puts in place: each group's holdout set (generated data) where its
+        policy names it, and the validation library's code asset where the Processing path reads it."""
+        from offline.samples import holdout_csv
+
+        for policy in self.policies.values():
+            self.s3.put_object(
+                Bucket=self.artifacts_bucket, Key=policy.validation.holdout.key, Body=holdout_csv(policy)
+            )
+        env = self.function_env("ValidationFunction")
+        bucket, key = env["PROCESSING_CODE_URI"].removeprefix("s3://").split("/", 1)
+        source = self.outdir / f"asset.{key.removesuffix('.zip')}"
+        if not source.is_dir():
+            raise HarnessError(f"the validation code asset {source} is missing from the cloud assembly")
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(source.rglob("*")):
+                if path.is_file():
+                    archive.write(path, path.relative_to(source).as_posix())
+        with suppress(self.s3.exceptions.BucketAlreadyOwnedByYou):
+            self.s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+        self.s3.put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
+
+    def put_holdout(self, group: str, body: bytes) -> None:
+        """Replace a group's holdout set (as the platform team would)."""
+        key = self.policies[group].validation.holdout.key
+        self.s3.put_object(Bucket=self.artifacts_bucket, Key=key, Body=body)
+
+    def set_validation_budget(self, max_bytes: int) -> None:
+        """The largest holdout the validation function processes itself (its LAMBDA_HOLDOUT_MAX_BYTES)."""
+        name = self.function_name("ValidationFunction")
+        variables = self.lambda_.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
+        self.lambda_.update_function_configuration(
+            FunctionName=name, Environment={"Variables": {**variables, "LAMBDA_HOLDOUT_MAX_BYTES": str(max_bytes)}}
+        )
+
+    def fail_next_job(self, kind: str, outcome: str = "fail", reason: str = "") -> None:
+        """The next Batch Transform (``transform``) or Processing (``processing``) job fails or hangs."""
+        self.job_outcomes.push(kind, outcome, reason)
 
     def _create_serving_stacks(self) -> None:
         """Each serving stack as a CloudFormation stack in moto, from its synthesized template.
@@ -597,9 +655,17 @@ class PipelineHarness:
         registrant: str = REGISTRANT,
         customer_metadata: dict[str, str] | None = None,
         feature_baseline: dict[str, Any] | None = None,
+        model: str | bytes | None = "honest",
     ) -> Registration:
-        """Upload the reports (and the feature baseline, when given) and create a package in
-        Development, as the CLI/SDK would, as ``registrant`` (SageMaker records it as ``CreatedBy``)."""
+        """Upload the model, the reports (and the feature baseline, when given) and create a package in
+        Development, as the CLI/SDK would, as ``registrant`` (SageMaker records it as the package's
+        ``CreatedBy``). ``model``: the kind of sample model (``offline.samples.sample_model``) or a
+        ``model.tar.gz``; None uploads none."""
+        if model is not None:
+            from offline.samples import sample_model
+
+            archive = model if isinstance(model, bytes) else sample_model(self.policies[group], model).archive
+            self.s3.put_object(Bucket=self.models_bucket, Key=f"{group}/{tag}/model.tar.gz", Body=archive)
         model_metrics: dict[str, Any] = {}
         if metrics is not None:
             model_metrics["ModelQuality"] = {
@@ -743,7 +809,9 @@ class PipelineHarness:
     def announce(self, registration: Registration) -> dict[str, Any]:
         return self.deliver(self.state_change_event(registration.package_arn))
 
-    def pending_approval(self, package_arn: str, timeout: float = 20) -> bool:
+    def pending_approval(self, package_arn: str, timeout: float = 60) -> bool:
+        # Staging validation scores the holdout set with the model first: on a loaded machine that
+        # takes several seconds before the approval is requested.
         from registry_core.approvals import ApprovalStore
 
         store = ApprovalStore(self.table("-approvals"), dynamodb=self.ddb)
@@ -780,7 +848,7 @@ class PipelineHarness:
             set_modifying_identity(None)
         return self.deliver(self.state_change_event(package_arn))
 
-    def wait(self, execution_arn: str, timeout: float = 30) -> dict[str, Any]:
+    def wait(self, execution_arn: str, timeout: float = 60) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             description = self.sfn.describe_execution(executionArn=execution_arn)

@@ -247,6 +247,14 @@ RESOURCE_BUILDERS: dict[tuple[str, str], Builder] = {
     ("sagemaker", "DescribeEndpoint"): _sagemaker("endpoint", "EndpointName"),
     ("sagemaker", "DescribeEndpointConfig"): _sagemaker("endpoint-config", "EndpointConfigName"),
     ("sagemaker", "DescribeModel"): _sagemaker("model", "ModelName"),
+    ("sagemaker", "CreateModel"): _sagemaker("model", "ModelName"),
+    ("sagemaker", "DeleteModel"): _sagemaker("model", "ModelName"),
+    ("sagemaker", "CreateTransformJob"): _sagemaker("transform-job", "TransformJobName"),
+    ("sagemaker", "DescribeTransformJob"): _sagemaker("transform-job", "TransformJobName"),
+    ("sagemaker", "StopTransformJob"): _sagemaker("transform-job", "TransformJobName"),
+    ("sagemaker", "CreateProcessingJob"): _sagemaker("processing-job", "ProcessingJobName"),
+    ("sagemaker", "DescribeProcessingJob"): _sagemaker("processing-job", "ProcessingJobName"),
+    ("sagemaker", "StopProcessingJob"): _sagemaker("processing-job", "ProcessingJobName"),
     ("sagemaker", "UpdateEndpointWeightsAndCapacities"): _sagemaker("endpoint", "EndpointName"),
     ("sagemaker", "InvokeEndpoint"): _sagemaker("endpoint", "EndpointName"),
     ("dynamodb", "GetItem"): _table,
@@ -352,6 +360,22 @@ def implicit_kms_calls(
     return [Call(principal, kms_action, key, items, via=f"{service}:{action}") for kms_action in needed]
 
 
+# Requests that hand a role to a service: the caller needs iam:PassRole on it, with the service as
+# iam:PassedToService (IAM User Guide, "Granting a user permissions to pass a role to a service").
+PASSED_ROLES = {
+    ("sagemaker", "CreateModel"): ("ExecutionRoleArn", "sagemaker.amazonaws.com"),
+    ("sagemaker", "CreateProcessingJob"): ("RoleArn", "sagemaker.amazonaws.com"),
+}
+
+
+def implicit_pass_role_calls(principal: str, service: str, action: str, params: dict[str, Any]) -> list[Call]:
+    passed = PASSED_ROLES.get((service, action))
+    if passed is None or not params.get(passed[0]):
+        return []
+    context = (("iam:PassedToService", passed[1]),)
+    return [Call(principal, "iam:PassRole", str(params[passed[0]]), context, via=f"{service}:{action}")]
+
+
 class CallRecorder:
     """Records the calls of the functions (and of the state machine) running in this process.
 
@@ -406,6 +430,7 @@ class CallRecorder:
             context = tuple(sorted(request_context(service, action, params).items()))
             calls = [Call(principal, f"{service}:{action}", r, context) for r in resources]
             calls += implicit_kms_calls(principal, service, action, params, self.encryption, self.account)
+            calls += implicit_pass_role_calls(principal, service, action, params)
         except (IamProofError, KeyError) as error:
             with self._lock:
                 self.errors.append(f"{principal} {service}:{action}: {error}")

@@ -173,12 +173,16 @@ def _seed_samples(harness: Any, config: Any, layout: Layout) -> dict[str, str]:
     prefixes = {}
     for group in config.groups:
         prefix = f"samples/{group.name}"
-        harness.s3.put_object(Bucket=harness.models_bucket, Key=f"{prefix}/model.tar.gz", Body=b"sample model")
         reports = passing_reports(group)
+        harness.s3.put_object(Bucket=harness.models_bucket, Key=f"{prefix}/model.tar.gz", Body=reports.pop("model"))
         for kind, document in reports.items():
             harness.put_json(f"{prefix}/{kind}.json", document)
         unfair = unfair_reports(group)
         if unfair is not None:
+            # A model that discriminates: Staging's bias evidence on the holdout set denies it.
+            harness.s3.put_object(
+                Bucket=harness.models_bucket, Key=f"{prefix}/unfair-model.tar.gz", Body=unfair.pop("model")
+            )
             harness.put_json(f"{prefix}/unfair-bias.json", unfair["bias"])
         rng = random.Random(group.name)
         columns = {f: [rng.gauss(50 + 10 * i, 10) for _ in range(500)] for i, f in enumerate(group.features)}

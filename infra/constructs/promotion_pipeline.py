@@ -3,10 +3,12 @@
 States (each Lambda task retries throttling/transient errors with backoff and jitter and catches
 everything else into ``RecordFailure`` → ``PromotionFailed``):
 
-    EnterDevelopment → MetricsGate → MetricsPassed? → EnterStaging → BiasGate → BiasPassed?
-      → ExplainabilityGate → ExplainabilityPassed? → RequestApproval (task token, timeout)
+    EnterDevelopment → MetricsGate → MetricsPassed? → EnterStaging → StartValidation → ValidationDone?
+      (→ WaitForValidation → PollValidation → ValidationDone? until the job ends) → RecordValidation
+      → ValidationPassed? → BiasGate → BiasPassed? → ExplainabilityGate → ExplainabilityPassed? → RequestApproval (task token, timeout)
       → BoardApproved? → AcquireProductionLock → NotSuperseded? → Deploy → PromoteToProduction
     any denial / rejection / timeout / superseded → RejectVersion → VersionRejected
+    a failed or timed-out validation job → RecordFailure → PromotionFailed (never a pass)
 
 ``deploy_step`` lets the serving capability replace the ``Deploy`` pass-through.
 """
@@ -39,6 +41,7 @@ from infra import constants
 from infra.constructs.audit_ledger import AuditLedger
 from infra.constructs.encryption import DECRYPT, ENCRYPT_DECRYPT, PUBLISH, grant_key_use
 from infra.constructs.experiment_tracking import TrackingAccess
+from infra.constructs.holdout_validation import HoldoutValidation
 from infra.constructs.python_lambda import PythonLambda
 from infra.nag import list_packages_acknowledgment, nag_form
 
@@ -63,6 +66,9 @@ class PipelineResources:
     artifacts: s3.IBucket
     # The environment's MLflow; the lifecycle function mirrors stage changes into it.
     tracking: TrackingAccess | None = None
+    # The shareable model artifacts (what the validation's transform jobs load) and their key.
+    models: s3.IBucket | None = None
+    models_key: kms.IKey | None = None
 
 
 def event_pattern(group_names: list[str], account: str, region: str) -> dict[str, Any]:
@@ -106,6 +112,7 @@ class PromotionPipeline(Construct):
         self._build_tables()
         self._build_policies()
         self._build_functions()
+        self._build_validation()
         self.state_machine = self._build_state_machine(deploy_step)
         # Who may decide an approval: the configured principals, or the role StageRights creates.
         self.review_board_principals = list(config.review_board_principals) or [
@@ -264,11 +271,7 @@ class PromotionPipeline(Construct):
         self._grant_publish(self.lifecycle)
         self._grant_performance_baselines(self.lifecycle)
         # Model cards advance with the lifecycle (and are created for versions registered without the CLI).
-        stack = Stack.of(self)
-        card_arns = [
-            f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:model-card/{name}-*"
-            for name in self.group_names
-        ]
+        card_arns = self.card_arns()
         self.lifecycle.grant(
             iam.PolicyStatement(
                 actions=[
@@ -326,6 +329,29 @@ class PromotionPipeline(Construct):
                 for arn in baseline_keys
             ],
         )
+
+    def card_arns(self) -> list[str]:
+        stack = Stack.of(self)
+        return [
+            f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}:model-card/{name}-*"
+            for name in self.group_names
+        ]
+
+    def _build_validation(self) -> None:
+        r = self.resources
+        if r.models is None:
+            raise ValueError("PromotionPipeline: Staging validation needs the models bucket (PipelineResources.models)")
+        self.validation = HoldoutValidation(
+            self,
+            "HoldoutValidation",
+            key=r.key,
+            artifacts=r.artifacts,
+            models=r.models,
+            models_key=r.models_key,
+            card_arns=self.card_arns(),
+        )
+        self._grant_registry_read(self.validation.function)
+        self._acknowledge_registry_wildcards(self.validation.function)
 
     def _acknowledge_registry_wildcards(self, fn: PythonLambda, reports: bool = False) -> None:
         acks = [
@@ -399,6 +425,24 @@ class PromotionPipeline(Construct):
         enter_dev = guarded(self.lambda_task("EnterDevelopment", self.lifecycle, "enter_development", "$.lifecycle"))
         metrics = guarded(self.lambda_task("MetricsGate", self.gates["metrics"], "gate", "$.gates.metrics"))
         enter_staging = guarded(self.lambda_task("EnterStaging", self.lifecycle, "enter_staging", "$.lifecycle"))
+        now = {"now": sfn.JsonPath.string_at("$$.State.EnteredTime")}
+        validation_fn = self.validation.function
+        start_validation = guarded(
+            self.lambda_task("StartValidation", validation_fn, "start", "$.validation", extra_payload=now)
+        )
+        wait_validation = sfn.Wait(
+            self, "WaitForValidation", time=sfn.WaitTime.duration(constants.VALIDATION_POLL_INTERVAL)
+        )
+        poll_validation = guarded(
+            self.lambda_task("PollValidation", validation_fn, "poll", "$.validation", extra_payload=now)
+        )
+        record_validation = sfn.Pass(
+            self,
+            "RecordValidation",
+            comment="The platform's verdict on the holdout set becomes the validation gate",
+            input_path="$.validation.verdict",
+            result_path="$.gates.validation",
+        )
         bias = guarded(self.lambda_task("BiasGate", self.gates["bias"], "gate", "$.gates.bias"))
         explain = guarded(
             self.lambda_task("ExplainabilityGate", self.gates["explainability"], "gate", "$.gates.explainability")
@@ -449,28 +493,21 @@ class PromotionPipeline(Construct):
         def passed(gate: str) -> sfn.Condition:
             return sfn.Condition.boolean_equals(f"$.gates.{gate}.passed", True)
 
-        definition = enter_dev.next(metrics).next(
-            sfn.Choice(self, "MetricsPassed?")
+        staging_gates = bias.next(
+            sfn.Choice(self, "BiasPassed?")
             .when(
-                passed("metrics"),
-                enter_staging.next(bias).next(
-                    sfn.Choice(self, "BiasPassed?")
+                passed("bias"),
+                explain.next(
+                    sfn.Choice(self, "ExplainabilityPassed?")
                     .when(
-                        passed("bias"),
-                        explain.next(
-                            sfn.Choice(self, "ExplainabilityPassed?")
+                        passed("explainability"),
+                        approval.next(
+                            sfn.Choice(self, "BoardApproved?")
                             .when(
-                                passed("explainability"),
-                                approval.next(
-                                    sfn.Choice(self, "BoardApproved?")
-                                    .when(
-                                        sfn.Condition.string_equals("$.approval.decision", "Approved"),
-                                        lock.next(
-                                            sfn.Choice(self, "NotSuperseded?")
-                                            .when(sfn.Condition.boolean_equals("$.lock.superseded", False), deploy)
-                                            .otherwise(reject)
-                                        ),
-                                    )
+                                sfn.Condition.string_equals("$.approval.decision", "Approved"),
+                                lock.next(
+                                    sfn.Choice(self, "NotSuperseded?")
+                                    .when(sfn.Condition.boolean_equals("$.lock.superseded", False), deploy)
                                     .otherwise(reject)
                                 ),
                             )
@@ -480,6 +517,22 @@ class PromotionPipeline(Construct):
                     .otherwise(reject)
                 ),
             )
+            .otherwise(reject)
+        )
+        # Staging validation: start, then wait and poll until the platform's verdict is there.
+        record_validation.next(
+            sfn.Choice(self, "ValidationPassed?").when(passed("validation"), staging_gates).otherwise(reject)
+        )
+        validation_done = (
+            sfn.Choice(self, "ValidationDone?")
+            .when(sfn.Condition.boolean_equals("$.validation.done", True), record_validation)
+            .otherwise(wait_validation)
+        )
+        wait_validation.next(poll_validation)
+        poll_validation.next(validation_done)
+        definition = enter_dev.next(metrics).next(
+            sfn.Choice(self, "MetricsPassed?")
+            .when(passed("metrics"), enter_staging.next(start_validation).next(validation_done))
             .otherwise(reject)
         )
         log_group = logs.LogGroup(
@@ -495,9 +548,9 @@ class PromotionPipeline(Construct):
             state_machine_name=constants.state_machine_name(self.config.name),
             state_machine_type=sfn.StateMachineType.STANDARD,
             definition_body=sfn.DefinitionBody.from_chainable(definition),
-            timeout=Duration.hours(self.config.approval_timeout_hours + 24).plus(
-                deploy_step.max_duration(self.config) if deploy_step is not None else Duration.seconds(0)
-            ),
+            timeout=Duration.hours(self.config.approval_timeout_hours + 24)
+            .plus(Duration.minutes(max(g.validation.timeout_minutes for g in self.config.groups)))
+            .plus(deploy_step.max_duration(self.config) if deploy_step is not None else Duration.seconds(0)),
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
         )
@@ -511,7 +564,7 @@ class PromotionPipeline(Construct):
                     id=f"AwsSolutions-IAM5[Resource::{nag_form(self, fn.function.function_arn)}:*]",
                     reason="CDK grants invoke on the function's versions and aliases.",
                 )
-                for fn in [*self.gates.values(), self.approval, self.lifecycle]
+                for fn in [*self.gates.values(), self.approval, self.lifecycle, self.validation.function]
             ],
         )
         return machine

@@ -56,8 +56,23 @@ class StageRights(Construct):
         key: kms.IKey,
         review_board_principals: Sequence[str] = (),
         mlflow_statements: Sequence[iam.PolicyStatement] = (),
+        governed_objects: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
+        # The holdout sets and the platform's own evidence: written by the platform only. Whatever a
+        # data scientist is granted elsewhere, this explicit deny keeps them out.
+        governed = (
+            [
+                iam.PolicyStatement(
+                    sid="NeverWriteGovernedData",
+                    effect=iam.Effect.DENY,
+                    actions=["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectAcl"],
+                    resources=list(governed_objects),
+                )
+            ]
+            if governed_objects
+            else []
+        )
         deny_decisions = iam.PolicyStatement(
             sid="NeverDecideApprovals",
             effect=iam.Effect.DENY,
@@ -121,6 +136,7 @@ class StageRights(Construct):
                 *mlflow_statements,
                 deny_pipeline_stages,
                 deny_decisions,
+                *governed,
             ],
         )
         if any("*" in statement.resources for statement in mlflow_statements):

@@ -7,7 +7,7 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
-from registry_core.config import EnvironmentConfig
+from registry_core.config import HOLDOUT_PREFIX, VALIDATION_EVIDENCE_PREFIX, EnvironmentConfig
 
 from infra import constants
 from infra.constructs.experiment_tracking import tracking_access
@@ -49,6 +49,10 @@ class PromotionStack(Stack):
                     self, "ArtifactsBucket", constants.artifacts_bucket_name(config.name, self.account, self.region)
                 ),
                 tracking=self.tracking,
+                models=s3.Bucket.from_bucket_name(
+                    self, "ModelsBucket", constants.models_bucket_name(config.name, self.account, self.region)
+                ),
+                models_key=registry.artifacts_key,
             ),
             deploy_step=deploy_step,
         )
@@ -67,6 +71,10 @@ class PromotionStack(Stack):
             key=registry.key,
             review_board_principals=config.review_board_principals,
             mlflow_statements=self.tracking.data_scientist_statements() if self.tracking else (),
+            governed_objects=[
+                self.pipeline.resources.artifacts.arn_for_objects(f"{HOLDOUT_PREFIX}*"),
+                self.pipeline.resources.artifacts.arn_for_objects(f"{VALIDATION_EVIDENCE_PREFIX}/*"),
+            ],
         )
         self.ledger_check = LedgerIntegrityCheck(
             self,

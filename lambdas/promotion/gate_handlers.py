@@ -9,12 +9,11 @@ the idempotent logic, no result (no denial) is stored for it. Other errors go to
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from registry_core.aws_errors import transient_errors_are_typed
 from registry_core.errors import ReportUnavailableError
-from registry_core.model_registry import ModelRegistry, PackageView
+from registry_core.model_registry import ModelRegistry
 from registry_core.observability import count, instrumented, logger, set_correlation_id
 from registry_core.reports import read_json_report
 
@@ -51,23 +50,23 @@ def evaluate_metrics_gate(request: dict[str, Any]) -> dict[str, Any]:
     return verdict.to_dict()
 
 
-def _evaluate_report_gate(
-    request: dict[str, Any],
-    gate: str,
-    report_uri: Callable[[PackageView], str | None],
-    evaluate: Callable[[dict[str, Any], PromotionState], GateVerdict],
-) -> dict[str, Any]:
-    """Read the candidate's report for ``gate`` (absent or unreadable: denied) and evaluate it."""
-    state = PromotionState.model_validate(request["state"])
-    candidate = ModelRegistry().describe(state.package_arn)
-    uri = report_uri(candidate)
+def platform_evidence(state: PromotionState, what: str) -> str | None:
+    """The URI of the evidence document ``what`` the platform computed on the holdout set in Staging
+    (``gates.validation``); the bias and explainability gates judge these, never the registrant's."""
+    validation = state.gates.get("validation") or {}
+    documents = (validation.get("evidence") or {}).get("documents") or {}
+    uri = documents.get(what)
+    return str(uri) if uri else None
+
+
+def _platform_report(state: PromotionState, gate: str, what: str) -> tuple[str | None, dict[str, Any] | GateVerdict]:
+    uri = platform_evidence(state, what)
+    if uri is None:
+        return None, GateVerdict.deny(gate, f"no platform {what} evidence: the holdout validation has not run")
     try:
-        report = read_json_report(uri, gate)
+        return uri, read_json_report(uri, f"platform {what}")
     except ReportUnavailableError as error:
-        return GateVerdict.deny(gate, str(error)).to_dict()
-    verdict = evaluate(report, state)
-    verdict.evidence["report"] = uri
-    return verdict.to_dict()
+        return uri, GateVerdict.deny(gate, str(error), {"report": uri})
 
 
 def evaluate_bias_gate(request: dict[str, Any]) -> dict[str, Any]:
@@ -75,28 +74,28 @@ def evaluate_bias_gate(request: dict[str, Any]) -> dict[str, Any]:
     if state.policy.fairness is None:  # the schema admits this only with a waiver
         return bias.waived(state.policy.fairness_waiver).to_dict()
     candidate = ModelRegistry().describe(state.package_arn)
-    uris = candidate.bias_report_uris or ((candidate.bias_report_uri,) if candidate.bias_report_uri else ())
-    if not uris:
-        return GateVerdict.deny(bias.GATE, "bias report: the package references none").to_dict()
-    reports = []
-    for uri in uris:  # Report, PreTrainingReport, PostTrainingReport: every one must be readable
-        try:
-            reports.append(read_json_report(uri, bias.GATE))
-        except ReportUnavailableError as error:
-            return GateVerdict.deny(bias.GATE, str(error), {"reports": list(uris)}).to_dict()
-    verdict = bias.evaluate(bias.merge_reports(reports), state.policy.fairness)
-    verdict.evidence["report"] = uris[0]
-    verdict.evidence["reports"] = list(uris)
+    uri, report = _platform_report(state, bias.GATE, "bias")
+    if isinstance(report, GateVerdict):
+        return report.to_dict()
+    verdict = bias.evaluate(bias.merge_reports([report]), state.policy.fairness)
+    verdict.evidence["report"] = uri
+    # What the registrant claimed, kept for the record (the platform's report is the one judged).
+    verdict.evidence["self_reported"] = list(
+        candidate.bias_report_uris or ((candidate.bias_report_uri,) if candidate.bias_report_uri else ())
+    )
     return verdict.to_dict()
 
 
 def evaluate_explainability_gate(request: dict[str, Any]) -> dict[str, Any]:
-    return _evaluate_report_gate(
-        request,
-        explainability.GATE,
-        lambda view: view.explainability_report_uri,
-        lambda report, state: explainability.evaluate(report, state.policy.features, state.policy.explainability_label),
-    )
+    state = PromotionState.model_validate(request["state"])
+    candidate = ModelRegistry().describe(state.package_arn)
+    uri, report = _platform_report(state, explainability.GATE, "explainability")
+    if isinstance(report, GateVerdict):
+        return report.to_dict()
+    verdict = explainability.evaluate(report, state.policy.features, state.policy.explainability_label)
+    verdict.evidence["report"] = uri
+    verdict.evidence["self_reported"] = candidate.explainability_report_uri
+    return verdict.to_dict()
 
 
 def _run_gate(event: dict[str, Any], context: Any, logic: Any, gate: str) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from promotion.performance_baseline import PerformanceBaselineStore, QualityEvid
 from promotion.state import PromotionState
 
 PIPELINE_ACTOR = "mlops-registry:promotion-pipeline"
-GATES = ("metrics", "bias", "explainability")
+GATES = ("metrics", "validation", "bias", "explainability")
 Notify = Callable[[str, dict[str, Any]], Any]
 
 
@@ -201,7 +201,10 @@ class LifecycleService:
     def enter_staging(self, state: PromotionState, execution_arn: str) -> dict[str, Any]:
         view = self.registry.describe(state.package_arn)
         self.registry.set_lifecycle(
-            view.arn, "Staging", "InProgress", "Metrics gate passed; bias and explainability gates next"
+            view.arn,
+            "Staging",
+            "InProgress",
+            "Metrics gate passed; validation on the holdout set, bias and explainability gates next",
         )
         self.cards.advance(view.arn, "Staging")
         entry = self._record(

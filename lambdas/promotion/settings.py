@@ -69,3 +69,17 @@ def load(model: type[T]) -> T:
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
         raise InvalidEventError(f"function environment is invalid: {problems}") from error
+
+
+class ValidationSettings(_Settings):
+    ARTIFACTS_BUCKET: str = Field(min_length=3)
+    KMS_KEY_ARN: str = Field(min_length=20)
+    # The role the transform and processing jobs run as (created by the stack, passed to SageMaker only).
+    EXECUTION_ROLE_ARN: str = Field(min_length=20)
+    # A holdout larger than this is prepared and evaluated by SageMaker Processing (docs/evidence.md).
+    LAMBDA_HOLDOUT_MAX_BYTES: int = Field(ge=1)
+    PROCESSING_IMAGE_URI: str = Field(min_length=10)
+    PROCESSING_CODE_URI: str = Field(min_length=5)
+    PROCESSING_ENTRYPOINT: str = Field(min_length=1)
+    PROCESSING_INSTANCE_TYPE: str = Field(default="ml.m5.xlarge", min_length=4)
+    PROCESSING_MAX_SECONDS: int = Field(default=3600, ge=60)

@@ -21,6 +21,7 @@ class PromotionState(BaseModel):
     lock: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
     deployment: dict[str, Any] | None = None
+    validation: dict[str, Any] | None = None  # Staging validation in progress (promotion.validation)
 
 
 class TaskRequest(BaseModel):

@@ -320,6 +320,51 @@ class MonitoringPolicy(Strict):
     performance_metrics: tuple[Annotated[str, Field(min_length=1)], ...] = ("ModelLatency", "Invocation5XXErrors")
 
 
+# Staging validation on the governed holdout set (docs/evidence.md).
+# The holdout lives under this prefix of the platform's artifacts bucket, which only the platform
+# writes (the data-scientists policy denies it explicitly); the platform's evidence under the other.
+HOLDOUT_PREFIX = "holdout/"
+VALIDATION_EVIDENCE_PREFIX = "validation"
+HOLDOUT_KEY_PATTERN = r"^holdout/[A-Za-z0-9!_.*'()/-]{1,900}\.csv$"
+VALIDATION_TIMEOUT_MINUTES_RANGE = (5, 48 * 60)  # CreateTransformJob runs at most 48 h (MaxRuntimeInSeconds)
+ProblemType = Literal["binary", "regression"]
+
+
+class HoldoutDataset(Strict):
+    """A labelled CSV (header row) in the platform's artifacts bucket under ``holdout/``: the group's
+    features, its label column and its facet (protected attribute) columns."""
+
+    key: Annotated[str, Field(pattern=HOLDOUT_KEY_PATTERN)]
+    label_column: Annotated[str, Field(min_length=1, max_length=FEATURE_NAME_MAX)]
+    # Default: the fairness policy's protected attributes.
+    facet_columns: tuple[Annotated[str, Field(min_length=1, max_length=FEATURE_NAME_MAX)], ...] | None = None
+    problem_type: ProblemType = "binary"
+    positive_label: Annotated[float, Field(ge=-1e12, le=1e12, allow_inf_nan=False)] = 1.0
+    # binary: a score at or above it predicts the positive label; regression: a label (or prediction)
+    # at or above it is the positive outcome of the bias metrics (Clarify's label_values_or_threshold).
+    threshold: Annotated[float, Field(ge=-1e12, le=1e12, allow_inf_nan=False)] = 0.5
+
+
+class ValidationPolicy(Strict):
+    """How Staging validates a candidate: Batch Transform with the model's own container on the
+    holdout, then the platform's own evidence, and the self-reported metrics cross-checked."""
+
+    holdout: HoldoutDataset
+    # Largest allowed |self-reported - reproduced| of a metric (absolute), and per-metric overrides.
+    tolerance: Annotated[float, Field(ge=0.0, le=1e6, allow_inf_nan=False)] = 0.02
+    metric_tolerances: dict[
+        Annotated[str, Field(min_length=1, max_length=255)],
+        Annotated[float, Field(ge=0.0, le=1e6, allow_inf_nan=False)],
+    ] = {}
+    timeout_minutes: Annotated[
+        int, Field(ge=VALIDATION_TIMEOUT_MINUTES_RANGE[0], le=VALIDATION_TIMEOUT_MINUTES_RANGE[1])
+    ] = 60
+    instance_type: Annotated[str, Field(pattern=INSTANCE_TYPE_PATTERN)] = "ml.m5.large"
+
+    def tolerance_for(self, metric: str) -> float:
+        return self.metric_tolerances.get(metric, self.tolerance)
+
+
 class GroupPolicy(Strict):
     """One managed model package group: its gates, its deployment and its monitoring."""
 
@@ -336,6 +381,14 @@ class GroupPolicy(Strict):
     deployment: DeploymentPolicy
     monitoring: MonitoringPolicy = MonitoringPolicy()
     risk_rating: RiskRating = "medium"
+    validation: ValidationPolicy
+
+    @property
+    def facet_columns(self) -> tuple[str, ...]:
+        """The holdout's facet columns: configured, or the protected attributes."""
+        if self.validation.holdout.facet_columns is not None:
+            return self.validation.holdout.facet_columns
+        return self.fairness.protected_attributes if self.fairness else ()
 
     @field_validator("features")
     @classmethod
@@ -369,6 +422,22 @@ class GroupPolicy(Strict):
                 "set exactly one of 'fairness' (protectedAttributes and thresholds) or 'fairnessWaiver' "
                 "({reason, approvedBy}) for a model without protected attributes"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _validation_columns(self) -> GroupPolicy:
+        holdout = self.validation.holdout
+        if holdout.label_column in self.features:
+            raise ValueError(f"validation.holdout.labelColumn {holdout.label_column!r} is also a feature")
+        if self.fairness is not None:
+            missing = sorted(set(self.fairness.protected_attributes) - set(self.facet_columns))
+            if missing:
+                raise ValueError(
+                    f"validation.holdout.facetColumns must include every protected attribute; missing {missing}"
+                )
+        unknown = sorted(set(self.validation.metric_tolerances) - {m.name for m in self.metrics})
+        if unknown:
+            raise ValueError(f"validation.metricTolerances names metrics the group does not configure: {unknown}")
         return self
 
 

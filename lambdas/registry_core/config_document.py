@@ -163,7 +163,15 @@ def merge(layers: list[Layer]) -> tuple[dict[str, Any], dict[tuple[Any, ...], st
                 target[name] = copy.deepcopy(dict(value) if isinstance(value, Mapping) else value)
                 for known in [p for p in provenance if p[: len(here)] == here]:
                     del provenance[known]
+                record(value, here, f"{source}.{name}")
             provenance[here] = f"{source}.{name}"
+
+    def record(value: Any, path: tuple[Any, ...], source: str) -> None:
+        """Nested keys of a mapping copied whole keep their own paths (a later layer may merge into it)."""
+        if isinstance(value, Mapping):
+            for name, inner in value.items():
+                provenance[(*path, name)] = f"{source}.{name}"
+                record(inner, (*path, name), f"{source}.{name}")
 
     for layer, source in layers:
         apply(merged, layer, (), source)

@@ -450,3 +450,50 @@ def _content_of(description: Mapping[str, Any]) -> dict[str, Any]:
     except ValueError:
         return {}
     return content if isinstance(content, dict) else {}
+
+
+PLATFORM_EVALUATION = "platform-holdout-validation"
+
+
+def record_evaluation(
+    package_arn: str,
+    observation: str,
+    datasets: list[str],
+    metrics: Mapping[str, float],
+    documents: Mapping[str, str],
+    *,
+    sagemaker: Any | None = None,
+) -> str | None:
+    """Add (or replace) the platform's holdout evaluation in the package's card: the data set, the
+    reproduced metrics and the URI of every evidence document. ``None`` when the package has no card.
+    The card's status is left as it is (the content is sent with it)."""
+    sm = sagemaker or client("sagemaker")
+    name = card_of_package(package_arn, sagemaker=sm)
+    if name is None:
+        return None
+    description = sm.describe_model_card(ModelCardName=name)
+    content = _content_of(description)
+    evaluation: dict[str, Any] = {
+        "name": PLATFORM_EVALUATION,
+        "evaluation_observation": _text(observation, 2096),
+        "datasets": [uri[:1024] for uri in datasets],
+        "metadata": {what: uri[:MAX_CUSTOM_DETAIL] for what, uri in sorted(documents.items())},
+    }
+    if metrics:
+        evaluation["metric_groups"] = [
+            {
+                "name": "holdout-model-quality",
+                "metric_data": [
+                    {"name": metric[:255], "type": "number", "value": value}
+                    for metric, value in sorted(metrics.items())
+                ],
+            }
+        ]
+    others = [e for e in content.get("evaluation_details", []) if e.get("name") != PLATFORM_EVALUATION]
+    content["evaluation_details"] = [*others, evaluation]
+    sm.update_model_card(
+        ModelCardName=name,
+        Content=json.dumps(content, sort_keys=True),
+        ModelCardStatus=str(description.get("ModelCardStatus", "Draft")),
+    )
+    return name

@@ -1,5 +1,6 @@
-"""The bias gate handler reads every bias report a package references: ``Bias.Report``, or the SDK's
-``Bias.PreTrainingReport`` / ``Bias.PostTrainingReport`` alone or together (real Clarify output)."""
+"""The bias gate judges the platform's bias evidence (Clarify's analysis.json, real Clarify output
+here): pre-training metrics alone or with post-training ones. The registrant's own reports
+(``Bias.Report`` or the SDK's ``PreTrainingReport`` / ``PostTrainingReport``) are recorded, not judged."""
 
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ def sagemaker(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
         full = json.loads((PUBLISHED / "fraud_detection_bias_analysis.json").read_text())
         for name, body in (
+            ("full.json", full),
             ("pre.json", {"pre_training_bias_metrics": full["pre_training_bias_metrics"]}),
             ("post.json", {"post_training_bias_metrics": full["post_training_bias_metrics"]}),
         ):
@@ -64,35 +66,51 @@ def _package(sm: Any, group: str, bias: dict[str, Any]) -> str:
     )
 
 
-def _run(sm: Any, bias: dict[str, Any], thresholds: list[dict[str, Any]]) -> dict[str, Any]:
+def _run(sm: Any, platform: str | None, thresholds: list[dict[str, Any]], bias: dict[str, Any] | None = None) -> Any:
+    """The bias gate on a package registered with ``bias`` reports, in a state whose Staging validation
+    stored the platform's bias evidence at ``platform`` (a key of the bucket)."""
     from promotion.gate_handlers import evaluate_bias_gate
 
     policy = _policy(thresholds)
-    arn = _package(sm, policy["name"], bias)
-    return evaluate_bias_gate({"state": {"package_arn": arn, "group": policy["name"], "version": 1, "policy": policy}})
+    arn = _package(sm, policy["name"], bias or {"Report": _source("post.json")})
+    gates = {}
+    if platform is not None:
+        gates["validation"] = {"passed": True, "evidence": {"documents": {"bias": f"s3://{BUCKET}/{platform}"}}}
+    state = {"package_arn": arn, "group": policy["name"], "version": 1, "policy": policy, "gates": gates}
+    return evaluate_bias_gate({"state": state})
 
 
 def _source(key: str) -> dict[str, str]:
     return {"ContentType": "application/json", "S3Uri": f"s3://{BUCKET}/{key}"}
 
 
-def test_pre_training_report_alone_is_judged(sagemaker: Any) -> None:
-    verdict = _run(sagemaker, {"PreTrainingReport": _source("pre.json")}, [{"metric": "CI", "min": -0.3, "max": 0.3}])
+def test_platform_evidence_with_pre_training_metrics_only_is_judged(sagemaker: Any) -> None:
+    verdict = _run(sagemaker, "pre.json", [{"metric": "CI", "min": -0.3, "max": 0.3}])
     assert verdict["passed"] is False
     assert verdict["reasons"] == ["customer_gender_female=1 CI: 0.398 outside [-0.3, 0.3]"]
-    assert verdict["evidence"]["reports"] == [f"s3://{BUCKET}/pre.json"]
+    assert verdict["evidence"]["report"] == f"s3://{BUCKET}/pre.json"
 
 
-def test_pre_and_post_training_reports_are_judged_together(sagemaker: Any) -> None:
-    bias = {"PreTrainingReport": _source("pre.json"), "PostTrainingReport": _source("post.json")}
+def test_pre_and_post_training_metrics_of_the_platform_evidence_are_judged_together(sagemaker: Any) -> None:
     thresholds = [{"metric": "CI", "min": -0.5, "max": 0.5}, {"metric": "DI", "min": 0.8, "max": 1.25}]
-    verdict = _run(sagemaker, bias, thresholds)
+    verdict = _run(sagemaker, "full.json", thresholds)
     assert verdict["passed"] is True, verdict["reasons"]
     assert verdict["evidence"]["attributes"]["customer_gender_female"]["1"]["CI"] == 0.398
 
 
-def test_an_unreadable_report_of_several_is_a_denial_naming_it(sagemaker: Any) -> None:
-    bias = {"PreTrainingReport": _source("pre.json"), "PostTrainingReport": _source("missing.json")}
-    verdict = _run(sagemaker, bias, [{"metric": "CI", "min": -1, "max": 1}])
+def test_unreadable_platform_evidence_is_a_denial_naming_it(sagemaker: Any) -> None:
+    verdict = _run(sagemaker, "missing.json", [{"metric": "CI", "min": -1, "max": 1}])
     assert verdict["passed"] is False
     assert f"s3://{BUCKET}/missing.json" in verdict["reasons"][0]
+
+
+def test_the_registrants_own_reports_are_recorded_but_never_judged(sagemaker: Any) -> None:
+    # Given a package whose own (SDK-registered) reports would fail, and fair platform evidence
+    bias = {"PreTrainingReport": _source("pre.json"), "PostTrainingReport": _source("post.json")}
+    verdict = _run(sagemaker, "full.json", [{"metric": "CI", "min": -0.5, "max": 0.5}], bias)
+    assert verdict["passed"] is True
+    assert verdict["evidence"]["self_reported"] == [f"s3://{BUCKET}/pre.json", f"s3://{BUCKET}/post.json"]
+    # and without the platform's evidence (no validation ran) the gate denies, whatever the package says
+    denied = _run(sagemaker, None, [{"metric": "CI", "min": -0.5, "max": 0.5}], bias)
+    assert denied["passed"] is False
+    assert denied["reasons"] == ["no platform bias evidence: the holdout validation has not run"]

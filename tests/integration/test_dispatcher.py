@@ -26,6 +26,7 @@ POLICY = {
     "metrics": [{"name": "auc", "baseline": 0.8, "direction": "higher_is_better"}],
     "fairness": {"protectedAttributes": ["g"], "thresholds": [{"metric": "DI", "min": 0.8, "max": 1.25}]},
     "deployment": {"mode": "blue_green", "instanceType": "ml.m5.large", "instanceCount": 1, "maxInstanceCount": 1},
+    "validation": {"holdout": {"key": "holdout/churn-classifier.csv", "labelColumn": "churned"}},
 }
 
 

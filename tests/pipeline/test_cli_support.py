@@ -15,7 +15,7 @@ import pytest
 
 from offline.harness import PipelineHarness
 from offline.people import credentials_file, role_session
-from offline.samples import CHURN_FEATURES, churn_reports
+from offline.samples import CHURN_FEATURES, churn_reports, sample_model
 from registry_cli.main import main
 
 GROUP = "churn-classifier"
@@ -66,9 +66,11 @@ def upload_inputs(harness: PipelineHarness, tag: str, reports: dict[str, Any] | 
     reports = reports or churn_reports()
     bucket = harness.artifacts_bucket
     prefix = f"{GROUP}/{tag}"
-    harness.s3.put_object(Bucket=bucket, Key=f"{prefix}/model.tar.gz", Body=b"model bytes")
+    # A real model (Staging scores it on the holdout set), in the shareable models bucket.
+    archive = sample_model(harness.policies[GROUP]).archive
+    harness.s3.put_object(Bucket=harness.models_bucket, Key=f"{prefix}/model.tar.gz", Body=archive)
     return {
-        "--model-data": f"s3://{bucket}/{prefix}/model.tar.gz",
+        "--model-data": f"s3://{harness.models_bucket}/{prefix}/model.tar.gz",
         "--image": IMAGE.format(tag=tag),
         "--metrics-report": harness.put_json(f"{prefix}/metrics.json", reports["metrics"]),
         "--bias-report": harness.put_json(f"{prefix}/bias.json", reports["bias"]),

@@ -41,7 +41,23 @@ def _assert_rejected(harness: PipelineHarness, arn: str, reason_fragment: str) -
             "auc: nan",
         ),
         ("no metrics report", lambda r: r.update(metrics=None), "metrics report: the package references none"),
-        ("bias out of bounds", lambda r: r.update(churn_reports(dppl=0.2)), "bias gate denied: gender=F DPPL"),
+        # The bias the platform computes on the holdout set, for a model that learned a proxy of gender.
+        ("bias out of bounds", lambda r: r.update(model="proxy"), "bias gate denied: gender="),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_a_failing_gate_rejects_the_version(harness: PipelineHarness, case: str, mutate: Any, fragment: str) -> None:
+    reports = churn_reports()
+    mutate(reports)
+    arn, result = _run_to_end(harness, reports, tag=case.replace(" ", "-"))
+    assert result["status"] == "SUCCEEDED"
+    assert "VersionRejected" in harness.states_entered(result["executionArn"])
+    _assert_rejected(harness, arn, fragment)
+
+
+@pytest.mark.parametrize(
+    ("case", "mutate", "fragment"),
+    [
         (
             "bias attribute absent",
             lambda r: r["bias"]["post_training_bias_metrics"]["facets"].pop("age_band"),
@@ -67,13 +83,18 @@ def _assert_rejected(harness: PipelineHarness, arn: str, reason_fragment: str) -
     ],
     ids=lambda v: v if isinstance(v, str) else "",
 )
-def test_a_failing_gate_rejects_the_version(harness: PipelineHarness, case: str, mutate: Any, fragment: str) -> None:
+def test_the_registrants_own_bias_and_explainability_reports_are_not_what_is_judged(
+    harness: PipelineHarness, case: str, mutate: Any, fragment: str
+) -> None:
+    # Given registrant reports that the gates would once have denied (the fragment they gave)
     reports = churn_reports()
     mutate(reports)
-    arn, result = _run_to_end(harness, reports, tag=case.replace(" ", "-"))
-    assert result["status"] == "SUCCEEDED"
-    assert "VersionRejected" in harness.states_entered(result["executionArn"])
-    _assert_rejected(harness, arn, fragment)
+    registration = harness.register_version(GROUP, tag=case.replace(" ", "-"), **reports)
+    harness.announce(registration)
+    # Then the gates judge the platform's evidence on the holdout set (what ``fragment`` once denied no
+    # longer does): the version passes them and waits for the board
+    assert harness.pending_approval(registration.package_arn)
+    assert not any(fragment in e.reason for e in harness.ledger().history(GROUP))
 
 
 def test_the_board_rejects_in_studio(harness: PipelineHarness) -> None:

@@ -31,7 +31,7 @@ def test_the_rehearsal_behaves_as_described(synthesized: Any, tmp_path: Path, ml
     failed = {title: detail for title, (passed, detail) in outcomes.items() if not passed}
     assert ok and not failed, failed
     # Each group of the sample config has its story, in this order
-    assert [t.split(":")[0] for t in titles[1:]] == ["churn-classifier"] * 3 + [
+    assert [t.split(":")[0] for t in titles[1:]] == ["churn-classifier"] * 4 + [
         "fraud-detector",
         "recommender-ranker",
         "churn-classifier",
@@ -41,15 +41,17 @@ def test_the_rehearsal_behaves_as_described(synthesized: Any, tmp_path: Path, ml
         "recommender-ranker",
     ]
     details = [detail for _, detail in outcomes.values()]
-    assert "bias gate denied" in details[2]
-    assert "v1 Archived" in details[3]
-    assert "challenger v2 won" in details[5]
-    assert "ModelDriftDetected emitted" in details[6]
-    assert "RolledBack; v3 keeps serving" in details[7]
+    assert "bias evidence computed by the platform on the holdout set: s3://" in details[1]
+    assert "gate denied" in details[2]  # the model that learned a proxy of gender
+    assert "validation gate denied: self-reported auc " in details[3] and "on the holdout set" in details[3]
+    assert "v1 Archived" in details[4]
+    assert "challenger v2 won" in details[6]
+    assert "ModelDriftDetected emitted" in details[7]
+    assert "RolledBack; v3 keeps serving" in details[8]
     # Versions registered from real MLflow runs: champion, replaced (archived, no alias), A/B challenger
-    assert "MLflow churn-classifier aliases: champion → version" in details[8]
-    assert "Archived, no alias" in details[9]
-    assert "challenger → version" in details[10] and "champion → version" in details[10]
+    assert "MLflow churn-classifier aliases: champion → version" in details[9]
+    assert "Archived, no alias" in details[10]
+    assert "challenger → version" in details[11] and "champion → version" in details[11]
     rows = rehearsal.report.mlflow_versions
     assert [row.lane for row in rows] == ["churn-classifier v5", "churn-classifier v6", "recommender-ranker v3"]
     assert all(row.link == f"{mlflow_url}/#/experiments/{row.link.split('/')[-3]}/runs/{row.run_id}" for row in rows)

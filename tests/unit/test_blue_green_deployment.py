@@ -40,6 +40,7 @@ def policy(mode: str = "blue_green", **blue_green: Any) -> dict[str, Any]:
                 "blue_green": {"traffic_routing": "canary", "wait_interval_seconds": 300, **blue_green},
                 "ab_test": {"min_samples_per_variant": 500, "evaluation_interval_minutes": 60},
             },
+            "validation": {"holdout": {"key": f"holdout/{group}.csv", "label_column": "y"}},
         }
     ).model_dump(mode="json")
 

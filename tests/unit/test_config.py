@@ -269,7 +269,8 @@ CASES = [
         "boolean as number",
         _set(["defaults", "deployment", "instanceCount"], True),
         "dev",
-        f"{G0}.deployment.instanceCount",
+        # named where it was set: the defaults layer (a group that merges into it keeps that path)
+        "registry.defaults.deployment.instanceCount",
     ),
     ("group name pattern", _set(["groups", 0, "name"], "bad_name!"), "dev", f"{G0}.name"),
     ("no groups", _set(["groups"], []), "dev", "registry.groups"),
@@ -384,6 +385,73 @@ CASES = [
         "dev",
         f"{G0}.explainabilityLabel",
     ),
+    (
+        "holdout outside the governed prefix",
+        _set(["groups", 0, "validation", "holdout", "key"], "datasets/churn.csv"),
+        "dev",
+        f"{G0}.validation.holdout.key",
+    ),
+    (
+        "holdout that is not CSV",
+        _set(["groups", 0, "validation", "holdout", "key"], "holdout/churn.parquet"),
+        "dev",
+        f"{G0}.validation.holdout.key",
+    ),
+    ("no holdout", _set(["groups", 0, "validation"], {"tolerance": 0.01}), "dev", f"{G0}.validation.holdout"),
+    (
+        "unknown holdout problem type",
+        _set(["groups", 0, "validation", "holdout", "problemType"], "ranking"),
+        "dev",
+        f"{G0}.validation.holdout.problemType",
+    ),
+    (
+        "negative tolerance",
+        _set(["defaults", "validation", "tolerance"], -0.01),
+        "dev",
+        "registry.defaults.validation.tolerance",
+    ),
+    (
+        "tolerance as text",
+        _set(["environments", "prod", "defaults"], {"validation": {"tolerance": "0.05"}}),
+        "prod",
+        "registry.environments.prod.defaults.validation.tolerance",
+    ),
+    (
+        "validation timeout beyond a transform job's 48 hours",
+        _set(["groups", 1, "validation", "timeoutMinutes"], 3000),
+        "dev",
+        "registry.groups[1].validation.timeoutMinutes",
+    ),
+    (
+        "negative metric tolerance",
+        _set(["groups", 2, "validation", "metricTolerances"], {"rmse": -1}),
+        "dev",
+        "registry.groups[2].validation.metricTolerances.rmse",
+    ),
+    (
+        "misspelled validation key",
+        _set(["groups", 0, "validation", "tolerence"], 0.01),
+        "dev",
+        f"{G0}.validation.tolerence",
+    ),
+    (
+        "label column that is a feature",
+        _set(["groups", 0, "validation", "holdout", "labelColumn"], "tenure_months"),
+        "dev",
+        G0,
+    ),
+    (
+        "facet columns without a protected attribute",
+        _set(["groups", 0, "validation", "holdout", "facetColumns"], ["gender"]),
+        "dev",
+        G0,
+    ),
+    (
+        "tolerance for a metric the group does not gate on",
+        _set(["groups", 0, "validation", "metricTolerances"], {"precision": 0.01}),
+        "dev",
+        G0,
+    ),
 ]
 
 
@@ -398,6 +466,32 @@ def test_invalid_config_is_rejected_naming_the_key(case: str, mutate: Any, env: 
         load_config(ctx, env)
     assert raised.value.key == key
     assert f"'{key}'" in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_validation_defaults_merge_and_reach_the_published_policy() -> None:
+    from registry_core.config import publish, read_published
+
+    ctx = _context()
+    _registry(ctx)["groups"][2]["validation"]["metricTolerances"] = {"rmse": 0.2}
+    ranker = load_config(ctx, "prod").group("recommender-ranker")
+    # Given defaults (tolerance, timeout) and a group's holdout, Then both layers reach the policy
+    assert ranker.validation.tolerance == _registry(ctx)["defaults"]["validation"]["tolerance"]
+    assert ranker.validation.tolerance_for("rmse") == 0.2 and ranker.validation.tolerance_for("ndcg_at_10") == 0.03
+    assert ranker.validation.holdout.problem_type == "regression"
+    assert ranker.facet_columns == ("region",)
+    assert read_published(publish(ranker)) == ranker
+
+
+def test_validation_error_message_names_path_value_and_rule() -> None:
+    ctx = _context()
+    _registry(ctx)["groups"][0]["validation"]["holdout"]["key"] = "s3://elsewhere/x.csv"
+    with pytest.raises(ConfigError) as raised:
+        load_config(ctx, "dev")
+    message = str(raised.value)
+    assert message.startswith(
+        "invalid config at 'registry.groups[0].validation.holdout.key' (value 's3://elsewhere/x.csv'): "
+    )
+    assert "holdout/" in message and "\n" not in message
 
 
 def test_real_feature_names_are_accepted() -> None:
@@ -490,8 +584,10 @@ def test_python_code_may_build_policies_with_field_names() -> None:
         metrics=({"name": "auc", "baseline": 0.5},),  # type: ignore[arg-type]
         fairness_waiver={"reason": "no people in this data set", "approved_by": "x"},  # type: ignore[arg-type]
         deployment={"mode": "blue_green", "instance_type": "ml.m5.large"},  # type: ignore[arg-type]
+        validation={"holdout": {"key": "holdout/g.csv", "label_column": "y"}},  # type: ignore[arg-type]
     )
     assert policy.deployment.max_instance_count == 1
+    assert policy.validation.tolerance_for("auc") == 0.02
     assert read_published(publish(policy)) == policy
 
 

@@ -18,4 +18,12 @@ scikit-learn / shap for the explainers); the promotion Lambdas never import it, 
 
 from registry_core.evidence.errors import EvidenceError
 
-__all__ = ["EvidenceError"]
+# The documents of a Staging validation, by the file name both validation paths store them under.
+VALIDATION_DOCUMENTS = {
+    "metrics": "statistics.json",
+    "bias": "bias-analysis.json",
+    "explainability": "explainability-analysis.json",
+    "baseline": "feature-baseline.json",
+}
+
+__all__ = ["VALIDATION_DOCUMENTS", "EvidenceError"]

@@ -312,8 +312,12 @@ def ge(g: Groups, alpha: float = 2.0) -> float:
 
 def flip_test(g: Groups, features: np.ndarray | None) -> float:
     """FT: a k-NN trained on group a predicts group d; (flips to negative - flips to positive) / n_d,
-    counted as smclarify counts them."""
-    from sklearn.neighbors import KNeighborsClassifier
+    counted as smclarify counts them. Undefined where scikit-learn is not installed (the validation
+    Lambda's runtime carries NumPy only; the Processing path's scikit-learn image computes it)."""
+    try:
+        from sklearn.neighbors import KNeighborsClassifier
+    except ImportError:
+        raise MetricUndefined("FlipTest needs scikit-learn, which this runtime does not have") from None
 
     predicted = _predicted(g)
     _require_groups(g)

@@ -16,15 +16,17 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from registry_core.baseline import baseline_s3_key, build_feature_baseline
-from registry_core.config import GroupPolicy
 from registry_core.evidence import bias, explain, quality
 from registry_core.evidence.dataset import Dataset
 from registry_core.evidence.errors import EvidenceError
+
+if TYPE_CHECKING:  # the Processing container runs this library without pydantic
+    from registry_core.config import GroupPolicy
 
 ProblemType = Literal["binary", "multiclass", "regression"]
 EVIDENCE_PREFIX = "evidence"
