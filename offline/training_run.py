@@ -57,6 +57,7 @@ def log_training_run(
     rows: int = 3000,
     regularization: float = 1.0,
     kind: str = "classification",
+    population: Any = None,
 ) -> LoggedRun:
     """Train, evaluate and log one run; ``commit=None`` logs a run without the git commit tag.
 
@@ -84,12 +85,24 @@ def log_training_run(
     from sklearn.model_selection import train_test_split
 
     rng = np.random.default_rng(seed)
-    x = np.column_stack([rng.normal(50 + 10 * i, 10, rows) for i in range(len(features))])
-    weights = np.array([(-1.0) ** i * (1.0 + 0.25 * (i % 3)) for i in range(len(features))])
-    signal = ((x - x.mean(axis=0)) / 10.0) @ weights
+    drawn: dict[str, Any] | None = None
+    if population is not None:  # the group's population, which its governed holdout set is drawn from
+        from offline.samples import generate_rows
+
+        drawn = generate_rows(population, rows, seed)
+        x = np.column_stack([drawn[name] for name in features])
+        signal = np.zeros(rows)
+    else:
+        x = np.column_stack([rng.normal(50 + 10 * i, 10, rows) for i in range(len(features))])
+        weights = np.array([(-1.0) ** i * (1.0 + 0.25 * (i % 3)) for i in range(len(features))])
+        signal = ((x - x.mean(axis=0)) / 10.0) @ weights
     params: dict[str, Any] = {"C" if kind == "classification" else "alpha": regularization, "seed": seed}
     if kind == "classification":
-        y = (rng.uniform(size=rows) < 1.0 / (1.0 + np.exp(-15.0 * signal))).astype(float)
+        y = (
+            (drawn[population.validation.holdout.label_column] == population.validation.holdout.positive_label)
+            if drawn is not None
+            else rng.uniform(size=rows) < 1.0 / (1.0 + np.exp(-15.0 * signal))
+        ).astype(float)
         x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.3, random_state=seed, stratify=y)
         params.update(model="LogisticRegression", max_iter=500)
         model: Any = LogisticRegression(C=regularization, max_iter=500).fit(x_train, y_train)
@@ -105,7 +118,11 @@ def log_training_run(
             "false_positive_rate": float(predicted[y_test == 0].mean()),
         }
     elif kind == "ranking":
-        y = np.clip(2.0 + 0.6 * signal + rng.normal(0, 0.3, rows), 0.0, 4.0)
+        y = (
+            np.asarray(drawn[population.validation.holdout.label_column], dtype=float)
+            if drawn is not None
+            else np.clip(2.0 + 0.6 * signal + rng.normal(0, 0.3, rows), 0.0, 4.0)
+        )
         split = int(rows * 0.7) // QUERY_SIZE * QUERY_SIZE
         x_train, x_test, y_train, y_test = x[:split], x[split:], y[:split], y[split:]
         params.update(model="Ridge")
@@ -115,7 +132,9 @@ def log_training_run(
         metrics = {
             "ndcg_at_10": float(
                 ndcg_score(
-                    y_test[:queries].reshape(-1, QUERY_SIZE), predicted_grade[:queries].reshape(-1, QUERY_SIZE), k=10
+                    np.clip(y_test[:queries], 0, None).reshape(-1, QUERY_SIZE),
+                    predicted_grade[:queries].reshape(-1, QUERY_SIZE),
+                    k=10,
                 )
             ),
             "rmse": float(np.sqrt(mean_squared_error(y_test, predicted_grade))),

@@ -53,7 +53,7 @@ def test_the_rehearsal_behaves_as_described(synthesized: Any, tmp_path: Path, ml
     assert "Archived, no alias" in details[10]
     assert "challenger → version" in details[11] and "champion → version" in details[11]
     rows = rehearsal.report.mlflow_versions
-    assert [row.lane for row in rows] == ["churn-classifier v5", "churn-classifier v6", "recommender-ranker v3"]
+    assert [row.lane for row in rows] == ["churn-classifier v6", "churn-classifier v7", "recommender-ranker v3"]
     assert all(row.link == f"{mlflow_url}/#/experiments/{row.link.split('/')[-3]}/runs/{row.run_id}" for row in rows)
     # The timeline, ledger and charts made it into the report, with named identities
     decisions = [row[5] for row in rehearsal.report.ledger_rows]
