@@ -102,9 +102,12 @@ def steps(config: Any) -> list[tuple[str, Callable[[Any], str]]]:
     return planned
 
 
-SEED = 7  # one data set per group: the second run differs by its regularization only, and is no worse
-# (first, second) run's regularization: C of the logistic regression, alpha of the ridge regression.
-REGULARIZATION = {"classification": (1.0, 10.0), "ranking": (1000.0, 1.0)}
+SEED = 7  # one data set per group, drawn from the population its governed holdout set comes from
+# (first, second) run's regularization: C of the logistic regression, alpha of the ridge regression. A
+# classifier's second run is a retrain at a later commit with the same settings: a different C moves
+# rate metrics (recall, false-positive rate) by single samples, which the champion comparison's
+# relative tolerance may refuse; the ranker's second run is the better-fitted one.
+REGULARIZATION = {"classification": (1.0, 1.0), "ranking": (1000.0, 1.0)}
 
 
 def promote_run(rehearsal: Any, group: str, *, regularization: float, commit: str) -> str:

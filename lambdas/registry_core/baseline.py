@@ -191,14 +191,19 @@ def baseline_uri_from_package(description: Mapping[str, Any]) -> str | None:
 
 
 # --- reader -----------------------------------------------------------------------------------
-def read_feature_baseline(source: Mapping[str, Any] | str | bytes) -> FeatureBaseline:
-    """Parse and validate a baseline document; raises ``BaselineFormatError`` naming the field."""
+def _document(source: Mapping[str, Any] | str | bytes) -> Mapping[str, Any]:
+    """A baseline document given parsed or as JSON text; ``BaselineFormatError`` at ``$`` otherwise."""
     if isinstance(source, str | bytes):
         try:
             source = json.loads(source)
         except (ValueError, UnicodeDecodeError) as error:
             raise BaselineFormatError("$", f"not valid JSON ({error})") from error
-    doc = _mapping(source, "$")
+    return _mapping(source, "$")
+
+
+def read_feature_baseline(source: Mapping[str, Any] | str | bytes) -> FeatureBaseline:
+    """Parse and validate a baseline document; raises ``BaselineFormatError`` naming the field."""
+    doc = _document(source)
     if isinstance(doc.get("features"), list) and "schema" not in doc:
         doc = from_model_monitor_statistics(doc)
     if doc.get("schema") != SCHEMA:
@@ -674,12 +679,7 @@ def performance_baseline_document(
 def read_performance_baseline(source: Mapping[str, Any] | str | bytes, package_arn: str) -> PerformanceBaseline:
     """Parse and validate a performance baseline document written for ``package_arn``; raises
     ``BaselineFormatError`` naming the field (a document of another version is refused)."""
-    if isinstance(source, str | bytes):
-        try:
-            source = json.loads(source)
-        except (ValueError, UnicodeDecodeError) as error:
-            raise BaselineFormatError("$", f"not valid JSON ({error})") from error
-    doc = _mapping(source, "$")
+    doc = _document(source)
     if doc.get("schema") != PERFORMANCE_SCHEMA:
         raise BaselineFormatError("schema", f"must be {PERFORMANCE_SCHEMA!r} (got {doc.get('schema')!r})")
     if doc.get("schemaVersion") != SCHEMA_VERSION:
