@@ -7,9 +7,8 @@ import sys
 # Node 20 is what the registries offer here; jsii's end-of-life banner would bury the real output.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from registry_core.config import ConfigError  # noqa: E402
-
 from infra.app_factory import build_app  # noqa: E402
+from mlops_registry.core.config import ConfigError  # noqa: E402
 
 try:
     app, _config = build_app()

@@ -32,7 +32,6 @@ from scipy import special, stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lambdas"))
 
-from registry_core.config import AbTestPolicy  # noqa: E402
 from serving.ab_test import (  # noqa: E402
     GUARDRAIL_ALPHA_SHARE,
     GUARDRAIL_ERROR_RATIO,
@@ -40,6 +39,8 @@ from serving.ab_test import (  # noqa: E402
     challenger_share,
 )
 from serving.statistics import MAX_LOG_LR, guardrail_concentration  # noqa: E402
+
+from mlops_registry.core.config import AbTestPolicy  # noqa: E402
 
 SEED = 20261202
 CONTINUE, CHALLENGER, CHAMPION = 0, 1, 2

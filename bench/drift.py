@@ -45,9 +45,9 @@ import json  # noqa: E402
 from monitoring.adapters import PARTIAL_READ_THREADS  # noqa: E402
 from monitoring.capture import BatchDecoder, capture_line, line_blocks  # noqa: E402
 from monitoring.drift import DEFAULT_CHUNK_ROWS, NumericAccumulator, VariantWindow  # noqa: E402
-from registry_core.baseline import build_feature_baseline, read_feature_baseline  # noqa: E402
 
 from infra import constants  # noqa: E402
+from mlops_registry.core.baseline import build_feature_baseline, read_feature_baseline  # noqa: E402
 
 ROWS = 1_000_000
 FEATURES = 20

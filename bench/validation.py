@@ -26,11 +26,10 @@ def run(rows: tuple[int, ...] = ROWS) -> list[dict[str, Any]]:
     import numpy as np
 
     sys.modules.setdefault("sklearn.neighbors", None)  # type: ignore[arg-type]  # as in the function
-    from registry_core.config import publish
-    from registry_core.evidence.dataset import read_csv
-    from registry_core.evidence.holdout import HoldoutSpec, evidence_from_outputs, read_outputs, transform_input
-
     from infra.config import load_config
+    from mlops_registry.core.config import publish
+    from mlops_registry.core.evidence.dataset import read_csv
+    from mlops_registry.core.evidence.holdout import HoldoutSpec, evidence_from_outputs, read_outputs, transform_input
     from offline.samples import holdout_csv, predict_outputs, sample_model
 
     context = json.loads((Path(__file__).resolve().parents[1] / "cdk.json").read_text())["context"]

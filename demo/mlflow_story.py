@@ -113,9 +113,9 @@ REGULARIZATION = {"classification": (1.0, 1.0), "ranking": (1000.0, 1.0)}
 def promote_run(rehearsal: Any, group: str, *, regularization: float, commit: str) -> str:
     """Train and log a run, register it with the CLI, promote it; what MLflow shows afterwards."""
     from mlflow.tracking import MlflowClient
-    from registry_core.baseline import baseline_s3_key, build_feature_baseline
 
     from demo.rehearsal import DATA_SCIENTIST
+    from mlops_registry.core.baseline import baseline_s3_key, build_feature_baseline
     from offline.harness import ACCOUNT, REGION
     from offline.samples import passing_reports
     from offline.training_run import log_training_run

@@ -73,7 +73,7 @@ class Rehearsal:
     # --- helpers -------------------------------------------------------------------------------
     def cli(self, *args: str, identity: str = DATA_SCIENTIST) -> tuple[int, str, str]:
         """Run the real ``registry`` console command in-process (the emulator is active), as ``identity``."""
-        from registry_cli.main import main
+        from mlops_registry.cli.main import main
 
         out, err = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -92,7 +92,7 @@ class Rehearsal:
 
     def register(self, group: str, tag: str, reports: dict[str, Any]) -> dict[str, Any]:
         """Upload the artifact, reports and baseline; register with the CLI (lineage included), as alice."""
-        from registry_core.baseline import baseline_s3_key, build_feature_baseline
+        from mlops_registry.core.baseline import baseline_s3_key, build_feature_baseline
 
         h = self.harness
         features = list(self.group(group).features)

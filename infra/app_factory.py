@@ -9,8 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from aws_cdk import Annotations, App, Environment, Tags
-from registry_core.config import EnvironmentConfig
-from registry_core.serving_names import serving_stack_name
 
 from infra import constants
 from infra.config import CONTEXT_KEY, ENV_CONTEXT_KEY, load
@@ -21,6 +19,8 @@ from infra.stacks.monitoring_stack import MonitoringStack
 from infra.stacks.promotion_stack import PromotionStack
 from infra.stacks.registry_stack import RegistryStack
 from infra.stacks.serving_stack import ServingStack
+from mlops_registry.core.config import EnvironmentConfig
+from mlops_registry.core.serving_names import serving_stack_name
 
 CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
 

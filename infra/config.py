@@ -1,9 +1,9 @@
-"""``cdk.json``'s ``registry`` object at synth: the one schema (``registry_core.config``), the layers
-merged by ``registry_core.config_document``, placeholder warnings, and the JSON Schema editors use.
+"""``cdk.json``'s ``registry`` object at synth: the one schema (``mlops_registry.core.config``), the layers
+merged by ``mlops_registry.core.config_document``, placeholder warnings, and the JSON Schema editors use.
 
 ``load_config`` selects one environment, merges its layers and validates everything; the first error
 raises ``ConfigError``, whose message is one line: the key path, the value and the rule. See
-``registry_core.config_document`` for the layering (``defaults`` < the environment's ``defaults`` <
+``mlops_registry.core.config_document`` for the layering (``defaults`` < the environment's ``defaults`` <
 the group < the environment's override of that group).
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from registry_core.config import ENVIRONMENT_SETTINGS, ConfigError, EnvironmentConfig, GroupPolicy
-from registry_core.config_document import CONTEXT_KEY, DEFAULT_ENV, ENV_CONTEXT_KEY, select
+from mlops_registry.core.config import ENVIRONMENT_SETTINGS, ConfigError, EnvironmentConfig, GroupPolicy
+from mlops_registry.core.config_document import CONTEXT_KEY, DEFAULT_ENV, ENV_CONTEXT_KEY, select
 
 # Placeholders that pass the patterns but cannot be a real deployment target.
 _PLACEHOLDER_ACCOUNTS = re.compile(r"^(\d)\1{11}$|^123456789012$|^012345678901$")

@@ -10,7 +10,8 @@ from __future__ import annotations
 from aws_cdk import Duration
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from registry_core.names import (  # noqa: F401  (re-exported for the constructs)
+
+from mlops_registry.core.names import (  # noqa: F401  (re-exported for the constructs)
     APP_NAME,
     approvals_table_name,
     artifacts_bucket_name,
@@ -43,7 +44,8 @@ POWERTOOLS_LAYER_PARAMETER = (
 LOG_RETENTION = logs.RetentionDays.ONE_YEAR
 DLQ_RETENTION = Duration.days(14)
 LAMBDAS_DIR = "lambdas"
-SHARED_PACKAGE = "registry_core"
+SHARED_PACKAGE = "mlops_registry"  # lambdas/mlops_registry links to the repository's package
+SHARED_CORE = "core"  # the only part of it a function asset carries
 
 # --- Data ---------------------------------------------------------------------------------------
 KMS_ALIAS = f"alias/{APP_NAME}"

@@ -54,7 +54,7 @@ HARNESS_ENV = "dev"
 
 def board_member(name: str) -> str:
     """A review-board member's session: the board role the stack creates, assumed as ``name``."""
-    from registry_core.names import review_board_role_name
+    from mlops_registry.core.names import review_board_role_name
 
     return f"arn:aws:sts::{ACCOUNT}:assumed-role/{review_board_role_name(HARNESS_ENV)}/{name}"
 
@@ -219,7 +219,7 @@ class PipelineHarness:
 
     # --- lifecycle ---------------------------------------------------------------------------
     def __enter__(self) -> PipelineHarness:
-        from registry_core.aws import reset_clients
+        from mlops_registry.core.aws import reset_clients
 
         os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "offline")
@@ -307,7 +307,7 @@ class PipelineHarness:
         """MLflow REST calls bypass botocore: record each with the IAM action that authorizes it on the
         MLflow the template configures (``sagemaker-mlflow:<Api>`` on a tracking server,
         ``sagemaker:CallMlflowAppApi`` on an App)."""
-        from registry_core import mlflow_rest
+        from mlops_registry.core import mlflow_rest
 
         original = mlflow_rest.MlflowRestClient.call
         harness = self
@@ -462,7 +462,7 @@ class PipelineHarness:
     @property
     def policies(self) -> dict[str, Any]:
         """Each managed group's policy, as the stack publishes it (its SSM parameter)."""
-        from registry_core.config import read_published
+        from mlops_registry.core.config import read_published
 
         found = {}
         for r in self.resolver.of_type("AWS::SSM::Parameter"):
@@ -687,7 +687,7 @@ class PipelineHarness:
             }
         drift_baselines = None
         if feature_baseline is not None:
-            from registry_core.baseline import BASELINE_PREFIX, drift_check_baselines
+            from mlops_registry.core.baseline import BASELINE_PREFIX, drift_check_baselines
 
             uri = self.put_json(f"{BASELINE_PREFIX}/{group}/{tag}/feature-baseline.json", feature_baseline)
             drift_baselines = drift_check_baselines(uri)
@@ -812,7 +812,7 @@ class PipelineHarness:
     def pending_approval(self, package_arn: str, timeout: float = 60) -> bool:
         # Staging validation scores the holdout set with the model first: on a loaded machine that
         # takes several seconds before the approval is requested.
-        from registry_core.approvals import ApprovalStore
+        from mlops_registry.core.approvals import ApprovalStore
 
         store = ApprovalStore(self.table("-approvals"), dynamodb=self.ddb)
         deadline = time.monotonic() + timeout
@@ -897,7 +897,7 @@ class PipelineHarness:
         return dict(self.sm.describe_model_package(ModelPackageName=package_arn))
 
     def ledger(self) -> Any:
-        from registry_core.ledger import Ledger
+        from mlops_registry.core.ledger import Ledger
 
         return Ledger(self.table("-audit-ledger"), dynamodb=self.ddb)
 

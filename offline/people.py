@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from registry_core.names import review_board_role_arn
+from mlops_registry.core.names import review_board_role_arn
 
 
 @dataclass(frozen=True)

@@ -192,11 +192,12 @@ def _sample_model(policy_json: str, kind: str, seed: int) -> SampleModel:
     from pathlib import Path
 
     import joblib
-    from registry_core.config import read_published
-    from registry_core.evidence.dataset import from_columns
-    from registry_core.evidence.holdout import HoldoutSpec, evidence_from_outputs, transform_matrix
     from sklearn.linear_model import LinearRegression, LogisticRegression
     from sklearn.metrics import log_loss, ndcg_score
+
+    from mlops_registry.core.config import read_published
+    from mlops_registry.core.evidence.dataset import from_columns
+    from mlops_registry.core.evidence.holdout import HoldoutSpec, evidence_from_outputs, transform_matrix
 
     if kind not in ("honest", "proxy"):
         raise ValueError(f"kind {kind!r} must be 'honest' or 'proxy'")

@@ -147,9 +147,8 @@ class Layout:
 
 
 def _load_context(config_path: Path, env_name: str | None) -> tuple[dict[str, Any], Any]:
-    from registry_core.config import ConfigError
-
     from infra.config import CONTEXT_KEY, ENV_CONTEXT_KEY, load
+    from mlops_registry.core.config import ConfigError
 
     try:
         context = json.loads(config_path.read_text())["context"]
@@ -166,8 +165,7 @@ def _load_context(config_path: Path, env_name: str | None) -> tuple[dict[str, An
 
 def _seed_samples(harness: Any, config: Any, layout: Layout) -> dict[str, str]:
     """Sample inputs per group (artifact, passing reports, a fairness-failing bias report, a baseline)."""
-    from registry_core.baseline import build_feature_baseline
-
+    from mlops_registry.core.baseline import build_feature_baseline
     from offline.samples import passing_reports, unfair_reports
 
     prefixes = {}
@@ -377,9 +375,9 @@ def traffic(
     """Requests on a group's A/B endpoint as CloudWatch would count them: per-variant invocations (SageMaker's
     metrics) and successes (the application's success metric), routed by the variants' current weights."""
     import boto3
-    from registry_core.names import endpoint_name
-    from registry_core.serving_names import VARIANT_CHALLENGER, VARIANT_CHAMPION
 
+    from mlops_registry.core.names import endpoint_name
+    from mlops_registry.core.serving_names import VARIANT_CHALLENGER, VARIANT_CHAMPION
     from offline.traffic import default_requests, put_variant_metrics, simulate
 
     variables = _read_env(layout)

@@ -22,11 +22,11 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from constructs import Construct
-from registry_core.config import GroupPolicy
 from serving.ab_test import initial_weights
 
 from infra import constants
 from infra.constructs.guarded_endpoint import ServingEndpoint, package_version
+from mlops_registry.core.config import GroupPolicy
 
 
 class AbTestEndpoint(ServingEndpoint):

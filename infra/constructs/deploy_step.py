@@ -25,8 +25,6 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
-from registry_core import serving_names
-from registry_core.config import EnvironmentConfig
 from serving.deployment import max_deployment_seconds
 
 from infra import constants
@@ -34,6 +32,8 @@ from infra.constructs.encryption import ENCRYPT_DECRYPT, grant_key_use
 from infra.constructs.promotion_pipeline import DeployStepFactory, PromotionPipeline
 from infra.constructs.python_lambda import PythonLambda
 from infra.nag import list_packages_acknowledgment, nag_form
+from mlops_registry.core import serving_names
+from mlops_registry.core.config import EnvironmentConfig
 
 BUSY_ERRORS = ["ServingBusyError"]
 BUSY_RETRY_INTERVAL = Duration.seconds(60)

@@ -28,10 +28,10 @@ from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_sns as sns
 from constructs import Construct
-from registry_core.config import GroupPolicy
-from registry_core.names import alarm_name_component
 
 from infra import constants
+from mlops_registry.core.config import GroupPolicy
+from mlops_registry.core.names import alarm_name_component
 
 # --- the metric contract (mirrors lambdas/monitoring/metric_names.py; a test checks they agree) ---
 DIMENSION_ENDPOINT = "EndpointName"

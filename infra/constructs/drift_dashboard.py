@@ -25,7 +25,7 @@ from infra.constructs.drift_alarms import (
 
 # The application publishes the A/B success metric (AbTestPolicy.success_metric_name) here, per
 # variant: dimensions EndpointName and VariantName, one datapoint per success (Sum). The A/B evaluator
-# reads it from the same namespace (``AB_TEST_NAMESPACE`` in lambdas/registry_core/serving_names.py).
+# reads it from the same namespace (``AB_TEST_NAMESPACE`` in mlops_registry/core/serving_names.py).
 AB_TEST_METRICS_NAMESPACE = "MlopsRegistry/AbTest"
 TRAFFIC_PERIOD = Duration.minutes(5)
 WIDGET_WIDTH = 8

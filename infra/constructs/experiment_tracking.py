@@ -23,17 +23,17 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
-from registry_core.config import MlflowPolicy
-from registry_core.mlflow_rest import (
+
+from infra import constants
+from infra.constructs.encryption import ENCRYPT_DECRYPT, via
+from infra.nag import nag_form
+from mlops_registry.core.config import MlflowPolicy
+from mlops_registry.core.mlflow_rest import (
     APP_REST_ACTION,
     DATA_SCIENTIST_ACTIONS,
     MLFLOW_ARN,
     tracking_server_arn,
 )
-
-from infra import constants
-from infra.constructs.encryption import ENCRYPT_DECRYPT, via
-from infra.nag import nag_form
 
 ACCESS_UI = "sagemaker-mlflow:AccessUI"
 MODEL_REGISTRATION_MODE_DISABLED = "AutoModelRegistrationDisabled"

@@ -39,11 +39,11 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from constructs import Construct
-from registry_core import serving_names
-from registry_core.config import GroupPolicy
 
 from infra import constants
 from infra.nag import nag_form
+from mlops_registry.core import serving_names
+from mlops_registry.core.config import GroupPolicy
 
 # Guardrail alarms: 2 of the last 3 one-minute periods, so a bake period of a few minutes can trip them.
 GUARDRAIL_ALARM_PERIOD = Duration.minutes(1)

@@ -23,13 +23,13 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
-from registry_core.config import HOLDOUT_PREFIX, VALIDATION_EVIDENCE_PREFIX
 
 from infra import constants
 from infra.constructs.encryption import DECRYPT, ENCRYPT_DECRYPT, grant_key_use
 from infra.constructs.python_lambda import LAMBDAS_ROOT, REPO_ROOT, PythonLambda
 from infra.nag import nag_form
 from infra.stacks.monitoring_stack import SDK_FOR_PANDAS_LAYER_PARAMETER  # NumPy, as the drift functions
+from mlops_registry.core.config import HOLDOUT_PREFIX, VALIDATION_EVIDENCE_PREFIX
 
 CODE_DIRECTORY = REPO_ROOT / ".build" / "validation-code"
 # The library modules the Processing entry point imports (no pydantic, no boto3).
@@ -37,12 +37,13 @@ LIBRARY_FILES = ("__init__.py", "errors.py", "baseline.py", "evidence")
 
 
 def stage_processing_code() -> Path:
-    """``.build/validation-code``: ``__main__.py`` and ``registry_core/`` with the evidence library."""
+    """``.build/validation-code``: ``__main__.py`` and ``mlops_registry/core/`` with the evidence library."""
     target = CODE_DIRECTORY
     shutil.rmtree(target, ignore_errors=True)
-    package = target / "registry_core"
+    package = target / constants.SHARED_PACKAGE / constants.SHARED_CORE
     package.mkdir(parents=True)
-    source = LAMBDAS_ROOT / "registry_core"
+    (target / constants.SHARED_PACKAGE / "__init__.py").write_text("")
+    source = REPO_ROOT / constants.SHARED_PACKAGE / constants.SHARED_CORE
     for name in LIBRARY_FILES:
         path = source / name
         if path.is_dir():
@@ -50,8 +51,8 @@ def stage_processing_code() -> Path:
         else:
             shutil.copy2(path, package / name)
     (target / "__main__.py").write_text(
-        '"""Staging validation on SageMaker Processing (registry_core.evidence.processing)."""\n\n'
-        "from registry_core.evidence.processing import main\n\nmain()\n"
+        '"""Staging validation on SageMaker Processing (mlops_registry.core.evidence.processing)."""\n\n'
+        "from mlops_registry.core.evidence.processing import main\n\nmain()\n"
     )
     return target
 

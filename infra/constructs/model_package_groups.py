@@ -12,7 +12,8 @@ from typing import Any
 from aws_cdk import RemovalPolicy, Stack, Tags
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
-from registry_core.config import GroupPolicy
+
+from mlops_registry.core.config import GroupPolicy
 
 READ_ACTIONS = (
     "sagemaker:DescribeModelPackageGroup",

@@ -33,9 +33,6 @@ from aws_cdk import aws_ssm as ssm
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
-from registry_core.baseline import performance_baseline_s3_key
-from registry_core.config import EnvironmentConfig, publish
-from registry_core.mlflow_rest import LIFECYCLE_MIRROR_ACTIONS
 
 from infra import constants
 from infra.constructs.audit_ledger import AuditLedger
@@ -44,6 +41,9 @@ from infra.constructs.experiment_tracking import TrackingAccess
 from infra.constructs.holdout_validation import HoldoutValidation
 from infra.constructs.python_lambda import PythonLambda
 from infra.nag import list_packages_acknowledgment, nag_form
+from mlops_registry.core.baseline import performance_baseline_s3_key
+from mlops_registry.core.config import EnvironmentConfig, publish
+from mlops_registry.core.mlflow_rest import LIFECYCLE_MIRROR_ACTIONS
 
 TRANSIENT_ERRORS = [
     "Lambda.TooManyRequestsException",
@@ -258,7 +258,7 @@ class PromotionPipeline(Construct):
             },
         )
         if r.tracking is not None:
-            # Exactly the MLflow REST calls the mirror makes (registry_core.mlflow_rest.REST_ACTIONS).
+            # Exactly the MLflow REST calls the mirror makes (mlops_registry.core.mlflow_rest.REST_ACTIONS).
             for statement in r.tracking.rest_statements(LIFECYCLE_MIRROR_ACTIONS, "MirrorLifecycleIntoMlflow"):
                 self.lifecycle.grant(statement)
         self._grant_registry_read(self.lifecycle)

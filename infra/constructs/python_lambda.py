@@ -1,6 +1,6 @@
 """``PythonLambda``: packages one function family from ``lambdas/`` together with the shared package.
 
-No Docker: the asset is the ``lambdas/`` folder filtered down to the family and ``registry_core``;
+No Docker: the asset is the ``lambdas/`` folder filtered down to the family and ``mlops_registry.core``;
 third-party code comes from layers (Powertools from its public layer, resolved at deploy time
 through the public SSM parameter, version pinned in ``constants``). Every function gets its own
 role (no AWS managed policies), a JSON-logging log group with retention, X-Ray tracing and, when it
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, SymlinkFollowMode, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -33,7 +33,14 @@ def asset_excludes(family: str) -> list[str]:
     """Glob patterns that cut ``lambdas/`` down to one family plus the shared package."""
     keep = {family, constants.SHARED_PACKAGE}
     others = sorted(p.name for p in LAMBDAS_ROOT.iterdir() if p.is_dir() and p.name not in keep)
-    return [*others, "**/__pycache__", "**/*.pyc", "**/tests", "*.md"]
+    # The shared package is a link to the repository's mlops_registry/: functions get its core only.
+    shared = LAMBDAS_ROOT / constants.SHARED_PACKAGE
+    not_core = sorted(
+        f"{constants.SHARED_PACKAGE}/{p.name}"
+        for p in shared.iterdir()
+        if p.is_dir() and p.name != constants.SHARED_CORE
+    )
+    return [*others, *not_core, "**/__pycache__", "**/*.pyc", "**/tests", "*.md"]
 
 
 def dependencies_layer(scope: Construct, construct_id: str, requirements: Sequence[str]) -> lambda_.ILayerVersion:
@@ -164,7 +171,9 @@ class PythonLambda(Construct):
             "Function",
             runtime=constants.LAMBDA_RUNTIME,
             architecture=constants.LAMBDA_ARCHITECTURE,
-            code=lambda_.Code.from_asset(str(LAMBDAS_ROOT), exclude=asset_excludes(family)),
+            code=lambda_.Code.from_asset(
+                str(LAMBDAS_ROOT), exclude=asset_excludes(family), follow_symlinks=SymlinkFollowMode.ALWAYS
+            ),
             handler=handler,
             description=description,
             role=self.role,

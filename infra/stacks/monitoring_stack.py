@@ -18,7 +18,6 @@ from aws_cdk import aws_scheduler_targets as targets
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
-from registry_core.config import EnvironmentConfig, GroupPolicy
 
 from infra import constants
 from infra.constructs.drift_alarms import DriftAlarms, variants_for
@@ -27,6 +26,7 @@ from infra.constructs.drift_fan_out import DriftFanOut
 from infra.constructs.python_lambda import PythonLambda, dependencies_layer
 from infra.nag import list_packages_acknowledgment, nag_form
 from infra.stacks.registry_stack import RegistryStack
+from mlops_registry.core.config import EnvironmentConfig, GroupPolicy
 
 # NumPy comes from the AWS-managed SDK for pandas layer, resolved at deploy time through its public
 # SSM parameter (no Docker, no fetch at synth). 3.16.0 rather than 3.16.1: 3.16.1 grew to 204 MB
@@ -40,7 +40,7 @@ DRIFT_MEMORY_MB = 2048  # CPU scales with memory: the statistics are NumPy-bound
 DRIFT_TIMEOUT = Duration.seconds(constants.LAMBDA_MAX_SECONDS)  # the fan-out threshold is sized to it
 DRIFT_RETRY_ATTEMPTS = 2
 DRIFT_MIN_SAMPLES = 100  # fewer values in a window publish no PSI/KS (too noisy to alarm on)
-BASELINE_PREFIX = "baselines"  # registry_core.baseline.BASELINE_PREFIX
+BASELINE_PREFIX = "baselines"  # mlops_registry.core.baseline.BASELINE_PREFIX
 
 
 def schedule_expression(minutes: int) -> scheduler.ScheduleExpression:

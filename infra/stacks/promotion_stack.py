@@ -7,7 +7,6 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
-from registry_core.config import HOLDOUT_PREFIX, VALIDATION_EVIDENCE_PREFIX, EnvironmentConfig
 
 from infra import constants
 from infra.constructs.experiment_tracking import tracking_access
@@ -16,6 +15,7 @@ from infra.constructs.promotion_pipeline import DeployStepFactory, PipelineResou
 from infra.constructs.reconciler import PromotionReconciler
 from infra.constructs.stage_rights import StageRights
 from infra.stacks.registry_stack import RegistryStack
+from mlops_registry.core.config import HOLDOUT_PREFIX, VALIDATION_EVIDENCE_PREFIX, EnvironmentConfig
 
 
 class PromotionStack(Stack):

@@ -6,7 +6,6 @@ from typing import Any
 
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
-from registry_core.config import EnvironmentConfig
 
 from infra import constants
 from infra.constructs.artifact_store import ArtifactStore
@@ -15,6 +14,7 @@ from infra.constructs.encryption import RegistryKeys
 from infra.constructs.experiment_tracking import ExperimentTracking
 from infra.constructs.model_package_groups import ModelPackageGroups
 from infra.constructs.notifications import Notifications
+from mlops_registry.core.config import EnvironmentConfig
 
 
 class RegistryStack(Stack):

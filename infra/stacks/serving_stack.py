@@ -16,13 +16,13 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
-from registry_core import serving_names
-from registry_core.config import EnvironmentConfig, GroupPolicy
 
 from infra import constants
 from infra.constructs.ab_test_endpoint import AbTestEndpoint
 from infra.constructs.guarded_endpoint import GuardedEndpoint, ServingEndpoint
 from infra.stacks.registry_stack import RegistryStack
+from mlops_registry.core import serving_names
+from mlops_registry.core.config import EnvironmentConfig, GroupPolicy
 
 PACKAGE_ARN_PATTERN = r"^$|^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]+:[0-9]{12}:model-package/{group}/[0-9]+$"
 

@@ -13,8 +13,9 @@ from typing import Any
 from urllib.parse import urlparse
 
 from botocore.exceptions import ClientError
-from registry_core import aws
-from registry_core.baseline import (
+
+from mlops_registry.core import aws
+from mlops_registry.core.baseline import (
     FeatureBaseline,
     PerformanceBaseline,
     baseline_uri_from_package,
@@ -22,9 +23,8 @@ from registry_core.baseline import (
     read_feature_baseline,
     read_performance_baseline,
 )
-from registry_core.errors import RegistryError, ReportUnavailableError
-from registry_core.observability import logger
-
+from mlops_registry.core.errors import RegistryError, ReportUnavailableError
+from mlops_registry.core.observability import logger
 from monitoring import metric_names as names
 from monitoring.capture import line_blocks
 from monitoring.performance import INVOCATIONS, SAGEMAKER_NAMESPACE, metric_source

@@ -35,7 +35,8 @@ from typing import Any
 
 import orjson
 import pybase64
-from registry_core.errors import RegistryError
+
+from mlops_registry.core.errors import RegistryError
 
 
 class CorruptCaptureError(RegistryError):

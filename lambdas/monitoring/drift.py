@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from registry_core.baseline import (
+
+from mlops_registry.core.baseline import (
     CategoricalFeatureBaseline,
     FeatureBaseline,
     FeatureSpec,
@@ -22,7 +23,6 @@ from registry_core.baseline import (
     category_key,
     numeric_value,
 )
-
 from monitoring.capture import DecodedBatch
 
 # Zero proportions are smoothed before the logarithm: p -> (p + eps) / (1 + eps * bins).

@@ -11,8 +11,7 @@ import functools
 from datetime import UTC, datetime
 from typing import Any
 
-from registry_core.observability import count, instrumented, set_correlation_id
-
+from mlops_registry.core.observability import count, instrumented, set_correlation_id
 from monitoring.adapters import (
     CloudWatchMetricSink,
     CloudWatchPerformanceSource,

@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from registry_core.baseline import FeatureBaseline
-from registry_core.errors import InvalidEventError
-
+from mlops_registry.core.baseline import FeatureBaseline
+from mlops_registry.core.errors import InvalidEventError
 from monitoring.drift import DEFAULT_CHUNK_ROWS, VariantWindow
 from monitoring.models import DriftRunRequest, parse_request
 from monitoring.service import (

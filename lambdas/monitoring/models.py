@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from registry_core.errors import InvalidEventError, RegistryError
 
+from mlops_registry.core.errors import InvalidEventError, RegistryError
 from monitoring import metric_names
 
 DEFAULT_MIN_SAMPLES = 100

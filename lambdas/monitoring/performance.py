@@ -1,7 +1,7 @@
 """Performance drift: a configured endpoint metric's relative change from the version's baseline.
 
 The baseline values live in the ``performance`` section of the version's baseline document (written
-at promotion; see ``registry_core.baseline.with_performance_baseline``). For each configured metric
+at promotion; see ``mlops_registry.core.baseline.with_performance_baseline``). For each configured metric
 name the window's value is read as follows (``metric_source``):
 
 - ``ModelLatency``, ``OverheadLatency``: ``AWS/SageMaker`` Average over the window (microseconds);

@@ -17,10 +17,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from registry_core.baseline import FeatureBaseline, PerformanceBaseline
-from registry_core.errors import ReportUnavailableError
-from registry_core.observability import logger
-
+from mlops_registry.core.baseline import FeatureBaseline, PerformanceBaseline
+from mlops_registry.core.errors import ReportUnavailableError
+from mlops_registry.core.observability import logger
 from monitoring import metric_names as names
 from monitoring.capture import BatchDecoder
 from monitoring.drift import DEFAULT_CHUNK_ROWS, VariantDrift, VariantWindow
@@ -36,7 +35,7 @@ class ServingVersion:
     package_arn: str
     version: int | None
     baseline_uri: str | None
-    # Written at promotion and named on the package (registry_core.baseline); None for a version
+    # Written at promotion and named on the package (mlops_registry.core.baseline); None for a version
     # promoted before the pipeline wrote one.
     performance_baseline_uri: str | None = None
 

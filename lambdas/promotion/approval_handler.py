@@ -13,14 +13,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from registry_core import notifier
-from registry_core.approvals import ApprovalStore, PendingApproval
-from registry_core.aws_errors import transient_errors_are_typed
-from registry_core.errors import InvalidEventError
-from registry_core.ledger import Ledger, LedgerEntry, now_iso
-from registry_core.model_registry import ModelRegistry
-from registry_core.observability import count, instrumented, set_correlation_id
-
+from mlops_registry.core import notifier
+from mlops_registry.core.approvals import ApprovalStore, PendingApproval
+from mlops_registry.core.aws_errors import transient_errors_are_typed
+from mlops_registry.core.errors import InvalidEventError
+from mlops_registry.core.ledger import Ledger, LedgerEntry, now_iso
+from mlops_registry.core.model_registry import ModelRegistry
+from mlops_registry.core.observability import count, instrumented, set_correlation_id
 from promotion.lifecycle import PIPELINE_ACTOR
 from promotion.settings import ApprovalSettings, load
 from promotion.state import parse_task

@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
-from registry_core.approvals import ApprovalStore, resume_approval
-from registry_core.errors import ApprovalNotPendingError, ForeignEventError
-from registry_core.events import PACKAGE_ARN, ModelPackageStateChange
-from registry_core.ledger import LedgerEntry
-from registry_core.segregation import ReviewBoard, identity_of
+
+from mlops_registry.core.approvals import ApprovalStore, resume_approval
+from mlops_registry.core.errors import ApprovalNotPendingError, ForeignEventError
+from mlops_registry.core.events import PACKAGE_ARN, ModelPackageStateChange
+from mlops_registry.core.ledger import LedgerEntry
+from mlops_registry.core.segregation import ReviewBoard, identity_of
 
 EVALUATE = "evaluate"
 

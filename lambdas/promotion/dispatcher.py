@@ -9,17 +9,17 @@ from __future__ import annotations
 from typing import Any
 
 from botocore.exceptions import ClientError
-from registry_core import notifier
-from registry_core.approvals import ApprovalStore
-from registry_core.aws import client
-from registry_core.aws_errors import transient_errors_are_typed
-from registry_core.config import group_policy_parameter, publish, read_published
-from registry_core.errors import ForeignEventError, InvalidEventError
-from registry_core.events import parse_state_change
-from registry_core.ledger import Ledger
-from registry_core.observability import count, instrumented, logger, set_correlation_id
-from registry_core.segregation import ReviewBoard
 
+from mlops_registry.core import notifier
+from mlops_registry.core.approvals import ApprovalStore
+from mlops_registry.core.aws import client
+from mlops_registry.core.aws_errors import transient_errors_are_typed
+from mlops_registry.core.config import group_policy_parameter, publish, read_published
+from mlops_registry.core.errors import ForeignEventError, InvalidEventError
+from mlops_registry.core.events import parse_state_change
+from mlops_registry.core.ledger import Ledger
+from mlops_registry.core.observability import count, instrumented, logger, set_correlation_id
+from mlops_registry.core.segregation import ReviewBoard
 from promotion.dispatch import ExecutionStarter, Governance, Home, dispatch
 from promotion.settings import DispatcherSettings, load
 

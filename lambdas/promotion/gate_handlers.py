@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from registry_core.aws_errors import transient_errors_are_typed
-from registry_core.errors import ReportUnavailableError
-from registry_core.model_registry import ModelRegistry
-from registry_core.observability import count, instrumented, logger, set_correlation_id
-from registry_core.reports import read_json_report
-
+from mlops_registry.core.aws_errors import transient_errors_are_typed
+from mlops_registry.core.errors import ReportUnavailableError
+from mlops_registry.core.model_registry import ModelRegistry
+from mlops_registry.core.observability import count, instrumented, logger, set_correlation_id
+from mlops_registry.core.reports import read_json_report
 from promotion.gates import bias, explainability, metrics
 from promotion.gates.verdict import GateVerdict
 from promotion.idempotency import run_idempotent

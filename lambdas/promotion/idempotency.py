@@ -14,7 +14,8 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
-from registry_core.aws import client
+
+from mlops_registry.core.aws import client
 
 EXPIRES_AFTER_SECONDS = 7 * 24 * 3600
 

@@ -11,13 +11,13 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from pydantic import Field
-from registry_core import notifier
-from registry_core.aws import client
-from registry_core.aws_errors import transient_errors_are_typed
-from registry_core.chain import ChainReport
-from registry_core.ledger import Ledger
-from registry_core.observability import instrumented, logger
 
+from mlops_registry.core import notifier
+from mlops_registry.core.aws import client
+from mlops_registry.core.aws_errors import transient_errors_are_typed
+from mlops_registry.core.chain import ChainReport
+from mlops_registry.core.ledger import Ledger
+from mlops_registry.core.observability import instrumented, logger
 from promotion.settings import _Settings, load
 
 METRIC_BROKEN = "LedgerChainBroken"

@@ -9,14 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from registry_core.baseline import PERFORMANCE_BASELINE_PROPERTY, performance_baseline_document
-from registry_core.config import FairnessWaiver
-from registry_core.errors import InvalidEventError, ReportUnavailableError
-from registry_core.ledger import Ledger, LedgerEntry
-from registry_core.locks import PromotionLock
-from registry_core.model_registry import ModelRegistry, PackageView
-from registry_core.observability import logger
-
+from mlops_registry.core.baseline import PERFORMANCE_BASELINE_PROPERTY, performance_baseline_document
+from mlops_registry.core.config import FairnessWaiver
+from mlops_registry.core.errors import InvalidEventError, ReportUnavailableError
+from mlops_registry.core.ledger import Ledger, LedgerEntry
+from mlops_registry.core.locks import PromotionLock
+from mlops_registry.core.model_registry import ModelRegistry, PackageView
+from mlops_registry.core.observability import logger
 from promotion.mlflow_mirror import CHALLENGER, CHAMPION, MIRROR_FAILED_TRANSITION, MlflowMirror
 from promotion.performance_baseline import PerformanceBaselineStore, QualityEvidence, validated_quality_evidence
 from promotion.state import PromotionState
@@ -81,7 +80,7 @@ def rejection_reason(state: PromotionState) -> tuple[str, dict[str, Any], str]:
 
 
 class ModelCards(Protocol):
-    """The model-card side of a stage change (``registry_core.model_cards`` in production)."""
+    """The model-card side of a stage change (``mlops_registry.core.model_cards`` in production)."""
 
     def ensure(self, package_arn: str, risk_rating: str, fairness_waiver: FairnessWaiver | None = None) -> Any: ...
 

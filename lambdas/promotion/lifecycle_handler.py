@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from registry_core import model_cards, notifier
-from registry_core.aws_errors import transient_errors_are_typed
-from registry_core.config import FairnessWaiver
-from registry_core.ledger import Ledger
-from registry_core.locks import PromotionLock
-from registry_core.mlflow_rest import MlflowRestClient
-from registry_core.model_registry import ModelRegistry
-from registry_core.observability import count, instrumented, set_correlation_id
-
+from mlops_registry.core import model_cards, notifier
+from mlops_registry.core.aws_errors import transient_errors_are_typed
+from mlops_registry.core.config import FairnessWaiver
+from mlops_registry.core.ledger import Ledger
+from mlops_registry.core.locks import PromotionLock
+from mlops_registry.core.mlflow_rest import MlflowRestClient
+from mlops_registry.core.model_registry import ModelRegistry
+from mlops_registry.core.observability import count, instrumented, set_correlation_id
 from promotion.idempotency import run_idempotent
 from promotion.lifecycle import LifecycleService
 from promotion.mlflow_mirror import MlflowMirror
@@ -45,7 +44,7 @@ def _mirror(settings: LifecycleSettings) -> MlflowMirror | None:
 
 
 class RegistryModelCards:
-    """Model cards through the SageMaker Model Card API (``registry_core.model_cards``)."""
+    """Model cards through the SageMaker Model Card API (``mlops_registry.core.model_cards``)."""
 
     def ensure(self, package_arn: str, risk_rating: str, fairness_waiver: FairnessWaiver | None = None) -> Any:
         return model_cards.ensure_model_card(package_arn, risk_rating, fairness_waiver=fairness_waiver)

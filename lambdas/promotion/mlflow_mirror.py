@@ -22,10 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from registry_core.lineage import MLFLOW_MODEL_NAME, MLFLOW_MODEL_VERSION, MLFLOW_TRACKING_URI
-from registry_core.mlflow_rest import MlflowError
-from registry_core.model_registry import PackageView
-from registry_core.observability import logger
+from mlops_registry.core.lineage import MLFLOW_MODEL_NAME, MLFLOW_MODEL_VERSION, MLFLOW_TRACKING_URI
+from mlops_registry.core.mlflow_rest import MlflowError
+from mlops_registry.core.model_registry import PackageView
+from mlops_registry.core.observability import logger
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
@@ -34,7 +34,7 @@ MIRROR_FAILED_TRANSITION = "mlflow-mirror-failed"
 
 
 class MlflowRegistry(Protocol):
-    """The MLflow calls the mirror makes (``registry_core.mlflow_rest.MlflowRestClient``)."""
+    """The MLflow calls the mirror makes (``mlops_registry.core.mlflow_rest.MlflowRestClient``)."""
 
     def set_alias(self, name: str, alias: str, version: str) -> None: ...
 

@@ -1,7 +1,7 @@
 """The performance baseline a version takes into Production, from its validated quality evidence.
 
 When a version enters Production, the lifecycle function writes the version's model-quality metrics
-(metric name -> value) as its performance baseline (``registry_core.baseline``: the document, its key
+(metric name -> value) as its performance baseline (``mlops_registry.core.baseline``: the document, its key
 and the package property the drift function reads), so performance drift is computed for it from the
 first scheduled drift run on, with no manual step.
 """
@@ -14,11 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from registry_core.aws import client
-from registry_core.baseline import CONTENT_TYPE, performance_baseline_s3_key
-from registry_core.model_registry import PackageView
-from registry_core.reports import read_json_report
-
+from mlops_registry.core.aws import client
+from mlops_registry.core.baseline import CONTENT_TYPE, performance_baseline_s3_key
+from mlops_registry.core.model_registry import PackageView
+from mlops_registry.core.reports import read_json_report
 from promotion.gates.metrics import extract_metrics
 
 DATASET_SECTION = "dataset"

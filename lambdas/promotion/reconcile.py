@@ -23,12 +23,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
-from registry_core.errors import InvalidEventError
-from registry_core.events import split_package_arn
-from registry_core.ledger import Ledger, LedgerEntry
-from registry_core.model_registry import ModelRegistry, PackageView
-from registry_core.observability import logger
 
+from mlops_registry.core.errors import InvalidEventError
+from mlops_registry.core.events import split_package_arn
+from mlops_registry.core.ledger import Ledger, LedgerEntry
+from mlops_registry.core.model_registry import ModelRegistry, PackageView
+from mlops_registry.core.observability import logger
 from promotion.dispatch import EVALUATE, ExecutionStarter, PolicySource, execution_name
 
 RECONCILER_ACTOR = "mlops-registry:reconciler"

@@ -10,14 +10,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from registry_core import notifier
-from registry_core.aws import client
-from registry_core.aws_errors import transient_errors_are_typed
-from registry_core.errors import ForeignEventError
-from registry_core.ledger import Ledger
-from registry_core.model_registry import ModelRegistry
-from registry_core.observability import count, instrumented, logger
-
+from mlops_registry.core import notifier
+from mlops_registry.core.aws import client
+from mlops_registry.core.aws_errors import transient_errors_are_typed
+from mlops_registry.core.errors import ForeignEventError
+from mlops_registry.core.ledger import Ledger
+from mlops_registry.core.model_registry import ModelRegistry
+from mlops_registry.core.observability import count, instrumented, logger
 from promotion.dispatch import ExecutionStarter
 from promotion.dispatcher import SsmPolicySource
 from promotion.reconcile import Reconciler

@@ -6,7 +6,8 @@ import os
 from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from registry_core.errors import InvalidEventError
+
+from mlops_registry.core.errors import InvalidEventError
 
 T = TypeVar("T", bound=BaseModel)
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from registry_core.config import GroupPolicy
-from registry_core.errors import InvalidEventError
-from registry_core.events import describe_validation_error, split_package_arn
+
+from mlops_registry.core.config import GroupPolicy
+from mlops_registry.core.errors import InvalidEventError
+from mlops_registry.core.events import describe_validation_error, split_package_arn
 
 
 class PromotionState(BaseModel):

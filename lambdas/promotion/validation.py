@@ -4,7 +4,7 @@ model's own container and computes its own evidence (docs/evidence.md).
 The state machine runs ``start`` once, then ``poll`` after every wait until ``done``:
 
 - ``start`` reads the holdout (under ``holdout/`` of the platform's artifacts bucket, which only the
-  platform writes), writes the transform input (``registry_core.evidence.holdout``), creates a
+  platform writes), writes the transform input (``mlops_registry.core.evidence.holdout``), creates a
   transient SageMaker Model from the package's container and starts a Batch Transform job. A holdout
   larger than one function can process (``LAMBDA_HOLDOUT_MAX_BYTES``) is prepared by a SageMaker
   Processing job running the same library instead (phase ``prepare``).
@@ -25,12 +25,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
-from registry_core.config import VALIDATION_EVIDENCE_PREFIX, GroupPolicy, publish
-from registry_core.errors import RegistryError, ReportUnavailableError
-from registry_core.evidence import VALIDATION_DOCUMENTS
-from registry_core.model_registry import PackageView
-from registry_core.reports import read_json_report
-
+from mlops_registry.core.config import VALIDATION_EVIDENCE_PREFIX, GroupPolicy, publish
+from mlops_registry.core.errors import RegistryError, ReportUnavailableError
+from mlops_registry.core.evidence import VALIDATION_DOCUMENTS
+from mlops_registry.core.model_registry import PackageView
+from mlops_registry.core.reports import read_json_report
 from promotion.gates import metrics as metrics_gate
 from promotion.gates.verdict import GateVerdict
 from promotion.state import PromotionState
@@ -130,9 +129,9 @@ class ValidationService:
                 f"{prefix}/transform-input",
             )
             return {**progress, "path": "processing", "phase": "prepare", "job": name}
-        from registry_core.evidence.dataset import read_csv
-        from registry_core.evidence.errors import EvidenceError
-        from registry_core.evidence.holdout import transform_input
+        from mlops_registry.core.evidence.dataset import read_csv
+        from mlops_registry.core.evidence.errors import EvidenceError
+        from mlops_registry.core.evidence.holdout import transform_input
 
         try:
             body = transform_input(read_csv(self.jobs.read(holdout_uri)), spec_of(policy))
@@ -201,8 +200,8 @@ class ValidationService:
         return self._finish(progress, self.judge(state, progress))
 
     def _compute_here(self, progress: dict[str, Any], policy: GroupPolicy, now: datetime) -> None:
-        from registry_core.evidence.dataset import read_csv
-        from registry_core.evidence.holdout import evidence_from_outputs, read_outputs
+        from mlops_registry.core.evidence.dataset import read_csv
+        from mlops_registry.core.evidence.holdout import evidence_from_outputs, read_outputs
 
         dataset = read_csv(self.jobs.read(progress["holdout"]))
         spec = spec_of(policy)
@@ -301,6 +300,6 @@ def cross_check(
 
 
 def spec_of(policy: GroupPolicy) -> Any:
-    from registry_core.evidence.holdout import HoldoutSpec
+    from mlops_registry.core.evidence.holdout import HoldoutSpec
 
     return HoldoutSpec.from_policy(publish(policy))

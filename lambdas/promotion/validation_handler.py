@@ -7,14 +7,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
-from registry_core import model_cards
-from registry_core.aws import client
-from registry_core.aws_errors import transient_errors_are_typed
-from registry_core.errors import InvalidEventError
-from registry_core.model_registry import ModelRegistry, PackageView
-from registry_core.observability import count, instrumented, logger, set_correlation_id
-from registry_core.reports import parse_s3_uri
 
+from mlops_registry.core import model_cards
+from mlops_registry.core.aws import client
+from mlops_registry.core.aws_errors import transient_errors_are_typed
+from mlops_registry.core.errors import InvalidEventError
+from mlops_registry.core.model_registry import ModelRegistry, PackageView
+from mlops_registry.core.observability import count, instrumented, logger, set_correlation_id
+from mlops_registry.core.reports import parse_s3_uri
 from promotion.settings import ValidationSettings, load
 from promotion.state import parse_task
 from promotion.validation import PROCESSING_ROOT, ValidationService

@@ -1,6 +1,6 @@
 """AWS adapters of the serving family: endpoint traffic (SageMaker) and per-variant metrics
-(CloudWatch); the serving stack's adapter is ``registry_core.serving_stacks`` (the CLI's rollback uses
-it too). Every call goes through ``registry_core.aws.client``.
+(CloudWatch); the serving stack's adapter is ``mlops_registry.core.serving_stacks`` (the CLI's rollback uses
+it too). Every call goes through ``mlops_registry.core.aws.client``.
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
-from registry_core.aws import client
-from registry_core.errors import ServingBusyError
-from registry_core.serving_names import (
+from mlops_registry.core.aws import client
+from mlops_registry.core.errors import ServingBusyError
+from mlops_registry.core.serving_names import (
     AB_TEST_NAMESPACE,
     DIMENSION_ENDPOINT,
     DIMENSION_VARIANT,
@@ -20,7 +20,6 @@ from registry_core.serving_names import (
     METRIC_LATENCY,
     SAGEMAKER_NAMESPACE,
 )
-
 from serving.ab_test import VariantCounts
 
 
@@ -126,13 +125,13 @@ class VariantMetrics:
 
 
 class GroupLock:
-    """The group's promotion lock (``registry_core.locks``), refreshed for as long as a deployment waits."""
+    """The group's promotion lock (``mlops_registry.core.locks``), refreshed for as long as a deployment waits."""
 
     def __init__(self, table_name: str, dynamodb: Any | None = None) -> None:
         self.table_name = table_name
         self._ddb = dynamodb
 
     def refresh(self, group: str, owner: str, package_arn: str, ttl_seconds: int) -> None:
-        from registry_core.locks import PromotionLock
+        from mlops_registry.core.locks import PromotionLock
 
         PromotionLock(self.table_name, ttl_seconds, dynamodb=self._ddb).acquire(group, owner, package_arn)

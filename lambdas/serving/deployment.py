@@ -31,13 +31,13 @@ import math
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from registry_core.config import DeploymentPolicy
-from registry_core.errors import DeploymentError, DeploymentTimeoutError
-from registry_core.ledger import LedgerEntry
-from registry_core.model_registry import PackageView
-from registry_core.names import endpoint_name
-from registry_core.observability import logger
-from registry_core.serving_names import (
+from mlops_registry.core.config import DeploymentPolicy
+from mlops_registry.core.errors import DeploymentError, DeploymentTimeoutError
+from mlops_registry.core.ledger import LedgerEntry
+from mlops_registry.core.model_registry import PackageView
+from mlops_registry.core.names import endpoint_name
+from mlops_registry.core.observability import logger
+from mlops_registry.core.serving_names import (
     PARAM_CHALLENGER,
     PARAM_CHAMPION,
     PARAM_MODEL_PACKAGE,
@@ -46,8 +46,7 @@ from registry_core.serving_names import (
     deploy_role_name,
     serving_stack_name,
 )
-from registry_core.serving_stacks import IN_PROGRESS, ROLLED_BACK, SETTLED_OK, StackView
-
+from mlops_registry.core.serving_stacks import IN_PROGRESS, ROLLED_BACK, SETTLED_OK, StackView
 from serving import ab_test
 from serving.models import DeploymentRecord, DeploymentTask, Next, Outcome, iso, parse_time
 

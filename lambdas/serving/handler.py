@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from registry_core.aws_errors import transient_errors_are_typed
-from registry_core.ledger import Ledger
-from registry_core.model_registry import ModelRegistry
-from registry_core.observability import count, instrumented, logger, set_correlation_id
-from registry_core.serving_stacks import ServingStacks
-
+from mlops_registry.core.aws_errors import transient_errors_are_typed
+from mlops_registry.core.ledger import Ledger
+from mlops_registry.core.model_registry import ModelRegistry
+from mlops_registry.core.observability import count, instrumented, logger, set_correlation_id
+from mlops_registry.core.serving_stacks import ServingStacks
 from serving.adapters import EndpointTraffic, GroupLock, VariantMetrics
 from serving.deployment import DeploymentService
 from serving.models import parse_task

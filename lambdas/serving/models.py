@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from registry_core.config import GroupPolicy
-from registry_core.errors import InvalidEventError
-from registry_core.events import describe_validation_error, split_package_arn
+
+from mlops_registry.core.config import GroupPolicy
+from mlops_registry.core.errors import InvalidEventError
+from mlops_registry.core.events import describe_validation_error, split_package_arn
 
 Phase = Literal["blue_green", "champion", "ab_start", "ab_shift", "ab_conclude"]
 Next = Literal["wait_stack", "wait_evaluation", "promote", "reject"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from registry_core.errors import InvalidEventError
+
+from mlops_registry.core.errors import InvalidEventError
 
 
 class DeploymentSettings(BaseModel):

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from aws_cdk import App
 from aws_cdk.assertions import Match, Template
-from registry_core.config import EnvironmentConfig, GroupPolicy
 
 from infra import constants
 from infra.config import load_config
@@ -24,6 +23,7 @@ from infra.stacks.monitoring_stack import (
     schedule_expression,
 )
 from infra.stacks.registry_stack import RegistryStack
+from mlops_registry.core.config import EnvironmentConfig, GroupPolicy
 from tests.conftest import cdk_context
 
 ALLOWED_CFN_LINT = {"W3005"}  # redundant DependsOn: standard CDK output

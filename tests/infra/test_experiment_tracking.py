@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from aws_cdk import App
 from policy_sentry.querying.actions import get_action_data
-from registry_core.mlflow_rest import LIFECYCLE_MIRROR_ACTIONS, REST_ACTIONS
 
 from infra.app_factory import build_app
+from mlops_registry.core.mlflow_rest import LIFECYCLE_MIRROR_ACTIONS, REST_ACTIONS
 from tests.conftest import cdk_context
 
 SERVER_ARN_DEV = {

@@ -7,10 +7,10 @@ import re
 from aws_cdk import App, Stack
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Template
-from registry_core.names import ALARM_COMPONENT_MAX, alarm_name_component
 
 from infra.config import load_config
 from infra.constructs.drift_alarms import DriftAlarms
+from mlops_registry.core.names import ALARM_COMPONENT_MAX, alarm_name_component
 from tests.conftest import cdk_context
 
 FEATURES = (

@@ -8,8 +8,8 @@ from typing import Any
 
 from aws_cdk.assertions import Match, Template
 from moto.events.models import EventPattern
-from registry_core.config import publish, read_published
 
+from mlops_registry.core.config import publish, read_published
 from offline.harness import Resolver
 
 EVENTS = Path(__file__).resolve().parents[1] / "integration" / "events"

@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 from aws_cdk import App
 from aws_cdk.assertions import Template
-from registry_core import serving_names as names
-from registry_core.config import ConfigError
 
 from infra import constants
 from infra.config import load_config
 from infra.constructs.promotion_pipeline import TRANSIENT_ERRORS
 from infra.stacks.registry_stack import RegistryStack
 from infra.stacks.serving_stack import ServingStack
+from mlops_registry.core import serving_names as names
+from mlops_registry.core.config import ConfigError
 from tests.conftest import cdk_context
 
 # SageMaker's documented ranges (UpdateEndpoint API reference: BlueGreenUpdatePolicy,

@@ -13,8 +13,8 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from registry_core.config import read_published
 
+from mlops_registry.core.config import read_published
 from offline.moto_ext import sagemaker_extensions
 from tests.conftest import cdk_context
 

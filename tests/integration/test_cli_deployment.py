@@ -1,7 +1,7 @@
 """Where the CLI learns the managed groups: the deployed SSM parameters by default, or ``--config``.
 
 Given policies published as the promotion stack publishes them (``/mlops-registry-<env>/groups/<g>``,
-the JSON of ``registry_core.config.publish``), in an emulated account, the CLI runs from a folder
+the JSON of ``mlops_registry.core.config.publish``), in an emulated account, the CLI runs from a folder
 with no ``cdk.json``; one invalid value in one group fails only what needs that group, naming it.
 """
 
@@ -17,10 +17,10 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from registry_core.config import publish
-from registry_core.config_document import environment_config
 
-from registry_cli.main import main
+from mlops_registry.cli.main import main
+from mlops_registry.core.config import publish
+from mlops_registry.core.config_document import environment_config
 from tests.conftest import cdk_context
 from tests.pipeline.test_cli_support import CliResult
 

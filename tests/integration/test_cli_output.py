@@ -17,12 +17,12 @@ import boto3
 import pytest
 import yaml
 from moto import mock_aws
-from registry_core.config import publish
-from registry_core.config_document import environment_config
 
+from mlops_registry.cli.commands import status as status_command
+from mlops_registry.cli.main import main
+from mlops_registry.core.config import publish
+from mlops_registry.core.config_document import environment_config
 from offline.moto_ext import sagemaker_extensions
-from registry_cli.commands import status as status_command
-from registry_cli.main import main
 from tests.conftest import cdk_context
 from tests.pipeline.test_cli_support import CliResult
 
@@ -165,8 +165,8 @@ def test_register_wait_reports_every_stage_until_it_stops(
 ) -> None:
     import argparse
 
-    from registry_cli.commands import register as register_command
-    from registry_cli.context import CliContext
+    from mlops_registry.cli.commands import register as register_command
+    from mlops_registry.cli.context import CliContext
 
     sm, arn = account
     moves = iter([("Staging", "PendingApproval"), ("Staging", "PendingApproval"), ("Production", "Deployed")])

@@ -24,12 +24,12 @@ from pathlib import Path
 
 import boto3
 import pytest
-from registry_core.config import publish
-from registry_core.config_document import environment_config
 
+from mlops_registry.core.config import publish
+from mlops_registry.core.config_document import environment_config
 from tests.conftest import REPO_ROOT, cdk_context
 
-CLI_PACKAGES = {"registry_cli", "registry_core", "registry_training"}
+SHIPPED = {"mlops_registry"}  # one namespaced package: .core, .cli, .training
 NOT_SHIPPED = ("infra", "promotion", "serving", "monitoring", "offline", "demo", "bench")
 LEFT_BEHIND = ("node_modules", ".venv", ".git", "cdk.out", ".build", ".sandbox", "reports", "*.egg-info", "build")
 
@@ -57,9 +57,11 @@ def test_the_wheel_holds_only_the_clis_packages_and_declares_its_dependencies(wh
         [entry_points] = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
         requires = [line for line in archive.read(metadata).decode().splitlines() if line.startswith("Requires-Dist:")]
         scripts = archive.read(entry_points).decode()
-    assert top == CLI_PACKAGES
-    assert "registry_core/rollback.py" in names and "registry_core/serving_stacks.py" in names
-    assert "registry = registry_cli.main:main" in scripts
+    assert top == SHIPPED
+    subpackages = {name.split("/")[1] for name in names if name.startswith("mlops_registry/") and name.count("/") > 1}
+    assert subpackages == {"core", "cli", "training"}
+    assert "mlops_registry/core/rollback.py" in names and "mlops_registry/core/serving_stacks.py" in names
+    assert "registry = mlops_registry.cli.main:main" in scripts
     pinned = {line.split()[1].split("[")[0].split("=")[0] for line in requires if "extra ==" not in line}
     assert {"boto3", "botocore", "pydantic", "aws-lambda-powertools", "numpy", "PyYAML"} <= pinned
     assert all("==" in line for line in requires), requires  # every dependency pinned
@@ -129,8 +131,8 @@ def test_registry_installed_in_a_fresh_venv_works_outside_the_checkout(
     assert help_.returncode == 0, help_.stderr
     assert help_.stdout.startswith("usage: registry") and "rollback" in help_.stdout
     probe = (
-        "import importlib.util, json, registry_cli; "
-        f"print(json.dumps([registry_cli.__file__] + [bool(importlib.util.find_spec(m)) for m in {NOT_SHIPPED!r}]))"
+        "import importlib.util, json, mlops_registry.cli; "
+        f"print(json.dumps([mlops_registry.cli.__file__] + [bool(importlib.util.find_spec(m)) for m in {NOT_SHIPPED!r}]))"
     )
     found = subprocess.run(
         [installed / "bin" / "python", "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, check=True

@@ -12,10 +12,10 @@ import boto3
 import pytest
 from moto import mock_aws
 from promotion import dispatcher
-from registry_core.approvals import ApprovalStore, PendingApproval
-from registry_core.aws import reset_clients
-from registry_core.errors import InvalidEventError
 
+from mlops_registry.core.approvals import ApprovalStore, PendingApproval
+from mlops_registry.core.aws import reset_clients
+from mlops_registry.core.errors import InvalidEventError
 from offline.moto_ext import LambdaContext
 
 EVENTS = Path(__file__).parent / "events"
@@ -215,7 +215,7 @@ def test_a_studio_decision_by_someone_outside_the_board_resumes_nothing(
     ],
 )
 def test_a_foreign_event_is_rejected_by_name(aws: dict[str, Any], mutate: Any, field: str) -> None:
-    from registry_core.errors import ForeignEventError
+    from mlops_registry.core.errors import ForeignEventError
 
     event = copy.deepcopy(_event("model_package_registered.json"))
     mutate(event)

@@ -16,13 +16,13 @@ from monitoring import drift_handler
 from monitoring.capture import capture_line
 from monitoring.performance import MODEL_QUALITY_NAMESPACE
 from moto import mock_aws
-from registry_core import aws
-from registry_core.baseline import build_feature_baseline, drift_check_baselines, with_performance_baseline
 
 from infra import constants
 from infra.config import GroupPolicy, load_config
 from infra.constructs.drift_alarms import DriftAlarms
 from infra.stacks.monitoring_stack import run_request
+from mlops_registry.core import aws
+from mlops_registry.core.baseline import build_feature_baseline, drift_check_baselines, with_performance_baseline
 from offline.moto_ext import LambdaContext, sagemaker_extensions
 from tests.conftest import cdk_context
 

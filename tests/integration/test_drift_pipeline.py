@@ -23,9 +23,9 @@ from monitoring.adapters import (
 from monitoring.capture import capture_line
 from monitoring.service import MetricDatum
 from moto import mock_aws
-from registry_core import aws
-from registry_core.baseline import baseline_s3_key, build_feature_baseline, drift_check_baselines
 
+from mlops_registry.core import aws
+from mlops_registry.core.baseline import baseline_s3_key, build_feature_baseline, drift_check_baselines
 from offline.moto_ext import LambdaContext, sagemaker_extensions
 
 REGION = "eu-west-1"

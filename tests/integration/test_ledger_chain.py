@@ -17,9 +17,9 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from registry_core.aws import reset_clients
-from registry_core.ledger import Ledger, LedgerEntry
 
+from mlops_registry.core.aws import reset_clients
+from mlops_registry.core.ledger import Ledger, LedgerEntry
 from offline.moto_ext import dynamodb_serializable_writes
 
 REGION = "eu-west-1"

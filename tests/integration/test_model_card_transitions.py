@@ -1,4 +1,4 @@
-"""``registry_core.model_cards`` on moto: create, link, advance with the lifecycle, ensure for foreign packages."""
+"""``mlops_registry.core.model_cards`` on moto: create, link, advance with the lifecycle, ensure for foreign packages."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from registry_core import model_cards
-from registry_core.errors import UnknownPackageError
-from registry_core.lineage import Lineage, ModelArtifacts, model_package_request
 
+from mlops_registry.core import model_cards
+from mlops_registry.core.errors import UnknownPackageError
+from mlops_registry.core.lineage import Lineage, ModelArtifacts, model_package_request
 from offline.moto_ext import sagemaker_extensions
 
 GROUP = "churn-classifier"

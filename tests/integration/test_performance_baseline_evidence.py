@@ -15,11 +15,11 @@ from moto import mock_aws
 from promotion.lifecycle import LifecycleService
 from promotion.performance_baseline import S3PerformanceBaselineStore, validated_quality_evidence
 from promotion.state import PromotionState
-from registry_core import aws
-from registry_core.baseline import PERFORMANCE_BASELINE_PROPERTY, read_performance_baseline
-from registry_core.model_registry import PackageView
 
 from infra.config import load_config
+from mlops_registry.core import aws
+from mlops_registry.core.baseline import PERFORMANCE_BASELINE_PROPERTY, read_performance_baseline
+from mlops_registry.core.model_registry import PackageView
 from tests.conftest import cdk_context
 
 REGION = "eu-west-1"

@@ -10,9 +10,10 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from registry_core.approvals import ApprovalStore, PendingApproval, resume_approval
-from registry_core.aws import reset_clients
-from registry_core.errors import (
+
+from mlops_registry.core.approvals import ApprovalStore, PendingApproval, resume_approval
+from mlops_registry.core.aws import reset_clients
+from mlops_registry.core.errors import (
     ApprovalNotPendingError,
     InvalidEventError,
     LedgerEntryExists,
@@ -20,11 +21,10 @@ from registry_core.errors import (
     ReportUnavailableError,
     UnknownPackageError,
 )
-from registry_core.ledger import Ledger, LedgerEntry
-from registry_core.locks import PromotionLock
-from registry_core.model_registry import ModelRegistry
-from registry_core.reports import read_json_report
-
+from mlops_registry.core.ledger import Ledger, LedgerEntry
+from mlops_registry.core.locks import PromotionLock
+from mlops_registry.core.model_registry import ModelRegistry
+from mlops_registry.core.reports import read_json_report
 from offline.moto_ext import sagemaker_extensions
 
 REGION = "eu-west-1"

@@ -10,10 +10,11 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from registry_core.aws import reset_clients
-from registry_core.errors import DeploymentError, InvalidEventError, ServingBusyError
-from registry_core.serving_stacks import ServingStacks
 from serving.adapters import EndpointTraffic, VariantMetrics, metric_period
+
+from mlops_registry.core.aws import reset_clients
+from mlops_registry.core.errors import DeploymentError, InvalidEventError, ServingBusyError
+from mlops_registry.core.serving_stacks import ServingStacks
 
 REGION = "eu-west-1"
 TEMPLATE = {
@@ -61,7 +62,7 @@ def test_deploy_sets_the_target_and_keeps_every_other_parameter(aws: None) -> No
 def test_deploy_refuses_a_stack_that_is_mid_operation(aws: None) -> None:
     class Busy(ServingStacks):
         def describe(self, stack_name: str) -> Any:
-            from registry_core.serving_stacks import StackView
+            from mlops_registry.core.serving_stacks import StackView
 
             return StackView(stack_name, "UPDATE_IN_PROGRESS", {"ModelPackageArn": ""})
 
@@ -145,7 +146,7 @@ def test_handler_environment_errors_name_the_variable(monkeypatch: pytest.Monkey
     ("group", "actor", "reason", "field"), [("g", " ", "r", "actor"), ("", "a", "r", "group"), ("g", "a", "", "reason")]
 )
 def test_rollback_input_errors_name_the_field(group: str, actor: str, reason: str, field: str) -> None:
-    from registry_core.rollback import rollback_group
+    from mlops_registry.core.rollback import rollback_group
 
     with pytest.raises(InvalidEventError, match=f"{field}: required"):
         rollback_group(group, actor, reason, env_name="dev")

@@ -1,4 +1,4 @@
-"""The training-side helper (``registry_training``, SageMaker SDK v3) against moto.
+"""The training-side helper (``mlops_registry.training``, SageMaker SDK v3) against moto.
 
 The registration it builds is executed against moto -- the direct call through the SDK's session, and
 the pipeline step's captured request sent as SageMaker Pipelines would send it -- and the resulting
@@ -16,10 +16,10 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from registry_core.errors import UnknownGroupError
-from registry_core.lineage import Lineage, ModelArtifacts, RegistrationError, model_package_request
-from registry_core.model_registry import PackageView
 
+from mlops_registry.core.errors import UnknownGroupError
+from mlops_registry.core.lineage import Lineage, ModelArtifacts, RegistrationError, model_package_request
+from mlops_registry.core.model_registry import PackageView
 from offline.moto_ext import sagemaker_extensions
 from offline.samples import churn_reports
 
@@ -51,7 +51,7 @@ def emulated(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulated]:
 
 
 def _registration(**changes: Any) -> Any:
-    from registry_training import ModelRegistration
+    from mlops_registry.training import ModelRegistration
 
     values: dict[str, Any] = {
         "group": GROUP,
@@ -93,7 +93,7 @@ def _assert_contract(package: dict[str, Any], registration: Any) -> None:
 def test_lineage_training_helper_registers_the_contract_with_its_model_card(emulated: Emulated) -> None:
     from sagemaker.core.helper.session_helper import Session
 
-    from registry_training import register_model_package
+    from mlops_registry.training import register_model_package
 
     # Given a trained model's registration, When the training script registers it through the SDK
     registration = _registration(registered_by="arn:aws:iam::123456789012:role/training")
@@ -120,7 +120,7 @@ def test_lineage_training_helper_registers_the_contract_with_its_model_card(emul
 def test_lineage_training_helper_step_request_executes_as_the_contract(emulated: Emulated) -> None:
     from sagemaker.core.workflow.pipeline_context import PipelineSession
 
-    from registry_training import registration_step
+    from mlops_registry.training import registration_step
 
     # Given a pipeline session, When the helper builds the registration step
     registration = _registration()
@@ -169,7 +169,7 @@ def test_lineage_training_helper_step_takes_pipeline_variables(emulated: Emulate
     from sagemaker.core.workflow.pipeline_context import PipelineSession
     from sagemaker.mlops.workflow.pipeline import Pipeline
 
-    from registry_training import registration_step
+    from mlops_registry.training import registration_step
 
     model_data = ParameterString(name="ModelData", default_value=f"s3://{BUCKET}/churn/model.tar.gz")
     training_job = ParameterString(name="TrainingJob", default_value="churn-train-7")
@@ -198,7 +198,7 @@ def test_lineage_training_helper_refuses_invalid_values_before_sagemaker(emulate
     from sagemaker.core.helper.session_helper import Session
     from sagemaker.core.workflow.pipeline_context import PipelineSession
 
-    from registry_training import register_model_package, registration_step
+    from mlops_registry.training import register_model_package, registration_step
 
     bad = _registration(image="1234.dkr.ecr.eu-west-1.amazonaws.com/churn:1", commit_id="HEAD", hyperparameters=[1])
     with pytest.raises(RegistrationError) as raised:
@@ -219,7 +219,7 @@ def test_lineage_training_helper_refuses_invalid_values_before_sagemaker(emulate
 def test_lineage_training_helper_never_creates_a_group(emulated: Emulated) -> None:
     from sagemaker.core.helper.session_helper import Session
 
-    from registry_training import register_model_package
+    from mlops_registry.training import register_model_package
 
     session = Session(boto_session=emulated.boto, sagemaker_client=emulated.sm)
     with pytest.raises(UnknownGroupError):
@@ -229,11 +229,10 @@ def test_lineage_training_helper_never_creates_a_group(emulated: Emulated) -> No
 
 
 def test_training_helper_uploads_computed_evidence_and_registers_it(emulated: Emulated) -> None:
-    from registry_core.evidence.bias import Facet
-    from registry_core.evidence.dataset import from_columns
-    from registry_core.evidence.service import EvidenceSpec, compute_evidence
-
-    from registry_training.evidence import upload_evidence, with_evidence
+    from mlops_registry.core.evidence.bias import Facet
+    from mlops_registry.core.evidence.dataset import from_columns
+    from mlops_registry.core.evidence.service import EvidenceSpec, compute_evidence
+    from mlops_registry.training.evidence import upload_evidence, with_evidence
 
     # Given a validation set scored by the trained model at the end of a training script
     rows = 60
@@ -252,7 +251,7 @@ def test_training_helper_uploads_computed_evidence_and_registers_it(emulated: Em
     registration = with_evidence(_registration(), uris)
     from sagemaker.core.helper.session_helper import Session
 
-    from registry_training import register_model_package
+    from mlops_registry.training import register_model_package
 
     session = Session(boto_session=emulated.boto, sagemaker_client=emulated.sm)
     registered = register_model_package(registration, sagemaker_session=session, managed_groups=[GROUP])

@@ -16,9 +16,9 @@ import pytest
 from mlflow.tracking import MlflowClient
 from moto import mock_aws
 from promotion.gates.metrics import extract_metrics
-from registry_core.lineage import Lineage, RegistrationError
-from registry_core.model_registry import PackageView
 
+from mlops_registry.core.lineage import Lineage, RegistrationError
+from mlops_registry.core.model_registry import PackageView
 from offline.moto_ext import sagemaker_extensions
 from offline.samples import CHURN_FEATURES, churn_reports
 from offline.training_run import LoggedRun, log_training_run
@@ -61,7 +61,7 @@ def _logged(session: Any, url: str, commit: str | None = COMMIT) -> LoggedRun:
 def _register(session: Any, url: str, run_id: str, **options: Any) -> Any:
     from sagemaker.core.helper.session_helper import Session
 
-    from registry_training import register_from_run
+    from mlops_registry.training import register_from_run
 
     return register_from_run(
         run_id,

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from registry_core.errors import RegistryError
 
+from mlops_registry.core.errors import RegistryError
 from offline.harness import PipelineHarness, board_member, ranker_reports
 
 GROUP = "recommender-ranker"

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from registry_core.errors import RegistryError
-
+from mlops_registry.core.errors import RegistryError
 from offline.harness import PipelineHarness, board_member
 from offline.samples import churn_reports
 

@@ -18,14 +18,14 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from registry_core import names
-from registry_core import rollback as rollback_service
-from registry_core.approvals import ApprovalStore
-from registry_core.ledger import now_iso
-from registry_core.rollback import RollbackPorts
 
+from mlops_registry.cli.main import main
+from mlops_registry.core import names
+from mlops_registry.core import rollback as rollback_service
+from mlops_registry.core.approvals import ApprovalStore
+from mlops_registry.core.ledger import now_iso
+from mlops_registry.core.rollback import RollbackPorts
 from offline.harness import PipelineHarness, board_member
-from registry_cli.main import main
 from tests.pipeline.test_cli_support import (
     BOARD_PROFILE,
     COMMIT,

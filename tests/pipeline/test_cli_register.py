@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from registry_core.baseline import read_feature_baseline
-from registry_core.lineage import Lineage
-from registry_core.model_registry import PackageView
 
+from mlops_registry.core.baseline import read_feature_baseline
+from mlops_registry.core.lineage import Lineage
+from mlops_registry.core.model_registry import PackageView
 from offline.harness import PipelineHarness
 from tests.pipeline.test_cli_support import (
     COMMIT,

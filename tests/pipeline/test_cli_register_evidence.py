@@ -14,10 +14,10 @@ import joblib
 import numpy as np
 import pytest
 from promotion.gates import bias, explainability
-from registry_core.baseline import read_feature_baseline
-from registry_core.model_registry import PackageView
 from sklearn.ensemble import RandomForestClassifier
 
+from mlops_registry.core.baseline import read_feature_baseline
+from mlops_registry.core.model_registry import PackageView
 from offline.harness import PipelineHarness
 from tests.pipeline.test_cli_support import CHURN_FEATURES, register_args, run_cli, upload_inputs
 
@@ -114,7 +114,7 @@ def test_register_with_evidence_computed_from_a_data_set(
 
 
 def module_harness_policy(harness: PipelineHarness) -> Any:
-    from registry_core.config import FairnessPolicy, FairnessThreshold
+    from mlops_registry.core.config import FairnessPolicy, FairnessThreshold
 
     return FairnessPolicy(
         protected_attributes=("gender", "age_band"), thresholds=(FairnessThreshold(metric="DI", min=0.0, max=10.0),)

@@ -15,9 +15,9 @@ import pytest
 from mlflow.entities import Dataset, DatasetInput, InputTag
 from mlflow.tracking import MlflowClient
 from promotion.gates.metrics import extract_metrics
-from registry_core.lineage import Lineage
-from registry_core.model_registry import PackageView
 
+from mlops_registry.core.lineage import Lineage
+from mlops_registry.core.model_registry import PackageView
 from offline.harness import PipelineHarness
 from offline.samples import churn_reports
 from tests.pipeline.test_cli_register_evidence import NUMERIC, _holdout

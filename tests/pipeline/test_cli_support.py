@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
+from mlops_registry.cli.main import main
 from offline.harness import PipelineHarness
 from offline.people import credentials_file, role_session
 from offline.samples import CHURN_FEATURES, churn_reports, sample_model
-from registry_cli.main import main
 
 GROUP = "churn-classifier"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +49,7 @@ def feature_baseline(features: list[str] = CHURN_FEATURES) -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=8)
 def _feature_baseline(features: tuple[str, ...]) -> dict[str, Any]:
-    from registry_core.baseline import build_feature_baseline
+    from mlops_registry.core.baseline import build_feature_baseline
 
     rows = 200
     columns: dict[str, list[Any]] = {}
@@ -125,8 +125,8 @@ def announce_cli_registration(harness: PipelineHarness, package_arn: str) -> dic
 def test_cli_import_path_stays_light() -> None:
     # Given a fresh interpreter, When the CLI's entry point is imported
     probe = (
-        "import sys, registry_cli.main, registry_cli.commands.register, registry_cli.commands.describe;"
-        "heavy = [m for m in ('sagemaker', 'aws_cdk', 'registry_training', 'numpy') if m in sys.modules];"
+        "import sys, mlops_registry.cli.main, mlops_registry.cli.commands.register, mlops_registry.cli.commands.describe;"
+        "heavy = [m for m in ('sagemaker', 'aws_cdk', 'mlops_registry.training', 'numpy') if m in sys.modules];"
         "print(','.join(heavy))"
     )
     completed = subprocess.run(
@@ -140,7 +140,7 @@ def test_cli_console_script_is_declared() -> None:
     import tomllib
 
     pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
-    assert pyproject["project"]["scripts"]["registry"] == "registry_cli.main:main"
+    assert pyproject["project"]["scripts"]["registry"] == "mlops_registry.cli.main:main"
 
 
 def test_cli_help_and_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:

@@ -16,9 +16,9 @@ from monitoring.capture import capture_line
 from monitoring.fanout import execution_name, fan_out_input
 from monitoring.models import parse_request
 from monitoring.service import DriftPorts, ServingVersion, run_drift_check
-from registry_core.baseline import build_feature_baseline, read_feature_baseline
 
 from infra import constants
+from mlops_registry.core.baseline import build_feature_baseline, read_feature_baseline
 from offline.harness import PipelineHarness
 
 END = datetime(2026, 1, 31, 12, 0, tzinfo=UTC)

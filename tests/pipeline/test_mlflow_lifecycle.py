@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 from mlflow.tracking import MlflowClient
-from registry_core.lineage import (
+
+from mlops_registry.core.lineage import (
     MLFLOW_EXPERIMENT_ID,
     MLFLOW_MODEL_NAME,
     MLFLOW_MODEL_VERSION,
     MLFLOW_RUN_ID,
     MLFLOW_TRACKING_URI,
 )
-
 from offline.harness import PipelineHarness, Registration, board_member, ranker_reports
 from offline.samples import churn_reports
 

@@ -1,6 +1,6 @@
 """Model cards advance with the lifecycle through the real pipeline (offline harness).
 
-Contract (``registry_core.model_cards.advance_model_card``, called by the promotion pipeline's
+Contract (``mlops_registry.core.model_cards.advance_model_card``, called by the promotion pipeline's
 lifecycle on every stage change): a version registered with the CLI gets a Draft card; entering
 Staging makes it PendingReview, Production Approved, Archived (replaced, rejected, denied) Archived;
 never backwards; a version registered without the CLI gets its card from the pipeline. One emulated registry serves the

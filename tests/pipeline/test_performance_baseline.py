@@ -10,14 +10,14 @@ from typing import Any
 import numpy as np
 import pytest
 from monitoring.performance import MODEL_QUALITY_NAMESPACE
-from registry_core.baseline import (
+
+from infra import constants
+from mlops_registry.core.baseline import (
     PERFORMANCE_BASELINE_PROPERTY,
     build_feature_baseline,
     performance_baseline_s3_key,
     read_performance_baseline,
 )
-
-from infra import constants
 from offline.alarms import evaluate_alarms
 from offline.harness import PipelineHarness, board_member
 from offline.observe import invoke

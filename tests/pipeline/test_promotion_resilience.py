@@ -6,8 +6,8 @@ import threading
 from typing import Any
 
 import pytest
-from registry_core.errors import RegistryError
 
+from mlops_registry.core.errors import RegistryError
 from offline.harness import PipelineHarness, board_member
 from offline.samples import churn_reports
 

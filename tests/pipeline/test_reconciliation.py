@@ -12,8 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from registry_core.errors import RegistryError
-
+from mlops_registry.core.errors import RegistryError
 from offline.harness import ACCOUNT, REGION, PipelineHarness, board_member
 from offline.moto_ext import set_modifying_identity
 from offline.samples import churn_reports

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from registry_core.errors import DeploymentError, NoPreviousVersionError, PromotionLockHeld
-from registry_core.locks import PromotionLock
-from registry_core.rollback import rollback_group
 
+from mlops_registry.core.errors import DeploymentError, NoPreviousVersionError, PromotionLockHeld
+from mlops_registry.core.locks import PromotionLock
+from mlops_registry.core.rollback import rollback_group
 from offline.harness import PipelineHarness, board_member, ranker_reports
 from offline.samples import churn_reports
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from registry_core.config import AbTestPolicy
 from serving.ab_test import AbInputError, VariantCounts, evaluate, final_weights, initial_weights, traffic_share
+
+from mlops_registry.core.config import AbTestPolicy
 
 POLICY = AbTestPolicy(
     challenger_weight=0.2, min_samples_per_variant=500, significance_level=0.05, max_duration_hours=168

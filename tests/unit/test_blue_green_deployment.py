@@ -6,14 +6,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from registry_core.config import GroupPolicy
-from registry_core.errors import DeploymentError, DeploymentTimeoutError
-from registry_core.model_registry import PackageView
-from registry_core.serving_stacks import StackView
 from serving import deployment
 from serving.ab_test import VariantCounts
 from serving.deployment import DeploymentService
 from serving.models import parse_task
+
+from mlops_registry.core.config import GroupPolicy
+from mlops_registry.core.errors import DeploymentError, DeploymentTimeoutError
+from mlops_registry.core.model_registry import PackageView
+from mlops_registry.core.serving_stacks import StackView
 
 ACCOUNT = "123456789012"
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

@@ -14,9 +14,9 @@ from typing import Any
 
 import jsonschema
 import pytest
-from registry_core.config import ConfigError, GroupPolicy, publish, read_published
 
 from infra.config import json_schema, load, load_config
+from mlops_registry.core.config import ConfigError, GroupPolicy, publish, read_published
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONTEXT = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
@@ -469,7 +469,7 @@ def test_invalid_config_is_rejected_naming_the_key(case: str, mutate: Any, env: 
 
 
 def test_validation_defaults_merge_and_reach_the_published_policy() -> None:
-    from registry_core.config import publish, read_published
+    from mlops_registry.core.config import publish, read_published
 
     ctx = _context()
     _registry(ctx)["groups"][2]["validation"]["metricTolerances"] = {"rmse": 0.2}
@@ -501,7 +501,7 @@ def test_real_feature_names_are_accepted() -> None:
 
 
 def test_explainability_label_is_optional_and_published() -> None:
-    from registry_core.config import publish, read_published
+    from mlops_registry.core.config import publish, read_published
 
     assert load_config(_context(), "dev").groups[0].explainability_label is None
     ctx = _context()
@@ -655,13 +655,13 @@ def test_an_environment_without_mlflow_has_no_experiment_tracking() -> None:
 
 @pytest.mark.parametrize("version", ["2.13", "2.16.2", "3.0", "3.0.0"])
 def test_mlflow_versions_sagemaker_documents_are_accepted(version: str) -> None:
-    from registry_core.config import MlflowPolicy
+    from mlops_registry.core.config import MlflowPolicy
 
     assert MlflowPolicy.model_validate({"mlflowVersion": version}).mlflow_version == version
 
 
 def test_the_mlflow_version_error_names_the_value_and_the_served_releases() -> None:
-    from registry_core.config import MlflowPolicy
+    from mlops_registry.core.config import MlflowPolicy
 
     with pytest.raises(ValueError) as refused:
         MlflowPolicy.model_validate({"mlflowVersion": "2.9"})

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from registry_core.config import ConfigError, publish, read_published
 
 from infra.config import load_config
+from mlops_registry.core.config import ConfigError, publish, read_published
 
 CONTEXT = json.loads((Path(__file__).resolve().parents[2] / "cdk.json").read_text())["context"]
 VPC = {"subnetIds": ["subnet-0abc12345def67890"], "securityGroupIds": ["sg-0123abcd"]}

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from registry_cli.main import build_parser
+from mlops_registry.cli.main import build_parser
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTS = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]

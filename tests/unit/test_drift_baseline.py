@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from registry_core.baseline import (
+
+from mlops_registry.core.baseline import (
     SCHEMA,
     BaselineFormatError,
     baseline_s3_key,
@@ -21,7 +22,7 @@ from registry_core.baseline import (
     read_feature_baseline,
     with_performance_baseline,
 )
-from registry_core.errors import ReportUnavailableError
+from mlops_registry.core.errors import ReportUnavailableError
 
 TRAINING: dict[str, list[Any]] = {
     "tenure_months": [1, 5, 5, 12, 24, 36, 48, 60, None, 7],
@@ -149,7 +150,7 @@ PACKAGE = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/churn/3"
 
 
 def test_the_performance_baseline_document_round_trips_and_names_its_location() -> None:
-    from registry_core.baseline import (
+    from mlops_registry.core.baseline import (
         performance_baseline_document,
         performance_baseline_s3_key,
         performance_baseline_uri_from_package,
@@ -176,7 +177,7 @@ def test_the_performance_baseline_document_round_trips_and_names_its_location() 
     ],
 )
 def test_an_invalid_performance_baseline_is_refused_naming_the_field(change: dict[str, Any], path: str) -> None:
-    from registry_core.baseline import performance_baseline_document, read_performance_baseline
+    from mlops_registry.core.baseline import performance_baseline_document, read_performance_baseline
 
     document = {**performance_baseline_document(PACKAGE, {"auc": 0.86}, "s3://b/q.json"), **change}
     with pytest.raises(BaselineFormatError) as error:

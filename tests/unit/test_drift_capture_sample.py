@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 from monitoring.capture import BatchDecoder, CaptureDecoder
 from monitoring.drift import VariantWindow
-from registry_core.baseline import build_feature_baseline, read_feature_baseline
+
+from mlops_registry.core.baseline import build_feature_baseline, read_feature_baseline
 
 SAMPLE = Path(__file__).parent / "capture" / "sagemaker_guide_csv_capture.jsonl"
 FEATURES = tuple(f"c{index:02d}" for index in range(69))

@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from monitoring.capture import BatchDecoder, CaptureDecoder, CorruptCaptureError, capture_line, line_blocks
 from monitoring.drift import FeatureDrift, VariantWindow
-from registry_core.baseline import build_feature_baseline, category_key, numeric_value, read_feature_baseline
+
+from mlops_registry.core.baseline import build_feature_baseline, category_key, numeric_value, read_feature_baseline
 
 FEATURES = ("x", "y", "c")
 AT = datetime(2026, 1, 31, 10, 15, tzinfo=UTC)

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from monitoring.fanout import FanOutRun, compute_partial, execution_name, fan_out_input, parse_run, reduce_partials
 from monitoring.service import run_drift_check
-from registry_core.errors import InvalidEventError
 
+from mlops_registry.core.errors import InvalidEventError
 from tests.unit.test_drift_service import (
     END,
     SERVING,

@@ -14,7 +14,8 @@ from monitoring import metric_names as names
 from monitoring.capture import capture_line
 from monitoring.models import DriftRunRequest, parse_request
 from monitoring.service import DriftPorts, MetricDatum, ServingVersion, run_drift_check
-from registry_core.baseline import (
+
+from mlops_registry.core.baseline import (
     BaselineFormatError,
     FeatureBaseline,
     PerformanceBaseline,
@@ -24,7 +25,7 @@ from registry_core.baseline import (
     read_performance_baseline,
     with_performance_baseline,
 )
-from registry_core.errors import InvalidEventError, ReportUnavailableError
+from mlops_registry.core.errors import InvalidEventError, ReportUnavailableError
 
 END = datetime(2026, 1, 31, 11, 0, tzinfo=UTC)
 FEATURES = ("age", "income", "segment", "unmodelled")

@@ -12,8 +12,9 @@ from monitoring.drift import (
     population_stability_index,
     smoothed,
 )
-from registry_core.baseline import build_feature_baseline, read_feature_baseline
 from scipy import stats
+
+from mlops_registry.core.baseline import build_feature_baseline, read_feature_baseline
 
 
 def _numeric(train: np.ndarray | list[float], **kwargs: int) -> NumericAccumulator:

@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from registry_core.evidence import bias
-from registry_core.evidence.dataset import read_csv
-from registry_core.evidence.errors import EvidenceError
 
+from mlops_registry.core.evidence import bias
+from mlops_registry.core.evidence.dataset import read_csv
+from mlops_registry.core.evidence.errors import EvidenceError
 from tests.oracles.smclarify_env import run_smclarify
 
 TOLERANCE = 1e-9
@@ -172,7 +172,7 @@ def test_flip_test_and_numeric_threshold_facet_agree_with_smclarify(tmp_path: Pa
 
 def test_worked_example_by_hand() -> None:
     # Given: 10 rows; facet d = "F" (4 rows, 1 positive label), a = "M" (6 rows, 4 positive labels)
-    from registry_core.evidence.dataset import from_columns
+    from mlops_registry.core.evidence.dataset import from_columns
 
     data = from_columns(
         {
@@ -195,7 +195,7 @@ def test_worked_example_by_hand() -> None:
 
 
 def test_bad_options_name_the_field() -> None:
-    from registry_core.evidence.dataset import from_columns
+    from mlops_registry.core.evidence.dataset import from_columns
 
     data = from_columns({"sex": ["F", "M"], "y": [1, 0]})
     with pytest.raises(EvidenceError, match="'facet' \\('gender'\\)"):

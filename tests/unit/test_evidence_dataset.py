@@ -7,9 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from registry_core.evidence.dataset import from_columns, read_csv
-from registry_core.evidence.errors import EvidenceError
-from registry_core.evidence.service import EvidenceSpec, compute_evidence
+
+from mlops_registry.core.evidence.dataset import from_columns, read_csv
+from mlops_registry.core.evidence.errors import EvidenceError
+from mlops_registry.core.evidence.service import EvidenceSpec, compute_evidence
 
 
 def test_csv_with_real_column_names_and_missing_cells(tmp_path: Path) -> None:

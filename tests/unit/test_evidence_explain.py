@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from registry_core.evidence import explain
-from registry_core.evidence.errors import EvidenceError
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.inspection import permutation_importance
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsRegressor
+
+from mlops_registry.core.evidence import explain
+from mlops_registry.core.evidence.errors import EvidenceError
 
 FEATURES = ["Age", "Capital Gain", "Education-Num", "Hours per week"]
 

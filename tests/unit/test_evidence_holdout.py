@@ -1,4 +1,4 @@
-"""The platform's holdout evidence from transform outputs (``registry_core.evidence.holdout``) and the
+"""The platform's holdout evidence from transform outputs (``mlops_registry.core.evidence.holdout``) and the
 Processing entry point that runs the same library, checked against scikit-learn."""
 
 from __future__ import annotations
@@ -9,21 +9,21 @@ from typing import Any
 
 import numpy as np
 import pytest
-from registry_core.config import publish
-from registry_core.evidence.dataset import read_csv
-from registry_core.evidence.errors import EvidenceError
-from registry_core.evidence.holdout import (
+from sklearn.inspection import permutation_importance
+from sklearn.metrics import mean_squared_error, r2_score
+
+from infra.config import load_config
+from mlops_registry.core.config import publish
+from mlops_registry.core.evidence.dataset import read_csv
+from mlops_registry.core.evidence.errors import EvidenceError
+from mlops_registry.core.evidence.holdout import (
     HoldoutSpec,
     evidence_from_outputs,
     read_outputs,
     transform_input,
     transform_matrix,
 )
-from registry_core.evidence.processing import run
-from sklearn.inspection import permutation_importance
-from sklearn.metrics import mean_squared_error, r2_score
-
-from infra.config import load_config
+from mlops_registry.core.evidence.processing import run
 from offline.samples import holdout_csv, predict_outputs, sample_model
 from tests.conftest import cdk_context
 

@@ -6,9 +6,10 @@ import math
 
 import numpy as np
 import pytest
-from registry_core.evidence import quality
-from registry_core.evidence.errors import EvidenceError
 from sklearn import metrics as sk
+
+from mlops_registry.core.evidence import quality
+from mlops_registry.core.evidence.errors import EvidenceError
 
 TOLERANCE = 1e-12
 

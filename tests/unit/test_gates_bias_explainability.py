@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 from promotion.gates import bias, explainability
-from registry_core.config import FairnessPolicy, FairnessThreshold
 
+from mlops_registry.core.config import FairnessPolicy, FairnessThreshold
 from offline.samples import bias_report, explainability_report
 
 POLICY = FairnessPolicy(

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 from promotion.gates import metrics
-from registry_core.config import MetricThreshold
+
+from mlops_registry.core.config import MetricThreshold
 
 THRESHOLDS = [
     MetricThreshold(name="auc", baseline=0.80, direction="higher_is_better"),

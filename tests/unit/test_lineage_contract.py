@@ -1,11 +1,12 @@
-"""The registration contract (``registry_core.lineage``): validators, lineage round trip, the request."""
+"""The registration contract (``mlops_registry.core.lineage``): validators, lineage round trip, the request."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-from registry_core.lineage import (
+
+from mlops_registry.core.lineage import (
     MAX_METADATA_VALUE,
     Lineage,
     ModelArtifacts,

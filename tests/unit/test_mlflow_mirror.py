@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from promotion.mlflow_mirror import MlflowMirror
-from registry_core.lineage import MLFLOW_MODEL_NAME, MLFLOW_MODEL_VERSION, MLFLOW_TRACKING_URI
-from registry_core.mlflow_rest import MlflowError
-from registry_core.model_registry import PackageView
+
+from mlops_registry.core.lineage import MLFLOW_MODEL_NAME, MLFLOW_MODEL_VERSION, MLFLOW_TRACKING_URI
+from mlops_registry.core.mlflow_rest import MlflowError
+from mlops_registry.core.model_registry import PackageView
 
 URI = "http://127.0.0.1:5000"
 

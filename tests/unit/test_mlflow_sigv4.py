@@ -20,7 +20,8 @@ import pytest
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from mlflow.tracking import MlflowClient
-from registry_core.mlflow_rest import (
+
+from mlops_registry.core.mlflow_rest import (
     TRACKING_SERVER_HEADER,
     Endpoint,
     MlflowRestClient,

@@ -6,8 +6,9 @@ import re
 from datetime import UTC, datetime
 
 import pytest
-from registry_core.lineage import Lineage
-from registry_core.model_cards import (
+
+from mlops_registry.core.lineage import Lineage
+from mlops_registry.core.model_cards import (
     STATUS_FOR_STAGE,
     ModelCardFields,
     card_name_for,

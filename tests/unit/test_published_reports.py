@@ -12,10 +12,11 @@ import pytest
 from monitoring.drift import NumericAccumulator, population_stability_index
 from promotion.gates import bias, explainability
 from promotion.gates.metrics import extract_metrics
-from registry_core.baseline import read_feature_baseline
-from registry_core.config import FairnessPolicy, FairnessThreshold
-from registry_core.model_registry import PackageView, bias_report_uris
 from scipy import stats
+
+from mlops_registry.core.baseline import read_feature_baseline
+from mlops_registry.core.config import FairnessPolicy, FairnessThreshold
+from mlops_registry.core.model_registry import PackageView, bias_report_uris
 
 PUBLISHED = Path(__file__).resolve().parents[1] / "data" / "published"
 
@@ -121,7 +122,7 @@ def test_a_real_model_quality_statistics_file_feeds_the_metrics_gate() -> None:
 
 
 def test_the_evidence_library_writes_the_published_model_quality_shape() -> None:
-    from registry_core.evidence import quality
+    from mlops_registry.core.evidence import quality
 
     published = _load("model_monitor/sdk_model_quality_regression_statistics.json")
     ours = quality.regression(np.asarray([1.0, 2.0, 3.0, 4.0]), np.asarray([1.1, 1.9, 3.2, 3.7]))
@@ -133,8 +134,8 @@ def test_the_evidence_library_writes_the_published_model_quality_shape() -> None
 
 
 def test_the_evidence_library_writes_the_published_bias_shape() -> None:
-    from registry_core.evidence import bias as evidence_bias
-    from registry_core.evidence.dataset import from_columns
+    from mlops_registry.core.evidence import bias as evidence_bias
+    from mlops_registry.core.evidence.dataset import from_columns
 
     published = _load("clarify/fraud_detection_bias_analysis.json")
     data = from_columns(
@@ -225,7 +226,7 @@ def test_psi_and_ks_from_model_monitor_buckets_match_their_definitions() -> None
 
 
 def test_a_model_monitor_baseline_keeps_the_performance_baseline_added_at_promotion() -> None:
-    from registry_core.baseline import with_performance_baseline
+    from mlops_registry.core.baseline import with_performance_baseline
 
     statistics = _load("model_monitor/documented_schema_data_quality_statistics.json")
     updated = with_performance_baseline(statistics, {"auc": 0.86})
@@ -246,7 +247,7 @@ def test_a_model_monitor_baseline_keeps_the_performance_baseline_added_at_promot
     ],
 )
 def test_a_malformed_model_monitor_statistics_file_names_the_field(change: Any, path: str) -> None:
-    from registry_core.baseline import BaselineFormatError
+    from mlops_registry.core.baseline import BaselineFormatError
 
     statistics = _load("model_monitor/documented_schema_data_quality_statistics.json")
     change(statistics["features"][0])
@@ -263,7 +264,7 @@ def test_the_gates_read_reports_without_the_evidence_librarys_dependencies() -> 
     # Given a fresh interpreter, When the gate handlers are imported (what the promotion Lambda loads)
     probe = (
         "import sys; import promotion.gate_handlers;"
-        "print(','.join(m for m in ('numpy', 'sklearn', 'shap', 'registry_core.evidence') if m in sys.modules))"
+        "print(','.join(m for m in ('numpy', 'sklearn', 'shap', 'mlops_registry.core.evidence') if m in sys.modules))"
     )
     root = Path(__file__).resolve().parents[2]
     completed = subprocess.run(

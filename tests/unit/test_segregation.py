@@ -8,7 +8,8 @@ are ``...:user-profile/DOMAIN/NAME``), not from the code under test.
 from __future__ import annotations
 
 import pytest
-from registry_core.segregation import ReviewBoard, identity_of
+
+from mlops_registry.core.segregation import ReviewBoard, identity_of
 
 BOARD_ROLE = "arn:aws:iam::123456789012:role/governance/ml-board"
 RISK_OFFICER = "arn:aws:iam::123456789012:user/risk-officer"

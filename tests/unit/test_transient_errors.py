@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
-from registry_core.aws_errors import is_transient, transient_errors_are_typed
-from registry_core.errors import TransientServiceError
+
+from mlops_registry.core.aws_errors import is_transient, transient_errors_are_typed
+from mlops_registry.core.errors import TransientServiceError
 
 
 def _client_error(code: str, status: int) -> ClientError:

@@ -15,8 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from registry_core.config import FairnessPolicy, FairnessWaiver
-
+from mlops_registry.core.config import FairnessPolicy, FairnessWaiver
 from promotion.gates.verdict import GateVerdict, as_finite_number
 
 GATE = "bias"

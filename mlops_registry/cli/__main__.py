@@ -1,0 +1,5 @@
+import sys
+
+from mlops_registry.cli.main import main
+
+sys.exit(main())
