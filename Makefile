@@ -69,8 +69,8 @@ sandbox-run: bootstrap  ## run the CLI against the sandbox: ARGS="status --group
 	@test -f $(SANDBOX_DIR)/env || { echo "no sandbox in $(SANDBOX_DIR): run 'make sandbox' in another shell first"; exit 2; }
 	@. $(SANDBOX_DIR)/env && AWS_PROFILE=$(AS) $(VENV)/bin/registry $(ARGS)
 
-sandbox-invoke: bootstrap  ## run a scheduled function now: FUNCTION=DriftFunction [PAYLOAD='{...}']
-	@$(PY) -m offline.sandbox --state $(SANDBOX_DIR) invoke $(FUNCTION) '$(or $(PAYLOAD),{})'
+sandbox-invoke: bootstrap  ## run a function now: FUNCTION=DriftFunction GROUP=G (its schedule's event) or PAYLOAD='{...}'
+	@$(PY) -m offline.sandbox --state $(SANDBOX_DIR) invoke $(FUNCTION) $(if $(GROUP),--schedule-of $(GROUP),'$(or $(PAYLOAD),{})')
 
 sandbox-traffic: bootstrap  ## requests on an A/B endpoint (per-variant metrics): GROUP=G [LIFT=0.5] [REQUESTS=N]
 	@test -n "$(GROUP)" || { echo "GROUP= is required: the A/B-tested group whose challenger serves"; exit 2; }

@@ -9,7 +9,8 @@ on ``127.0.0.1:<port>`` in front of the same in-memory backends. What AWS wires,
   own writes) becomes a ``SageMaker Model Package State Change`` event, matched against the
   synthesized rule's pattern and delivered to the dispatcher on a separate thread, as EventBridge does;
 - the state machine runs the real function code; deployments update the serving stacks;
-- scheduled functions run on demand (``python -m offline.sandbox invoke DriftFunction '{...}'``);
+- scheduled functions run on demand (``python -m offline.sandbox invoke DriftFunction --schedule-of G``: the
+  event the group's schedule sends now; or a JSON event of your own);
 - A/B endpoints get traffic on demand (``python -m offline.sandbox traffic GROUP``): the per-variant
   metrics SageMaker and the application would publish, so an A/B test runs to its decision;
 - two named identities, ``alice`` (data scientist) and ``bob`` (review board), are IAM users with their
@@ -38,6 +39,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -51,6 +53,7 @@ HOST = "127.0.0.1"
 ENV_FILE = "env"
 PID_FILE = "sandbox.pid"
 LOG_FILE = "sandbox.log"
+SCHEDULES_FILE = "schedules.json"  # each group's drift schedule input, as synthesized (rebuilt at every start)
 SAVE_INTERVAL_SECONDS = 2.0  # the state is saved when it changed, checked this often (and at Ctrl-C)
 
 
@@ -144,6 +147,10 @@ class Layout:
     @property
     def samples(self) -> Path:
         return self.root / "samples"
+
+    @property
+    def schedules_file(self) -> Path:
+        return self.root / SCHEDULES_FILE
 
 
 def _load_context(config_path: Path, env_name: str | None) -> tuple[dict[str, Any], Any]:
@@ -290,6 +297,8 @@ def serve(
         try:
             _write_profiles(layout, endpoint, REGION, identities)
             layout.env_file.write_text(_environment(layout, endpoint, REGION, config_path, config.name, harness))
+            schedules = {group.name: harness.drift_schedule_input(group.name) for group in config.groups}
+            layout.schedules_file.write_text(json.dumps(schedules, indent=1))
             layout.pid_file.write_text(str(os.getpid()))
             if restored:
                 out(_restored_line(state, restored))
@@ -338,6 +347,18 @@ def _banner(layout: Layout, endpoint: str, config: Any, identities: dict[str, di
             "See docs/sandbox.md for a whole promotion. Ctrl-C stops the sandbox.",
         ]
     )
+
+
+def schedule_payload(group: str, layout: Layout, now: datetime | None = None) -> str:
+    """What the group's drift schedule sends at ``now``: its synthesized input, ``windowEnd`` the scheduled
+    time (EventBridge Scheduler's ``<aws.scheduler.scheduled-time>``, to the minute)."""
+    if not layout.schedules_file.is_file():
+        raise SandboxError(f"{layout.schedules_file}: no sandbox is running (start one with `make sandbox`)")
+    schedules = json.loads(layout.schedules_file.read_text())
+    if group not in schedules:
+        raise SandboxError(f"group {group!r} has no drift schedule; scheduled groups: {', '.join(sorted(schedules))}")
+    scheduled = (now or datetime.now(UTC)).replace(second=0, microsecond=0)
+    return json.dumps({**schedules[group], "windowEnd": scheduled.strftime("%Y-%m-%dT%H:%M:%SZ")})
 
 
 def invoke(function_fragment: str, payload: str, layout: Layout) -> int:
@@ -484,7 +505,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     run = commands.add_parser("invoke", help="invoke a deployed function now (a schedule's job, on demand)")
     run.add_argument("function", help="a fragment of the function's name, e.g. DriftFunction")
-    run.add_argument("payload", nargs="?", default="{}", help="JSON event")
+    event = run.add_mutually_exclusive_group()
+    event.add_argument("payload", nargs="?", default="{}", help="JSON event")
+    event.add_argument("--schedule-of", metavar="GROUP", help="the event the group's drift schedule sends now")
     send = commands.add_parser("traffic", help="requests on an A/B endpoint: the per-variant metrics it evaluates")
     send.add_argument("group", help="an A/B-tested group whose challenger serves")
     send.add_argument(
@@ -514,7 +537,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 0
         if args.command == "invoke":
-            return invoke(args.function, args.payload, layout)
+            payload = schedule_payload(args.schedule_of, layout) if args.schedule_of else args.payload
+            return invoke(args.function, payload, layout)
         if args.command == "traffic":
             print(traffic(args.group, layout, args.requests, args.lift, args.base_rate, args.seed, args.wait))
             return 0

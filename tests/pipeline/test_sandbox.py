@@ -21,22 +21,12 @@ from typing import Any
 
 import pytest
 
+from tests.documented import make_from_repository, session_make_lines, session_script
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REGISTRY = Path(sys.executable).with_name("registry")
 START_TIMEOUT = 120
 SEPARATOR = "--- next command ---"
-
-
-def shell_examples(document: Path) -> str:
-    """The ``bash`` blocks of a document as one script; ``make`` lines (another shell's job) are left out."""
-    blocks = re.findall(r"```bash\n(.*?)```", document.read_text(), flags=re.S)
-    assert blocks, f"{document} has no bash example"
-    lines = []
-    for block in blocks:
-        for line in block.replace("\\\n", " ").splitlines():
-            if line.strip() and not line.lstrip().startswith("make "):
-                lines.append(line)
-    return "\n".join(lines) + "\n"
 
 
 def _free_port() -> int:
@@ -61,6 +51,18 @@ def _run(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=300,
     )
+
+
+def _make(line: str, state: Path) -> subprocess.CompletedProcess[str]:
+    """A documented ``make`` line, run from the repository on the sandbox's folder."""
+    return subprocess.run(
+        make_from_repository(line, state), env=_user_environment(), capture_output=True, text=True, timeout=300
+    )
+
+
+def _documented_make(document: Path, target: str) -> str:
+    [line] = [line for line in session_make_lines(document) if line.split()[1] == target]
+    return line
 
 
 def _cli_json(cwd: Path, *args: str) -> Any:
@@ -170,7 +172,7 @@ def test_sandbox_runs_the_documented_sessions_through_the_cli_and_keeps_its_stat
 
     # When docs/sandbox.md's sessions run as written (register as alice, approve as bob, roll back; the
     # A/B group's first version, then a challenger approved: its test starts and waits for traffic)
-    documented = shell_examples(REPO_ROOT / "docs" / "sandbox.md")
+    documented = session_script(REPO_ROOT / "docs" / "sandbox.md")
     session = _run(documented, user_dir)
     assert session.returncode == 0, f"docs/sandbox.md failed:\n{session.stdout}\n{session.stderr}"
 
@@ -197,8 +199,26 @@ def test_sandbox_runs_the_documented_sessions_through_the_cli_and_keeps_its_stat
     )
     assert ranker[1]["stage"] == "Production" and ranker[2]["stage"] == "Staging", ranker
 
+    # When the README's session runs as written: its shell lines in the user's folder, its make lines
+    # from the repository (the history through make as bob, the drift schedule's event sent now)
+    readme = REPO_ROOT / "README.md"
+    teaser = _run(session_script(readme), user_dir)
+    assert teaser.returncode == 0, f"README.md's session failed:\n{teaser.stdout}\n{teaser.stderr}"
+    assert "churn-classifier" in teaser.stdout and "Production" in teaser.stdout, teaser.stdout
+    history = _make(_documented_make(readme, "sandbox-run"), state)
+    assert history.returncode == 0, history.stdout + history.stderr
+    assert "review-board/bob" in history.stdout and "roll" in history.stdout.lower(), history.stdout
+    drift = _make(_documented_make(readme, "sandbox-invoke"), state)
+    assert drift.returncode == 0, drift.stdout + drift.stderr
+    run = json.loads(drift.stdout)
+    assert (
+        run["group"] == "churn-classifier"
+        and run["version"] == 1
+        and run["endpointName"] == "mlops-registry-dev-churn-classifier"
+    ), run
+
     # When docs/cli.md's examples run as written
-    reference = _run(". .sandbox/env\n" + shell_examples(REPO_ROOT / "docs" / "cli.md"), user_dir)
+    reference = _run(". .sandbox/env\n" + session_script(REPO_ROOT / "docs" / "cli.md"), user_dir)
     assert reference.returncode == 0, f"docs/cli.md failed:\n{reference.stdout}\n{reference.stderr}"
     fraud = _versions(user_dir, "fraud-detector")
     assert (fraud[1]["stage"], fraud[2]["stage"], fraud[3]["stage"]) == ("Production", "Archived", "Archived"), fraud
@@ -241,8 +261,8 @@ def test_sandbox_runs_the_documented_sessions_through_the_cli_and_keeps_its_stat
     assert churn[3]["stage"] == "Production" and "Primary" in str(churn[3]["serving"]), churn
     assert churn[1]["stage"] == "Archived", churn
 
-    # When traffic reaches the A/B endpoint (what `make sandbox-traffic GROUP=recommender-ranker` runs)
-    traffic = _sandbox_command(state, "traffic", "recommender-ranker", "--lift", "0.5")
+    # When traffic reaches the A/B endpoint (docs/sandbox.md's `make sandbox-traffic` line, as written)
+    traffic = _make(_documented_make(REPO_ROOT / "docs" / "sandbox.md", "sandbox-traffic"), state)
     assert traffic.returncode == 0, traffic.stderr
     assert re.search(r"Challenger weight 0\.20\s+2000 invocations", traffic.stdout), traffic.stdout
     # Then the A/B test decides for the challenger: all traffic shifted to it, v2 in Production, v1 archived
@@ -258,9 +278,9 @@ def test_sandbox_runs_the_documented_sessions_through_the_cli_and_keeps_its_stat
     assert ab["decision"] == "challenger", ab
     assert ab["variants"]["Challenger"]["invocations"] == 2000, ab["variants"]
 
-    # When the user stops the sandbox and resets it
+    # When the user stops the sandbox and resets it (the README's `make sandbox-reset`)
     _stop(restarted, output)
-    reset = _sandbox_command(state, "reset")
+    reset = _make("make sandbox-reset", state)
     # Then its folder is gone
     assert reset.returncode == 0, reset.stderr
     assert not state.exists()
