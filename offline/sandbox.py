@@ -208,7 +208,8 @@ def _write_profiles(layout: Layout, endpoint: str, region: str, identities: dict
     (layout.root / "config").write_text("\n".join(config))
 
 
-def _environment(layout: Layout, endpoint: str, region: str, config_path: Path, env_name: str, harness: Any) -> str:
+def _environment(layout: Layout, endpoint: str, region: str, env_name: str, harness: Any) -> str:
+    """No config file: the CLI reads the groups from the sandbox's SSM parameters, as in an account."""
     root = layout.root.resolve()
     variables = {
         "AWS_CONFIG_FILE": str(root / "config"),
@@ -217,7 +218,6 @@ def _environment(layout: Layout, endpoint: str, region: str, config_path: Path, 
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_REGION": region,
         "AWS_DEFAULT_REGION": region,
-        "REGISTRY_CONFIG": str(config_path.resolve()),
         "REGISTRY_ENV": env_name,
         "SANDBOX_ARTIFACTS": f"s3://{harness.artifacts_bucket}",
         "SANDBOX_MODELS": f"s3://{harness.models_bucket}",
@@ -296,7 +296,7 @@ def serve(
         server.start()
         try:
             _write_profiles(layout, endpoint, REGION, identities)
-            layout.env_file.write_text(_environment(layout, endpoint, REGION, config_path, config.name, harness))
+            layout.env_file.write_text(_environment(layout, endpoint, REGION, config.name, harness))
             schedules = {group.name: harness.drift_schedule_input(group.name) for group in config.groups}
             layout.schedules_file.write_text(json.dumps(schedules, indent=1))
             layout.pid_file.write_text(str(os.getpid()))
@@ -397,6 +397,7 @@ def traffic(
     metrics) and successes (the application's success metric), routed by the variants' current weights."""
     import boto3
 
+    from mlops_registry.cli.config import PublishedPolicies
     from mlops_registry.core.names import endpoint_name
     from mlops_registry.core.serving_names import VARIANT_CHALLENGER, VARIANT_CHAMPION
     from offline.traffic import default_requests, put_variant_metrics, simulate
@@ -404,23 +405,24 @@ def traffic(
     variables = _read_env(layout)
     if not variables.get("AWS_ENDPOINT_URL"):
         raise SandboxError(f"{layout.env_file}: no sandbox is running (start one with `make sandbox`)")
-    _, config = _load_context(Path(variables["REGISTRY_CONFIG"]), variables.get("REGISTRY_ENV"))
-    groups = {g.name: g for g in config.groups}
-    if group_name not in groups:
-        raise SandboxError(
-            f"GROUP={group_name!r}: not a group of environment {config.name!r}; groups: {sorted(groups)}"
-        )
-    group = groups[group_name]
+    session = boto3.session.Session(
+        aws_access_key_id="sandbox", aws_secret_access_key="sandbox", region_name=variables.get("AWS_REGION")
+    )
+    # The group's policy as the functions and the CLI read it: published in the sandbox's SSM parameters
+    deployed = PublishedPolicies(
+        env_name=variables["REGISTRY_ENV"], ssm=session.client("ssm", endpoint_url=variables["AWS_ENDPOINT_URL"])
+    )
+    names = deployed.group_names()
+    if group_name not in names:
+        raise SandboxError(f"GROUP={group_name!r}: not a group of environment {deployed.env_name!r}; groups: {names}")
+    group = deployed.group(group_name)
     if group.deployment.mode != "ab_test":
-        ab_groups = sorted(g.name for g in config.groups if g.deployment.mode == "ab_test")
+        ab_groups = [name for name in names if deployed.group(name).deployment.mode == "ab_test"]
         raise SandboxError(
             f"GROUP={group_name!r}: deployment mode is {group.deployment.mode}, not ab_test; A/B groups: {ab_groups}"
         )
     policy = group.deployment.ab_test
-    session = boto3.session.Session(
-        aws_access_key_id="sandbox", aws_secret_access_key="sandbox", region_name=variables.get("AWS_REGION")
-    )
-    endpoint = endpoint_name(config.name, group_name)
+    endpoint = endpoint_name(deployed.env_name, group_name)
     sagemaker = session.client("sagemaker", endpoint_url=variables["AWS_ENDPOINT_URL"])
     deadline = time.monotonic() + wait_seconds
     while True:  # an approval just given deploys the challenger within seconds: wait for it
