@@ -44,13 +44,18 @@ def _shared_loader(data_path: str | None) -> botocore.loaders.Loader:
 
 class AwsSession:
     def __init__(self, options: AwsOptions, default_region: Callable[[], str | None] | None = None) -> None:
-        """``default_region`` is asked only when neither ``--region``, the environment nor the profile names one."""
+        """``default_region`` is asked only when neither ``--region``, the environment nor the profile names one.
+
+        The region's precedence is the AWS CLI's: ``--region``, ``AWS_REGION``, ``AWS_DEFAULT_REGION``, the
+        profile (boto3 itself reads only the last two)."""
         self.options = options
         core = botocore.session.Session()
         core.register_component("data_loader", _shared_loader(core.get_config_variable("data_path")))
         try:
             self._session = boto3.session.Session(
-                botocore_session=core, profile_name=options.profile, region_name=options.region
+                botocore_session=core,
+                profile_name=options.profile,
+                region_name=options.region or os.environ.get("AWS_REGION") or None,
             )
         except ProfileNotFound as error:
             raise UsageError(
@@ -59,7 +64,7 @@ class AwsSession:
         region = self._session.region_name or (default_region() if default_region else None)
         if not region:
             raise UsageError(
-                "no AWS region: pass --region, set AWS_REGION, or configure one for the profile",
+                "no AWS region: pass --region, set AWS_REGION (or AWS_DEFAULT_REGION), or configure one for the profile",
             )
         self.region: str = region
         self._clients: dict[str, Any] = {}
