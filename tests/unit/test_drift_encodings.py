@@ -420,3 +420,89 @@ def test_an_unclosed_quote_in_one_csv_payload_does_not_spill_into_the_next() -> 
     # the first payload is one malformed row (its quote runs to its end); the next two payloads: 3 rows
     assert (batch.rows, batch.malformed_rows, batch.records) == (3, 1, 3)
     assert through_batches(lines) == through_lines(lines)
+
+
+def _json_capture(payload: str, base64: bool = False) -> bytes:
+    encoding = "BASE64" if base64 else "JSON"
+    return capture_line(payload, content_type="application/json", encoding=encoding, inference_time=AT).encode()
+
+
+@pytest.mark.parametrize("base64", [False, True])
+def test_object_and_instances_payloads_take_the_straight_typed_read(
+    base64: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the common payloads: objects of feature values (keys missing, values null), and
+    # {"instances": [objects]} beside feature keys the reference ignores, in separate blocks
+    rows = [(float(i) / 3, i % 7, ["a", "b", "zz"][i % 3]) for i in range(40)]
+    objects = [dict(zip(FEATURES, row, strict=True)) for row in rows]
+    objects[3].pop("x")
+    objects[5]["y"] = None
+    objects[6]["c"] = None
+    object_lines = [_json_capture(json.dumps(o), base64) for o in objects]
+    instance_lines = [
+        _json_capture(json.dumps({"instances": objects[i : i + 6], **({"x": 99.0} if i == 6 else {})}), base64)
+        for i in range(0, 40, 6)
+    ]
+    instance_lines.append(_json_capture('{"instances": []}', base64))  # no rows, not malformed
+    expected = [through_lines(object_lines), through_lines(instance_lines)]
+
+    def general(*_: Any) -> None:
+        raise AssertionError("the general (wrapped, inferred) reading was used")
+
+    # When decoded column-wise, Then neither the general reading nor the per-payload reference is used,
+    # and every count, PSI and KS is the reference's
+    monkeypatch.setattr(BatchDecoder, "_add_json_columnar", general)
+    monkeypatch.setattr(BatchDecoder, "_add_json", general)
+    assert [through_batches(object_lines), through_batches(instance_lines)] == expected
+
+
+def test_payloads_the_straight_read_cannot_mirror_read_as_the_reference_reads_them() -> None:
+    # Given object payloads each with something the typed read must not take as a plain row
+    odd = [
+        '{"instances": null, "x": 1, "y": 2, "c": "a"}',  # an unexpected key for the reference
+        '{"\\u0069nstances": null, "x": 1}',  # the same key, escaped
+        '{"instances": [null, {"x": 1, "y": 2, "c": "a"}]}',  # a null instance: a malformed row
+        '{"instances": [{"x": 1, "y": 2, "c": "a", "extra": 3}]}',  # an unexpected key in an instance
+        '{"instances": [[1, 2, "a"]]}',  # positional instances
+        '{"instances": "x"}',  # instances that are not a list
+        '{"x": 1, "y": 2, "c": "a"}{"x": 3}',  # two objects in one payload: corrupt
+        ' {"x": 1, "y": 2, "c": "a"}',  # leading white space
+        '{"x": 1' + "0" * 400 + ', "y": -1' + "0" * 400 + ', "c": "a"}',  # integers beyond a double
+        '{"x": NaN, "y": Infinity, "c": "a"}',  # the standard library's spellings
+        '{"x": true, "y": false, "c": "a"}',  # booleans where numbers belong
+        '{"x": "2.5", "y": 2, "c": 1.0}',  # text where a number belongs, a number where text does
+        '{"x": 1, "x": 2, "y": 3, "c": "a"}',  # a duplicate key: the last one counts
+        '{"c": "caf\\u00e9", "x": 1}',  # an escape in a value
+    ]
+    plain = '{"x": 1.5, "y": 2, "c": "b"}'
+    for payload in odd:
+        for base64 in (False, True):
+            # When each sits in a block of plain payloads (alone, and with instances payloads beside)
+            lines = [_json_capture(plain, base64), _json_capture(payload, base64), _json_capture(plain, base64)]
+            mixed = [*lines, _json_capture('{"instances": [' + plain + "]}", base64)]
+            # Then the column-wise reading gives the reference's counts and statistics
+            assert through_batches(lines) == through_lines(lines), payload
+            assert through_batches(mixed) == through_lines(mixed), payload
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=finite_rows(), kinds=st.lists(st.sampled_from(["object", "instances"]), min_size=1, max_size=12))
+def test_object_and_instances_payloads_mixed_in_a_block_read_as_the_reference_reads_them(
+    rows: list[tuple[Any, ...]], kinds: list[str]
+) -> None:
+    # Given object payloads and {"instances": [...]} payloads mixed in one block
+    lines = []
+    for index, kind in enumerate(kinds):
+        chunk = rows[index :: len(kinds)] or rows[:1]
+        lines.append(_json_capture(json.dumps(json_payload(kind, chunk))))
+    # Then column-wise and line by line agree on every count, PSI and KS
+    assert through_batches(lines) == through_lines(lines)
+
+
+def test_csv_integers_beyond_a_double_read_as_float_reads_them() -> None:
+    # Given a CSV column Arrow infers as int64 (text beside it elsewhere) holding integers beyond 2**53
+    rows = [(False, 0, None), (None, 2**53 + 1, None), (1.5, -(2**62) - 1, "a")]
+    for encoding in ("CSV", "BASE64-CSV", "JSON"):
+        lines = lines_for(rows, encoding, 2)
+        # Then they round as float(int) does, on every path
+        assert through_batches(lines) == through_lines(lines) == through_numpy(rows, 2), encoding
