@@ -506,3 +506,20 @@ def test_csv_integers_beyond_a_double_read_as_float_reads_them() -> None:
         lines = lines_for(rows, encoding, 2)
         # Then they round as float(int) does, on every path
         assert through_batches(lines) == through_lines(lines) == through_numpy(rows, 2), encoding
+
+
+def test_a_base64_payload_outside_the_alphabet_is_counted_corrupt_and_the_rest_decoded() -> None:
+    # Given BASE64 payloads of valid lengths and padding, one with a character outside the alphabet
+    # (the URL-safe "-", "*", a space) so only the decoder itself can refuse it, and CSV and JSON inside
+    good_csv = capture_line("1,2,a", encoding="BASE64", inference_time=AT)
+    good_json = capture_line(
+        '{"x": 1.5, "y": 2, "c": "b"}', content_type="application/json", encoding="BASE64", inference_time=AT
+    )
+    encoded = json.loads(good_csv)["captureData"]["endpointInput"]["data"]
+    for bad in ("MSwy-GE=", "MSwy*GE=", "MSwy GE="):
+        line = good_csv.replace(encoded, bad).encode()
+        for lines in ([good_csv.encode(), line], [good_json.encode(), line, good_json.encode(), good_csv.encode()]):
+            # When decoded column-wise, Then the bad payload is one corrupt record and the others read as the reference
+            batch = BatchDecoder(FEATURES, categorical=["c"]).decode(lines, START, END)
+            assert batch.corrupt_records == 1, bad
+            assert through_batches(lines) == through_lines(lines), bad
