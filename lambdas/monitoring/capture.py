@@ -219,7 +219,7 @@ class BatchDecoder:
     straight with a typed schema when each is an object of feature values or ``{"instances":
     [objects]}``, the common requests; otherwise each wrapped as ``{"p": payload}``, so lists of
     objects, positional rows and ``instances`` of lists also come out as Arrow columns), and one ``pybase64`` (SIMD) decode of every BASE64 payload's
-    concatenation, checked first in one scan. Whatever Arrow reads differently from the reference
+    concatenation (the padding checked first, the alphabet by the decode itself). Whatever Arrow reads differently from the reference
     (``CaptureDecoder``: duplicate keys, mixed types in a column, keys outside the feature order, huge
     integers in a categorical column, payloads spread over lines) sends that part of the chunk to the
     reference, so a strange payload costs speed, never a different statistic.
@@ -339,23 +339,23 @@ class BatchDecoder:
         valid = lengths % 4 == 0
         # "=" only as one or two final characters (then it reads as "A": zero bits), and the alphabet,
         # which pybase64 checks as it decodes: one SIMD decode of every payload at once (~20x binascii)
-        whole = None
+        raw: bytes | None = None
         if valid.all() and int(equals.sum()) == int(pads.sum()):
             with contextlib.suppress(binascii.Error):  # a character outside the alphabet
-                whole = pybase64.b64decode(encoded.replace(b"=", b"A"), validate=True)
-        if whole is None:
+                raw = pybase64.b64decode(encoded.replace(b"=", b"A"), validate=True)
+        if raw is None:
             pattern = r"^[A-Za-z0-9+/]*={0,2}$"  # some payload is not BASE64: find which, one by one
             valid &= pc.match_substring_regex(texts, pattern).to_numpy(zero_copy_only=False)
             rejected += int((~valid).sum())
             mask = pa.array(valid)
             texts, as_json, lengths, pads = texts.filter(mask), as_json.filter(mask), lengths[valid], pads[valid]
             if len(texts):  # every payload left is BASE64 now
-                whole = pybase64.b64decode(_string_values(texts).replace(b"=", b"A"), validate=True)
+                raw = pybase64.b64decode(_string_values(texts).replace(b"=", b"A"), validate=True)
         batch.corrupt_records += rejected
         batch.records -= rejected
-        if not len(texts) or whole is None:
+        if not len(texts) or raw is None:
             return None, None
-        whole = np.frombuffer(whole, dtype=np.uint8)
+        whole = np.frombuffer(raw, dtype=np.uint8)
         ends = np.cumsum(lengths) // 4 * 3
         keep = np.ones(whole.size, dtype=bool)
         keep[ends[pads >= 1] - 1] = False
