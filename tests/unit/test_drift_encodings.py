@@ -523,3 +523,16 @@ def test_a_base64_payload_outside_the_alphabet_is_counted_corrupt_and_the_rest_d
             batch = BatchDecoder(FEATURES, categorical=["c"]).decode(lines, START, END)
             assert batch.corrupt_records == 1, bad
             assert through_batches(lines) == through_lines(lines), bad
+
+
+def test_base64_csv_payloads_of_every_padding_read_as_the_reference_reads_them() -> None:
+    # Given BASE64 CSV payloads whose encodings end in no, one and two "=", with and without a final
+    # newline, a blank line and a row of the wrong width, all in one block of CSV only
+    texts = ["1,2,a", "1.5,2,ab", "10,2,abc\n", "1,2,b\n\n3,4,ab", "7,8", "2.5,-1,zz\r\n"]
+    lines = [capture_line(text, encoding="BASE64", inference_time=AT).encode() for text in texts]
+    pads = {json.loads(line)["captureData"]["endpointInput"]["data"].count("=") for line in lines}
+    assert pads == {0, 1, 2}
+    # When decoded column-wise, Then rows, malformed rows and statistics are the reference's
+    batch = BatchDecoder(FEATURES, categorical=["c"]).decode(lines, START, END)
+    assert (batch.rows, batch.malformed_rows) == (6, 1)
+    assert through_batches(lines) == through_lines(lines)
