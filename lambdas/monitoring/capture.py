@@ -215,10 +215,9 @@ class BatchDecoder:
 
     Every step is one call over the whole chunk, never a Python loop over its records: one
     ``pyarrow.json`` read of the JSON lines (the envelopes), one ``pyarrow.csv`` read of every CSV
-    payload (direct, and BASE64 ones decoded), one ``pyarrow.json`` read of every JSON payload (read
-    straight with a typed schema when each is an object of feature values or ``{"instances":
-    [objects]}``, the common requests; otherwise each wrapped as ``{"p": payload}``, so lists of
-    objects, positional rows and ``instances`` of lists also come out as Arrow columns), and one ``pybase64`` (SIMD) decode of every BASE64 payload's
+    payload (direct, and BASE64 ones decoded), one ``pyarrow.json`` read of every JSON payload (each
+    wrapped as ``{"p": payload}``, so objects, lists of objects, positional rows and ``instances`` all
+    come out as Arrow columns), and one ``pybase64`` (SIMD) decode of every BASE64 payload's
     concatenation (the padding checked first, the alphabet by the decode itself). Whatever Arrow reads differently from the reference
     (``CaptureDecoder``: duplicate keys, mixed types in a column, keys outside the feature order, huge
     integers in a categorical column, payloads spread over lines) sends that part of the chunk to the
@@ -468,77 +467,9 @@ class BatchDecoder:
         arrays = [array for array in arrays if array is not None and len(array)]
         if not arrays:
             return
-        if self._add_json_objects(arrays, batch):
-            return
         blob = b"".join(_joined(array, '{"p":', "}\n") for array in arrays)
         if not self._add_json_columnar(blob, sum(map(len, arrays)), batch):
             self._add_json([payload for array in arrays for payload in array.to_pylist()], batch)
-
-    def _add_json_objects(self, arrays: list[Any], batch: DecodedBatch) -> bool:
-        """The common payloads, read straight (no wrapper, no inference): one typed ``pyarrow.json``
-        read of payloads that are each an object of feature values or ``{"instances": [objects]}``
-        (numbers in the numeric features, text in the categorical ones). ``False`` (nothing added)
-        for any other payload, which the general reading then takes.
-
-        The typed read refuses whatever the reference reads differently (a key outside the feature
-        order, a duplicate key, a value of another type, a number beyond a double, positional rows),
-        and what it cannot refuse is checked here: a payload over several lines, a null instance, and
-        an ``"instances"`` key whose value is null (an object row with an unexpected key for the
-        reference; Arrow cannot tell it from an absent key, so a block that may hold one is left to
-        the general reading)."""
-        pa, pc, _, pjson = _arrow()
-        if not self.features or "instances" in self._feature_set:
-            return False
-        count = sum(map(len, arrays))
-        if not all(_all_start_with(array, ord("{")) for array in arrays):
-            return False
-        blob = b"".join(_joined(array, "", "\n") for array in arrays)
-        if _count_newlines(blob) != count or b"\r" in blob:
-            return False
-        row = pa.struct([(f, pa.string() if f in self.categorical else pa.float64()) for f in self.features])
-        try:
-            table = pjson.read_json(
-                io.BytesIO(blob),
-                read_options=pjson.ReadOptions(use_threads=False, block_size=max(1 << 20, len(blob) + 1)),
-                parse_options=pjson.ParseOptions(
-                    explicit_schema=pa.schema([*row, ("instances", pa.list_(row))]), unexpected_field_behavior="error"
-                ),
-            )
-        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, UnicodeDecodeError):
-            return False
-        if table.num_rows != count:
-            return False
-        instances = table.column("instances").combine_chunks()
-        listed = pc.is_valid(instances)
-        objects = instances.null_count  # rows that are an object of feature values
-        if objects and (b'"instances"' in blob or b"\\u" in blob):
-            return False  # perhaps `"instances": null`: the reference counts an unexpected key
-        parts: list[list[Any]] = [[] for _ in self.features]
-        rows = 0
-        if objects:
-            whole = objects == count
-            for position, feature in enumerate(self.features):
-                column = table.column(feature).combine_chunks()
-                parts[position].append(column if whole else column.filter(pc.invert(listed)))
-            rows += objects
-        if instances.null_count != count:
-            items = instances.flatten()
-            if items.null_count:
-                return False  # a null instance: a malformed row for the reference
-            for position, feature in enumerate(self.features):
-                parts[position].append(items.field(feature))
-            rows += len(items)
-        columns = []
-        for feature, pieces in zip(self.features, parts, strict=True):
-            column = pa.concat_arrays(pieces) if len(pieces) > 1 else pieces[0]
-            column = _plain_json_column(pa, pc, column, categorical=feature in self.categorical)
-            if column is None:
-                return False
-            columns.append(column)
-        batch.rows += rows
-        for feature, column in zip(self.features, columns, strict=True):
-            batch.columns[feature].append(column)
-        return True
 
     def _add_json_columnar(self, blob: bytes, count: int, batch: DecodedBatch) -> bool:
         """Read ``count`` wrapped payloads (one per line) into columns; ``False`` (nothing added) when
@@ -683,21 +614,6 @@ def _count_newlines(blob: bytes) -> int:
     import numpy as np
 
     return int(np.count_nonzero(np.frombuffer(blob, dtype=np.uint8) == ord("\n")))
-
-
-def _all_start_with(array: Any, byte: int) -> bool:
-    """Whether every value of an Arrow string array is non-empty and starts with ``byte``."""
-    import numpy as np
-
-    if not len(array):
-        return True
-    if array.null_count:
-        return False
-    _, offsets_buffer, data_buffer = array.buffers()
-    offsets = np.frombuffer(offsets_buffer, dtype=np.int32, count=len(array) + 1, offset=array.offset * 4)
-    if not (np.diff(offsets) > 0).all():
-        return False
-    return bool((np.frombuffer(data_buffer, dtype=np.uint8)[offsets[:-1]] == byte).all())
 
 
 def _selected(array: Any, mask: Any) -> Any:

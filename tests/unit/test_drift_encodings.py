@@ -427,41 +427,13 @@ def _json_capture(payload: str, base64: bool = False) -> bytes:
     return capture_line(payload, content_type="application/json", encoding=encoding, inference_time=AT).encode()
 
 
-@pytest.mark.parametrize("base64", [False, True])
-def test_object_and_instances_payloads_take_the_straight_typed_read(
-    base64: bool, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Given the common payloads: objects of feature values (keys missing, values null), and
-    # {"instances": [objects]} beside feature keys the reference ignores, in separate blocks
-    rows = [(float(i) / 3, i % 7, ["a", "b", "zz"][i % 3]) for i in range(40)]
-    objects = [dict(zip(FEATURES, row, strict=True)) for row in rows]
-    objects[3].pop("x")
-    objects[5]["y"] = None
-    objects[6]["c"] = None
-    object_lines = [_json_capture(json.dumps(o), base64) for o in objects]
-    instance_lines = [
-        _json_capture(json.dumps({"instances": objects[i : i + 6], **({"x": 99.0} if i == 6 else {})}), base64)
-        for i in range(0, 40, 6)
-    ]
-    instance_lines.append(_json_capture('{"instances": []}', base64))  # no rows, not malformed
-    expected = [through_lines(object_lines), through_lines(instance_lines)]
-
-    def general(*_: Any) -> None:
-        raise AssertionError("the general (wrapped, inferred) reading was used")
-
-    # When decoded column-wise, Then neither the general reading nor the per-payload reference is used,
-    # and every count, PSI and KS is the reference's
-    monkeypatch.setattr(BatchDecoder, "_add_json_columnar", general)
-    monkeypatch.setattr(BatchDecoder, "_add_json", general)
-    assert [through_batches(object_lines), through_batches(instance_lines)] == expected
-
-
-def test_payloads_the_straight_read_cannot_mirror_read_as_the_reference_reads_them() -> None:
-    # Given object payloads each with something the typed read must not take as a plain row
+def test_object_payloads_arrow_cannot_mirror_read_as_the_reference_reads_them() -> None:
+    # Given object payloads each with something a typed Arrow read must not take as a plain row
     odd = [
         '{"instances": null, "x": 1, "y": 2, "c": "a"}',  # an unexpected key for the reference
         '{"\\u0069nstances": null, "x": 1}',  # the same key, escaped
         '{"instances": [null, {"x": 1, "y": 2, "c": "a"}]}',  # a null instance: a malformed row
+        '{"instances": [{"x": 1, "y": 2, "c": "a"}], "x": 5}',  # a feature key beside instances: ignored
         '{"instances": [{"x": 1, "y": 2, "c": "a", "extra": 3}]}',  # an unexpected key in an instance
         '{"instances": [[1, 2, "a"]]}',  # positional instances
         '{"instances": "x"}',  # instances that are not a list
