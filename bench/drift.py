@@ -162,6 +162,13 @@ def _envelope_only(body: bytes) -> None:
         )
 
 
+def _decode_only(body: bytes, names: list[str]) -> int:
+    """The decoding of ``_run_capture`` without the statistics: envelope and payloads, into columns."""
+    decoder = BatchDecoder(names)
+    pieces = (body[offset : offset + READ_BYTES] for offset in range(0, len(body), READ_BYTES))
+    return sum(decoder.decode_block(block, WINDOW_START, WINDOW_END).rows for block in line_blocks(pieces, BLOCK_BYTES))
+
+
 def _end_to_end(shape: Shape, names: list[str], baseline: Any, window: np.ndarray, stats_rate: float) -> dict[str, Any]:
     rows = E2E_ROWS
     body = capture_object(shape, names, window, rows)
@@ -169,7 +176,10 @@ def _end_to_end(shape: Shape, names: list[str], baseline: Any, window: np.ndarra
     _run_capture(body[: 2 * BLOCK_BYTES], names, baseline)  # warm: imports, Arrow's first calls
     wall, cpu, result = _timed(lambda: _run_capture(body, names, baseline))
     assert result.rows == rows and all(f.samples == rows for f in result.features), shape.label
-    _, envelope_cpu, _ = _timed(lambda: _envelope_only(body))
+    # the split of a value's time comes from separate passes: the best of two each, as the machine is shared
+    envelope_cpu = min(_timed(lambda: _envelope_only(body))[1] for _ in range(2))
+    decode_cpu = min(_timed(lambda: _decode_only(body, names))[1] for _ in range(2))
+    assert _decode_only(body[: 2 * BLOCK_BYTES], names) > 0, shape.label
     values = rows * FEATURES
     rate = values / cpu
     return {
@@ -181,7 +191,12 @@ def _end_to_end(shape: Shape, names: list[str], baseline: Any, window: np.ndarra
         "vs_stats": rate / stats_rate,
         "line_bytes": len(body) / lines,
         "envelope_us_per_line": envelope_cpu / lines * 1e6,
-        # even with free payload decoding: the envelope read plus the statistics
+        # where a value's time goes, in the same run: the envelope read, the payload decoding (the rest
+        # of the decoding pass) and the accumulators (the rest of the end-to-end pass)
+        "envelope_ns": envelope_cpu / values * 1e9,
+        "payload_ns": max(decode_cpu - envelope_cpu, 0.0) / values * 1e9,
+        "statistics_ns": max(cpu - decode_cpu, 0.0) / values * 1e9,
+        # even with free payload decoding: the envelope read plus the statistics alone
         "ceiling_values_per_cpu_s": values / (envelope_cpu + values / stats_rate),
     }
 
@@ -322,8 +337,9 @@ def report(figures: dict[str, Any]) -> str:
             f"end to end from capture objects (SageMaker's compact JSON lines, {E2E_ROWS:,} rows per shape; decode + "
             f"statistics; goal {TARGET_VALUES_PER_S / 1e6:.0f} M values/s per core):",
             *[_e2e_line(label, e) for label, e in figures["e2e"].items()],
-            "  (envelope = Arrow's read of the JSON lines alone; ceiling = envelope + statistics, payload decoding free: "
-            "a one-row request cannot reach the goal whatever decodes its payload)",
+            "  (envelope = Arrow's read of the JSON lines alone; payload = the rest of the decoding pass; statistics = "
+            "the accumulators' share of the end-to-end pass; ceiling = envelope + the statistics-only figure, payload "
+            "decoding free; all CPU time of this process, one core)",
             f"end-to-end peak memory {figures['e2e_peak_mb']:.1f} MB (over {PEAK_BLOCKS} blocks of {BLOCK_BYTES >> 20} MB; "
             "flat after: one block is held at a time)",
             *_scale_report(figures["scale"]),
@@ -333,13 +349,35 @@ def report(figures: dict[str, Any]) -> str:
     )
 
 
+PAYLOAD_DECODERS = {"CSV": "pyarrow.csv", "JSON": "pyarrow.json", "BASE64": "pybase64 + pyarrow.csv"}
+
+
+def verdict(label: str, e: dict[str, Any]) -> str:
+    """Plainly, against the goal: reached, out of reach whatever decodes the payload (the envelope read
+    and the statistics alone exceed the budget), or missed by the payload decoding (by how much)."""
+    budget_ns = 1e9 / TARGET_VALUES_PER_S
+    if e["values_per_cpu_s"] >= TARGET_VALUES_PER_S:
+        return f"REACHES the {TARGET_VALUES_PER_S / 1e6:.0f} M goal"
+    if e["ceiling_values_per_cpu_s"] < TARGET_VALUES_PER_S:
+        return (
+            f"CANNOT reach the goal: the envelope read and the statistics alone cap it at "
+            f"{e['ceiling_values_per_cpu_s'] / 1e6:.1f} M values/s (payload decoding free)"
+        )
+    left = budget_ns - e["envelope_ns"] - e["statistics_ns"]
+    decoder = PAYLOAD_DECODERS[label.split()[0]]
+    return (
+        f"MISSES the goal: payload decoding ({decoder}) takes {e['payload_ns']:.0f} ns/value "
+        f"where the goal leaves {max(left, 0):.0f}"
+    )
+
+
 def _e2e_line(label: str, e: dict[str, Any]) -> str:
-    verdict = "reaches" if e["values_per_cpu_s"] >= TARGET_VALUES_PER_S else "BELOW"
     return (
         f"  {label:<10} ({e['line_bytes']:.0f} B/line): {e['values_per_cpu_s'] / 1e6:5.1f} M values/s per core = "
-        f"{e['vs_stats']:.2f}x the statistics-only figure ({e['cpu_s']:.2f} CPU s, {e['wall_s']:.2f} s wall) -- "
-        f"{verdict} the goal; envelope {e['envelope_us_per_line']:.2f} us/line, "
-        f"ceiling {e['ceiling_values_per_cpu_s'] / 1e6:.1f} M values/s"
+        f"{e['vs_stats']:.2f}x the statistics-only figure ({e['cpu_s']:.2f} CPU s, {e['wall_s']:.2f} s wall); "
+        f"per value: envelope {e['envelope_ns']:.0f} + payload {e['payload_ns']:.0f} + statistics "
+        f"{e['statistics_ns']:.0f} ns; ceiling {e['ceiling_values_per_cpu_s'] / 1e6:.1f} M values/s -- "
+        f"{verdict(label, e)}"
     )
 
 

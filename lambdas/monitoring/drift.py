@@ -111,8 +111,9 @@ class NumericAccumulator:
             self.missing += len(part)
         elif pa.types.is_string(part.type) or pa.types.is_large_string(part.type):
             self.add_raw(part.to_pylist())  # text Arrow could not read as numbers: the reference reading
-        else:  # int64, double or bool: as numeric_value reads them (nulls become NaN: missing)
-            self.add_raw(part.cast(pa.float64()).to_numpy(zero_copy_only=False))
+        else:  # int64, double or bool: as numeric_value reads them (nulls become NaN: missing); an integer
+            # beyond 2**53 rounds to the nearest double, as float(int) does (a safe cast would refuse it)
+            self.add_raw(part.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False))
 
     def add_raw(self, values: Sequence[Any] | np.ndarray) -> None:
         """Convert captured values (strings, numbers, booleans, None) and add them, counting unusable ones.

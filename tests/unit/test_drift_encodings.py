@@ -420,3 +420,91 @@ def test_an_unclosed_quote_in_one_csv_payload_does_not_spill_into_the_next() -> 
     # the first payload is one malformed row (its quote runs to its end); the next two payloads: 3 rows
     assert (batch.rows, batch.malformed_rows, batch.records) == (3, 1, 3)
     assert through_batches(lines) == through_lines(lines)
+
+
+def _json_capture(payload: str, base64: bool = False) -> bytes:
+    encoding = "BASE64" if base64 else "JSON"
+    return capture_line(payload, content_type="application/json", encoding=encoding, inference_time=AT).encode()
+
+
+def test_object_payloads_arrow_cannot_mirror_read_as_the_reference_reads_them() -> None:
+    # Given object payloads each with something a typed Arrow read must not take as a plain row
+    odd = [
+        '{"instances": null, "x": 1, "y": 2, "c": "a"}',  # an unexpected key for the reference
+        '{"\\u0069nstances": null, "x": 1}',  # the same key, escaped
+        '{"instances": [null, {"x": 1, "y": 2, "c": "a"}]}',  # a null instance: a malformed row
+        '{"instances": [{"x": 1, "y": 2, "c": "a"}], "x": 5}',  # a feature key beside instances: ignored
+        '{"instances": [{"x": 1, "y": 2, "c": "a", "extra": 3}]}',  # an unexpected key in an instance
+        '{"instances": [[1, 2, "a"]]}',  # positional instances
+        '{"instances": "x"}',  # instances that are not a list
+        '{"x": 1, "y": 2, "c": "a"}{"x": 3}',  # two objects in one payload: corrupt
+        ' {"x": 1, "y": 2, "c": "a"}',  # leading white space
+        '{"x": 1' + "0" * 400 + ', "y": -1' + "0" * 400 + ', "c": "a"}',  # integers beyond a double
+        '{"x": NaN, "y": Infinity, "c": "a"}',  # the standard library's spellings
+        '{"x": true, "y": false, "c": "a"}',  # booleans where numbers belong
+        '{"x": "2.5", "y": 2, "c": 1.0}',  # text where a number belongs, a number where text does
+        '{"x": 1, "x": 2, "y": 3, "c": "a"}',  # a duplicate key: the last one counts
+        '{"c": "caf\\u00e9", "x": 1}',  # an escape in a value
+    ]
+    plain = '{"x": 1.5, "y": 2, "c": "b"}'
+    for payload in odd:
+        for base64 in (False, True):
+            # When each sits in a block of plain payloads (alone, and with instances payloads beside)
+            lines = [_json_capture(plain, base64), _json_capture(payload, base64), _json_capture(plain, base64)]
+            mixed = [*lines, _json_capture('{"instances": [' + plain + "]}", base64)]
+            # Then the column-wise reading gives the reference's counts and statistics
+            assert through_batches(lines) == through_lines(lines), payload
+            assert through_batches(mixed) == through_lines(mixed), payload
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=finite_rows(), kinds=st.lists(st.sampled_from(["object", "instances"]), min_size=1, max_size=12))
+def test_object_and_instances_payloads_mixed_in_a_block_read_as_the_reference_reads_them(
+    rows: list[tuple[Any, ...]], kinds: list[str]
+) -> None:
+    # Given object payloads and {"instances": [...]} payloads mixed in one block
+    lines = []
+    for index, kind in enumerate(kinds):
+        chunk = rows[index :: len(kinds)] or rows[:1]
+        lines.append(_json_capture(json.dumps(json_payload(kind, chunk))))
+    # Then column-wise and line by line agree on every count, PSI and KS
+    assert through_batches(lines) == through_lines(lines)
+
+
+def test_csv_integers_beyond_a_double_read_as_float_reads_them() -> None:
+    # Given a CSV column Arrow infers as int64 (text beside it elsewhere) holding integers beyond 2**53
+    rows = [(False, 0, None), (None, 2**53 + 1, None), (1.5, -(2**62) - 1, "a")]
+    for encoding in ("CSV", "BASE64-CSV", "JSON"):
+        lines = lines_for(rows, encoding, 2)
+        # Then they round as float(int) does, on every path
+        assert through_batches(lines) == through_lines(lines) == through_numpy(rows, 2), encoding
+
+
+def test_a_base64_payload_outside_the_alphabet_is_counted_corrupt_and_the_rest_decoded() -> None:
+    # Given BASE64 payloads of valid lengths and padding, one with a character outside the alphabet
+    # (the URL-safe "-", "*", a space) so only the decoder itself can refuse it, and CSV and JSON inside
+    good_csv = capture_line("1,2,a", encoding="BASE64", inference_time=AT)
+    good_json = capture_line(
+        '{"x": 1.5, "y": 2, "c": "b"}', content_type="application/json", encoding="BASE64", inference_time=AT
+    )
+    encoded = json.loads(good_csv)["captureData"]["endpointInput"]["data"]
+    for bad in ("MSwy-GE=", "MSwy*GE=", "MSwy GE="):
+        line = good_csv.replace(encoded, bad).encode()
+        for lines in ([good_csv.encode(), line], [good_json.encode(), line, good_json.encode(), good_csv.encode()]):
+            # When decoded column-wise, Then the bad payload is one corrupt record and the others read as the reference
+            batch = BatchDecoder(FEATURES, categorical=["c"]).decode(lines, START, END)
+            assert batch.corrupt_records == 1, bad
+            assert through_batches(lines) == through_lines(lines), bad
+
+
+def test_base64_csv_payloads_of_every_padding_read_as_the_reference_reads_them() -> None:
+    # Given BASE64 CSV payloads whose encodings end in no, one and two "=", with and without a final
+    # newline, a blank line and a row of the wrong width, all in one block of CSV only
+    texts = ["1,2,a", "1.5,2,ab", "10,2,abc\n", "1,2,b\n\n3,4,ab", "7,8", "2.5,-1,zz\r\n"]
+    lines = [capture_line(text, encoding="BASE64", inference_time=AT).encode() for text in texts]
+    pads = {json.loads(line)["captureData"]["endpointInput"]["data"].count("=") for line in lines}
+    assert pads == {0, 1, 2}
+    # When decoded column-wise, Then rows, malformed rows and statistics are the reference's
+    batch = BatchDecoder(FEATURES, categorical=["c"]).decode(lines, START, END)
+    assert (batch.rows, batch.malformed_rows) == (6, 1)
+    assert through_batches(lines) == through_lines(lines)
