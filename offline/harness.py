@@ -11,6 +11,7 @@ AWS would: an EventBridge event to the dispatcher, a board decision, an endpoint
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import io
 import json
@@ -32,6 +33,7 @@ from moto.events.models import EventPattern
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
 from offline import coverage, iam_proof
+from offline.environment import share_service_models
 from offline.moto_ext import (
     InProcessLambdaRunner,
     StackOutcomes,
@@ -41,6 +43,7 @@ from offline.moto_ext import (
     quiet_logger,
     sagemaker_extensions,
     set_modifying_identity,
+    step_functions_parse_cache,
 )
 from offline.sagemaker_jobs import JobOutcomes, sagemaker_job_emulation
 
@@ -151,6 +154,18 @@ class Resolver:
         return [r for r in self.resources.values() if r.type == rtype]
 
 
+@functools.lru_cache(maxsize=64)
+def zipped(directory: Path) -> bytes:
+    """A code asset as a zip archive. The cloud assembly names each asset folder by its content's hash,
+    so a folder's archive is built once a process."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(directory.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(directory).as_posix())
+    return buffer.getvalue()
+
+
 RANKER_FEATURES = ["user_affinity", "item_popularity", "price_bucket", "session_length", "device_type"]
 
 
@@ -224,6 +239,7 @@ class PipelineHarness:
         os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "offline")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "offline")
+        share_service_models()
         self._stack.enter_context(mock_aws(config={"stepfunctions": {"execute_state_machine": True}}))
         # moto logs a warning per resource type it has no CloudFormation model for (the serving
         # stacks' alarms and scaling targets): expected here, and noise in every run's output.
@@ -231,6 +247,7 @@ class PipelineHarness:
         self._stack.enter_context(sagemaker_extensions())
         self._stack.enter_context(sagemaker_job_emulation(self.job_outcomes))
         self._stack.enter_context(dynamodb_serializable_writes())
+        self._stack.enter_context(step_functions_parse_cache())
         self._stack.enter_context(cloudformation_extensions(self.stack_outcomes))
         self._stack.enter_context(self.runner.installed())
         self._stack.enter_context(self.iam.installed())
@@ -486,14 +503,9 @@ class PipelineHarness:
         source = self.outdir / f"asset.{key.removesuffix('.zip')}"
         if not source.is_dir():
             raise HarnessError(f"the validation code asset {source} is missing from the cloud assembly")
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for path in sorted(source.rglob("*")):
-                if path.is_file():
-                    archive.write(path, path.relative_to(source).as_posix())
         with suppress(self.s3.exceptions.BucketAlreadyOwnedByYou):
             self.s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
-        self.s3.put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
+        self.s3.put_object(Bucket=bucket, Key=key, Body=zipped(source))
 
     def put_holdout(self, group: str, body: bytes) -> None:
         """Replace a group's holdout set (as the platform team would)."""
@@ -542,12 +554,7 @@ class PipelineHarness:
         asset = r.metadata.get("aws:asset:path")
         if not asset:
             raise HarnessError(f"function {r.logical_id} has no asset path in its metadata")
-        code_dir = self.outdir / asset
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for path in sorted(code_dir.rglob("*")):
-                if path.is_file():
-                    archive.write(path, path.relative_to(code_dir).as_posix())
+        code = zipped(self.outdir / asset)
         environment = {k: str(v) for k, v in p.get("Environment", {}).get("Variables", {}).items()}
         if "MLFLOW_TRACKING_URI" in environment:
             self.mlflow_configured_uri = environment["MLFLOW_TRACKING_URI"]
@@ -560,7 +567,7 @@ class PipelineHarness:
             Runtime="python3.11",  # the local interpreter runs the code; the template's runtime is newer
             Role=LAMBDA_ROLE,
             Handler=p["Handler"],
-            Code={"ZipFile": buffer.getvalue()},
+            Code={"ZipFile": code},
             Timeout=int(p.get("Timeout", 60)),
             MemorySize=int(p.get("MemorySize", 512)),
             Environment={"Variables": environment},

@@ -209,10 +209,13 @@ class InProcessLambdaRunner:
     (e.g. ``Lambda.TooManyRequestsException``).
     """
 
+    # Unzipped code by the archive's digest, shared by every runner of the process (the same code is
+    # the same folder, and the same modules in ``sys.modules``).
+    _code_dirs: dict[str, str] = {}
+    _code_lock = threading.Lock()
+
     def __init__(self) -> None:
         self._lock = threading.RLock()
-        self._code_dirs: dict[str, str] = {}
-        self._root = tempfile.mkdtemp(prefix="lambda-code-")
         self.faults: list[Fault] = []
         # Called after a handler returned; an error returned here replaces its response (the function
         # ran, but its caller sees the error: a lost response, a Lambda service error after the work).
@@ -235,12 +238,13 @@ class InProcessLambdaRunner:
 
     def _code_dir(self, function: LambdaFunction) -> str:
         digest = hashlib.sha256(function.code_bytes).hexdigest()[:16]
-        if digest not in self._code_dirs:
-            target = os.path.join(self._root, digest)
-            with zipfile.ZipFile(io.BytesIO(function.code_bytes)) as archive:
-                archive.extractall(target)
-            self._code_dirs[digest] = target
-        return self._code_dirs[digest]
+        with self._code_lock:
+            if digest not in self._code_dirs:
+                target = tempfile.mkdtemp(prefix=f"lambda-code-{digest}-")
+                with zipfile.ZipFile(io.BytesIO(function.code_bytes)) as archive:
+                    archive.extractall(target)
+                self._code_dirs[digest] = target
+            return self._code_dirs[digest]
 
     def invoke(self, function: LambdaFunction, event: Any) -> tuple[str, bool, str]:
         with self._lock:
@@ -529,4 +533,40 @@ def dynamodb_serializable_writes() -> Iterator[None]:
     with contextlib.ExitStack() as patches:
         for name in ("transact_write_items", "put_item", "update_item", "delete_item"):
             patches.enter_context(mock.patch.object(DynamoDBBackend, name, serialized(getattr(DynamoDBBackend, name))))
+        yield
+
+
+# --- Step Functions: one parse per definition ---------------------------------------------------------
+# moto parses a state machine's definition into its evaluation tree at CreateStateMachine and again at
+# every StartExecution (ANTLR plus the preprocessor: about a second for the promotion machine). The
+# tree holds per-execution state (retry counters), so it is never shared: the first parse of a
+# definition is pickled and every call gets a fresh tree from the pickle, the same tree a new parse
+# would give. Definitions that do not parse are not cached (each call raises moto's own error).
+_PARSED: dict[str, tuple[bytes, Any]] = {}
+_PARSED_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def step_functions_parse_cache() -> Iterator[None]:
+    import pickle
+
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    original = AmazonStateLanguageParser.parse
+
+    def parse(definition: str) -> tuple[Any, Any]:
+        with _PARSED_LOCK:
+            cached = _PARSED.get(definition)
+        if cached is not None:
+            return pickle.loads(cached[0]), cached[1]
+        program, tree = original(definition)
+        try:
+            frozen = pickle.dumps(program)
+        except Exception:  # a tree pickle cannot copy: parse every time, as moto does
+            return program, tree
+        with _PARSED_LOCK:
+            _PARSED[definition] = (frozen, tree)
+        return pickle.loads(frozen), tree
+
+    with mock.patch.object(AmazonStateLanguageParser, "parse", staticmethod(parse)):
         yield
