@@ -98,7 +98,8 @@ def mlflow_url() -> str:
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Print the state-machine coverage of the whole run as the last line of the report."""
-    from offline import coverage, iam_proof
+    from offline import iam_proof
+    from offline.harness import coverage
 
     totals = os.environ.get(iam_proof.TOTALS_DIR_VARIABLE)
     directory = Path(totals) if totals else None
