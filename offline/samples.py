@@ -150,9 +150,18 @@ def generate_rows(group: Any, rows: int, seed: int, *, proxy_effect: float = 0.0
 
 def holdout_csv(group: Any, rows: int = HOLDOUT_ROWS, seed: int = HOLDOUT_SEED) -> bytes:
     """The group's governed holdout set as CSV with a header row (what the platform team uploads)."""
+    return _holdout_csv(group.model_dump_json(by_alias=True), rows, seed)
+
+
+@functools.lru_cache(maxsize=32)
+def _holdout_csv(policy_json: str, rows: int, seed: int) -> bytes:
+    """The same bytes for the same policy, size and seed (the draw is seeded): generated once a process."""
     import csv
     import io
 
+    from mlops_registry.core.config import read_published
+
+    group = read_published(policy_json)
     columns = generate_rows(group, rows, seed)
     buffer = io.StringIO()
     writer = csv.writer(buffer)

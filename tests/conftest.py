@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from offline.environment import share_service_models
+
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
@@ -19,6 +21,9 @@ os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "MlopsRegistry")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# Every botocore session of a worker reads the SDK's service models once (offline/environment.py).
+share_service_models()
 
 
 @dataclass
@@ -37,33 +42,29 @@ def cdk_context() -> dict[str, Any]:
     return json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
 
 
+def _synthesized(outdir: Path, context: dict[str, Any], *, asset_metadata: bool) -> SynthesizedApp:
+    """The app synthesized with ``context`` (a copy of the cached assembly when its inputs did not
+    change: offline/synth.py) and the environment's configuration, read as ``build_app`` reads it."""
+    from infra.config import CONTEXT_KEY, ENV_CONTEXT_KEY, load
+    from offline.synth import synthesize
+
+    templates = synthesize(outdir, context, asset_metadata=asset_metadata)
+    config = load({CONTEXT_KEY: context.get(CONTEXT_KEY)}, context.get(ENV_CONTEXT_KEY)).config
+    return SynthesizedApp(outdir=outdir, templates=templates, config=config)
+
+
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
-    from aws_cdk import App
-
-    from infra.app_factory import build_app
-
-    outdir = tmp_path_factory.mktemp("cdk.out")
-    app = App(context={**cdk_context(), "aws:cdk:enable-asset-metadata": True}, outdir=str(outdir))
-    _, config = build_app(app)
-    assembly = app.synth()
-    templates = {stack.stack_name: stack.template for stack in assembly.stacks}
-    return SynthesizedApp(outdir=outdir, templates=templates, config=config)
+    """The dev environment, with asset metadata (the harness loads each function's code from it)."""
+    return _synthesized(tmp_path_factory.mktemp("cdk.out"), cdk_context(), asset_metadata=True)
 
 
 @pytest.fixture(scope="session")
 def synthesized_staging(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
     """The staging environment: concrete account and region, so ARNs in the templates are literal."""
-    from aws_cdk import App
-
-    from infra.app_factory import build_app
-
-    outdir = tmp_path_factory.mktemp("cdk.out.staging")
-    app = App(context={**cdk_context(), "env": "staging"}, outdir=str(outdir))
-    _, config = build_app(app)
-    assembly = app.synth()
-    templates = {stack.stack_name: stack.template for stack in assembly.stacks}
-    return SynthesizedApp(outdir=outdir, templates=templates, config=config)
+    return _synthesized(
+        tmp_path_factory.mktemp("cdk.out.staging"), {**cdk_context(), "env": "staging"}, asset_metadata=False
+    )
 
 
 def pytest_configure(config: Any) -> None:
@@ -97,7 +98,8 @@ def mlflow_url() -> str:
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Print the state-machine coverage of the whole run as the last line of the report."""
-    from offline import coverage, iam_proof
+    from offline import iam_proof
+    from offline.harness import coverage
 
     totals = os.environ.get(iam_proof.TOTALS_DIR_VARIABLE)
     directory = Path(totals) if totals else None

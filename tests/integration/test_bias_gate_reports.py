@@ -15,7 +15,7 @@ import pytest
 from moto import mock_aws
 
 from mlops_registry.core.config import read_published
-from offline.moto_ext import sagemaker_extensions
+from offline.harness.emulator import sagemaker_extensions
 from tests.conftest import cdk_context
 
 REGION = "eu-west-1"

@@ -22,7 +22,7 @@ from mlops_registry.cli.commands import status as status_command
 from mlops_registry.cli.main import main
 from mlops_registry.core.config import publish
 from mlops_registry.core.config_document import environment_config
-from offline.moto_ext import sagemaker_extensions
+from offline.harness.emulator import sagemaker_extensions
 from tests.conftest import cdk_context
 from tests.pipeline.test_cli_support import CliResult
 

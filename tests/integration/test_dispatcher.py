@@ -16,7 +16,7 @@ from promotion import dispatcher
 from mlops_registry.core.approvals import ApprovalStore, PendingApproval
 from mlops_registry.core.aws import reset_clients
 from mlops_registry.core.errors import InvalidEventError
-from offline.moto_ext import LambdaContext
+from offline.harness.runtime import LambdaContext
 
 EVENTS = Path(__file__).parent / "events"
 POLICY = {

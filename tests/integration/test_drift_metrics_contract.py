@@ -23,7 +23,8 @@ from infra.constructs.drift_alarms import DriftAlarms
 from infra.stacks.monitoring_stack import run_request
 from mlops_registry.core import aws
 from mlops_registry.core.baseline import build_feature_baseline, drift_check_baselines, with_performance_baseline
-from offline.moto_ext import LambdaContext, sagemaker_extensions
+from offline.harness.emulator import sagemaker_extensions
+from offline.harness.runtime import LambdaContext
 from tests.conftest import cdk_context
 
 REGION = "eu-west-1"

@@ -26,7 +26,8 @@ from moto import mock_aws
 
 from mlops_registry.core import aws
 from mlops_registry.core.baseline import baseline_s3_key, build_feature_baseline, drift_check_baselines
-from offline.moto_ext import LambdaContext, sagemaker_extensions
+from offline.harness.emulator import sagemaker_extensions
+from offline.harness.runtime import LambdaContext
 
 REGION = "eu-west-1"
 BUCKET = "mlops-registry-dev-artifacts-123456789012-eu-west-1"

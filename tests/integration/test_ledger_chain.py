@@ -20,7 +20,7 @@ from moto import mock_aws
 
 from mlops_registry.core.aws import reset_clients
 from mlops_registry.core.ledger import Ledger, LedgerEntry
-from offline.moto_ext import dynamodb_serializable_writes
+from offline.harness.emulator import dynamodb_serializable_writes
 
 REGION = "eu-west-1"
 TABLE = "ledger"

@@ -13,7 +13,7 @@ from moto import mock_aws
 from mlops_registry.core import model_cards
 from mlops_registry.core.errors import UnknownPackageError
 from mlops_registry.core.lineage import Lineage, ModelArtifacts, model_package_request
-from offline.moto_ext import sagemaker_extensions
+from offline.harness.emulator import sagemaker_extensions
 
 GROUP = "churn-classifier"
 BUCKET = "s3://mlops-registry-dev-artifacts-123456789012-eu-west-1"

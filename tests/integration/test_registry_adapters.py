@@ -25,7 +25,7 @@ from mlops_registry.core.ledger import Ledger, LedgerEntry
 from mlops_registry.core.locks import PromotionLock
 from mlops_registry.core.model_registry import ModelRegistry
 from mlops_registry.core.reports import read_json_report
-from offline.moto_ext import sagemaker_extensions
+from offline.harness.emulator import sagemaker_extensions
 
 REGION = "eu-west-1"
 

@@ -20,7 +20,7 @@ from moto import mock_aws
 from mlops_registry.core.errors import UnknownGroupError
 from mlops_registry.core.lineage import Lineage, ModelArtifacts, RegistrationError, model_package_request
 from mlops_registry.core.model_registry import PackageView
-from offline.moto_ext import sagemaker_extensions
+from offline.harness.emulator import sagemaker_extensions
 from offline.samples import churn_reports
 
 REGION = "eu-west-1"

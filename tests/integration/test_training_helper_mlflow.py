@@ -19,7 +19,7 @@ from promotion.gates.metrics import extract_metrics
 
 from mlops_registry.core.lineage import Lineage, RegistrationError
 from mlops_registry.core.model_registry import PackageView
-from offline.moto_ext import sagemaker_extensions
+from offline.harness.emulator import sagemaker_extensions
 from offline.samples import CHURN_FEATURES, churn_reports
 from offline.training_run import LoggedRun, log_training_run
 

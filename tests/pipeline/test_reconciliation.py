@@ -14,7 +14,7 @@ from typing import Any
 
 from mlops_registry.core.errors import RegistryError
 from offline.harness import ACCOUNT, REGION, PipelineHarness, board_member
-from offline.moto_ext import set_modifying_identity
+from offline.harness.emulator import set_modifying_identity
 from offline.samples import churn_reports
 
 GROUP = "churn-classifier"

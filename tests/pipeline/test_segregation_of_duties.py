@@ -117,7 +117,7 @@ def test_a_refused_decision_delivered_again_is_recorded_once(harness: PipelineHa
     arn, execution = _waiting_version(harness, "dup-refusal")
     harness.decide_in_studio(arn, REGISTRANT, "Approved", "again and again")
     # EventBridge delivering the same change four more times (the status was already set back)
-    from offline.moto_ext import set_modifying_identity
+    from offline.harness.emulator import set_modifying_identity
 
     set_modifying_identity(REGISTRANT)
     try:

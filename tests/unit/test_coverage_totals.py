@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from offline import coverage
+from offline.harness import coverage
 
 
 def test_the_line_is_the_union_of_every_workers_totals(tmp_path: Path) -> None:

@@ -1,38 +1,64 @@
-"""Small, pinned extensions of moto 5.2.5 that the offline harness needs. All patches live here.
+"""Everything that depends on the emulator's (moto's) internals, in one place, for moto 5.2.5 only.
 
-moto is a test double: these patches make it closer to the real SageMaker API where the project
-depends on documented behaviour that moto 5.2.5 lacks:
-- ``ModelLifeCycle`` on CreateModelPackage / UpdateModelPackage / DescribeModelPackage;
-- UpdateModelPackage leaving fields that the call does not mention unchanged (moto resets the
-  approval status, approval description and customer metadata to None);
-- ``CreatedBy`` / ``LastModifiedBy`` recording the caller's identity as SageMaker does: a test may
-  name it (``set_modifying_identity``), else credentials from an STS AssumeRole are resolved to
-  their assumed-role session ARN (moto leaves a fixed fake Studio profile);
-- Lambda functions executed in-process (moto would need Docker) by ``InProcessLambdaRunner``.
+Importing this module checks the installed moto version and fails with ``EmulatorVersionError``
+naming both versions on any other: these patches reach into private classes and methods that change
+between releases, and a silently half-working emulator would make the offline proofs worthless.
+
+The patches make moto closer to the real services where the project depends on documented behaviour
+that moto 5.2.5 lacks:
+- SageMaker: ``ModelLifeCycle`` on CreateModelPackage / UpdateModelPackage / DescribeModelPackage;
+  UpdateModelPackage leaving fields that the call does not mention unchanged (moto resets the approval
+  status, approval description and customer metadata to None); ``CreatedBy`` / ``LastModifiedBy``
+  recording the caller's identity as SageMaker does: a test may name it (``set_modifying_identity``),
+  else credentials from an STS AssumeRole are resolved to their assumed-role session ARN;
+- CloudFormation: UpdateStack re-evaluating the whole template (see the section's comment), with the
+  outcome of a stack's next update chosen by a test (``StackOutcomes``);
+- DynamoDB: serializable writes; Step Functions: one parse per definition and no real retry sleeps;
+- Lambda: invocations handed to an in-process runtime (``offline.harness.runtime``; moto would need
+  Docker).
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import importlib
-import io
 import json
 import logging
-import os
-import sys
-import tempfile
 import threading
-import traceback
 import warnings
-import zipfile
 from collections.abc import Callable, Iterator
+from importlib import metadata
+from types import SimpleNamespace
 from typing import Any
 from unittest import mock
 
-from moto.awslambda.models import LambdaFunction
-from moto.sagemaker import models as sm_models
-from moto.sagemaker import responses as sm_responses
+EXPECTED_MOTO_VERSION = "5.2.5"
+
+
+class EmulatorVersionError(RuntimeError):
+    """The installed moto is not the version the emulator patches are written for."""
+
+
+def check_emulator_version(installed: str | None = None) -> str:
+    """The installed moto version, when it is the expected one; ``EmulatorVersionError`` otherwise."""
+    try:
+        version = installed if installed is not None else metadata.version("moto")
+    except metadata.PackageNotFoundError:
+        version = "none"
+    if version != EXPECTED_MOTO_VERSION:
+        raise EmulatorVersionError(
+            f"moto {version} is installed, but the offline harness patches moto's internals as of moto "
+            f"{EXPECTED_MOTO_VERSION} (offline/harness/emulator.py); install moto=={EXPECTED_MOTO_VERSION} "
+            "(requirements-dev.txt) or port the patches to the installed version"
+        )
+    return version
+
+
+check_emulator_version()
+
+from moto.awslambda.models import LambdaFunction  # noqa: E402  (only once the version is known)
+from moto.sagemaker import models as sm_models  # noqa: E402
+from moto.sagemaker import responses as sm_responses  # noqa: E402
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl  # noqa: E402
 
 _state = threading.local()
 # Called with the package's description after an UpdateModelPackage made by a person (a named or
@@ -176,140 +202,6 @@ def sagemaker_extensions() -> Iterator[None]:
         ),
     ):
         yield
-
-
-class LambdaContext:
-    """The subset of the Lambda context object that Powertools and the handlers use."""
-
-    def __init__(self, function_name: str, memory_mb: int, timeout_s: int) -> None:
-        self.function_name = function_name
-        self.function_version = "$LATEST"
-        self.invoked_function_arn = f"arn:aws:lambda:eu-west-1:123456789012:function:{function_name}"
-        self.memory_limit_in_mb = memory_mb
-        self.aws_request_id = hashlib.sha1(os.urandom(8)).hexdigest()
-        self.log_group_name = f"/aws/lambda/{function_name}"
-        self.log_stream_name = "offline"
-        self._timeout_ms = timeout_s * 1000
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self._timeout_ms
-
-
-Fault = Callable[[str, dict[str, Any]], "BaseException | None"]
-
-
-class InProcessLambdaRunner:
-    """Runs moto Lambda functions in this process: unzips the function's code, imports the handler.
-
-    Invocations are serialized (one lock) because each sets the function's environment variables in
-    ``os.environ``. A handler's exception is reported as ``{"errorMessage", "errorType"}`` with
-    ``errored=True`` so Step Functions Retry/Catch match on the exception's class name. ``faults``
-    lets a test make a function fail on chosen invocations (throttling, permanent errors); a fault's
-    ``error_type`` attribute, when present, stands for an error raised by the Lambda service itself
-    (e.g. ``Lambda.TooManyRequestsException``).
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.RLock()
-        self._code_dirs: dict[str, str] = {}
-        self._root = tempfile.mkdtemp(prefix="lambda-code-")
-        self.faults: list[Fault] = []
-        # Called after a handler returned; an error returned here replaces its response (the function
-        # ran, but its caller sees the error: a lost response, a Lambda service error after the work).
-        self.after: list[Callable[[str, dict[str, Any], Any], BaseException | None]] = []
-        self.invocations: list[tuple[str, bool]] = []
-        self.extra_env: dict[str, str] = {}
-        self._introduced: set[str] = set()
-        # Context managers entered around each handler call, given the function's name (the IAM
-        # proof marks whose code is running with it).
-        self.around: list[Callable[[str], contextlib.AbstractContextManager[Any]]] = []
-
-    def reserve(self, environment: dict[str, str]) -> None:
-        """Set variables a function will use before any execution thread runs, so os.environ never
-        grows while other threads iterate it (a dict changing size under iteration raises)."""
-        with self._lock:
-            for key, value in environment.items():
-                if key not in os.environ:
-                    os.environ[key] = value
-                    self._introduced.add(key)
-
-    def _code_dir(self, function: LambdaFunction) -> str:
-        digest = hashlib.sha256(function.code_bytes).hexdigest()[:16]
-        if digest not in self._code_dirs:
-            target = os.path.join(self._root, digest)
-            with zipfile.ZipFile(io.BytesIO(function.code_bytes)) as archive:
-                archive.extractall(target)
-            self._code_dirs[digest] = target
-        return self._code_dirs[digest]
-
-    def invoke(self, function: LambdaFunction, event: Any) -> tuple[str, bool, str]:
-        with self._lock:
-            name = function.function_name
-            payload = json.loads(event) if isinstance(event, (str, bytes)) and event else (event or {})
-            for fault in self.faults:
-                error = fault(name, payload)
-                if error is not None:
-                    self.invocations.append((name, True))
-                    error_type = getattr(error, "error_type", type(error).__name__)
-                    return json.dumps({"errorMessage": str(error), "errorType": error_type}), True, ""
-            code_dir = self._code_dir(function)
-            if code_dir not in sys.path:
-                sys.path.insert(0, code_dir)
-            module_name, handler_name = str(function.handler).rsplit(".", 1)
-            env = dict(function.environment_vars or {})
-            env.update(self.extra_env)
-            saved = {k: os.environ.get(k) for k in env}
-            os.environ.update(env)
-            try:
-                handler = getattr(importlib.import_module(module_name), handler_name)
-                context = LambdaContext(name, int(function.memory_size or 512), int(function.timeout or 60))
-                with contextlib.ExitStack() as wrapped:
-                    for around in self.around:
-                        wrapped.enter_context(around(name))
-                    result = handler(payload, context)
-                for after in self.after:
-                    lost = after(name, payload, result)
-                    if lost is not None:
-                        self.invocations.append((name, True))
-                        error_type = getattr(lost, "error_type", type(lost).__name__)
-                        return json.dumps({"errorMessage": str(lost), "errorType": error_type}), True, ""
-                self.invocations.append((name, False))
-                return json.dumps(result, default=str), False, ""
-            except Exception as error:  # reported to Step Functions as the function's error
-                self.invocations.append((name, True))
-                body = {
-                    "errorMessage": str(error),
-                    "errorType": type(error).__name__,
-                    "stackTrace": traceback.format_exc().splitlines()[-5:],
-                }
-                return json.dumps(body), True, ""
-            finally:
-                # Keys are never deleted while executions run: other threads (botocore reading proxy
-                # settings on every request) iterate os.environ, and a key deleted between their
-                # iteration and lookup raised KeyError in unrelated tasks (a rare, real flake).
-                # A variable another function introduced keeps its last value until the runner is
-                # uninstalled; every invocation sets its own function's variables first.
-                for key, value in saved.items():
-                    if value is None:
-                        self._introduced.add(key)
-                    else:
-                        os.environ[key] = value
-
-    @contextlib.contextmanager
-    def installed(self) -> Iterator[InProcessLambdaRunner]:
-        runner = self
-
-        def _invoke_lambda(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
-            return runner.invoke(self, event)
-
-        try:
-            with mock.patch.object(LambdaFunction, "_invoke_lambda", _invoke_lambda):
-                yield self
-        finally:
-            with self._lock:
-                for key in self._introduced:
-                    os.environ.pop(key, None)
-                self._introduced.clear()
 
 
 # --- CloudFormation: serving stacks ------------------------------------------------------------------
@@ -529,4 +421,62 @@ def dynamodb_serializable_writes() -> Iterator[None]:
     with contextlib.ExitStack() as patches:
         for name in ("transact_write_items", "put_item", "update_item", "delete_item"):
             patches.enter_context(mock.patch.object(DynamoDBBackend, name, serialized(getattr(DynamoDBBackend, name))))
+        yield
+
+
+# --- Step Functions: one parse per definition ---------------------------------------------------------
+# moto parses a state machine's definition into its evaluation tree at CreateStateMachine and again at
+# every StartExecution (ANTLR plus the preprocessor: about a second for the promotion machine). The
+# tree holds per-execution state (retry counters), so it is never shared: the first parse of a
+# definition is pickled and every call gets a fresh tree from the pickle, the same tree a new parse
+# would give. Definitions that do not parse are not cached (each call raises moto's own error).
+_PARSED: dict[str, tuple[bytes, Any]] = {}
+_PARSED_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def step_functions_parse_cache() -> Iterator[None]:
+    import pickle
+
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    original = AmazonStateLanguageParser.parse
+
+    def parse(definition: str) -> tuple[Any, Any]:
+        with _PARSED_LOCK:
+            cached = _PARSED.get(definition)
+        if cached is not None:
+            return pickle.loads(cached[0]), cached[1]
+        program, tree = original(definition)
+        try:
+            frozen = pickle.dumps(program)
+        except Exception:  # a tree pickle cannot copy: parse every time, as moto does
+            return program, tree
+        with _PARSED_LOCK:
+            _PARSED[definition] = (frozen, tree)
+        return pickle.loads(frozen), tree
+
+    with mock.patch.object(AmazonStateLanguageParser, "parse", staticmethod(parse)):
+        yield
+
+
+# --- Lambda: the in-process runtime ------------------------------------------------------------------
+@contextlib.contextmanager
+def in_process_lambdas(invoke: Callable[[Any, Any], tuple[str, bool, str]]) -> Iterator[None]:
+    """moto's Lambda invocations (API calls and Step Functions tasks) go to ``invoke(function, event)``:
+    ``function`` has ``function_name``, ``handler``, ``code_bytes``, ``environment_vars``,
+    ``memory_size`` and ``timeout``; the result is (payload, errored, logs)."""
+
+    def _invoke_lambda(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
+        return invoke(self, event)
+
+    with mock.patch.object(LambdaFunction, "_invoke_lambda", _invoke_lambda):
+        yield
+
+
+# --- Step Functions: retries without real sleeps --------------------------------------------------------
+@contextlib.contextmanager
+def instant_retries() -> Iterator[None]:
+    """A Retry's interval passes at once (the definitions' intervals are set to the minimum too)."""
+    with mock.patch.object(retrier_decl, "time", SimpleNamespace(sleep=lambda seconds: None)):
         yield

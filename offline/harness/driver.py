@@ -1,155 +1,38 @@
-"""The offline harness: the synthesized app running on moto, with the real Lambda code in-process.
+"""The driver: the synthesized app running on the emulator, driven the way AWS would drive it.
 
-``PipelineHarness`` takes the CDK cloud assembly (not a hand-written copy of anything), creates the
-resources the Lambdas and the state machine use from the templates' own properties (tables, topics,
-buckets, SSM parameters, model package groups, functions with their environments and asset code),
-resolves the state machine definition's intrinsics to those resources, zeroes Wait and Retry
-intervals, and runs executions on moto's ASL interpreter. Tests and ``make demo`` drive it the way
-AWS would: an EventBridge event to the dispatcher, a board decision, an endpoint outcome.
+``PipelineHarness`` takes the CDK cloud assembly (not a hand-written copy of anything), has the
+provisioner create the app's resources in moto from the templates' own properties, and runs
+executions of the synthesized state machine on moto's ASL interpreter with the real Lambda code
+in-process. Tests, ``make demo`` and the sandbox drive it as AWS would: an EventBridge event to the
+dispatcher, a board decision, an endpoint outcome.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import io
 import json
 import os
 import threading
 import time
-import zipfile
 from collections.abc import Iterator
 from contextlib import ExitStack, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 from unittest import mock
 
 import boto3
 from moto import mock_aws
 from moto.events.models import EventPattern
-from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
-from offline import coverage, iam_proof
-from offline.moto_ext import (
-    InProcessLambdaRunner,
-    StackOutcomes,
-    cloudformation_extensions,
-    dynamodb_serializable_writes,
-    package_listeners,
-    quiet_logger,
-    sagemaker_extensions,
-    set_modifying_identity,
-)
+from offline import iam_proof
+from offline.environment import share_service_models
+from offline.harness import coverage, emulator
+from offline.harness.common import ACCOUNT, PARTITION, REGION, REGISTRANT, TERMINAL, HarnessError
+from offline.harness.provisioner import PACKAGE_STATE_CHANGE_RULE, DefinitionRewrite, Provisioner, assign_physical_ids
+from offline.harness.resolver import Resolver, Resource
+from offline.harness.runtime import InProcessLambdaRunner
 from offline.sagemaker_jobs import JobOutcomes, sagemaker_job_emulation
-
-REGION = "eu-west-1"
-ACCOUNT = "123456789012"
-PARTITION = "aws"
-LAMBDA_ROLE = f"arn:aws:iam::{ACCOUNT}:role/offline-lambda-role"
-TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
-HARNESS_ENV = "dev"
-
-
-def board_member(name: str) -> str:
-    """A review-board member's session: the board role the stack creates, assumed as ``name``."""
-    from mlops_registry.core.names import review_board_role_name
-
-    return f"arn:aws:sts::{ACCOUNT}:assumed-role/{review_board_role_name(HARNESS_ENV)}/{name}"
-
-
-def data_scientist(name: str) -> str:
-    """A data scientist's session (a role holding the data-scientists policy), assumed as ``name``."""
-    return f"arn:aws:sts::{ACCOUNT}:assumed-role/{HARNESS_ENV}-data-scientists/{name}"
-
-
-REGISTRANT = data_scientist("dana")
-
-
-class HarnessError(AssertionError):
-    """The emulated system did not behave as the test expected (timeouts, unexpected states)."""
-
-
-@dataclass
-class Resource:
-    logical_id: str
-    stack: str
-    type: str
-    properties: dict[str, Any]
-    metadata: dict[str, Any]
-    ref: str = ""
-    attrs: dict[str, str] = field(default_factory=dict)
-
-
-class Resolver:
-    """Resolves CloudFormation intrinsics of the synthesized templates to emulated resources."""
-
-    def __init__(self, templates: dict[str, dict[str, Any]]) -> None:
-        self.templates = templates
-        self.resources: dict[tuple[str, str], Resource] = {}
-        self.exports: dict[str, tuple[str, Any]] = {}
-        for stack, template in templates.items():
-            for logical_id, body in template.get("Resources", {}).items():
-                self.resources[(stack, logical_id)] = Resource(
-                    logical_id, stack, body["Type"], body.get("Properties", {}), body.get("Metadata", {})
-                )
-            for output in template.get("Outputs", {}).values():
-                export = output.get("Export", {}).get("Name")
-                if export:
-                    self.exports[export] = (stack, output["Value"])
-
-    def resolve(self, value: Any, stack: str) -> Any:
-        if isinstance(value, list):
-            return [self.resolve(v, stack) for v in value]
-        if not isinstance(value, dict):
-            return value
-        if len(value) == 1:
-            ((fn, arg),) = value.items()
-            if fn == "Ref":
-                return self._ref(arg, stack)
-            if fn == "Fn::GetAtt":
-                resource = self.resources[(stack, arg[0])]
-                if arg[1] not in resource.attrs:
-                    raise HarnessError(f"no emulated attribute {arg[1]} for {stack}/{arg[0]} ({resource.type})")
-                return resource.attrs[arg[1]]
-            if fn == "Fn::Join":
-                return arg[0].join(str(self.resolve(p, stack)) for p in arg[1])
-            if fn == "Fn::ImportValue":
-                name = self.resolve(arg, stack)
-                source_stack, source_value = self.exports[name]
-                return self.resolve(source_value, source_stack)
-            if fn == "Fn::Select":
-                return self.resolve(arg[1], stack)[int(arg[0])]
-            if fn == "Fn::Split":
-                return str(self.resolve(arg[1], stack)).split(arg[0])
-            if fn == "Fn::Sub":
-                text = arg if isinstance(arg, str) else arg[0]
-                for key in ("AWS::Region", "AWS::AccountId", "AWS::Partition", "AWS::URLSuffix"):
-                    text = text.replace("${" + key + "}", self._ref(key, stack))
-                return text
-        return {k: self.resolve(v, stack) for k, v in value.items()}
-
-    def _ref(self, name: str, stack: str) -> str:
-        pseudo = {
-            "AWS::Region": REGION,
-            "AWS::AccountId": ACCOUNT,
-            "AWS::Partition": PARTITION,
-            "AWS::URLSuffix": "amazonaws.com",
-        }
-        if name in pseudo:
-            return pseudo[name]
-        resource = self.resources.get((stack, name))
-        if resource is None:
-            parameters = self.templates[stack].get("Parameters", {})
-            if name in parameters:
-                return str(parameters[name].get("Default", ""))
-            raise HarnessError(f"unresolvable Ref {name} in {stack}")
-        return resource.ref
-
-    def of_type(self, rtype: str) -> list[Resource]:
-        return [r for r in self.resources.values() if r.type == rtype]
-
 
 RANKER_FEATURES = ["user_affinity", "item_popularity", "price_bucket", "session_length", "device_type"]
 
@@ -203,10 +86,10 @@ class PipelineHarness:
         self.prove_iam = prove_iam
         self.count_iam = count_iam  # False for runs on deliberately altered templates (kept out of the totals)
         self.iam = iam_proof.CallRecorder(iam_proof.Account(PARTITION, REGION, ACCOUNT))
-        self.resolver = Resolver(templates)
+        self.resolver = Resolver(templates, self.outdir)
         self.approval_timeout_seconds = approval_timeout_seconds
         self.runner = InProcessLambdaRunner()
-        self.stack_outcomes = StackOutcomes()
+        self.stack_outcomes = emulator.StackOutcomes()
         # What the next Batch Transform / Processing job does (run, fail, hang): ``fail_next_job``.
         self.job_outcomes = JobOutcomes()
         self._stack = ExitStack()
@@ -224,17 +107,19 @@ class PipelineHarness:
         os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "offline")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "offline")
+        share_service_models()
         self._stack.enter_context(mock_aws(config={"stepfunctions": {"execute_state_machine": True}}))
         # moto logs a warning per resource type it has no CloudFormation model for (the serving
         # stacks' alarms and scaling targets): expected here, and noise in every run's output.
-        self._stack.enter_context(quiet_logger("moto.cloudformation.parsing"))
-        self._stack.enter_context(sagemaker_extensions())
+        self._stack.enter_context(emulator.quiet_logger("moto.cloudformation.parsing"))
+        self._stack.enter_context(emulator.sagemaker_extensions())
         self._stack.enter_context(sagemaker_job_emulation(self.job_outcomes))
-        self._stack.enter_context(dynamodb_serializable_writes())
-        self._stack.enter_context(cloudformation_extensions(self.stack_outcomes))
+        self._stack.enter_context(emulator.dynamodb_serializable_writes())
+        self._stack.enter_context(emulator.step_functions_parse_cache())
+        self._stack.enter_context(emulator.cloudformation_extensions(self.stack_outcomes))
         self._stack.enter_context(self.runner.installed())
         self._stack.enter_context(self.iam.installed())
-        self._stack.enter_context(mock.patch.object(retrier_decl, "time", SimpleNamespace(sleep=lambda seconds: None)))
+        self._stack.enter_context(emulator.instant_retries())
         self._stack.enter_context(self._record_mlflow_calls())
         self.runner.extra_env.update(
             {
@@ -255,12 +140,29 @@ class PipelineHarness:
         self.sqs = self.session.client("sqs")
         self.sns = self.session.client("sns")
         self.lambda_ = self.session.client("lambda")
-        self._assign_physical_ids()
+        assign_physical_ids(self.resolver)
         self._watch_iam()
-        self._create_resources()
+        self.provisioner = Provisioner(
+            self.resolver,
+            self.outdir,
+            self.session,
+            self.runner.reserve,
+            DefinitionRewrite(self.wait_seconds, self.approval_timeout_seconds),
+            self.mlflow_url,
+        )
+        provisioned = self.provisioner.provision()
+        self.topic_arn = provisioned.topic_arn
+        self.notifications_queue = provisioned.notifications_queue
+        self.serving_stacks = provisioned.serving_stacks
+        self.state_machines = provisioned.state_machines
+        self.state_machine_arn = provisioned.state_machine_arn
+        self.definition = provisioned.definition
+        assert provisioned.graph is not None
+        self.graph = provisioned.graph
+        self.mlflow_configured_uri = provisioned.mlflow_configured_uri
         if self.emit_events:
-            package_listeners.append(self._emit_state_change)
-            self._stack.callback(package_listeners.remove, self._emit_state_change)
+            emulator.package_listeners.append(self._emit_state_change)
+            self._stack.callback(emulator.package_listeners.remove, self._emit_state_change)
         return self
 
     def _emit_state_change(self, description: dict[str, Any]) -> None:
@@ -293,7 +195,7 @@ class PipelineHarness:
                 self.settle_events()
             self.wait_all_executions(timeout=30)
         finally:
-            set_modifying_identity(None)
+            emulator.set_modifying_identity(None)
             self._stack.close()
         proof = self.iam_proof()
         if self.count_iam:
@@ -349,151 +251,42 @@ class PipelineHarness:
         """The recorded calls judged against the synthesized role policies (or ``policies``)."""
         return iam_proof.prove(self.iam, policies if policies is not None else self.role_policies)
 
-    # --- physical ids ------------------------------------------------------------------------
-    def _assign_physical_ids(self) -> None:
-        for r in self.resolver.resources.values():
-            p = r.properties
-            if r.type == "AWS::DynamoDB::Table":
-                name = p.get("TableName") or r.logical_id
-                r.ref = name
-                r.attrs["Arn"] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
-            elif r.type == "AWS::SNS::Topic":
-                name = p.get("TopicName") or r.logical_id
-                r.ref = f"arn:aws:sns:{REGION}:{ACCOUNT}:{name}"
-                r.attrs["TopicArn"] = r.ref
-                r.attrs["TopicName"] = name
-            elif r.type == "AWS::SQS::Queue":
-                r.ref = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{r.logical_id[:70]}"
-                r.attrs["Arn"] = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{r.logical_id[:70]}"
-                r.attrs["QueueName"] = r.logical_id[:70]
-            elif r.type == "AWS::Lambda::Function":
-                name = r.logical_id[:64]
-                r.ref = name
-                r.attrs["Arn"] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
-            elif r.type == "AWS::StepFunctions::StateMachine":
-                name = p.get("StateMachineName") or r.logical_id
-                r.ref = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}"
-                r.attrs["Arn"] = r.ref
-                r.attrs["Name"] = name
-            elif r.type == "AWS::KMS::Key":
-                r.ref = f"offline-key-{r.logical_id}"
-                r.attrs["Arn"] = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{r.ref}"
-            elif r.type == "AWS::SSM::Parameter":
-                r.ref = p.get("Name", r.logical_id)
-            elif r.type == "AWS::SageMaker::ModelPackageGroup":
-                r.ref = p["ModelPackageGroupName"]
-                r.attrs["ModelPackageGroupArn"] = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package-group/{r.ref}"
-            elif r.type == "AWS::SageMaker::MlflowTrackingServer":
-                r.ref = p["TrackingServerName"]
-                r.attrs["TrackingServerArn"] = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:mlflow-tracking-server/{r.ref}"
-            elif r.type == "AWS::SageMaker::MlflowApp":
-                r.ref = "app-" + hashlib.sha256(p["Name"].encode()).hexdigest()[:12]
-                r.attrs["Arn"] = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:mlflow-app/{r.ref}"
-            elif r.type == "AWS::IAM::Role":
-                r.ref = r.logical_id[:64]
-                r.attrs["Arn"] = f"arn:aws:iam::{ACCOUNT}:role/{r.ref}"
-            else:
-                r.ref = r.logical_id
-                r.attrs.setdefault("Arn", f"arn:aws:offline:{REGION}:{ACCOUNT}:{r.logical_id}")
-        for r in self.resolver.of_type("AWS::S3::Bucket"):
-            r.ref = (
-                str(self.resolver.resolve(r.properties.get("BucketName"), r.stack))
-                if r.properties.get("BucketName")
-                else r.logical_id.lower()[:63]
-            )
-            r.attrs["Arn"] = f"arn:aws:s3:::{r.ref}"
+    # --- driving the system ------------------------------------------------------------------
+    @property
+    def artifacts_bucket(self) -> str:
+        return self.provisioner.artifacts_bucket
 
-    # --- resources ---------------------------------------------------------------------------
-    def _create_resources(self) -> None:
-        resolve = self.resolver.resolve
-        iam = self.session.client("iam")
-        iam.create_role(RoleName="offline-lambda-role", AssumeRolePolicyDocument="{}")
-        for r in self.resolver.of_type("AWS::S3::Bucket"):
-            self.s3.create_bucket(Bucket=r.ref, CreateBucketConfiguration={"LocationConstraint": REGION})
-        for r in self.resolver.of_type("AWS::DynamoDB::Table"):
-            p = resolve(r.properties, r.stack)
-            kwargs: dict[str, Any] = {
-                "TableName": r.ref,
-                "KeySchema": p["KeySchema"],
-                "AttributeDefinitions": p["AttributeDefinitions"],
-                "BillingMode": "PAY_PER_REQUEST",
-            }
-            if p.get("GlobalSecondaryIndexes"):
-                kwargs["GlobalSecondaryIndexes"] = [
-                    {k: v for k, v in g.items() if k in ("IndexName", "KeySchema", "Projection")}
-                    for g in p["GlobalSecondaryIndexes"]
-                ]
-            self.ddb.create_table(**kwargs)
-        for r in self.resolver.of_type("AWS::SNS::Topic"):
-            self.sns.create_topic(Name=r.attrs["TopicName"])
-        for r in self.resolver.of_type("AWS::SSM::Parameter"):
-            p = resolve(r.properties, r.stack)
-            self.session.client("ssm").put_parameter(Name=p["Name"], Value=p["Value"], Type="String")
-        for r in self.resolver.of_type("AWS::SageMaker::ModelPackageGroup"):
-            self.sm.create_model_package_group(
-                ModelPackageGroupName=r.ref,
-                ModelPackageGroupDescription=r.properties.get("ModelPackageGroupDescription", ""),
-            )
-        for r in self.resolver.of_type("AWS::Lambda::Function"):
-            self._create_function(r)
-        self._upload_governed_data()
-        self.topic_arn = self.resolver.of_type("AWS::SNS::Topic")[0].ref
-        queue = self.sqs.create_queue(QueueName="offline-notifications")["QueueUrl"]
-        self.notifications_queue = queue
-        queue_arn = self.sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        self.sns.subscribe(
-            TopicArn=self.topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"}
-        )
-        self._create_serving_stacks()
-        machines = self.resolver.of_type("AWS::StepFunctions::StateMachine")
-        promotion = [m for m in machines if m.attrs["Name"].endswith("-promotion")]
-        if len(promotion) != 1:
-            raise HarnessError(f"expected one promotion state machine in the app, found {len(promotion)}")
-        self.state_machines: dict[str, str] = {}
-        for machine in machines:
-            if machine is not promotion[0]:
-                definition = json.loads(self.resolver.resolve(machine.properties["DefinitionString"], machine.stack))
-                runnable = self._rewrite_for_tests(definition)
-                self.state_machines[machine.attrs["Name"]] = self.sfn.create_state_machine(
-                    name=machine.attrs["Name"], definition=json.dumps(runnable), roleArn=LAMBDA_ROLE
-                )["stateMachineArn"]
-        self._create_state_machine(promotion[0])
+    @property
+    def models_bucket(self) -> str:
+        """The shareable model-artifacts bucket (what registry-reader accounts may read)."""
+        return self.provisioner.models_bucket
 
     @property
     def policies(self) -> dict[str, Any]:
         """Each managed group's policy, as the stack publishes it (its SSM parameter)."""
-        from mlops_registry.core.config import read_published
+        return self.provisioner.group_policies()
 
-        found = {}
-        for r in self.resolver.of_type("AWS::SSM::Parameter"):
-            p = self.resolver.resolve(r.properties, r.stack)
-            if "/groups/" in str(p.get("Name", "")):
-                policy = read_published(p["Value"])
-                found[policy.name] = policy
-        return found
+    def table(self, suffix: str) -> str:
+        """The table whose declared name (the template's TableName) ends with ``suffix``."""
+        for r in self.resolver.of_type("AWS::DynamoDB::Table"):
+            if r.ref.endswith(suffix):
+                return r.ref
+        raise HarnessError(f"no table ending in {suffix}")
 
-    def _upload_governed_data(self) -> None:
-        """What the platform team puts in place: each group's holdout set (generated data) where its
-        policy names it, and the validation library's code asset where the Processing path reads it."""
-        from offline.samples import holdout_csv
+    def function(self, construct: str) -> Resource:
+        """The function of construct ``construct`` (``"DispatcherFunction"``, ``"LedgerCheck"``), or of
+        ``construct + "Function"``, in the CDK construct paths."""
+        for candidate in (construct, f"{construct}Function"):
+            found = self.resolver.at("AWS::Lambda::Function", candidate)
+            if len(found) == 1:
+                return found[0]
+        return self.resolver.one("AWS::Lambda::Function", construct)
 
-        for policy in self.policies.values():
-            self.s3.put_object(
-                Bucket=self.artifacts_bucket, Key=policy.validation.holdout.key, Body=holdout_csv(policy)
-            )
-        env = self.function_env("ValidationFunction")
-        bucket, key = env["PROCESSING_CODE_URI"].removeprefix("s3://").split("/", 1)
-        source = self.outdir / f"asset.{key.removesuffix('.zip')}"
-        if not source.is_dir():
-            raise HarnessError(f"the validation code asset {source} is missing from the cloud assembly")
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for path in sorted(source.rglob("*")):
-                if path.is_file():
-                    archive.write(path, path.relative_to(source).as_posix())
-        with suppress(self.s3.exceptions.BucketAlreadyOwnedByYou):
-            self.s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
-        self.s3.put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
+    def function_env(self, construct: str) -> dict[str, str]:
+        return self.provisioner.function_environment(self.function(construct))
+
+    def function_name(self, construct: str) -> str:
+        return self.function(construct).ref
 
     def put_holdout(self, group: str, body: bytes) -> None:
         """Replace a group's holdout set (as the platform team would)."""
@@ -511,134 +304,6 @@ class PipelineHarness:
     def fail_next_job(self, kind: str, outcome: str = "fail", reason: str = "") -> None:
         """The next Batch Transform (``transform``) or Processing (``processing``) job fails or hangs."""
         self.job_outcomes.push(kind, outcome, reason)
-
-    def _create_serving_stacks(self) -> None:
-        """Each serving stack as a CloudFormation stack in moto, from its synthesized template.
-
-        Cross-stack imports are resolved to the emulated registry's resources first (moto only knows
-        exports of stacks it created); everything else (parameters, conditions, names) is moto's and
-        ``moto_ext.cloudformation_extensions``' business, as UpdateStack later is.
-        """
-        cfn = self.session.client("cloudformation")
-        self.serving_stacks: dict[str, str] = {}
-        for stack_name, template in self.resolver.templates.items():
-            if "-" not in stack_name or "Serving-" not in stack_name:
-                continue
-            body = self._resolve_imports(json.loads(json.dumps(template)), stack_name)
-            cfn.create_stack(StackName=stack_name, TemplateBody=json.dumps(body), Capabilities=["CAPABILITY_NAMED_IAM"])
-            self.serving_stacks[stack_name.split("Serving-", 1)[1]] = stack_name
-
-    def _resolve_imports(self, node: Any, stack: str) -> Any:
-        if isinstance(node, list):
-            return [self._resolve_imports(v, stack) for v in node]
-        if isinstance(node, dict):
-            if set(node) == {"Fn::ImportValue"}:
-                return self.resolver.resolve(node, stack)
-            return {k: self._resolve_imports(v, stack) for k, v in node.items()}
-        return node
-
-    def _create_function(self, r: Resource) -> None:
-        p = self.resolver.resolve(r.properties, r.stack)
-        asset = r.metadata.get("aws:asset:path")
-        if not asset:
-            raise HarnessError(f"function {r.logical_id} has no asset path in its metadata")
-        code_dir = self.outdir / asset
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for path in sorted(code_dir.rglob("*")):
-                if path.is_file():
-                    archive.write(path, path.relative_to(code_dir).as_posix())
-        environment = {k: str(v) for k, v in p.get("Environment", {}).get("Variables", {}).items()}
-        if "MLFLOW_TRACKING_URI" in environment:
-            self.mlflow_configured_uri = environment["MLFLOW_TRACKING_URI"]
-            if self.mlflow_url:
-                environment["MLFLOW_TRACKING_URI"] = self.mlflow_url
-                environment["MLFLOW_MIRROR_BACKOFF_SECONDS"] = "0"
-        self.runner.reserve(environment)
-        self.lambda_.create_function(
-            FunctionName=r.ref,
-            Runtime="python3.11",  # the local interpreter runs the code; the template's runtime is newer
-            Role=LAMBDA_ROLE,
-            Handler=p["Handler"],
-            Code={"ZipFile": buffer.getvalue()},
-            Timeout=int(p.get("Timeout", 60)),
-            MemorySize=int(p.get("MemorySize", 512)),
-            Environment={"Variables": environment},
-        )
-
-    def _create_state_machine(self, r: Resource) -> None:
-        definition = json.loads(self.resolver.resolve(r.properties["DefinitionString"], r.stack))
-        self.definition = definition
-        self.graph = coverage.graph_of(definition)
-        coverage.register_definition(self.graph)
-        runnable = self._rewrite_for_tests(json.loads(json.dumps(definition)))
-        self.state_machine_arn = self.sfn.create_state_machine(
-            name=r.attrs["Name"], definition=json.dumps(runnable), roleArn=LAMBDA_ROLE
-        )["stateMachineArn"]
-        if self.state_machine_arn != r.ref:
-            raise HarnessError(f"state machine ARN {self.state_machine_arn} != resolved {r.ref}")
-
-    def _rewrite_for_tests(self, definition: dict[str, Any]) -> dict[str, Any]:
-        """Zero Wait and Retry intervals (moto really sleeps); optionally shorten the approval timeout."""
-
-        def visit(states: dict[str, Any]) -> None:
-            for state in states.values():
-                for retrier in state.get("Retry", []):
-                    # ASL requires >= 1; the retrier's sleep is a no-op in the harness (see __enter__).
-                    retrier["IntervalSeconds"] = 1
-                    retrier["BackoffRate"] = 1
-                    retrier.pop("MaxDelaySeconds", None)
-                    retrier.pop("JitterStrategy", None)
-                if state.get("Type") == "Wait":
-                    for key in ("SecondsPath", "TimestampPath", "Timestamp"):
-                        state.pop(key, None)
-                    state["Seconds"] = self.wait_seconds
-                if (
-                    self.approval_timeout_seconds is not None
-                    and state.get("Type") == "Task"
-                    and str(state.get("Resource", "")).endswith(".waitForTaskToken")
-                ):
-                    state["TimeoutSeconds"] = self.approval_timeout_seconds
-                for branch in state.get("Branches", []):
-                    visit(branch["States"])
-                if "Iterator" in state:
-                    visit(state["Iterator"]["States"])
-                if "ItemProcessor" in state:
-                    visit(state["ItemProcessor"]["States"])
-
-        visit(definition["States"])
-        return definition
-
-    # --- driving the system ------------------------------------------------------------------
-    @property
-    def artifacts_bucket(self) -> str:
-        names = [r.ref for r in self.resolver.of_type("AWS::S3::Bucket") if "-artifacts-" in r.ref]
-        return names[0]
-
-    @property
-    def models_bucket(self) -> str:
-        """The shareable model-artifacts bucket (what registry-reader accounts may read)."""
-        names = [r.ref for r in self.resolver.of_type("AWS::S3::Bucket") if "-models-" in r.ref]
-        return names[0]
-
-    def table(self, suffix: str) -> str:
-        for r in self.resolver.of_type("AWS::DynamoDB::Table"):
-            if r.ref.endswith(suffix):
-                return r.ref
-        raise HarnessError(f"no table ending in {suffix}")
-
-    def function_env(self, logical_prefix: str) -> dict[str, str]:
-        for r in self.resolver.of_type("AWS::Lambda::Function"):
-            if r.logical_id.startswith(logical_prefix) or logical_prefix in r.logical_id:
-                env = self.resolver.resolve(r.properties, r.stack).get("Environment", {}).get("Variables", {})
-                return {k: str(v) for k, v in env.items()}
-        raise HarnessError(f"no function matching {logical_prefix}")
-
-    def function_name(self, fragment: str) -> str:
-        matches = [r.ref for r in self.resolver.of_type("AWS::Lambda::Function") if fragment in r.logical_id]
-        if len(matches) != 1:
-            raise HarnessError(f"expected one function matching {fragment!r}, got {matches}")
-        return matches[0]
 
     def put_json(self, key: str, document: Any) -> str:
         self.s3.put_object(Bucket=self.artifacts_bucket, Key=key, Body=json.dumps(document).encode())
@@ -691,11 +356,11 @@ class PipelineHarness:
 
             uri = self.put_json(f"{BASELINE_PREFIX}/{group}/{tag}/feature-baseline.json", feature_baseline)
             drift_baselines = drift_check_baselines(uri)
-        set_modifying_identity(registrant)
+        emulator.set_modifying_identity(registrant)
         try:
             response = self._create_package(group, tag, model_metrics, customer_metadata, drift_baselines)
         finally:
-            set_modifying_identity(None)
+            emulator.set_modifying_identity(None)
         arn = response["ModelPackageArn"]
         version = int(arn.rsplit("/", 1)[1])
         return Registration(arn, group, version)
@@ -749,8 +414,8 @@ class PipelineHarness:
         }
 
     def rule_matches(self, event: dict[str, Any]) -> bool:
-        rules = [r for r in self.resolver.of_type("AWS::Events::Rule") if "ModelPackageStateChange" in r.logical_id]
-        pattern = self.resolver.resolve(rules[0].properties["EventPattern"], rules[0].stack)
+        rule = self.resolver.one("AWS::Events::Rule", PACKAGE_STATE_CHANGE_RULE)
+        pattern = self.resolver.resolve(rule.properties["EventPattern"], rule.stack)
         return bool(EventPattern.load(json.dumps(pattern)).matches_event(event))  # type: ignore[arg-type]
 
     def deliver(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -818,6 +483,9 @@ class PipelineHarness:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if store.get(package_arn) is not None:
+                # The function that stored it may still be writing its ledger entry and notifying:
+                # invocations run one at a time, so the one in progress returning means it is done.
+                self.runner.wait_for_invocation_in_progress()
                 return True
             if self._finished(package_arn):
                 return False
@@ -839,13 +507,13 @@ class PipelineHarness:
 
     def decide_in_studio(self, package_arn: str, actor: str, decision: str, reason: str) -> dict[str, Any]:
         """The board sets the approval status in SageMaker Studio; SageMaker emits the event."""
-        set_modifying_identity(actor)
+        emulator.set_modifying_identity(actor)
         try:
             self.sm.update_model_package(
                 ModelPackageArn=package_arn, ModelApprovalStatus=decision, ApprovalDescription=reason
             )
         finally:
-            set_modifying_identity(None)
+            emulator.set_modifying_identity(None)
         return self.deliver(self.state_change_event(package_arn))
 
     def wait(self, execution_arn: str, timeout: float = 60) -> dict[str, Any]:
