@@ -37,6 +37,7 @@ from mlops_registry.core.ledger import LedgerEntry
 from mlops_registry.core.model_registry import PackageView
 from mlops_registry.core.names import endpoint_name
 from mlops_registry.core.observability import logger
+from mlops_registry.core.ports import Registry
 from mlops_registry.core.serving_names import (
     PARAM_CHALLENGER,
     PARAM_CHAMPION,
@@ -46,7 +47,7 @@ from mlops_registry.core.serving_names import (
     deploy_role_name,
     serving_stack_name,
 )
-from mlops_registry.core.serving_stacks import IN_PROGRESS, ROLLED_BACK, SETTLED_OK, StackView
+from mlops_registry.core.stacks import IN_PROGRESS, ROLLED_BACK, SETTLED_OK, Stacks
 from serving import ab_test
 from serving.models import DeploymentRecord, DeploymentTask, Next, Outcome, iso, parse_time
 
@@ -62,12 +63,6 @@ LOCK_MARGIN_SECONDS = 1800
 MAX_EVALUATIONS = 1000
 
 
-class Stacks(Protocol):
-    def describe(self, stack_name: str) -> StackView: ...
-    def deploy(self, stack_name: str, target: dict[str, str], role_arn: str) -> bool: ...
-    def failure(self, stack_name: str, since: datetime) -> dict[str, Any]: ...
-
-
 class Traffic(Protocol):
     def status(self, endpoint: str) -> str: ...
     def set_weights(self, endpoint: str, weights: dict[str, float]) -> None: ...
@@ -77,20 +72,6 @@ class Metrics(Protocol):
     def counts(
         self, endpoint: str, variants: list[str], success_metric: str, start: datetime, end: datetime
     ) -> dict[str, ab_test.VariantCounts]: ...
-
-
-class Registry(Protocol):
-    def describe(self, package_arn: str) -> PackageView: ...
-    def current_production(self, group: str, exclude: str | None = None) -> PackageView | None: ...
-    def set_lifecycle(
-        self,
-        package_arn: str,
-        stage: str,
-        status: str,
-        description: str,
-        approval_status: str | None = None,
-        approval_description: str | None = None,
-    ) -> None: ...
 
 
 class Lock(Protocol):

@@ -14,7 +14,7 @@ from serving.models import parse_task
 from mlops_registry.core.config import GroupPolicy
 from mlops_registry.core.errors import DeploymentError, DeploymentTimeoutError
 from mlops_registry.core.model_registry import PackageView
-from mlops_registry.core.serving_stacks import StackView
+from mlops_registry.core.stacks import StackView
 
 ACCOUNT = "123456789012"
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
