@@ -176,3 +176,9 @@ class ModelRegistry:
         if customer_metadata:
             kwargs["CustomerMetadataProperties"] = customer_metadata
         self._sm.update_model_package(**kwargs)
+
+    def set_approval(self, package_arn: str, status: str, description: str) -> None:
+        """Only the approval status (a refused decision set back), the stage untouched."""
+        self._sm.update_model_package(
+            ModelPackageArn=package_arn, ModelApprovalStatus=status, ApprovalDescription=description[:1024]
+        )
