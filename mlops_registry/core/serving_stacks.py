@@ -83,13 +83,10 @@ class ServingStacks:
     def failure(self, stack_name: str, since: datetime) -> dict[str, Any]:
         """The first resource failure of the stack's latest operation (why CloudFormation rolled back)."""
         events: list[dict[str, Any]] = []
-        token = None
-        while True:
-            page = self._cfn.describe_stack_events(StackName=stack_name, **({"NextToken": token} if token else {}))
+        for page in self._cfn.get_paginator("describe_stack_events").paginate(StackName=stack_name):
             events.extend(page.get("StackEvents", []))
-            token = page.get("NextToken")
-            if not token or any(e["Timestamp"] < since for e in page.get("StackEvents", [])):
-                break
+            if any(e["Timestamp"] < since for e in page.get("StackEvents", [])):
+                break  # newest first: older pages belong to earlier operations
         failed = [e for e in events if e["Timestamp"] >= since and str(e.get("ResourceStatus", "")).endswith("_FAILED")]
         failed.sort(key=lambda e: e["Timestamp"])
         if not failed:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from serving import deployment
+from serving import deployment, timing
 from serving.ab_test import VariantCounts
 from serving.deployment import DeploymentService
 from serving.models import parse_task
@@ -315,7 +315,7 @@ def test_evaluation_interval_stretches_to_fit_the_execution_history() -> None:
     long_test = ab.model_copy(
         update={"ab_test": ab.ab_test.model_copy(update={"max_duration_hours": 2160, "evaluation_interval_minutes": 1})}
     )
-    assert deployment.evaluation_wait_seconds(long_test) == 2160 * 3600 // deployment.MAX_EVALUATIONS
+    assert deployment.evaluation_wait_seconds(long_test) == 2160 * 3600 // timing.MAX_EVALUATIONS
 
 
 def test_malformed_tasks_name_the_field() -> None:
