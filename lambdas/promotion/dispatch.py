@@ -21,9 +21,10 @@ from typing import Any, Protocol
 
 from mlops_registry.core.approvals import ApprovalStore, resume_approval
 from mlops_registry.core.errors import ApprovalNotPendingError, ForeignEventError
-from mlops_registry.core.events import PACKAGE_ARN, ModelPackageStateChange
+from mlops_registry.core.events import PACKAGE_ARN
 from mlops_registry.core.ledger import LedgerEntry, LedgerWriter
 from mlops_registry.core.segregation import ReviewBoard, identity_of
+from promotion.state_change import ModelPackageStateChange
 
 EVALUATE = "evaluate"
 

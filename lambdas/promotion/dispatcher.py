@@ -13,7 +13,6 @@ from mlops_registry.core.approvals import ApprovalStore
 from mlops_registry.core.aws import client
 from mlops_registry.core.aws_errors import transient_errors_are_typed
 from mlops_registry.core.errors import ForeignEventError, InvalidEventError
-from mlops_registry.core.events import parse_state_change
 from mlops_registry.core.ledger import Ledger, LedgerWriter
 from mlops_registry.core.model_registry import ModelRegistry
 from mlops_registry.core.observability import count, instrumented, logger, set_correlation_id
@@ -21,6 +20,7 @@ from mlops_registry.core.segregation import ReviewBoard
 from promotion.adapters import ExecutionStarter, SsmPolicySource
 from promotion.dispatch import Governance, Home, dispatch
 from promotion.settings import DispatcherSettings, load
+from promotion.state_change import parse_state_change
 
 
 @instrumented
