@@ -13,7 +13,7 @@ from typing import Any
 from mlops_registry.core.approvals import PendingApproval, RecordedRequest
 from mlops_registry.core.config import GroupPolicy
 from mlops_registry.core.errors import LedgerEntryExists, PromotionLockHeld, UnknownGroupError, UnknownPackageError
-from mlops_registry.core.ledger import LedgerEntry
+from mlops_registry.core.ledger import Ledger, LedgerEntry
 from mlops_registry.core.model_registry import PackageView
 from mlops_registry.core.stacks import StackView
 
@@ -102,12 +102,7 @@ class FakeLedger:
         self.entries.append(entry)
         return entry
 
-    def append_once(self, entry: LedgerEntry) -> bool:
-        try:
-            self.append(entry)
-            return True
-        except LedgerEntryExists:
-            return False
+    append_once = Ledger.append_once  # the real "already recorded" rule, over this fake's append
 
     def entered(self, group: str, stage: str, *, before: str | None = None) -> list[LedgerEntry]:
         """Like the ``ByStageEntry`` index: entered/rolled_back entries into ``stage``, newest first."""
