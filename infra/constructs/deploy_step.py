@@ -25,7 +25,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
-from serving.deployment import max_deployment_seconds
+from serving.timing import max_deployment_seconds
 
 from infra import constants
 from infra.constructs.encryption import ENCRYPT_DECRYPT, grant_key_use

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from mlops_registry.core.errors import InvalidEventError, RegistryError
+from mlops_registry.core.errors import InvalidEventError
+from mlops_registry.core.events import describe_validation_error
+from mlops_registry.core.settings import FunctionSettings, load_settings
 from monitoring import metric_names
 
 DEFAULT_MIN_SAMPLES = 100
 DEFAULT_FAN_OUT_THRESHOLD_BYTES = 16 * 1024**3  # infra/constants.py derives the deployed value
-
-
-class ConfigurationError(RegistryError):
-    """The function's environment is missing or invalid; names the variable."""
 
 
 class DriftRunRequest(BaseModel):
@@ -55,46 +52,22 @@ def parse_request(event: Mapping[str, Any]) -> DriftRunRequest:
     try:
         return DriftRunRequest.model_validate(event)
     except ValidationError as error:
-        first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or "$"
-        raise InvalidEventError(
-            f"invalid drift run request at '{field}' (value {first.get('input')!r}): {first['msg']}"
-        ) from error
+        raise InvalidEventError(f"invalid drift run request: {describe_validation_error(error)}") from error
 
 
-class Settings(BaseModel):
-    """Environment of the drift function, read once per cold start."""
+class Settings(FunctionSettings):
+    """Environment of the drift function, read once per cold start (fields aliased to the variables)."""
 
-    model_config = ConfigDict(frozen=True)
-
-    capture_bucket: str = Field(min_length=3)
-    capture_prefix: str = "datacapture"
-    namespace: str = metric_names.DEFAULT_NAMESPACE
-    event_bus_name: str = "default"
-    event_source: str = "mlops-registry.monitoring"
-    event_detail_type: str = "ModelDriftDetected"
-    fan_out_state_machine_arn: str = ""
-    fan_out_threshold_bytes: int = Field(default=DEFAULT_FAN_OUT_THRESHOLD_BYTES, ge=1)
-    partials_prefix: str = "drift-partials"
+    capture_bucket: str = Field(alias="CAPTURE_BUCKET", min_length=3)
+    capture_prefix: str = Field(default="datacapture", alias="CAPTURE_PREFIX")
+    namespace: str = Field(default=metric_names.DEFAULT_NAMESPACE, alias="DRIFT_NAMESPACE")
+    event_bus_name: str = Field(default="default", alias="EVENT_BUS_NAME")
+    event_source: str = Field(default="mlops-registry.monitoring", alias="DRIFT_EVENT_SOURCE")
+    event_detail_type: str = Field(default="ModelDriftDetected", alias="DRIFT_EVENT_DETAIL_TYPE")
+    fan_out_state_machine_arn: str = Field(default="", alias="FANOUT_STATE_MACHINE_ARN")
+    fan_out_threshold_bytes: int = Field(default=DEFAULT_FAN_OUT_THRESHOLD_BYTES, alias="FANOUT_THRESHOLD_BYTES", ge=1)
+    partials_prefix: str = Field(default="drift-partials", alias="DRIFT_PARTIALS_PREFIX")
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        environ = os.environ if environ is None else environ
-        names = {
-            "capture_bucket": "CAPTURE_BUCKET",
-            "capture_prefix": "CAPTURE_PREFIX",
-            "namespace": "DRIFT_NAMESPACE",
-            "event_bus_name": "EVENT_BUS_NAME",
-            "event_source": "DRIFT_EVENT_SOURCE",
-            "event_detail_type": "DRIFT_EVENT_DETAIL_TYPE",
-            "fan_out_state_machine_arn": "FANOUT_STATE_MACHINE_ARN",
-            "fan_out_threshold_bytes": "FANOUT_THRESHOLD_BYTES",
-            "partials_prefix": "DRIFT_PARTIALS_PREFIX",
-        }
-        values = {field: environ[variable] for field, variable in names.items() if variable in environ}
-        try:
-            return cls.model_validate(values)
-        except ValidationError as error:
-            first = error.errors()[0]
-            field = str(first["loc"][0]) if first["loc"] else "$"
-            raise ConfigurationError(f"invalid environment {names.get(field, field)}: {first['msg']}") from error
+        return load_settings(cls, environ)

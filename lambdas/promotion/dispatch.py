@@ -15,18 +15,16 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from botocore.exceptions import ClientError
-
 from mlops_registry.core.approvals import ApprovalStore, resume_approval
 from mlops_registry.core.errors import ApprovalNotPendingError, ForeignEventError
-from mlops_registry.core.events import PACKAGE_ARN, ModelPackageStateChange
-from mlops_registry.core.ledger import LedgerEntry
+from mlops_registry.core.events import PACKAGE_ARN
+from mlops_registry.core.ledger import LedgerEntry, LedgerWriter
 from mlops_registry.core.segregation import ReviewBoard, identity_of
+from promotion.state_change import ModelPackageStateChange
 
 EVALUATE = "evaluate"
 
@@ -41,10 +39,6 @@ class DispatchOutcome:
 
 class PolicySource(Protocol):
     def get(self, group: str) -> dict[str, Any] | None: ...
-
-
-class LedgerWriter(Protocol):
-    def append(self, entry: LedgerEntry) -> LedgerEntry: ...
 
 
 @dataclass(frozen=True)
@@ -86,9 +80,8 @@ class Governance:
     """What the dispatcher needs to hold a decision to the segregation-of-duties rule."""
 
     board: ReviewBoard
-    ledger: LedgerWriter
-    notify: Any  # (subject, body) -> None
-    sagemaker: Any
+    writer: LedgerWriter
+    registry: ApprovalReverter
 
 
 def execution_name(package_arn: str, transition: str) -> str:
@@ -98,38 +91,26 @@ def execution_name(package_arn: str, transition: str) -> str:
     return f"{group_version[:50]}-{transition[:10]}-{digest}"
 
 
-class ExecutionStarter:
-    def __init__(self, sfn: Any, state_machine_arn: str) -> None:
-        self._sfn = sfn
-        self.state_machine_arn = state_machine_arn
+class Executions(Protocol):
+    """Starts promotion executions by name (``promotion.adapters.ExecutionStarter``)."""
 
-    def execution_arn(self, name: str) -> str:
-        return self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{name}"
+    state_machine_arn: str
 
-    def start(self, name: str, payload: dict[str, Any]) -> tuple[bool, str]:
-        """(started?, execution ARN). An existing execution of that name means a duplicate."""
-        arn = self.execution_arn(name)
-        try:
-            self._sfn.describe_execution(executionArn=arn)
-            return False, arn
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "ExecutionDoesNotExist":
-                raise
-        try:
-            response = self._sfn.start_execution(
-                stateMachineArn=self.state_machine_arn, name=name, input=json.dumps(payload, sort_keys=True)
-            )
-            return True, str(response["executionArn"])
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ExecutionAlreadyExists":
-                return False, arn
-            raise
+    def execution_arn(self, name: str) -> str: ...
+
+    def start(self, name: str, payload: dict[str, Any]) -> tuple[bool, str]: ...
+
+
+class ApprovalReverter(Protocol):
+    """Sets a package's approval status back (``ModelRegistry.set_approval``)."""
+
+    def set_approval(self, package_arn: str, status: str, description: str) -> None: ...
 
 
 def dispatch(
     event: ModelPackageStateChange,
     policies: PolicySource,
-    starter: ExecutionStarter,
+    starter: Executions,
     approvals: ApprovalStore,
     sfn: Any,
     governance: Governance,
@@ -197,12 +178,12 @@ def refuse_decision(
     modified = str(detail.LastModifiedTime or event.id)
     if not approvals.note_unauthorized(detail.ModelPackageArn, modified):
         return DispatchOutcome("ignored", f"unauthorized decision of {modified} already refused", None, execution_arn)
-    governance.sagemaker.update_model_package(
-        ModelPackageArn=detail.ModelPackageArn,
-        ModelApprovalStatus="PendingManualApproval",
-        ApprovalDescription=f"Reverted: {detail.ModelApprovalStatus} by {actor or 'unknown'} refused ({why})"[:1024],
+    governance.registry.set_approval(
+        detail.ModelPackageArn,
+        "PendingManualApproval",
+        f"Reverted: {detail.ModelApprovalStatus} by {actor or 'unknown'} refused ({why})",
     )
-    governance.ledger.append(
+    governance.writer.record(
         LedgerEntry(
             group=detail.ModelPackageGroupName,
             version=detail.ModelPackageVersion,
@@ -222,19 +203,8 @@ def refuse_decision(
                 "event_id": event.id,
             },
             transition=UNAUTHORIZED,
-        )
-    )
-    governance.notify(
-        f"[{detail.ModelPackageGroupName}] v{detail.ModelPackageVersion} unauthorized approval refused",
-        {
-            "group": detail.ModelPackageGroupName,
-            "version": detail.ModelPackageVersion,
-            "package_arn": detail.ModelPackageArn,
-            "decision": UNAUTHORIZED,
-            "attempted": detail.ModelApprovalStatus,
-            "actor": actor or "unknown",
-            "reason": why,
-            "execution_arn": execution_arn,
-        },
+        ),
+        subject=f"[{detail.ModelPackageGroupName}] v{detail.ModelPackageVersion} unauthorized approval refused",
+        body={"attempted": detail.ModelApprovalStatus},
     )
     return DispatchOutcome("refused", why, None, execution_arn)

@@ -8,37 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from mlops_registry.core import notifier
 from mlops_registry.core.approvals import ApprovalStore
 from mlops_registry.core.aws import client
 from mlops_registry.core.aws_errors import transient_errors_are_typed
-from mlops_registry.core.config import group_policy_parameter, publish, read_published
 from mlops_registry.core.errors import ForeignEventError, InvalidEventError
-from mlops_registry.core.events import parse_state_change
-from mlops_registry.core.ledger import Ledger
+from mlops_registry.core.ledger import Ledger, LedgerWriter
+from mlops_registry.core.model_registry import ModelRegistry
 from mlops_registry.core.observability import count, instrumented, logger, set_correlation_id
 from mlops_registry.core.segregation import ReviewBoard
-from promotion.dispatch import ExecutionStarter, Governance, Home, dispatch
+from promotion.adapters import ExecutionStarter, SsmPolicySource
+from promotion.dispatch import Governance, Home, dispatch
 from promotion.settings import DispatcherSettings, load
-
-
-class SsmPolicySource:
-    """Each managed group's policy lives in an SSM parameter written by the CDK app."""
-
-    def __init__(self, prefix: str) -> None:
-        self.prefix = prefix
-        self._ssm = client("ssm")
-
-    def get(self, group: str) -> dict[str, Any] | None:
-        try:
-            value = self._ssm.get_parameter(Name=group_policy_parameter(self.prefix, group))["Parameter"]["Value"]
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ParameterNotFound":
-                return None
-            raise
-        return publish(read_published(value, f"ssm:{group_policy_parameter(self.prefix, group)}"))
+from promotion.state_change import parse_state_change
 
 
 @instrumented
@@ -62,9 +44,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             sfn=sfn,
             governance=Governance(
                 board=ReviewBoard(settings.board_principals()),
-                ledger=Ledger(settings.LEDGER_TABLE),
-                notify=lambda subject, body: notifier.publish(settings.TOPIC_ARN, subject, body),
-                sagemaker=client("sagemaker"),
+                writer=LedgerWriter(Ledger(settings.LEDGER_TABLE), notifier.topic(settings.TOPIC_ARN)),
+                registry=ModelRegistry(client("sagemaker")),
             ),
             home=Home.of(settings.STATE_MACHINE_ARN),
         )

@@ -18,14 +18,15 @@ from mlops_registry.core.aws_errors import transient_errors_are_typed
 from mlops_registry.core.chain import ChainReport
 from mlops_registry.core.ledger import Ledger
 from mlops_registry.core.observability import instrumented, logger
-from promotion.settings import _Settings, load
+from mlops_registry.core.settings import FunctionSettings
+from promotion.settings import load
 
 METRIC_BROKEN = "LedgerChainBroken"
 METRIC_VERIFIED = "LedgerGroupsVerified"
 DIMENSION_GROUP = "ModelPackageGroup"
 
 
-class LedgerCheckSettings(_Settings):
+class LedgerCheckSettings(FunctionSettings):
     LEDGER_TABLE: str = Field(min_length=3)
     MANAGED_GROUPS: str = Field(min_length=1)  # comma-separated group names
     LEDGER_METRICS_NAMESPACE: str = Field(min_length=1)

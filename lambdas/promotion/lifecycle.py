@@ -1,7 +1,8 @@
-"""Lifecycle logic: every stage change of a version, its ledger entry and its notification.
+"""Lifecycle service: every stage change of a version, its ledger entry and its notification.
 
-``LifecycleService`` takes its adapters (registry, ledger, lock, notifier) so it can run against any
-implementation; the handler wires the boto3-backed ones.
+``LifecycleService`` takes its ports (``mlops_registry.core.ports``: registry, lock; the ledger writer;
+model cards; the performance-baseline store) so it runs against any implementation; the handler wires
+the boto3-backed adapters, unit tests in-memory fakes.
 """
 
 from __future__ import annotations
@@ -12,17 +13,16 @@ from typing import Any, Protocol
 from mlops_registry.core.baseline import PERFORMANCE_BASELINE_PROPERTY, performance_baseline_document
 from mlops_registry.core.config import FairnessWaiver
 from mlops_registry.core.errors import InvalidEventError, ReportUnavailableError
-from mlops_registry.core.ledger import Ledger, LedgerEntry
-from mlops_registry.core.locks import PromotionLock
-from mlops_registry.core.model_registry import ModelRegistry, PackageView
+from mlops_registry.core.ledger import LedgerEntry, LedgerWriter
+from mlops_registry.core.model_registry import PackageView
 from mlops_registry.core.observability import logger
+from mlops_registry.core.ports import Lock, Registry
 from promotion.mlflow_mirror import CHALLENGER, CHAMPION, MIRROR_FAILED_TRANSITION, MlflowMirror
 from promotion.performance_baseline import PerformanceBaselineStore, QualityEvidence, validated_quality_evidence
 from promotion.state import PromotionState
 
 PIPELINE_ACTOR = "mlops-registry:promotion-pipeline"
 GATES = ("metrics", "validation", "bias", "explainability")
-Notify = Callable[[str, dict[str, Any]], Any]
 
 
 # How a version that was deployed (or A/B tested) but does not stay in Production is recorded:
@@ -90,23 +90,21 @@ class ModelCards(Protocol):
 class LifecycleService:
     def __init__(
         self,
-        registry: ModelRegistry,
-        ledger: Ledger,
-        lock: PromotionLock,
-        notify: Notify,
+        registry: Registry,
+        writer: LedgerWriter,
+        lock: Lock,
         cards: ModelCards,
         baselines: PerformanceBaselineStore,
         mlflow: MlflowMirror | None = None,
         quality_evidence: Callable[[PackageView], QualityEvidence] = validated_quality_evidence,
     ) -> None:
         self.registry = registry
-        self.baselines = baselines
-        self.quality_evidence = quality_evidence
-        self.ledger = ledger
+        self.writer = writer
         self.lock = lock
-        self.notify = notify
         self.cards = cards
+        self.baselines = baselines
         self.mlflow = mlflow
+        self.quality_evidence = quality_evidence
 
     def _mirror(
         self,
@@ -147,35 +145,20 @@ class LifecycleService:
         transition: str,
         from_stage: str | None = None,
     ) -> LedgerEntry:
-        entry = self.ledger.append(
-            LedgerEntry(
-                group=view.group,
-                version=view.version,
-                package_arn=view.arn,
-                from_stage=from_stage if from_stage is not None else view.stage,
-                to_stage=to_stage,
-                decision=decision,
-                reason=reason,
-                actor=actor,
-                execution_arn=execution_arn,
-                evidence=evidence,
-                transition=transition,
-            )
+        entry = LedgerEntry(
+            group=view.group,
+            version=view.version,
+            package_arn=view.arn,
+            from_stage=from_stage if from_stage is not None else view.stage,
+            to_stage=to_stage,
+            decision=decision,
+            reason=reason,
+            actor=actor,
+            execution_arn=execution_arn,
+            evidence=evidence,
+            transition=transition,
         )
-        self.notify(
-            f"[{view.group}] v{view.version} {decision}{' -> ' + to_stage if to_stage else ''}",
-            {
-                "group": view.group,
-                "version": view.version,
-                "package_arn": view.arn,
-                "decision": decision,
-                "to_stage": to_stage,
-                "reason": reason,
-                "actor": actor,
-                "execution_arn": execution_arn,
-                "evidence": evidence,
-            },
-        )
+        self.writer.record(entry)
         return entry
 
     def enter_development(self, state: PromotionState, execution_arn: str) -> dict[str, Any]:

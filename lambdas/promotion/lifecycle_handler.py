@@ -7,7 +7,7 @@ from typing import Any
 from mlops_registry.core import model_cards, notifier
 from mlops_registry.core.aws_errors import transient_errors_are_typed
 from mlops_registry.core.config import FairnessWaiver
-from mlops_registry.core.ledger import Ledger
+from mlops_registry.core.ledger import Ledger, LedgerWriter
 from mlops_registry.core.locks import PromotionLock
 from mlops_registry.core.mlflow_rest import MlflowRestClient
 from mlops_registry.core.model_registry import ModelRegistry
@@ -23,9 +23,8 @@ from promotion.state import PromotionState, parse_task
 def _service(settings: LifecycleSettings) -> LifecycleService:
     return LifecycleService(
         registry=ModelRegistry(),
-        ledger=Ledger(settings.LEDGER_TABLE),
+        writer=LedgerWriter(Ledger(settings.LEDGER_TABLE), notifier.topic(settings.TOPIC_ARN)),
         lock=PromotionLock(settings.LOCKS_TABLE, settings.LOCK_TTL_SECONDS),
-        notify=lambda subject, body: notifier.publish(settings.TOPIC_ARN, subject, body),
         cards=RegistryModelCards(),
         baselines=S3PerformanceBaselineStore(settings.ARTIFACTS_BUCKET),
         mlflow=_mirror(settings),

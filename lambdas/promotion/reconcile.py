@@ -26,15 +26,14 @@ from botocore.exceptions import ClientError
 
 from mlops_registry.core.errors import InvalidEventError
 from mlops_registry.core.events import split_package_arn
-from mlops_registry.core.ledger import Ledger, LedgerEntry
+from mlops_registry.core.ledger import Ledger, LedgerEntry, LedgerWriter
 from mlops_registry.core.model_registry import ModelRegistry, PackageView
 from mlops_registry.core.observability import logger
-from promotion.dispatch import EVALUATE, ExecutionStarter, PolicySource, execution_name
+from promotion.dispatch import EVALUATE, Executions, PolicySource, execution_name
 
 RECONCILER_ACTOR = "mlops-registry:reconciler"
 OUT_OF_BAND = "out_of_band_change"
 FAILED_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
-Notify = Callable[[str, dict[str, Any]], Any]
 
 
 @dataclass(frozen=True)
@@ -104,9 +103,9 @@ class Reconciler:
         self,
         registry: ModelRegistry,
         ledger: Ledger,
-        starter: ExecutionStarter,
+        writer: LedgerWriter,
+        starter: Executions,
         policies: PolicySource,
-        notify: Notify,
         sfn: Any,
         lookback: timedelta,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -115,7 +114,7 @@ class Reconciler:
         self.ledger = ledger
         self.starter = starter
         self.policies = policies
-        self.notify = notify
+        self.writer = writer
         self.sfn = sfn
         self.lookback = lookback
         self.now = now
@@ -193,42 +192,24 @@ class Reconciler:
             },
             transition="out-of-band",
         )
-        self.ledger.append(entry)
+        self.writer.record(entry, subject=f"[{view.group}] v{view.version} changed outside the pipeline")
         self._history.setdefault(view.group, []).append(entry)
-        self.notify(
-            f"[{view.group}] v{view.version} changed outside the pipeline",
-            {
-                "group": view.group,
-                "version": view.version,
-                "package_arn": view.arn,
-                "decision": OUT_OF_BAND,
-                "reason": reason,
-                "actor": entry.actor,
-                "evidence": entry.evidence,
-            },
-        )
         report.out_of_band.append(view.arn)
 
     # --- failed executions ---------------------------------------------------------------------
     def record_unrecorded_failures(self, report: ReconcileReport) -> None:
         since = self.now() - self.lookback
         for status in FAILED_STATUSES:
-            token = None
-            while True:
-                page = self.sfn.list_executions(
-                    stateMachineArn=self.starter.state_machine_arn,
-                    statusFilter=status,
-                    **({"nextToken": token} if token else {}),
-                )
+            pages = self.sfn.get_paginator("list_executions").paginate(
+                stateMachineArn=self.starter.state_machine_arn, statusFilter=status
+            )
+            for page in pages:
                 for execution in page.get("executions", []):
                     stopped = execution.get("stopDate")
                     if isinstance(stopped, datetime) and stopped.astimezone(UTC) < since:
                         continue
                     if self.record_failure_of(execution["executionArn"]):
                         report.failures_recorded.append(execution["executionArn"])
-                token = page.get("nextToken")
-                if not token:
-                    break
 
     def record_failure_of(self, execution_arn: str) -> bool:
         """Append a ``failed`` entry for a failed execution the ledger does not show failing; True if appended."""
@@ -258,17 +239,6 @@ class Reconciler:
             evidence={"status": status, "error": description.get("error"), "cause": description.get("cause")},
             transition="failed-unrecorded",
         )
-        self.ledger.append(entry)
+        self.writer.record(entry, subject=f"[{group}] v{version} promotion {status.lower()}")
         self._history.setdefault(group, []).append(entry)
-        self.notify(
-            f"[{group}] v{version} promotion {status.lower()}",
-            {
-                "group": group,
-                "version": version,
-                "package_arn": entry.package_arn,
-                "decision": "failed",
-                "reason": entry.reason,
-                "execution_arn": execution_arn,
-            },
-        )
         return True

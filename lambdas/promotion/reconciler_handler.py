@@ -14,11 +14,10 @@ from mlops_registry.core import notifier
 from mlops_registry.core.aws import client
 from mlops_registry.core.aws_errors import transient_errors_are_typed
 from mlops_registry.core.errors import ForeignEventError
-from mlops_registry.core.ledger import Ledger
+from mlops_registry.core.ledger import Ledger, LedgerWriter
 from mlops_registry.core.model_registry import ModelRegistry
 from mlops_registry.core.observability import count, instrumented, logger
-from promotion.dispatch import ExecutionStarter
-from promotion.dispatcher import SsmPolicySource
+from promotion.adapters import ExecutionStarter, SsmPolicySource
 from promotion.reconcile import Reconciler
 from promotion.settings import ReconcilerSettings, load
 
@@ -34,9 +33,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     reconciler = Reconciler(
         registry=ModelRegistry(),
         ledger=Ledger(settings.LEDGER_TABLE),
+        writer=LedgerWriter(Ledger(settings.LEDGER_TABLE), notifier.topic(settings.TOPIC_ARN)),
         starter=starter,
         policies=SsmPolicySource(settings.GROUP_POLICY_PREFIX),
-        notify=lambda subject, body: notifier.publish(settings.TOPIC_ARN, subject, body),
         sfn=sfn,
         lookback=timedelta(hours=settings.FAILED_LOOKBACK_HOURS),
     )

@@ -1,22 +1,15 @@
-"""Environment of each promotion function, validated with Pydantic (a failure names the variable)."""
+"""Environment of each promotion function: one settings model per function (``load`` reads and validates it)."""
 
 from __future__ import annotations
 
-import os
-from typing import TypeVar
+from pydantic import Field
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from mlops_registry.core.settings import FunctionSettings, load_settings
 
-from mlops_registry.core.errors import InvalidEventError
-
-T = TypeVar("T", bound=BaseModel)
+load = load_settings  # every promotion handler: load(ItsSettings)
 
 
-class _Settings(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class DispatcherSettings(_Settings):
+class DispatcherSettings(FunctionSettings):
     STATE_MACHINE_ARN: str = Field(min_length=20)
     APPROVALS_TABLE: str = Field(min_length=3)
     GROUP_POLICY_PREFIX: str = Field(min_length=1)
@@ -28,7 +21,7 @@ class DispatcherSettings(_Settings):
         return [p.strip() for p in self.REVIEW_BOARD_PRINCIPALS.split(",") if p.strip()]
 
 
-class ReconcilerSettings(_Settings):
+class ReconcilerSettings(FunctionSettings):
     STATE_MACHINE_ARN: str = Field(min_length=20)
     GROUP_POLICY_PREFIX: str = Field(min_length=1)
     MANAGED_GROUPS: str = Field(min_length=1)  # comma-separated group names
@@ -40,18 +33,18 @@ class ReconcilerSettings(_Settings):
         return [g.strip() for g in self.MANAGED_GROUPS.split(",") if g.strip()]
 
 
-class GateSettings(_Settings):
+class GateSettings(FunctionSettings):
     IDEMPOTENCY_TABLE: str = Field(min_length=3)
 
 
-class ApprovalSettings(_Settings):
+class ApprovalSettings(FunctionSettings):
     APPROVALS_TABLE: str = Field(min_length=3)
     LEDGER_TABLE: str = Field(min_length=3)
     TOPIC_ARN: str = Field(min_length=20)
     APPROVAL_TIMEOUT_HOURS: int = Field(ge=1)
 
 
-class LifecycleSettings(_Settings):
+class LifecycleSettings(FunctionSettings):
     LEDGER_TABLE: str = Field(min_length=3)
     LOCKS_TABLE: str = Field(min_length=3)
     IDEMPOTENCY_TABLE: str = Field(min_length=3)
@@ -64,15 +57,7 @@ class LifecycleSettings(_Settings):
     MLFLOW_MIRROR_BACKOFF_SECONDS: float = Field(default=0.5, ge=0, le=10)
 
 
-def load(model: type[T]) -> T:
-    try:
-        return model.model_validate(dict(os.environ))
-    except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-        raise InvalidEventError(f"function environment is invalid: {problems}") from error
-
-
-class ValidationSettings(_Settings):
+class ValidationSettings(FunctionSettings):
     ARTIFACTS_BUCKET: str = Field(min_length=3)
     KMS_KEY_ARN: str = Field(min_length=20)
     # The role the transform and processing jobs run as (created by the stack, passed to SageMaker only).

@@ -99,19 +99,12 @@ class VariantMetrics:
                     }
                 )
         values: dict[str, list[float]] = {query_id: [] for query_id in plan}
-        token = None
-        while True:
-            page = self._cw.get_metric_data(
-                MetricDataQueries=queries,
-                StartTime=aligned_start,
-                EndTime=aligned_end,
-                **({"NextToken": token} if token else {}),
-            )
+        pages = self._cw.get_paginator("get_metric_data").paginate(
+            MetricDataQueries=queries, StartTime=aligned_start, EndTime=aligned_end
+        )
+        for page in pages:
             for result in page.get("MetricDataResults", []):
                 values[result["Id"]].extend(float(v) for v in result.get("Values", []))
-            token = page.get("NextToken")
-            if not token:
-                break
         out: dict[str, VariantCounts] = {}
         for index, variant in enumerate(variants):
             latency = values[f"latency{index}"]

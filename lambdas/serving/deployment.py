@@ -27,7 +27,6 @@ to the winner alone, so the template again says what serves.
 
 from __future__ import annotations
 
-import math
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -37,6 +36,7 @@ from mlops_registry.core.ledger import LedgerEntry
 from mlops_registry.core.model_registry import PackageView
 from mlops_registry.core.names import endpoint_name
 from mlops_registry.core.observability import logger
+from mlops_registry.core.ports import Registry
 from mlops_registry.core.serving_names import (
     PARAM_CHALLENGER,
     PARAM_CHAMPION,
@@ -46,26 +46,18 @@ from mlops_registry.core.serving_names import (
     deploy_role_name,
     serving_stack_name,
 )
-from mlops_registry.core.serving_stacks import IN_PROGRESS, ROLLED_BACK, SETTLED_OK, StackView
+from mlops_registry.core.stacks import IN_PROGRESS, ROLLED_BACK, SETTLED_OK, Stacks
 from serving import ab_test
 from serving.models import DeploymentRecord, DeploymentTask, Next, Outcome, iso, parse_time
-
-# Timing (seconds). A SageMaker endpoint update provisions new instances before any traffic moves.
-PROVISIONING_SECONDS = 600
-CLOUDFORMATION_MARGIN_SECONDS = 1800
-POLL_BASE_SECONDS = 60
-POLL_CAP_SECONDS = 900
-TRAFFIC_SHIFT_WAIT_SECONDS = 30
-TRAFFIC_SHIFT_DEADLINE_SECONDS = 1800
-LOCK_MARGIN_SECONDS = 1800
-# A standard execution's history holds 25,000 events; an evaluation look costs ~12 of them.
-MAX_EVALUATIONS = 1000
-
-
-class Stacks(Protocol):
-    def describe(self, stack_name: str) -> StackView: ...
-    def deploy(self, stack_name: str, target: dict[str, str], role_arn: str) -> bool: ...
-    def failure(self, stack_name: str, since: datetime) -> dict[str, Any]: ...
+from serving.timing import (
+    LOCK_MARGIN_SECONDS,
+    TRAFFIC_SHIFT_DEADLINE_SECONDS,
+    TRAFFIC_SHIFT_WAIT_SECONDS,
+    deadline_seconds,
+    evaluation_wait_seconds,
+    first_wait_seconds,
+    poll_wait_seconds,
+)
 
 
 class Traffic(Protocol):
@@ -79,20 +71,6 @@ class Metrics(Protocol):
     ) -> dict[str, ab_test.VariantCounts]: ...
 
 
-class Registry(Protocol):
-    def describe(self, package_arn: str) -> PackageView: ...
-    def current_production(self, group: str, exclude: str | None = None) -> PackageView | None: ...
-    def set_lifecycle(
-        self,
-        package_arn: str,
-        stage: str,
-        status: str,
-        description: str,
-        approval_status: str | None = None,
-        approval_description: str | None = None,
-    ) -> None: ...
-
-
 class Lock(Protocol):
     def refresh(self, group: str, owner: str, package_arn: str, ttl_seconds: int) -> None: ...
 
@@ -102,51 +80,6 @@ class Recorder(Protocol):
 
 
 PIPELINE_ACTOR = "mlops-registry:promotion-pipeline"
-
-
-# --- timing --------------------------------------------------------------------------------------
-def bake_seconds(policy: DeploymentPolicy, phase: str) -> int:
-    """How long SageMaker's guardrails hold traffic steps for one endpoint update of this phase."""
-    bg = policy.blue_green
-    steps = bg.bake_steps if phase == "blue_green" else 1  # A/B endpoints shift all at once, then bake once
-    return steps * bg.wait_interval_seconds + bg.termination_wait_seconds
-
-
-def first_wait_seconds(policy: DeploymentPolicy, phase: str) -> int:
-    """The first look at the stack: when an update of this configuration could have finished."""
-    return PROVISIONING_SECONDS + bake_seconds(policy, phase)
-
-
-def poll_wait_seconds(checks: int) -> int:
-    """Exponential backoff between later looks: 60 s, 120 s, 240 s, ... capped at 15 minutes."""
-    return int(min(POLL_CAP_SECONDS, POLL_BASE_SECONDS * 2 ** min(checks, 16)))
-
-
-def deadline_seconds(policy: DeploymentPolicy) -> int:
-    """A stack update cannot outlive this: the guardrails' own timeout, twice (CloudFormation's
-    rollback is another endpoint update), plus provisioning and CloudFormation's own work."""
-    bg = policy.blue_green
-    return 2 * (bg.maximum_execution_timeout_seconds + bg.termination_wait_seconds) + (
-        PROVISIONING_SECONDS + CLOUDFORMATION_MARGIN_SECONDS
-    )
-
-
-def evaluation_wait_seconds(policy: DeploymentPolicy) -> int:
-    """The evaluation interval, stretched when needed so a test of the maximum duration fits in one
-    execution's history."""
-    ab = policy.ab_test
-    return max(ab.evaluation_interval_minutes * 60, math.ceil(ab.max_duration_hours * 3600 / MAX_EVALUATIONS))
-
-
-def max_deployment_seconds(policy: DeploymentPolicy) -> int:
-    """The longest a deployment step can take end to end (sizes the state machine's timeout)."""
-    if policy.mode == "blue_green":
-        return deadline_seconds(policy)
-    return (
-        2 * deadline_seconds(policy)
-        + TRAFFIC_SHIFT_DEADLINE_SECONDS
-        + (policy.ab_test.max_duration_hours * 3600 + evaluation_wait_seconds(policy))
-    )
 
 
 class DeploymentService:

@@ -1,16 +1,13 @@
-"""Environment of the deployment function, validated with Pydantic (a failure names the variable)."""
+"""Environment of the deployment function: its settings model (``load`` reads and validates it)."""
 
 from __future__ import annotations
 
-import os
+from pydantic import Field
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
-from mlops_registry.core.errors import InvalidEventError
+from mlops_registry.core.settings import FunctionSettings, load_settings
 
 
-class DeploymentSettings(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+class DeploymentSettings(FunctionSettings):
     ENV_NAME: str = Field(min_length=1)
     DEPLOY_ROLE_ARN_PREFIX: str = Field(pattern=r"^arn:aws[a-z\-]*:iam::\d{12}:role/")
     LOCKS_TABLE: str = Field(min_length=3)
@@ -18,10 +15,4 @@ class DeploymentSettings(BaseModel):
 
 
 def load() -> DeploymentSettings:
-    try:
-        return DeploymentSettings.model_validate(dict(os.environ))
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc']))}: {e['msg']} (got {e.get('input')!r})" for e in error.errors()
-        )
-        raise InvalidEventError(f"function environment is invalid: {problems}") from error
+    return load_settings(DeploymentSettings)

@@ -1,8 +1,9 @@
 """Typed models of the events the registry consumes, validated at the edge with Pydantic.
 
-The EventBridge envelope of ``SageMaker Model Package State Change`` carries, in ``detail``, the
-package as DescribeModelPackage would return it (group, version, ARN, approval status, lifecycle,
-who modified it). Validation errors name the field and the value.
+``ModelPackageDetail`` is the ``detail`` of ``SageMaker Model Package State Change``: the package as
+DescribeModelPackage would return it (group, version, ARN, approval status, lifecycle, who modified
+it); the dispatcher's envelope model extends Powertools' ``EventBridgeModel`` with it
+(``promotion.state_change``). Validation errors name the field and the value.
 """
 
 from __future__ import annotations
@@ -66,47 +67,12 @@ class ModelPackageDetail(BaseModel):
         return self.ModelLifeCycle.Stage if self.ModelLifeCycle else None
 
 
-class ModelPackageStateChange(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-    id: str
-    source: Literal["aws.sagemaker"]
-    detail_type: Literal["SageMaker Model Package State Change"] = Field(alias="detail-type")
-    account: str
-    region: str
-    time: str
-    resources: list[str] = []
-    detail: ModelPackageDetail
-
-
 def describe_validation_error(error: ValidationError) -> str:
     parts = []
     for item in error.errors():
         location = ".".join(str(p) for p in item["loc"])
         parts.append(f"{location}: {item['msg']} (got {item.get('input')!r})"[:300])
     return "; ".join(parts)
-
-
-def parse_state_change(event: Any) -> ModelPackageStateChange:
-    """Parse an EventBridge event; raise ``InvalidEventError`` naming the offending field."""
-    if not isinstance(event, dict):
-        raise InvalidEventError(f"event: expected a JSON object, got {type(event).__name__}")
-    try:
-        parsed = ModelPackageStateChange.model_validate(event)
-    except ValidationError as error:
-        raise InvalidEventError(f"malformed model package state change: {describe_validation_error(error)}") from error
-    match = PACKAGE_ARN.match(parsed.detail.ModelPackageArn)
-    assert match is not None
-    if match.group("group") != parsed.detail.ModelPackageGroupName:
-        raise InvalidEventError(
-            f"detail.ModelPackageArn: group {match.group('group')!r} does not match "
-            f"detail.ModelPackageGroupName {parsed.detail.ModelPackageGroupName!r}"
-        )
-    if int(match.group("version")) != parsed.detail.ModelPackageVersion:
-        raise InvalidEventError(
-            f"detail.ModelPackageArn: version {match.group('version')} does not match "
-            f"detail.ModelPackageVersion {parsed.detail.ModelPackageVersion}"
-        )
-    return parsed
 
 
 def split_package_arn(arn: str) -> tuple[str, int]:

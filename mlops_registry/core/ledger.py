@@ -14,9 +14,11 @@ single-Query reads answer the audit questions:
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +28,7 @@ from botocore.exceptions import ClientError
 from mlops_registry.core import chain
 from mlops_registry.core.aws import client
 from mlops_registry.core.errors import LedgerContentionError, LedgerEntryExists
+from mlops_registry.core.ports import LedgerAppender, Notify
 
 STAGE_INDEX = "ByStageEntry"
 APPEND_ATTEMPTS = 10  # optimistic retries when another writer extended the chain first
@@ -197,21 +200,20 @@ class Ledger:
         item = self._ddb.get_item(TableName=self.table_name, Key=chain.head_key(group), ConsistentRead=True).get("Item")
         return chain.ChainHead.from_item(item) if item else None
 
+    def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        """Every item a Query returns, page after page (boto3's paginator)."""
+        for page in self._ddb.get_paginator("query").paginate(TableName=self.table_name, **kwargs):
+            yield from page.get("Items", [])
+
     def items(self, group: str) -> list[dict[str, Any]]:
         """The group's raw items, as stored (what the chain is verified over)."""
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self.table_name,
-            "KeyConditionExpression": "group_name = :g",
-            "ExpressionAttributeValues": {":g": {"S": group}},
-            "ConsistentRead": True,
-        }
-        while True:
-            page = self._ddb.query(**kwargs)
-            items.extend(page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return items
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return list(
+            self._query(
+                KeyConditionExpression="group_name = :g",
+                ExpressionAttributeValues={":g": {"S": group}},
+                ConsistentRead=True,
+            )
+        )
 
     def verify(self, group: str) -> chain.ChainReport:
         """Recompute the group's chain (the head first, so entries appended meanwhile are not "extra")."""
@@ -223,21 +225,31 @@ class Ledger:
         return chain.verify(group, items, head)
 
     def history(self, group: str, limit: int | None = None) -> list[LedgerEntry]:
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self.table_name,
-            "KeyConditionExpression": "group_name = :g",
-            "ExpressionAttributeValues": {":g": {"S": group}},
-            "ScanIndexForward": True,
-        }
-        while True:
-            page = self._ddb.query(**kwargs)
-            items.extend(page.get("Items", []))
-            if "LastEvaluatedKey" not in page or (limit and len(items) >= limit):
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        entries = [LedgerEntry.from_item(i) for i in items]
-        return entries[:limit] if limit else entries
+        """The group's entries, oldest first (the first ``limit`` only, when given)."""
+        items = self._query(
+            KeyConditionExpression="group_name = :g",
+            ExpressionAttributeValues={":g": {"S": group}},
+            ScanIndexForward=True,
+        )
+        return [LedgerEntry.from_item(i) for i in itertools.islice(items, limit)]
+
+    def entered(self, group: str, stage: str, *, before: str | datetime | None = None) -> Iterator[LedgerEntry]:
+        """The entries by which versions entered ``stage`` (at or before ``before``), newest first:
+        the sparse ``ByStageEntry`` index, read lazily page by page."""
+        condition, values = "stage_key = :k", {":k": {"S": f"{group}#{stage}"}}
+        names: dict[str, str] = {}
+        if before is not None:
+            condition += " AND #at <= :t"
+            values[":t"] = {"S": normalise_time(before)}
+            names["#at"] = "at"
+        items = self._query(
+            IndexName=STAGE_INDEX,
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=values,
+            ScanIndexForward=False,
+            **({"ExpressionAttributeNames": names} if names else {}),
+        )
+        return (LedgerEntry.from_item(item) for item in items)
 
     def in_stage_at(self, group: str, stage: str, at: str | datetime) -> LedgerEntry | None:
         """The entry by which a version last entered ``stage`` at or before ``at`` (one Query)."""
@@ -252,3 +264,88 @@ class Ledger:
         )
         items = page.get("Items", [])
         return LedgerEntry.from_item(items[0]) if items else None
+
+
+def notice(entry: LedgerEntry) -> dict[str, Any]:
+    """The notification body of a ledger entry (what operators parse on the topic)."""
+    return {
+        "group": entry.group,
+        "version": entry.version,
+        "package_arn": entry.package_arn,
+        "decision": entry.decision,
+        "to_stage": entry.to_stage,
+        "reason": entry.reason,
+        "actor": entry.actor,
+        "execution_arn": entry.execution_arn,
+        "evidence": entry.evidence,
+    }
+
+
+def default_subject(entry: LedgerEntry) -> str:
+    return f"[{entry.group}] v{entry.version} {entry.decision}{' -> ' + entry.to_stage if entry.to_stage else ''}"
+
+
+class LedgerWriter:
+    """Records a decision: appends its entry to the audit ledger, then tells the topic about it.
+
+    Every function and the CLI record decisions through this one writer, so an entry and its
+    notification never disagree. ``once=True`` uses the idempotent ``append_once`` (retried writers
+    whose keys are deterministic); ``announce=False`` records without notifying (the caller notifies
+    elsewhere, or nobody needs to act)."""
+
+    def __init__(self, ledger: LedgerAppender, notify: Notify | None) -> None:
+        self.ledger = ledger
+        self.notify = notify
+
+    def record(
+        self,
+        entry: LedgerEntry,
+        *,
+        subject: str | None = None,
+        body: dict[str, Any] | None = None,
+        once: bool = False,
+        announce: bool = True,
+    ) -> bool:
+        """Append ``entry`` and publish ``subject`` / ``notice(entry)`` updated with ``body``; True
+        when the entry was written (False: ``once`` and the same entry was already there)."""
+        written = self.ledger.append_once(entry) if once else (self.ledger.append(entry) is not None)
+        if announce and self.notify is not None:
+            self.notify(subject or default_subject(entry), {**notice(entry), **(body or {})})
+        return written
+
+    def record_all(self, entries: list[LedgerEntry], *, subject: str, body: dict[str, Any]) -> None:
+        """One decision that several entries record (a rollback: the restored and the replaced
+        version): append them in order, then publish one notice."""
+        for entry in entries:
+            self.ledger.append(entry)
+        if self.notify is not None:
+            self.notify(subject, body)
+
+
+@dataclass(frozen=True)
+class ServedAt:
+    """What served a group in Production at a time, and who approved it."""
+
+    entry: LedgerEntry  # the entry by which it (last) entered Production before the time
+    approved_by: str
+    approved_at: str
+
+
+def served_at(ledger: Ledger, group: str, at: str | datetime) -> ServedAt | None:
+    """The audit question "what served in Production for G at T, and who approved it", answered
+    from the ``ByStageEntry`` index (newest first, stopping at the first match), never the history.
+
+    A version restored by a rollback entered Production again with ``rolled_back``; its approval is
+    the latest ``entered`` Production entry of the same package before T."""
+    moment = normalise_time(at)
+    entry = ledger.in_stage_at(group, "Production", moment)
+    if entry is None:
+        return None
+    if entry.decision == "entered":
+        return ServedAt(entry, entry.actor, entry.at)
+    approval = next(
+        (e for e in ledger.entered(group, "Production", before=moment)
+         if e.package_arn == entry.package_arn and e.decision == "entered"),
+        None,
+    )  # fmt: skip
+    return ServedAt(entry, approval.actor if approval else entry.actor, approval.at if approval else entry.at)

@@ -123,14 +123,11 @@ class ModelRegistry:
         kwargs: dict[str, Any] = {"ModelPackageGroupName": group, "SortBy": "CreationTime", "SortOrder": "Descending"}
         if approval_status:
             kwargs["ModelApprovalStatus"] = approval_status
-        summaries: list[dict[str, Any]] = []
-        token = None
-        while True:
-            page = self._sm.list_model_packages(**kwargs, **({"NextToken": token} if token else {}))
-            summaries.extend(page.get("ModelPackageSummaryList", []))
-            token = page.get("NextToken")
-            if not token:
-                break
+        summaries = [
+            summary
+            for page in self._sm.get_paginator("list_model_packages").paginate(**kwargs)
+            for summary in page.get("ModelPackageSummaryList", [])
+        ]
         summaries.sort(key=lambda s: (int(s.get("ModelPackageVersion", 0)), s.get("CreationTime")), reverse=True)
         return [s["ModelPackageArn"] for s in summaries]
 
@@ -176,3 +173,9 @@ class ModelRegistry:
         if customer_metadata:
             kwargs["CustomerMetadataProperties"] = customer_metadata
         self._sm.update_model_package(**kwargs)
+
+    def set_approval(self, package_arn: str, status: str, description: str) -> None:
+        """Only the approval status (a refused decision set back), the stage untouched."""
+        self._sm.update_model_package(
+            ModelPackageArn=package_arn, ModelApprovalStatus=status, ApprovalDescription=description[:1024]
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from mlops_registry.core.aws import client
@@ -19,3 +20,8 @@ def publish(topic_arn: str, subject: str, body: dict[str, Any], *, sns: Any | No
         },
     )
     return str(response["MessageId"])
+
+
+def topic(topic_arn: str, *, sns: Any | None = None) -> Callable[[str, dict[str, Any]], str]:
+    """The ``Notify`` port bound to one topic."""
+    return lambda subject, body: publish(topic_arn, subject, body, sns=sns)

@@ -1,9 +1,10 @@
 """Rollback on demand: redeploy a group's previous Production version through its serving stack.
 
-``rollback_group`` is a plain function (the CLI's ``registry rollback --group G`` calls it) over its
-ports (``RollbackPorts``: the registry, the serving stacks, the tables and the topic, built from any
-client factory: the CLI's session, or ``mlops_registry.core.aws.client``), so it works against AWS or an
-emulator and ships with the CLI, without the serving functions:
+``rollback_group`` is a service (the CLI's ``registry rollback --group G`` calls it) over its ports
+(``RollbackPorts``: the registry, the serving stacks, the ledger and its writer, the promotion lock;
+``RollbackPorts.from_clients`` builds the boto3 adapters from any client factory: the CLI's session, or
+``mlops_registry.core.aws.client``), so it works against AWS, an emulator or in-memory fakes and ships
+with the CLI, without the serving functions:
 
 1. the current Production version comes from the registry; the previous one from the audit ledger's
    ``ByStageEntry`` index (entries that entered Production, newest first, sorted explicitly again by
@@ -24,10 +25,10 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from mlops_registry.core import notifier
 from mlops_registry.core.aws import client
@@ -38,10 +39,11 @@ from mlops_registry.core.errors import (
     NoPreviousVersionError,
     NoProductionVersionError,
 )
-from mlops_registry.core.ledger import STAGE_INDEX, Ledger, LedgerEntry
+from mlops_registry.core.ledger import Ledger, LedgerEntry, LedgerWriter
 from mlops_registry.core.locks import PromotionLock
 from mlops_registry.core.model_registry import ModelRegistry, PackageView
 from mlops_registry.core.names import ledger_table_name, locks_table_name, topic_name
+from mlops_registry.core.ports import Lock, Registry
 from mlops_registry.core.serving_names import (
     PARAM_CHALLENGER,
     PARAM_CHAMPION,
@@ -49,7 +51,8 @@ from mlops_registry.core.serving_names import (
     deploy_role_name,
     serving_stack_name,
 )
-from mlops_registry.core.serving_stacks import IN_PROGRESS, ROLLED_BACK, SETTLED_OK, ServingStacks, StackView
+from mlops_registry.core.serving_stacks import ServingStacks
+from mlops_registry.core.stacks import IN_PROGRESS, ROLLED_BACK, SETTLED_OK, Stacks, StackView
 
 ROLLBACK_TIMEOUT_SECONDS = 4 * 3600
 POLL_START_SECONDS = 15.0
@@ -57,32 +60,23 @@ POLL_CAP_SECONDS = 120.0
 LOCK_TTL_SECONDS = ROLLBACK_TIMEOUT_SECONDS + 1800
 
 
-def production_history(ddb: Any, ledger_table: str, group: str) -> list[LedgerEntry]:
-    """Every ledger entry by which a version of ``group`` entered Production, newest first."""
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {
-        "TableName": ledger_table,
-        "IndexName": STAGE_INDEX,
-        "KeyConditionExpression": "stage_key = :k",
-        "ExpressionAttributeValues": {":k": {"S": f"{group}#Production"}},
-        "ScanIndexForward": False,
-    }
-    while True:
-        page = ddb.query(**kwargs)
-        items.extend(page.get("Items", []))
-        if "LastEvaluatedKey" not in page:
-            break
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-    entries = [LedgerEntry.from_item(item) for item in items]
-    entries.sort(key=lambda e: (e.at, e.version), reverse=True)  # explicit, never the index's order alone
-    return entries
+class GroupRegistry(Registry, Protocol):
+    def ensure_group(self, group: str) -> None: ...
+
+
+class StageEntries(Protocol):
+    """The audit ledger's stage index (``Ledger.entered``)."""
+
+    def entered(self, group: str, stage: str, *, before: str | datetime | None = None) -> Iterable[LedgerEntry]: ...
 
 
 def previous_production(
-    history: list[LedgerEntry], current: PackageView, describe: Callable[[str], PackageView]
+    history: Iterable[LedgerEntry], current: PackageView, describe: Callable[[str], PackageView]
 ) -> PackageView:
+    """The newest version before ``current`` that entered Production and is still Approved (entries
+    sorted explicitly by time and version, never the index's order alone)."""
     seen: set[str] = set()
-    for entry in history:
+    for entry in sorted(history, key=lambda e: (e.at, e.version), reverse=True):
         if entry.version == current.version or entry.package_arn in seen:
             continue
         seen.add(entry.package_arn)
@@ -95,7 +89,7 @@ def previous_production(
 
 
 def _wait(
-    stacks: ServingStacks, stack_name: str, target: dict[str, str], timeout: float, sleep: Callable[[float], None]
+    stacks: Stacks, stack_name: str, target: dict[str, str], timeout: float, sleep: Callable[[float], None]
 ) -> StackView:
     deadline = time.monotonic() + timeout
     delay = POLL_START_SECONDS
@@ -111,36 +105,33 @@ def _wait(
 
 @dataclass(frozen=True)
 class RollbackPorts:
-    """What the rollback reads and changes, and the account it runs in."""
+    """What the rollback reads and changes, in one environment of one account."""
 
-    registry: ModelRegistry
-    stacks: ServingStacks
-    dynamodb: Any
-    sns: Any
-    partition: str
-    account: str
-    region: str
+    env_name: str
+    registry: GroupRegistry
+    stacks: Stacks
+    stage_entries: StageEntries
+    writer: LedgerWriter
+    lock: Lock
+    role_arn: Callable[[str], str]  # an IAM role name -> its ARN in the account
 
     @classmethod
-    def from_clients(cls, make_client: Callable[[str], Any] = client) -> RollbackPorts:
-        """Every port from one client factory; the account and partition from the caller's identity."""
+    def from_clients(cls, env_name: str, make_client: Callable[[str], Any] = client) -> RollbackPorts:
+        """The boto3 adapters from one client factory; the account and partition from the caller's identity."""
         identity = make_client("sts").get_caller_identity()
-        sns = make_client("sns")
+        partition, account = str(identity["Arn"]).split(":")[1], str(identity["Account"])
+        sns, dynamodb = make_client("sns"), make_client("dynamodb")
+        topic_arn = f"arn:{partition}:sns:{sns.meta.region_name}:{account}:{topic_name(env_name)}"
+        ledger = Ledger(ledger_table_name(env_name), dynamodb=dynamodb)
         return cls(
+            env_name=env_name,
             registry=ModelRegistry(make_client("sagemaker")),
             stacks=ServingStacks(make_client("cloudformation")),
-            dynamodb=make_client("dynamodb"),
-            sns=sns,
-            partition=str(identity["Arn"]).split(":")[1],
-            account=str(identity["Account"]),
-            region=str(sns.meta.region_name),
+            stage_entries=ledger,
+            writer=LedgerWriter(ledger, notifier.topic(topic_arn, sns=sns)),
+            lock=PromotionLock(locks_table_name(env_name), LOCK_TTL_SECONDS, dynamodb=dynamodb),
+            role_arn=lambda name: f"arn:{partition}:iam::{account}:role/{name}",
         )
-
-    def topic_arn(self, env_name: str) -> str:
-        return f"arn:{self.partition}:sns:{self.region}:{self.account}:{topic_name(env_name)}"
-
-    def role_arn(self, role_name: str) -> str:
-        return f"arn:{self.partition}:iam::{self.account}:role/{role_name}"
 
 
 def rollback_group(
@@ -148,26 +139,20 @@ def rollback_group(
     actor: str,
     reason: str,
     *,
-    env_name: str,
+    ports: RollbackPorts,
     timeout_seconds: float = ROLLBACK_TIMEOUT_SECONDS,
     sleep: Callable[[float], None] = time.sleep,
-    ports: RollbackPorts | None = None,
 ) -> dict[str, Any]:
-    """Redeploy ``group``'s previous Production version; returns what was restored and replaced.
-
-    ``ports`` default to clients from ``mlops_registry.core.aws.client`` (the process's AWS environment)."""
-    for field_name, value in (("group", group), ("actor", actor), ("reason", reason), ("env_name", env_name)):
+    """Redeploy ``group``'s previous Production version; returns what was restored and replaced."""
+    for field_name, value in (("group", group), ("actor", actor), ("reason", reason)):
         if not isinstance(value, str) or not value.strip():
             raise InvalidEventError(f"{field_name}: required, got {value!r}")
-    ports = ports or RollbackPorts.from_clients()
-    registry = ports.registry
+    registry, stacks, writer = ports.registry, ports.stacks, ports.writer
     registry.ensure_group(group)
-    ledger_table = ledger_table_name(env_name)
     current = registry.current_production(group)
     if current is None:
         raise NoProductionVersionError(f"group {group!r} has no version in Production")
-    stacks = ports.stacks
-    stack_name = serving_stack_name(env_name, group)
+    stack_name = serving_stack_name(ports.env_name, group)
     serving = stacks.describe(stack_name)
     realign = {arn for arn in serving.parameters.values() if arn} != {current.arn}
     if realign:
@@ -175,20 +160,16 @@ def rollback_group(
         # state is the current Production version itself.
         previous = current
     else:
-        previous = previous_production(
-            production_history(ports.dynamodb, ledger_table, group), current, registry.describe
-        )
+        previous = previous_production(ports.stage_entries.entered(group, "Production"), current, registry.describe)
     if PARAM_MODEL_PACKAGE in serving.parameters:
         target = {PARAM_MODEL_PACKAGE: previous.arn}
     else:
         target = {PARAM_CHAMPION: previous.arn, PARAM_CHALLENGER: ""}
-    topic_arn = ports.topic_arn(env_name)
     owner = f"rollback:{actor}:{uuid.uuid4().hex[:12]}"
-    lock = PromotionLock(locks_table_name(env_name), LOCK_TTL_SECONDS, dynamodb=ports.dynamodb)
-    lock.acquire(group, owner, previous.arn)
+    ports.lock.acquire(group, owner, previous.arn)
     try:
         started = datetime.now(UTC) - timedelta(seconds=1)
-        stacks.deploy(stack_name, target, ports.role_arn(deploy_role_name(env_name, group)))
+        stacks.deploy(stack_name, target, ports.role_arn(deploy_role_name(ports.env_name, group)))
         view = _wait(stacks, stack_name, target, timeout_seconds, sleep)
         evidence: dict[str, Any] = {
             "stack": stack_name,
@@ -198,12 +179,11 @@ def rollback_group(
             "replaced": current.arn,
             "restored": previous.arn,
         }
-        ledger = Ledger(ledger_table, dynamodb=ports.dynamodb)
         if view.status not in SETTLED_OK or not view.serves(target):
             failure = stacks.failure(stack_name, started) if view.status in ROLLED_BACK else {"reason": view.status}
             evidence["failure"] = failure
             text = f"rollback to v{previous.version} failed ({view.status}): {failure.get('reason')}"
-            ledger.append(
+            writer.record(
                 LedgerEntry(
                     group=group,
                     version=previous.version,
@@ -215,13 +195,8 @@ def rollback_group(
                     actor=actor,
                     evidence=evidence,
                     transition="rollback-failed",
-                )
-            )
-            notifier.publish(
-                topic_arn,
-                f"[{group}] rollback failed",
-                {"group": group, "decision": "failed", "reason": text, "actor": actor},
-                sns=ports.sns,
+                ),
+                subject=f"[{group}] rollback failed",
             )
             raise DeploymentError(text)
         replaced = None if realign else current
@@ -244,26 +219,25 @@ def rollback_group(
                 approval_status="Rejected",
                 approval_description=f"{actor}: rolled back: {reason}",
             )
-        restored = ledger.append(
-            LedgerEntry(
-                group=group,
-                version=previous.version,
-                package_arn=previous.arn,
-                from_stage=previous.stage,
-                to_stage="Production",
-                decision="rolled_back",
-                reason=(
-                    f"restored by rollback from version {current.version}: {reason}"
-                    if replaced
-                    else f"serving stack realigned to the Production version (it served {stray}): {reason}"
-                ),
-                actor=actor,
-                evidence=evidence,
-                transition="rollback-restored",
-            )
+        restored = LedgerEntry(
+            group=group,
+            version=previous.version,
+            package_arn=previous.arn,
+            from_stage=previous.stage,
+            to_stage="Production",
+            decision="rolled_back",
+            reason=(
+                f"restored by rollback from version {current.version}: {reason}"
+                if replaced
+                else f"serving stack realigned to the Production version (it served {stray}): {reason}"
+            ),
+            actor=actor,
+            evidence=evidence,
+            transition="rollback-restored",
         )
+        entries = [restored]
         if replaced is not None:
-            ledger.append(
+            entries.append(
                 LedgerEntry(
                     group=group,
                     version=replaced.version,
@@ -291,12 +265,11 @@ def rollback_group(
             "reason": reason,
             "at": restored.at,
         }
-        notifier.publish(
-            topic_arn,
-            f"[{group}] rolled back to v{previous.version}",
-            {**result, "decision": "rolled_back", "to_stage": "Production", "version": previous.version},
-            sns=ports.sns,
+        writer.record_all(
+            entries,
+            subject=f"[{group}] rolled back to v{previous.version}",
+            body={**result, "decision": "rolled_back", "to_stage": "Production", "version": previous.version},
         )
         return result
     finally:
-        lock.release(group, owner)
+        ports.lock.release(group, owner)

@@ -6,7 +6,6 @@ serves is always a parameter of the group's serving stack (``mlops_registry.core
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -14,37 +13,9 @@ from botocore.exceptions import ClientError
 
 from mlops_registry.core.aws import client
 from mlops_registry.core.errors import DeploymentError, ServingBusyError
+from mlops_registry.core.stacks import IN_PROGRESS, StackView
 
-# The CloudFormation statuses a serving stack can be in, by what they mean for a deployment.
-SETTLED_OK = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE"})
-ROLLED_BACK = frozenset({"UPDATE_ROLLBACK_COMPLETE"})
-IN_PROGRESS = frozenset(
-    {
-        "CREATE_IN_PROGRESS",
-        "UPDATE_IN_PROGRESS",
-        "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
-        "UPDATE_ROLLBACK_IN_PROGRESS",
-        "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
-        "REVIEW_IN_PROGRESS",
-        "IMPORT_IN_PROGRESS",
-    }
-)
 CAPABILITIES = ["CAPABILITY_NAMED_IAM"]  # the stack holds the model's execution role and its deploy role
-
-
-@dataclass(frozen=True)
-class StackView:
-    name: str
-    status: str
-    parameters: dict[str, str] = field(default_factory=dict)
-    status_reason: str | None = None
-
-    @property
-    def settled(self) -> bool:
-        return self.status in SETTLED_OK or self.status in ROLLED_BACK
-
-    def serves(self, target: dict[str, str]) -> bool:
-        return all(self.parameters.get(key, "") == value for key, value in target.items())
 
 
 class ServingStacks:
@@ -112,13 +83,10 @@ class ServingStacks:
     def failure(self, stack_name: str, since: datetime) -> dict[str, Any]:
         """The first resource failure of the stack's latest operation (why CloudFormation rolled back)."""
         events: list[dict[str, Any]] = []
-        token = None
-        while True:
-            page = self._cfn.describe_stack_events(StackName=stack_name, **({"NextToken": token} if token else {}))
+        for page in self._cfn.get_paginator("describe_stack_events").paginate(StackName=stack_name):
             events.extend(page.get("StackEvents", []))
-            token = page.get("NextToken")
-            if not token or any(e["Timestamp"] < since for e in page.get("StackEvents", [])):
-                break
+            if any(e["Timestamp"] < since for e in page.get("StackEvents", [])):
+                break  # newest first: older pages belong to earlier operations
         failed = [e for e in events if e["Timestamp"] >= since and str(e.get("ResourceStatus", "")).endswith("_FAILED")]
         failed.sort(key=lambda e: e["Timestamp"])
         if not failed:

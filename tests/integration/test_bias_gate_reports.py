@@ -69,7 +69,11 @@ def _package(sm: Any, group: str, bias: dict[str, Any]) -> str:
 def _run(sm: Any, platform: str | None, thresholds: list[dict[str, Any]], bias: dict[str, Any] | None = None) -> Any:
     """The bias gate on a package registered with ``bias`` reports, in a state whose Staging validation
     stored the platform's bias evidence at ``platform`` (a key of the bucket)."""
-    from promotion.gate_handlers import evaluate_bias_gate
+    from promotion.gates.service import GateService
+    from promotion.state import PromotionState
+
+    from mlops_registry.core.model_registry import ModelRegistry
+    from mlops_registry.core.reports import read_json_report
 
     policy = _policy(thresholds)
     arn = _package(sm, policy["name"], bias or {"Report": _source("post.json")})
@@ -77,7 +81,7 @@ def _run(sm: Any, platform: str | None, thresholds: list[dict[str, Any]], bias: 
     if platform is not None:
         gates["validation"] = {"passed": True, "evidence": {"documents": {"bias": f"s3://{BUCKET}/{platform}"}}}
     state = {"package_arn": arn, "group": policy["name"], "version": 1, "policy": policy, "gates": gates}
-    return evaluate_bias_gate({"state": state})
+    return GateService(ModelRegistry(), read_json_report).bias(PromotionState.model_validate(state)).to_dict()
 
 
 def _source(key: str) -> dict[str, str]:

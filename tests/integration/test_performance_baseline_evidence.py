@@ -50,7 +50,7 @@ def _state() -> PromotionState:
 
 def _service() -> LifecycleService:
     unused: Any = None  # write_performance_baseline uses only the baseline store and the evidence reader
-    return LifecycleService(unused, unused, unused, unused, unused, baselines=S3PerformanceBaselineStore(BUCKET))
+    return LifecycleService(unused, unused, unused, unused, baselines=S3PerformanceBaselineStore(BUCKET))
 
 
 def test_a_published_model_monitor_quality_report_becomes_the_performance_baseline(s3: Any) -> None:

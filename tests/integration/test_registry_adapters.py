@@ -21,7 +21,7 @@ from mlops_registry.core.errors import (
     ReportUnavailableError,
     UnknownPackageError,
 )
-from mlops_registry.core.ledger import Ledger, LedgerEntry
+from mlops_registry.core.ledger import Ledger, LedgerEntry, served_at
 from mlops_registry.core.locks import PromotionLock
 from mlops_registry.core.model_registry import ModelRegistry
 from mlops_registry.core.reports import read_json_report
@@ -191,3 +191,62 @@ def test_reports_that_are_absent_unreadable_or_not_json_are_typed_errors(aws: An
     ]:
         with pytest.raises(ReportUnavailableError, match=fragment):
             read_json_report(uri, "metrics")
+
+
+# --- audit questions answered by the ledger module (served_at, entered) -------------------------
+# Given v1 approved by alice and v2 approved by bob, then v1 restored by an on-call rollback, "what
+# served in Production at T, and who approved it" names, for each moment, the version the timeline
+# says and the board member who approved *that* version (alice for the restored v1, not the on-call
+# engineer who restored it). Expected values are read off the scenario's timeline.
+AUDIT_GROUP = "churn"
+
+
+def _audit_entry(version: int, at: str, decision: str, actor: str, to_stage: str = "Production") -> LedgerEntry:
+    arn = f"arn:aws:sagemaker:{REGION}:123456789012:model-package/{AUDIT_GROUP}/{version}"
+    return LedgerEntry(AUDIT_GROUP, version, arn, "Staging", to_stage, decision, "-", actor, at=at, transition=decision)
+
+
+def _timeline(ledger: Ledger) -> None:
+    for entry in (
+        _audit_entry(1, "2026-03-01T10:00:00.000000Z", "entered", "alice"),
+        _audit_entry(2, "2026-03-05T10:00:00.000000Z", "entered", "bob"),
+        _audit_entry(1, "2026-03-08T10:00:00.000000Z", "rolled_back", "oncall"),
+        _audit_entry(2, "2026-03-08T10:00:00.000001Z", "rolled_back", "oncall", to_stage="Archived"),
+    ):
+        ledger.append(entry)
+
+
+@pytest.mark.parametrize(
+    ("at", "version", "approved_by", "entered_by"),
+    [
+        ("2026-03-02T00:00:00Z", 1, "alice", "alice"),
+        ("2026-03-06T00:00:00Z", 2, "bob", "bob"),
+        ("2026-03-09T00:00:00Z", 1, "alice", "oncall"),
+    ],
+)
+def test_what_served_at_a_time_and_who_approved_it(
+    aws: Any, at: str, version: int, approved_by: str, entered_by: str
+) -> None:
+    ledger = Ledger("ledger", dynamodb=aws)
+    _timeline(ledger)
+    served = served_at(ledger, AUDIT_GROUP, at)
+    assert served is not None
+    assert (served.entry.version, served.approved_by, served.entry.actor) == (version, approved_by, entered_by)
+
+
+def test_nothing_served_before_the_first_promotion(aws: Any) -> None:
+    ledger = Ledger("ledger", dynamodb=aws)
+    _timeline(ledger)
+    assert served_at(ledger, AUDIT_GROUP, "2026-02-01T00:00:00Z") is None
+
+
+def test_entries_into_a_stage_come_newest_first_and_history_oldest_first(aws: Any) -> None:
+    ledger = Ledger("ledger", dynamodb=aws)
+    _timeline(ledger)
+    assert [(e.version, e.decision) for e in ledger.entered(AUDIT_GROUP, "Production")] == [
+        (1, "rolled_back"),
+        (2, "entered"),
+        (1, "entered"),
+    ]
+    assert [e.version for e in ledger.history(AUDIT_GROUP)] == [1, 2, 1, 2]
+    assert [e.version for e in ledger.history(AUDIT_GROUP, limit=2)] == [1, 2]

@@ -62,7 +62,7 @@ def test_deploy_sets_the_target_and_keeps_every_other_parameter(aws: None) -> No
 def test_deploy_refuses_a_stack_that_is_mid_operation(aws: None) -> None:
     class Busy(ServingStacks):
         def describe(self, stack_name: str) -> Any:
-            from mlops_registry.core.serving_stacks import StackView
+            from mlops_registry.core.stacks import StackView
 
             return StackView(stack_name, "UPDATE_IN_PROGRESS", {"ModelPackageArn": ""})
 
@@ -149,4 +149,4 @@ def test_rollback_input_errors_name_the_field(group: str, actor: str, reason: st
     from mlops_registry.core.rollback import rollback_group
 
     with pytest.raises(InvalidEventError, match=f"{field}: required"):
-        rollback_group(group, actor, reason, env_name="dev")
+        rollback_group(group, actor, reason, ports=None)  # type: ignore[arg-type]  # refused before any port is used

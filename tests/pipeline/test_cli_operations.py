@@ -390,17 +390,15 @@ def test_cli_rollback_calls_the_serving_rollback(
 ) -> None:
     calls: list[tuple[Any, ...]] = []
 
-    def rollback_group(
-        group: str, actor: str, reason: str, *, env_name: str, sleep: Any, ports: RollbackPorts
-    ) -> dict[str, Any]:
-        calls.append((group, actor, reason, env_name, ports.account))
+    def rollback_group(group: str, actor: str, reason: str, *, sleep: Any, ports: RollbackPorts) -> dict[str, Any]:
+        calls.append((group, actor, reason, ports.env_name, ports.role_arn("r")))
         sleep(0)  # the rollback waits for its stack update: the CLI reports progress meanwhile
         return {"group": group, "restored_version": 1, "replaced_version": 2}
 
     monkeypatch.setattr(rollback_service, "rollback_group", rollback_group)
     result = run_cli(capsys, "rollback", "--group", GROUP, "--reason", "latency regression", "--output", "json")
     assert result.code == 0, result.err
-    assert calls == [(GROUP, OPERATOR, "latency regression", "dev", "123456789012")]
+    assert calls == [(GROUP, OPERATOR, "latency regression", "dev", "arn:aws:iam::123456789012:role/r")]
     assert result.json()["restored_version"] == 1
     assert "rolling back churn-classifier" in result.err
     assert "waiting for the serving stack of churn-classifier to settle" in result.err

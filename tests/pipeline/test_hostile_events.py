@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -104,9 +105,17 @@ def _executions(harness: PipelineHarness) -> list[dict[str, Any]]:
     return list(harness.sfn.list_executions(stateMachineArn=harness.state_machine_arn)["executions"])
 
 
-def _ledger_items(harness: PipelineHarness) -> int:
-    items = harness.ddb.scan(TableName=harness.table("-audit-ledger"))["Items"]
-    return sum(not item["group_name"]["S"].startswith("chain-head#") for item in items)  # entries, not chain heads
+def _ledger_items(harness: PipelineHarness, expected: int | None = None, timeout: float = 10) -> int:
+    """The ledger's entries (not chain heads). With ``expected``: waits up to ``timeout`` for that many,
+    since the approval task stores the pending request a moment before it appends the ledger entry
+    (and ``pending_approval`` returns as soon as the request is stored)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        items = harness.ddb.scan(TableName=harness.table("-audit-ledger"))["Items"]
+        count = sum(not item["group_name"]["S"].startswith("chain-head#") for item in items)
+        if expected is None or count >= expected or time.monotonic() > deadline:
+            return count
+        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -151,7 +160,7 @@ def test_duplicates_five_times_start_one_execution_and_one_set_of_entries(
     assert outcomes == ["started"] + ["duplicate"] * 4
     assert len(_executions(harness)) == 1
     assert harness.pending_approval(_arn(registered))
-    assert _ledger_items(harness) == 3  # Development, Staging, approval requested: once each
+    assert _ledger_items(harness, expected=3) == 3  # Development, Staging, approval requested: once each
 
 
 def test_concurrent_duplicates_start_one_execution(harness: PipelineHarness, registered: dict[str, Any]) -> None:
@@ -170,4 +179,4 @@ def test_concurrent_duplicates_start_one_execution(harness: PipelineHarness, reg
     assert sorted(outcomes) == ["duplicate"] * 4 + ["started"]
     assert len(_executions(harness)) == 1
     assert harness.pending_approval(_arn(registered))
-    assert _ledger_items(harness) == 3
+    assert _ledger_items(harness, expected=3) == 3

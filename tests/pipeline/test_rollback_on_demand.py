@@ -8,7 +8,7 @@ import pytest
 
 from mlops_registry.core.errors import DeploymentError, NoPreviousVersionError, PromotionLockHeld
 from mlops_registry.core.locks import PromotionLock
-from mlops_registry.core.rollback import rollback_group
+from mlops_registry.core.rollback import RollbackPorts, rollback_group
 from offline.harness import PipelineHarness, board_member, ranker_reports
 from offline.samples import churn_reports
 
@@ -24,7 +24,7 @@ def test_rollback_redeploys_the_previous_production_version(harness: PipelineHar
     harness.fail_next_deployment(GROUP, "rollback")
     harness.promote(GROUP, "v3", ALICE, churn_reports(auc=0.88))
     # When the on-call engineer rolls the group back
-    result = rollback_group(GROUP, OPERATOR, "conversion dropped after v2", env_name="dev")
+    result = rollback_group(GROUP, OPERATOR, "conversion dropped after v2", ports=RollbackPorts.from_clients("dev"))
     # Then v1 serves again, through the stack's parameter, and the registry and ledger say so
     assert (result["restored_version"], result["replaced_version"], result["realigned"]) == (1, 2, False)
     assert harness.serving_parameters(GROUP) == {"ModelPackageArn": v1.package_arn}
@@ -47,7 +47,7 @@ def test_rollback_redeploys_the_previous_production_version(harness: PipelineHar
     assert "Item" not in lock
     # And a second rollback has nothing earlier than v1 to go to
     with pytest.raises(NoPreviousVersionError, match="no earlier Production version"):
-        rollback_group(GROUP, OPERATOR, "again", env_name="dev")
+        rollback_group(GROUP, OPERATOR, "again", ports=RollbackPorts.from_clients("dev"))
 
 
 def test_rollback_realigns_an_ab_endpoint_left_with_a_challenger(harness: PipelineHarness) -> None:
@@ -64,7 +64,7 @@ def test_rollback_realigns_an_ab_endpoint_left_with_a_challenger(harness: Pipeli
     challenger, result = harness.promote(group, "v2", ALICE, ranker_reports(ndcg=0.37))
     assert result["status"] == "FAILED"
     assert set(harness.serving(group)) == {"Champion", "Challenger"}  # the failed test (and restore) left both
-    outcome = rollback_group(group, OPERATOR, "abandon the broken A/B test", env_name="dev")
+    outcome = rollback_group(group, OPERATOR, "abandon the broken A/B test", ports=RollbackPorts.from_clients("dev"))
     assert (outcome["restored_version"], outcome["replaced_version"], outcome["realigned"]) == (1, None, True)
     assert harness.serving_parameters(group) == {"ChampionPackageArn": champion.package_arn, "ChallengerPackageArn": ""}
     assert {v: s["package_arn"] for v, s in harness.serving(group).items()} == {"Champion": champion.package_arn}
@@ -77,12 +77,12 @@ def test_rollback_waits_for_a_running_promotion_and_a_failed_one_changes_nothing
     locks = PromotionLock(harness.table("-promotion-locks"), 600, dynamodb=harness.ddb)
     locks.acquire(GROUP, "execution-x", v2.package_arn)
     with pytest.raises(PromotionLockHeld):
-        rollback_group(GROUP, OPERATOR, "busy", env_name="dev")
+        rollback_group(GROUP, OPERATOR, "busy", ports=RollbackPorts.from_clients("dev"))
     locks.release(GROUP, "execution-x")
     # Given the rollback's own stack update rolls back, Then nothing changes but a failed ledger entry
     harness.fail_next_deployment(GROUP, "rollback")
     with pytest.raises(DeploymentError, match="rollback to v1 failed"):
-        rollback_group(GROUP, OPERATOR, "try", env_name="dev")
+        rollback_group(GROUP, OPERATOR, "try", ports=RollbackPorts.from_clients("dev"))
     assert harness.serving_parameters(GROUP) == {"ModelPackageArn": v2.package_arn}
     assert harness.package(v2.package_arn)["ModelLifeCycle"]["Stage"] == "Production"
     last = harness.ledger().history(GROUP)[-1]

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from serving import deployment
+from serving import deployment, timing
 from serving.ab_test import VariantCounts
 from serving.deployment import DeploymentService
 from serving.models import parse_task
@@ -14,7 +14,7 @@ from serving.models import parse_task
 from mlops_registry.core.config import GroupPolicy
 from mlops_registry.core.errors import DeploymentError, DeploymentTimeoutError
 from mlops_registry.core.model_registry import PackageView
-from mlops_registry.core.serving_stacks import StackView
+from mlops_registry.core.stacks import StackView
 
 ACCOUNT = "123456789012"
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -315,7 +315,7 @@ def test_evaluation_interval_stretches_to_fit_the_execution_history() -> None:
     long_test = ab.model_copy(
         update={"ab_test": ab.ab_test.model_copy(update={"max_duration_hours": 2160, "evaluation_interval_minutes": 1})}
     )
-    assert deployment.evaluation_wait_seconds(long_test) == 2160 * 3600 // deployment.MAX_EVALUATIONS
+    assert deployment.evaluation_wait_seconds(long_test) == 2160 * 3600 // timing.MAX_EVALUATIONS
 
 
 def test_malformed_tasks_name_the_field() -> None:

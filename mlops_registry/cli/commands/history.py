@@ -7,7 +7,7 @@ from typing import Any
 from mlops_registry.cli.context import CliContext
 from mlops_registry.cli.errors import EXIT_OK, NotFoundError, UsageError
 from mlops_registry.cli.output import render_fields, render_table
-from mlops_registry.core.ledger import normalise_time
+from mlops_registry.core.ledger import normalise_time, served_at
 
 COLUMNS = [
     ("at", "AT"),
@@ -59,21 +59,10 @@ def _served_at(ctx: CliContext, group: str, at: str) -> int:
     except ValueError as error:
         raise UsageError(f"--at {at!r} is not an ISO-8601 time ({error})", hint="e.g. 2026-03-01T12:00:00Z") from error
     ctx.progress.step(f"looking up what served {group} in Production at {moment}")
-    entry = ctx.ledger.in_stage_at(group, "Production", moment)
-    if entry is None:
+    served = served_at(ctx.ledger, group, moment)
+    if served is None:
         raise NotFoundError(f"no version of {group!r} was in Production at {moment}")
-    approved_by, approved_at = entry.actor, entry.at
-    if entry.decision != "entered":  # e.g. restored by a rollback: the approval is the version's own entry
-        approvals = [
-            e
-            for e in ctx.ledger.history(group)
-            if e.package_arn == entry.package_arn
-            and e.to_stage == "Production"
-            and e.decision == "entered"
-            and e.at <= moment
-        ]
-        if approvals:
-            approved_by, approved_at = approvals[-1].actor, approvals[-1].at
+    entry, approved_by, approved_at = served.entry, served.approved_by, served.approved_at
     data = {
         "group": group,
         "at": moment,

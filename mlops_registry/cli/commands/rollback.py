@@ -42,9 +42,8 @@ def run(ctx: CliContext) -> int:
             group,
             actor,
             ctx.args.reason.strip(),
-            env_name=ctx.env_name,
             sleep=sleep,
-            ports=RollbackPorts.from_clients(ctx.aws.client),
+            ports=RollbackPorts.from_clients(ctx.env_name, ctx.aws.client),
         )
     except (NoProductionVersionError, NoPreviousVersionError) as error:
         raise NotFoundError(str(error), hint=f"`registry history --group {group}` shows what served") from error
