@@ -31,6 +31,7 @@ from moto import mock_aws
 from moto.events.models import EventPattern
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
+from mlops_registry.core import contracts
 from offline import coverage, iam_proof
 from offline.moto_ext import (
     InProcessLambdaRunner,
@@ -687,9 +688,9 @@ class PipelineHarness:
             }
         drift_baselines = None
         if feature_baseline is not None:
-            from mlops_registry.core.baseline import BASELINE_PREFIX, drift_check_baselines
+            from mlops_registry.core.baseline import drift_check_baselines
 
-            uri = self.put_json(f"{BASELINE_PREFIX}/{group}/{tag}/feature-baseline.json", feature_baseline)
+            uri = self.put_json(f"{contracts.BASELINE_PREFIX}/{group}/{tag}/feature-baseline.json", feature_baseline)
             drift_baselines = drift_check_baselines(uri)
         set_modifying_identity(registrant)
         try:
@@ -739,8 +740,8 @@ class PipelineHarness:
         return {
             "version": "0",
             "id": f"offline-{time.time_ns()}",
-            "detail-type": "SageMaker Model Package State Change",
-            "source": "aws.sagemaker",
+            "detail-type": contracts.MODEL_PACKAGE_STATE_CHANGE,
+            "source": contracts.SAGEMAKER_EVENT_SOURCE,
             "account": ACCOUNT,
             "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "region": REGION,

@@ -29,29 +29,10 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from infra import constants
+from mlops_registry.core import contracts
 from mlops_registry.core.config import GroupPolicy
 from mlops_registry.core.names import alarm_name_component
 
-# --- the metric contract (mirrors lambdas/monitoring/metric_names.py; a test checks they agree) ---
-DIMENSION_ENDPOINT = "EndpointName"
-DIMENSION_VARIANT = "VariantName"
-DIMENSION_FEATURE = "FeatureName"
-DIMENSION_METRIC = "MetricName"
-METRIC_FEATURE_PSI = "FeaturePSI"
-METRIC_FEATURE_KS = "FeatureKS"
-METRIC_PERFORMANCE_DRIFT = "PerformanceDrift"
-DATA_QUALITY_METRICS = (
-    "CaptureRecords",
-    "CorruptRecords",
-    "MalformedRows",
-    "EmptyWindow",
-    "FeaturesMissingFromBaseline",
-    "UnexpectedFeatureValues",
-)
-FEATURE_QUALITY_METRICS = ("MissingValues", "NonNumericValues", "FeatureSamples")
-
-SAGEMAKER_NAMESPACE = "AWS/SageMaker"
 MODEL_MONITOR_NAMESPACE = "aws/sagemaker/Endpoints/data-metrics"
 MODEL_MONITOR_METRIC_PREFIX = "feature_baseline_drift_"
 
@@ -65,10 +46,10 @@ ALARM_STATUS_WIDGET_LIMIT = 100  # CloudWatch's limit of alarms in one alarm sta
 
 
 def variants_for(group: GroupPolicy) -> tuple[str, ...]:
-    """The production variants of a group's endpoint (stable names; see ``infra/constants.py``)."""
+    """The production variants of a group's endpoint (stable names; see ``mlops_registry.core.contracts``)."""
     if group.deployment.mode == "ab_test":
-        return (constants.VARIANT_CHAMPION, constants.VARIANT_CHALLENGER)
-    return (constants.VARIANT_PRIMARY,)
+        return (contracts.VARIANT_CHAMPION, contracts.VARIANT_CHALLENGER)
+    return (contracts.VARIANT_PRIMARY,)
 
 
 def drift_period(group: GroupPolicy) -> Duration:
@@ -86,7 +67,7 @@ class DriftAlarms(Construct):
         endpoint_name: str,
         topic: sns.ITopic,
         variants: Sequence[str] | None = None,
-        namespace: str = constants.DRIFT_METRICS_NAMESPACE,
+        namespace: str = contracts.DRIFT_METRICS_NAMESPACE,
         model_monitor_schedule_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -110,16 +91,20 @@ class DriftAlarms(Construct):
         return cloudwatch.Metric(
             namespace=self.namespace,
             metric_name=metric_name,
-            dimensions_map={DIMENSION_ENDPOINT: self.endpoint_name, DIMENSION_VARIANT: variant, **dimensions},
+            dimensions_map={
+                contracts.DIMENSION_ENDPOINT: self.endpoint_name,
+                contracts.DIMENSION_VARIANT: variant,
+                **dimensions,
+            },
             statistic=cloudwatch.Stats.MAXIMUM,
             period=drift_period(self.group),
         )
 
     def endpoint_metric(self, metric_name: str, variant: str, statistic: str) -> cloudwatch.Metric:
         return cloudwatch.Metric(
-            namespace=SAGEMAKER_NAMESPACE,
+            namespace=contracts.SAGEMAKER_NAMESPACE,
             metric_name=metric_name,
-            dimensions_map={DIMENSION_ENDPOINT: self.endpoint_name, DIMENSION_VARIANT: variant},
+            dimensions_map={contracts.DIMENSION_ENDPOINT: self.endpoint_name, contracts.DIMENSION_VARIANT: variant},
             statistic=statistic,
             period=ENDPOINT_ALARM_PERIOD,
         )
@@ -168,11 +153,12 @@ class DriftAlarms(Construct):
         monitoring = self.group.monitoring
         for feature in self.group.features:
             for statistic, metric_name, threshold in (
-                ("psi", METRIC_FEATURE_PSI, monitoring.psi_threshold),
-                ("ks", METRIC_FEATURE_KS, monitoring.ks_threshold),
+                ("psi", contracts.FEATURE_PSI, monitoring.psi_threshold),
+                ("ks", contracts.FEATURE_KS, monitoring.ks_threshold),
             ):
                 per_variant = [
-                    self.drift_metric(metric_name, variant, **{DIMENSION_FEATURE: feature}) for variant in self.variants
+                    self.drift_metric(metric_name, variant, **{contracts.DIMENSION_FEATURE: feature})
+                    for variant in self.variants
                 ]
                 self.feature_alarms[(feature, statistic)] = self._alarm(
                     f"{statistic.upper()}-{feature}",
@@ -191,14 +177,14 @@ class DriftAlarms(Construct):
         monitoring = self.group.monitoring
         for metric in monitoring.performance_metrics:
             per_variant = [
-                self.drift_metric(METRIC_PERFORMANCE_DRIFT, variant, **{DIMENSION_METRIC: metric})
+                self.drift_metric(contracts.PERFORMANCE_DRIFT, variant, **{contracts.DIMENSION_METRIC: metric})
                 for variant in self.variants
             ]
             self.performance_alarms[metric] = self._alarm(
                 f"Performance-{metric}",
                 name_suffix=f"drift-performance-{metric}",
                 metric=self._across_variants(
-                    per_variant, "MAX", f"{METRIC_PERFORMANCE_DRIFT} {metric}", drift_period(self.group)
+                    per_variant, "MAX", f"{contracts.PERFORMANCE_DRIFT} {metric}", drift_period(self.group)
                 ),
                 threshold=monitoring.performance_drift_threshold,
                 description=(
@@ -231,7 +217,7 @@ class DriftAlarms(Construct):
             "Errors5xx",
             name_suffix="monitor-5xx",
             metric=self._across_variants(
-                [self.endpoint_metric("Invocation5XXErrors", v, cloudwatch.Stats.SUM) for v in self.variants],
+                [self.endpoint_metric(contracts.METRIC_5XX, v, cloudwatch.Stats.SUM) for v in self.variants],
                 "SUM",
                 "Invocation5XXErrors",
                 ENDPOINT_ALARM_PERIOD,
@@ -246,7 +232,7 @@ class DriftAlarms(Construct):
             "Latency",
             name_suffix="monitor-latency",
             metric=self._across_variants(
-                [self.endpoint_metric("ModelLatency", v, cloudwatch.Stats.AVERAGE) for v in self.variants],
+                [self.endpoint_metric(contracts.METRIC_LATENCY, v, cloudwatch.Stats.AVERAGE) for v in self.variants],
                 "MAX",
                 "ModelLatency",
                 ENDPOINT_ALARM_PERIOD,
@@ -311,8 +297,8 @@ class DriftAlarms(Construct):
             construct_id,
             description=f"ModelDriftDetected for {self.group.name}",
             event_pattern=events.EventPattern(
-                source=[constants.DRIFT_EVENT_SOURCE],
-                detail_type=[constants.DRIFT_EVENT_DETAIL_TYPE],
+                source=[contracts.DRIFT_EVENT_SOURCE],
+                detail_type=[contracts.DRIFT_EVENT_DETAIL_TYPE],
                 detail={"group": [self.group.name]},
             ),
             targets=[target],

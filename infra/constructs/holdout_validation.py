@@ -26,7 +26,7 @@ from constructs import Construct
 
 from infra import constants
 from infra.constructs.encryption import DECRYPT, ENCRYPT_DECRYPT, grant_key_use
-from infra.constructs.python_lambda import LAMBDAS_ROOT, REPO_ROOT, PythonLambda
+from infra.constructs.python_lambda import REPO_ROOT, PythonLambda
 from infra.nag import nag_form
 from infra.stacks.monitoring_stack import SDK_FOR_PANDAS_LAYER_PARAMETER  # NumPy, as the drift functions
 from mlops_registry.core.config import HOLDOUT_PREFIX, VALIDATION_EVIDENCE_PREFIX

@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 
 from botocore.exceptions import ClientError
 
-from mlops_registry.core import aws
+from mlops_registry.core import aws, contracts
 from mlops_registry.core.baseline import (
     FeatureBaseline,
     PerformanceBaseline,
@@ -25,9 +25,8 @@ from mlops_registry.core.baseline import (
 )
 from mlops_registry.core.errors import RegistryError, ReportUnavailableError
 from mlops_registry.core.observability import logger
-from monitoring import metric_names as names
 from monitoring.capture import line_blocks
-from monitoring.performance import INVOCATIONS, SAGEMAKER_NAMESPACE, metric_source
+from monitoring.performance import metric_source
 from monitoring.service import MetricDatum, ServingVersion
 
 PRODUCTION_STAGE = "Production"
@@ -225,7 +224,13 @@ class CloudWatchPerformanceSource:
                 numerator = self._query(queries, source.namespace, source.metric_name, "Sum", endpoint, variant, period)
                 if source.kind == "error_rate":
                     denominator = self._query(
-                        queries, SAGEMAKER_NAMESPACE, INVOCATIONS, "Sum", endpoint, variant, period
+                        queries,
+                        contracts.SAGEMAKER_NAMESPACE,
+                        contracts.METRIC_INVOCATIONS,
+                        "Sum",
+                        endpoint,
+                        variant,
+                        period,
                     )
                 else:
                     denominator = self._query(
@@ -259,8 +264,8 @@ class CloudWatchPerformanceSource:
                         "Namespace": namespace,
                         "MetricName": metric,
                         "Dimensions": [
-                            {"Name": names.ENDPOINT, "Value": endpoint},
-                            {"Name": names.VARIANT, "Value": variant},
+                            {"Name": contracts.DIMENSION_ENDPOINT, "Value": endpoint},
+                            {"Name": contracts.DIMENSION_VARIANT, "Value": variant},
                         ],
                     },
                     "Period": period,

@@ -9,8 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from mlops_registry.core import contracts
 from mlops_registry.core.errors import InvalidEventError, RegistryError
-from monitoring import metric_names
 
 DEFAULT_MIN_SAMPLES = 100
 DEFAULT_FAN_OUT_THRESHOLD_BYTES = 16 * 1024**3  # infra/constants.py derives the deployed value
@@ -68,14 +68,14 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     capture_bucket: str = Field(min_length=3)
-    capture_prefix: str = "datacapture"
-    namespace: str = metric_names.DEFAULT_NAMESPACE
+    capture_prefix: str = contracts.DATA_CAPTURE_PREFIX
+    namespace: str = contracts.DRIFT_METRICS_NAMESPACE
     event_bus_name: str = "default"
-    event_source: str = "mlops-registry.monitoring"
-    event_detail_type: str = "ModelDriftDetected"
+    event_source: str = contracts.DRIFT_EVENT_SOURCE
+    event_detail_type: str = contracts.DRIFT_EVENT_DETAIL_TYPE
     fan_out_state_machine_arn: str = ""
     fan_out_threshold_bytes: int = Field(default=DEFAULT_FAN_OUT_THRESHOLD_BYTES, ge=1)
-    partials_prefix: str = "drift-partials"
+    partials_prefix: str = contracts.DRIFT_PARTIALS_PREFIX
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:

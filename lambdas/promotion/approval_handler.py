@@ -16,11 +16,11 @@ from typing import Any
 from mlops_registry.core import notifier
 from mlops_registry.core.approvals import ApprovalStore, PendingApproval
 from mlops_registry.core.aws_errors import transient_errors_are_typed
+from mlops_registry.core.contracts import PIPELINE_ACTOR
 from mlops_registry.core.errors import InvalidEventError
 from mlops_registry.core.ledger import Ledger, LedgerEntry, now_iso
 from mlops_registry.core.model_registry import ModelRegistry
 from mlops_registry.core.observability import count, instrumented, set_correlation_id
-from promotion.lifecycle import PIPELINE_ACTOR
 from promotion.settings import ApprovalSettings, load
 from promotion.state import parse_task
 

@@ -14,7 +14,8 @@ from mlops_registry.core import notifier
 from mlops_registry.core.approvals import ApprovalStore
 from mlops_registry.core.aws import client
 from mlops_registry.core.aws_errors import transient_errors_are_typed
-from mlops_registry.core.config import group_policy_parameter, publish, read_published
+from mlops_registry.core.config import publish, read_published
+from mlops_registry.core.contracts import group_policy_parameter
 from mlops_registry.core.errors import ForeignEventError, InvalidEventError
 from mlops_registry.core.events import parse_state_change
 from mlops_registry.core.ledger import Ledger

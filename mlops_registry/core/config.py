@@ -579,11 +579,6 @@ class EnvironmentConfig(EnvironmentSettings):
 ENVIRONMENT_SETTINGS = tuple(aliases(EnvironmentSettings))
 
 
-def group_policy_parameter(prefix: str, group: str) -> str:
-    """SSM parameter name holding a group's published policy, e.g. ``/mlops-registry-dev/groups/churn``."""
-    return f"/{prefix}/groups/{group}"
-
-
 def publish(group: GroupPolicy) -> dict[str, Any]:
     """The JSON document a group's policy is published as (camelCase, every default explicit)."""
     return group.model_dump(mode="json", by_alias=True)

@@ -12,13 +12,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from mlops_registry.core.contracts import MODEL_PACKAGE_STATE_CHANGE, SAGEMAKER_EVENT_SOURCE
 from mlops_registry.core.errors import InvalidEventError
 
 PACKAGE_ARN = re.compile(
     r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]{9,16}:\d{12}:model-package/(?P<group>[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})/(?P<version>\d+)$"
 )
-SOURCE = "aws.sagemaker"
-DETAIL_TYPE = "SageMaker Model Package State Change"
 ApprovalStatus = Literal["Approved", "Rejected", "PendingManualApproval"]
 
 
@@ -69,13 +68,27 @@ class ModelPackageDetail(BaseModel):
 class ModelPackageStateChange(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
     id: str
-    source: Literal["aws.sagemaker"]
-    detail_type: Literal["SageMaker Model Package State Change"] = Field(alias="detail-type")
+    source: str
+    detail_type: str = Field(alias="detail-type")
     account: str
     region: str
     time: str
     resources: list[str] = []
     detail: ModelPackageDetail
+
+    @field_validator("source")
+    @classmethod
+    def _source(cls, value: str) -> str:
+        if value != SAGEMAKER_EVENT_SOURCE:
+            raise ValueError(f"expected {SAGEMAKER_EVENT_SOURCE!r}")
+        return value
+
+    @field_validator("detail_type")
+    @classmethod
+    def _detail_type(cls, value: str) -> str:
+        if value != MODEL_PACKAGE_STATE_CHANGE:
+            raise ValueError(f"expected {MODEL_PACKAGE_STATE_CHANGE!r}")
+        return value
 
 
 def describe_validation_error(error: ValidationError) -> str:

@@ -31,6 +31,7 @@ from typing import Any
 
 from mlops_registry.core import notifier
 from mlops_registry.core.aws import client
+from mlops_registry.core.contracts import LEDGER_STAGE_INDEX, PARAM_CHALLENGER, PARAM_CHAMPION, PARAM_MODEL_PACKAGE
 from mlops_registry.core.errors import (
     DeploymentError,
     DeploymentTimeoutError,
@@ -38,17 +39,11 @@ from mlops_registry.core.errors import (
     NoPreviousVersionError,
     NoProductionVersionError,
 )
-from mlops_registry.core.ledger import STAGE_INDEX, Ledger, LedgerEntry
+from mlops_registry.core.ledger import Ledger, LedgerEntry
 from mlops_registry.core.locks import PromotionLock
 from mlops_registry.core.model_registry import ModelRegistry, PackageView
 from mlops_registry.core.names import ledger_table_name, locks_table_name, topic_name
-from mlops_registry.core.serving_names import (
-    PARAM_CHALLENGER,
-    PARAM_CHAMPION,
-    PARAM_MODEL_PACKAGE,
-    deploy_role_name,
-    serving_stack_name,
-)
+from mlops_registry.core.serving_names import deploy_role_name, serving_stack_name
 from mlops_registry.core.serving_stacks import IN_PROGRESS, ROLLED_BACK, SETTLED_OK, ServingStacks, StackView
 
 ROLLBACK_TIMEOUT_SECONDS = 4 * 3600
@@ -62,7 +57,7 @@ def production_history(ddb: Any, ledger_table: str, group: str) -> list[LedgerEn
     items: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {
         "TableName": ledger_table,
-        "IndexName": STAGE_INDEX,
+        "IndexName": LEDGER_STAGE_INDEX,
         "KeyConditionExpression": "stage_key = :k",
         "ExpressionAttributeValues": {":k": {"S": f"{group}#Production"}},
         "ScanIndexForward": False,

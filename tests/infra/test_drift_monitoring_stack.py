@@ -23,6 +23,7 @@ from infra.stacks.monitoring_stack import (
     schedule_expression,
 )
 from infra.stacks.registry_stack import RegistryStack
+from mlops_registry.core import contracts
 from mlops_registry.core.config import EnvironmentConfig, GroupPolicy
 from tests.conftest import cdk_context
 
@@ -98,13 +99,13 @@ def test_drift_single_variant_alarm_reads_the_feature_metric_directly(monitoring
     group = next(g for g in monitoring.config.groups if g.deployment.mode == "blue_green")
     feature = group.features[0]
     alarm = _alarm(monitoring, f"{_endpoint(monitoring, group)}-drift-psi-{feature}")
-    assert alarm["Namespace"] == constants.DRIFT_METRICS_NAMESPACE
+    assert alarm["Namespace"] == contracts.DRIFT_METRICS_NAMESPACE
     assert alarm["MetricName"] == "FeaturePSI"
     assert alarm["Statistic"] == "Maximum"
     assert alarm["Period"] == group.monitoring.schedule_minutes * 60
     assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == {
         "EndpointName": _endpoint(monitoring, group),
-        "VariantName": constants.VARIANT_PRIMARY,
+        "VariantName": contracts.VARIANT_PRIMARY,
         "FeatureName": feature,
     }
 
@@ -119,7 +120,7 @@ def test_drift_ab_test_alarm_takes_the_maximum_over_both_variants(monitoring: Sy
         for q in alarm["Metrics"]
         if "MetricStat" in q
     }
-    assert variants == {constants.VARIANT_CHAMPION, constants.VARIANT_CHALLENGER}
+    assert variants == {contracts.VARIANT_CHAMPION, contracts.VARIANT_CHALLENGER}
 
 
 def test_drift_performance_5xx_and_latency_alarms_from_config(monitoring: Synthesized) -> None:
@@ -229,7 +230,7 @@ def test_drift_function_gets_numpy_from_the_sdk_for_pandas_public_parameter(moni
             "Layers": Match.array_with([{"Ref": Match.string_like_regexp("SsmParameterValueawsserviceawssdkpandas")}]),
             "Environment": {
                 "Variables": Match.object_like(
-                    {"DRIFT_NAMESPACE": constants.DRIFT_METRICS_NAMESPACE, "CAPTURE_PREFIX": "datacapture"}
+                    {"DRIFT_NAMESPACE": contracts.DRIFT_METRICS_NAMESPACE, "CAPTURE_PREFIX": "datacapture"}
                 )
             },
         },
@@ -258,9 +259,9 @@ def test_drift_function_policy_is_least_privilege(monitoring: Synthesized) -> No
         assert all("*" not in action for action in actions), statement
     by_sid = {s.get("Sid"): s for s in statements}
     assert by_sid["PublishDriftMetrics"]["Condition"] == {
-        "StringEquals": {"cloudwatch:namespace": constants.DRIFT_METRICS_NAMESPACE}
+        "StringEquals": {"cloudwatch:namespace": contracts.DRIFT_METRICS_NAMESPACE}
     }
-    assert by_sid["PutDriftEvents"]["Condition"] == {"StringEquals": {"events:source": constants.DRIFT_EVENT_SOURCE}}
+    assert by_sid["PutDriftEvents"]["Condition"] == {"StringEquals": {"events:source": contracts.DRIFT_EVENT_SOURCE}}
     wildcard = {
         a
         for s in statements
@@ -406,7 +407,7 @@ def test_drift_alarms_optionally_read_model_monitor_metrics_and_wire_retraining(
     # And the retraining rule matches the group's ModelDriftDetected events only
     rule = next(iter(template.find_resources("AWS::Events::Rule").values()))
     pattern = EventPattern.load(json.dumps(rule["Properties"]["EventPattern"]))
-    event: dict[str, Any] = {"source": constants.DRIFT_EVENT_SOURCE, "detail-type": constants.DRIFT_EVENT_DETAIL_TYPE}
+    event: dict[str, Any] = {"source": contracts.DRIFT_EVENT_SOURCE, "detail-type": contracts.DRIFT_EVENT_DETAIL_TYPE}
     ours: Any = {**event, "detail": {"group": group.name, "features": ["x"]}}
     theirs: Any = {**event, "detail": {"group": "another-group"}}
     assert pattern.matches_event(ours) and not pattern.matches_event(theirs)
