@@ -29,7 +29,6 @@ from mlops_registry.core.contracts import LEDGER_DECISIONS, LEDGER_STAGE_INDEX
 from mlops_registry.core.errors import LedgerContentionError, LedgerEntryExists
 
 APPEND_ATTEMPTS = 10  # optimistic retries when another writer extended the chain first
-CHAIN_ATTRIBUTES = ("chain_seq", "prev_hash", chain.HASH_ATTRIBUTE)
 
 
 def now_iso() -> str:

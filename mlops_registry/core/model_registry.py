@@ -12,9 +12,6 @@ from mlops_registry.core.aws import client
 from mlops_registry.core.errors import UnknownGroupError, UnknownPackageError
 from mlops_registry.core.events import split_package_arn
 
-STAGES = ("Development", "Staging", "Production", "Archived")
-
-
 BIAS_REPORT_KEYS = ("Report", "PreTrainingReport", "PostTrainingReport")
 
 
