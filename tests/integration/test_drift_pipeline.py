@@ -55,9 +55,12 @@ def _training() -> dict[str, list[Any]]:
     }
 
 
-def _register(sagemaker: Any, s3: Any, version: int, stage: str, document: dict[str, Any] | None) -> str:
+def _register(
+    sagemaker: Any, s3: Any, version: int, stage: str, document: dict[str, Any] | None, approval: str | None = None
+) -> str:
     arguments: dict[str, Any] = {
         "ModelPackageGroupName": GROUP,
+        "ModelApprovalStatus": approval or ("Approved" if stage == "Production" else "PendingManualApproval"),
         "ModelPackageDescription": stage,
         "InferenceSpecification": {
             "Containers": [{"Image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/churn:1"}],
@@ -232,6 +235,10 @@ def test_drift_serving_version_is_the_newest_production_package(env: Environment
     serving = versions.production_version(GROUP)
     assert serving is not None and serving.package_arn == env.production_arn and serving.version == 2
     assert serving.baseline_uri == f"s3://{BUCKET}/{baseline_s3_key(GROUP, 2)}"
+    # A newer version whose approval was revoked while its stage still reads Production does not serve
+    _register(env.sagemaker, env.s3, 4, "Production", None, approval="Rejected")
+    serving = versions.production_version(GROUP)
+    assert serving is not None and serving.version == 2
     env.sagemaker.create_model_package_group(ModelPackageGroupName="empty-group")
     assert versions.production_version("empty-group") is None
 
