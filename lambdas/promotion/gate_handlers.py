@@ -15,7 +15,7 @@ from mlops_registry.core.aws_errors import transient_errors_are_typed
 from mlops_registry.core.errors import ReportUnavailableError
 from mlops_registry.core.model_registry import ModelRegistry
 from mlops_registry.core.observability import count, instrumented, logger, set_correlation_id
-from mlops_registry.core.reports import read_json_report
+from mlops_registry.core.reports import flatten_metrics, read_json_report
 from promotion.gates import bias, explainability, metrics
 from promotion.gates.verdict import GateVerdict
 from promotion.idempotency import run_idempotent
@@ -28,14 +28,14 @@ def evaluate_metrics_gate(request: dict[str, Any]) -> dict[str, Any]:
     registry = ModelRegistry()
     candidate = registry.describe(state.package_arn)
     try:
-        values = metrics.extract_metrics(read_json_report(candidate.metrics_report_uri, "metrics"))
+        values = flatten_metrics(read_json_report(candidate.metrics_report_uri, "metrics"))
     except (ReportUnavailableError, ValueError) as error:
         return GateVerdict.deny(metrics.GATE, str(error), {"report": candidate.metrics_report_uri}).to_dict()
     champion = registry.current_production(state.group, exclude=state.package_arn)
     champion_values = None
     if champion is not None:
         try:
-            champion_values = metrics.extract_metrics(read_json_report(champion.metrics_report_uri, "champion metrics"))
+            champion_values = flatten_metrics(read_json_report(champion.metrics_report_uri, "champion metrics"))
         except (ReportUnavailableError, ValueError) as error:
             return GateVerdict.deny(metrics.GATE, f"champion v{champion.version}: {error}").to_dict()
     verdict = metrics.evaluate(values, state.policy.metrics, state.policy.champion_tolerance, champion_values)
