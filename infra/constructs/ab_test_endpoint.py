@@ -26,7 +26,7 @@ from serving.ab_test import initial_weights
 
 from infra.constructs.guarded_endpoint import ServingEndpoint, package_version
 from mlops_registry.core import contracts
-from mlops_registry.core.config import GroupPolicy
+from mlops_registry.core.config import AB_TEST_ROUTING, GroupPolicy
 
 
 class AbTestEndpoint(ServingEndpoint):
@@ -113,7 +113,7 @@ class AbTestEndpoint(ServingEndpoint):
             deployment_config=sagemaker.CfnEndpoint.DeploymentConfigProperty(
                 blue_green_update_policy=sagemaker.CfnEndpoint.BlueGreenUpdatePolicyProperty(
                     traffic_routing_configuration=sagemaker.CfnEndpoint.TrafficRoutingConfigProperty(
-                        type="ALL_AT_ONCE", wait_interval_in_seconds=bg.wait_interval_seconds
+                        type=AB_TEST_ROUTING.upper(), wait_interval_in_seconds=bg.wait_interval_seconds
                     ),
                     termination_wait_in_seconds=bg.termination_wait_seconds,
                     maximum_execution_timeout_in_seconds=bg.maximum_execution_timeout_seconds,

@@ -55,6 +55,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 DeploymentMode = Literal["blue_green", "ab_test"]
 TrafficRouting = Literal["canary", "linear"]
+# An A/B endpoint's update (start or end of a test) shifts all traffic at once, then bakes once.
+AB_TEST_ROUTING = "all_at_once"
 Direction = Literal["higher_is_better", "lower_is_better"]
 RiskRating = Literal["low", "medium", "high", "unknown"]
 
@@ -226,21 +228,28 @@ class BlueGreenPolicy(Strict):
         Field(max_length=MAX_ROLLBACK_ALARMS - BUILT_IN_ROLLBACK_ALARMS),
     ] = ()
 
-    @property
-    def bake_steps(self) -> int:
-        """How many baking periods one blue/green update waits through."""
-        return 1 if self.traffic_routing == "canary" else math.ceil(100 / self.linear_step_percent)
+    def bake_steps_for(self, routing: str) -> int:
+        """Baking periods of one endpoint update with this traffic routing: one per linear step,
+        one for a canary or an all-at-once shift."""
+        return math.ceil(100 / self.linear_step_percent) if routing == "linear" else 1
+
+    def waiting_seconds_for(self, routing: str) -> int:
+        """How long SageMaker's guardrails hold one endpoint update with this routing: the wait
+        interval of every baking period, then the termination wait. The serving constructs build
+        the update policy from the same fields and the deployment function waits this long."""
+        return self.bake_steps_for(routing) * self.wait_interval_seconds + self.termination_wait_seconds
 
     @property
     def waiting_seconds(self) -> int:
-        return self.bake_steps * self.wait_interval_seconds + self.termination_wait_seconds
+        """The waits of a blue/green update with the configured routing."""
+        return self.waiting_seconds_for(self.traffic_routing)
 
     @model_validator(mode="after")
     def _timeout_covers_the_waits(self) -> BlueGreenPolicy:
         if self.maximum_execution_timeout_seconds <= self.waiting_seconds:
             raise ValueError(
                 f"maximumExecutionTimeoutSeconds ({self.maximum_execution_timeout_seconds}) must exceed the total "
-                f"waiting time of {self.waiting_seconds} s ({self.bake_steps} x waitIntervalSeconds + "
+                f"waiting time of {self.waiting_seconds} s ({self.bake_steps_for(self.traffic_routing)} x waitIntervalSeconds + "
                 "terminationWaitSeconds), as SageMaker requires"
             )
         return self
