@@ -96,6 +96,7 @@ def published(ab_group: GroupPolicy) -> Iterator[set[MetricKey]]:
         sagemaker.create_model_package_group(ModelPackageGroupName=ab_group.name)
         sagemaker.create_model_package(
             ModelPackageGroupName=ab_group.name,
+            ModelApprovalStatus="Approved",
             ModelLifeCycle={"Stage": "Production", "StageStatus": "Approved"},
             DriftCheckBaselines=drift_check_baselines(f"s3://{BUCKET}/baselines/ranker/1/feature-baseline.json"),
         )
