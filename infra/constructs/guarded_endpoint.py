@@ -232,8 +232,8 @@ class ServingEndpoint(Construct):
 
     def _build_alarms(self) -> None:
         for variant in self.variants:
-            self._guardrail_alarm(variant, "5xx")
-            self._guardrail_alarm(variant, "latency")
+            for kind in serving_names.GUARDRAIL_KINDS:
+                self._guardrail_alarm(variant, kind)
 
     @property
     def rollback_alarm_names(self) -> list[str]:

@@ -38,6 +38,14 @@ def resource_base(env_name: str, group: str) -> str:
     return _shorten(endpoint_name(env_name, group), _NAME_BASE_LENGTH)
 
 
+GUARDRAIL_KINDS = ("5xx", "latency")
+
+
+def endpoint_alarm_name(endpoint: str, variant: str, kind: str) -> str:
+    """The endpoint's ``kind`` (one of ``GUARDRAIL_KINDS``) alarm on ``variant``: the only 5XX and
+    latency alarms of an endpoint; the auto-rollback watches them and they page the topic."""
+    return f"{endpoint}-{variant.lower()}-{kind}-guardrail"
+
+
 def guardrail_alarm_name(env_name: str, group: str, variant: str, kind: str) -> str:
-    """``kind`` is ``5xx`` or ``latency``; one alarm per variant watched by the auto-rollback."""
-    return f"{endpoint_name(env_name, group)}-{variant.lower()}-{kind}-guardrail"
+    return endpoint_alarm_name(endpoint_name(env_name, group), variant, kind)

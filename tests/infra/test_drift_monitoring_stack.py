@@ -123,17 +123,33 @@ def test_drift_ab_test_alarm_takes_the_maximum_over_both_variants(monitoring: Sy
     assert variants == {contracts.VARIANT_CHAMPION, contracts.VARIANT_CHALLENGER}
 
 
-def test_drift_performance_5xx_and_latency_alarms_from_config(monitoring: Synthesized) -> None:
+def test_drift_performance_alarms_from_config(monitoring: Synthesized) -> None:
     for group in monitoring.config.groups:
         endpoint = _endpoint(monitoring, group)
         for metric in group.monitoring.performance_metrics:
             alarm = _alarm(monitoring, f"{endpoint}-drift-performance-{metric}")
             assert alarm["Threshold"] == group.monitoring.performance_drift_threshold
-        errors = _alarm(monitoring, f"{endpoint}-monitor-5xx")
-        assert errors["Threshold"] == group.deployment.blue_green.error_5xx_threshold
-        assert errors["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
-        latency = _alarm(monitoring, f"{endpoint}-monitor-latency")
-        assert latency["Threshold"] == group.deployment.blue_green.latency_threshold_ms * 1000  # microseconds
+
+
+def test_an_endpoint_incident_pages_once_the_monitoring_stack_shows_the_serving_alarms(
+    monitoring: Synthesized,
+) -> None:
+    # Given the serving stack alarms on each variant's 5XX errors and latency (the guardrails that
+    # roll deployments back and notify the topic), When the monitoring stack is synthesized
+    sagemaker_alarms = [
+        a for a in monitoring.find("AWS::CloudWatch::Alarm").values() if "AWS/SageMaker" in json.dumps(a["Properties"])
+    ]
+    # Then it creates no second alarm on those metrics (one incident, one page)
+    assert sagemaker_alarms == []
+    # And each group's dashboard shows the state of the serving stack's alarms, by name
+    bodies = [
+        json.dumps(d["Properties"]["DashboardBody"]) for d in monitoring.find("AWS::CloudWatch::Dashboard").values()
+    ]
+    for group in monitoring.config.groups:
+        for variant in variants_for(group):
+            for kind in ("5xx", "latency"):
+                name = f"{_endpoint(monitoring, group)}-{variant.lower()}-{kind}-guardrail"
+                assert sum(f":alarm:{name}" in body for body in bodies) == 1, name
 
 
 def test_drift_composite_alarm_per_model_covers_every_drift_alarm(monitoring: Synthesized) -> None:
@@ -153,7 +169,6 @@ def test_drift_composite_alarm_per_model_covers_every_drift_alarm(monitoring: Sy
             assert f'"{logical_ids[child]}"' in rule, child
         assert rule.count("ALARM(") == len(children)
         assert " OR " in rule and " AND " not in rule
-        assert logical_ids[f"{endpoint}-monitor-5xx"] not in rule  # endpoint health is not drift
 
 
 def test_drift_every_alarm_notifies_the_topic(monitoring: Synthesized) -> None:
@@ -161,7 +176,7 @@ def test_drift_every_alarm_notifies_the_topic(monitoring: Synthesized) -> None:
         **monitoring.find("AWS::CloudWatch::Alarm"),
         **monitoring.find("AWS::CloudWatch::CompositeAlarm"),
     }
-    per_group = sum(2 * len(g.features) + len(g.monitoring.performance_metrics) + 3 for g in monitoring.config.groups)
+    per_group = sum(2 * len(g.features) + len(g.monitoring.performance_metrics) + 1 for g in monitoring.config.groups)
     assert len(alarms) == per_group
     for alarm in alarms.values():
         actions = json.dumps(alarm["Properties"]["AlarmActions"])
@@ -444,7 +459,9 @@ def test_drift_many_features_split_the_composite_and_cap_the_status_widget() -> 
     assert sum(json.dumps(composites[n]["AlarmRule"]).count("ALARM(") for n in parts) == 2 * 60 + performance
     # And the dashboard's alarm status widget stays within CloudWatch's 100 alarms
     body = json.dumps(next(iter(template.find_resources("AWS::CloudWatch::Dashboard").values()))["Properties"])
-    assert len(alarms.summary_alarms) == 100 and body.count("Fn::GetAtt") == 100
+    # (the alarms it creates by reference, the serving stack's 5XX and latency alarms by name)
+    assert len(alarms.summary_alarms) == 100
+    assert body.count("Fn::GetAtt") + body.count(":alarm:endpoint-b-primary-") == 100
 
 
 def test_drift_functions_get_orjson_from_a_pinned_wheels_layer(monitoring: Synthesized) -> None:
