@@ -30,7 +30,7 @@ from mlops_registry.core.config import AB_TEST_ROUTING, GroupPolicy
 
 
 class AbTestEndpoint(ServingEndpoint):
-    variants = (contracts.VARIANT_CHAMPION, contracts.VARIANT_CHALLENGER)
+    variants = contracts.VARIANTS_BY_MODE["ab_test"]
 
     def __init__(
         self,

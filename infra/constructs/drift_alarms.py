@@ -45,9 +45,7 @@ ALARM_STATUS_WIDGET_LIMIT = 100  # CloudWatch's limit of alarms in one alarm sta
 
 def variants_for(group: GroupPolicy) -> tuple[str, ...]:
     """The production variants of a group's endpoint (stable names; see ``mlops_registry.core.contracts``)."""
-    if group.deployment.mode == "ab_test":
-        return (contracts.VARIANT_CHAMPION, contracts.VARIANT_CHALLENGER)
-    return (contracts.VARIANT_PRIMARY,)
+    return contracts.VARIANTS_BY_MODE[group.deployment.mode]
 
 
 def drift_period(group: GroupPolicy) -> Duration:

@@ -391,7 +391,7 @@ class ServingEndpoint(Construct):
 class GuardedEndpoint(ServingEndpoint):
     """One ``Primary`` variant, updated blue/green behind SageMaker's deployment guardrails."""
 
-    variants = (contracts.VARIANT_PRIMARY,)
+    variants = contracts.VARIANTS_BY_MODE["blue_green"]
 
     def __init__(
         self,

@@ -29,6 +29,7 @@ APPROVED = "Approved"
 VARIANT_PRIMARY = "Primary"
 VARIANT_CHAMPION = "Champion"
 VARIANT_CHALLENGER = "Challenger"
+VARIANTS_BY_MODE = {"blue_green": (VARIANT_PRIMARY,), "ab_test": (VARIANT_CHAMPION, VARIANT_CHALLENGER)}
 # CloudFormation parameters of the serving stacks: the model package ARN(s) that serve.
 PARAM_MODEL_PACKAGE = "ModelPackageArn"
 PARAM_CHAMPION = "ChampionPackageArn"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from mlops_registry.core.contracts import MODEL_PACKAGE_STATE_CHANGE, SAGEMAKER_EVENT_SOURCE
 from mlops_registry.core.errors import InvalidEventError
@@ -76,18 +76,12 @@ class ModelPackageStateChange(BaseModel):
     resources: list[str] = []
     detail: ModelPackageDetail
 
-    @field_validator("source")
+    @field_validator("source", "detail_type")
     @classmethod
-    def _source(cls, value: str) -> str:
-        if value != SAGEMAKER_EVENT_SOURCE:
-            raise ValueError(f"expected {SAGEMAKER_EVENT_SOURCE!r}")
-        return value
-
-    @field_validator("detail_type")
-    @classmethod
-    def _detail_type(cls, value: str) -> str:
-        if value != MODEL_PACKAGE_STATE_CHANGE:
-            raise ValueError(f"expected {MODEL_PACKAGE_STATE_CHANGE!r}")
+    def _is_a_package_state_change(cls, value: str, info: ValidationInfo) -> str:
+        expected = SAGEMAKER_EVENT_SOURCE if info.field_name == "source" else MODEL_PACKAGE_STATE_CHANGE
+        if value != expected:
+            raise ValueError(f"expected {expected!r}")
         return value
 
 
