@@ -25,7 +25,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
-from mlops_registry.core.config import VALIDATION_EVIDENCE_PREFIX, GroupPolicy, publish
+from mlops_registry.core.config import GroupPolicy, publish
+from mlops_registry.core.contracts import VALIDATION_EVIDENCE_PREFIX
 from mlops_registry.core.errors import RegistryError, ReportUnavailableError
 from mlops_registry.core.evidence import VALIDATION_DOCUMENTS
 from mlops_registry.core.model_registry import PackageView

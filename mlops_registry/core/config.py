@@ -25,6 +25,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from mlops_registry.core.contracts import HOLDOUT_PREFIX
+
 # --- limits (documented service limits; one definition) -----------------------------------------
 # UpdateEndpoint DeploymentPolicy (BlueGreenUpdatePolicy / TrafficRoutingConfiguration).
 CANARY_PERCENT_RANGE = (1, 50)
@@ -330,11 +332,8 @@ class MonitoringPolicy(Strict):
 
 
 # Staging validation on the governed holdout set (docs/evidence.md).
-# The holdout lives under this prefix of the platform's artifacts bucket, which only the platform
-# writes (the data-scientists policy denies it explicitly); the platform's evidence under the other.
-HOLDOUT_PREFIX = "holdout/"
-VALIDATION_EVIDENCE_PREFIX = "validation"
-HOLDOUT_KEY_PATTERN = r"^holdout/[A-Za-z0-9!_.*'()/-]{1,900}\.csv$"
+# The holdout lives under contracts.HOLDOUT_PREFIX of the platform's artifacts bucket.
+HOLDOUT_KEY_PATTERN = rf"^{HOLDOUT_PREFIX}[A-Za-z0-9!_.*'()/-]{{1,900}}\.csv$"
 VALIDATION_TIMEOUT_MINUTES_RANGE = (5, 48 * 60)  # CreateTransformJob runs at most 48 h (MaxRuntimeInSeconds)
 ProblemType = Literal["binary", "regression"]
 

@@ -91,6 +91,11 @@ DATA_QUALITY_METRICS = (
 DATA_CAPTURE_PREFIX = "datacapture"
 DRIFT_PARTIALS_PREFIX = "drift-partials"  # the drift fan-out's per-worker results
 BASELINE_PREFIX = "baselines"  # <prefix>/<group>/<version>/{feature,performance}-baseline.json
+EVIDENCE_PREFIX = "evidence"  # what the CLI computes at registration: <prefix>/<group>/sha256-<digest>/
+# Staging validation: the governed holdout sets (only the platform writes them; the data-scientists
+# policy denies it explicitly) and the platform's validation evidence.
+HOLDOUT_PREFIX = "holdout/"
+VALIDATION_EVIDENCE_PREFIX = "validation"
 
 # --- SSM ------------------------------------------------------------------------------------------
 
