@@ -33,7 +33,7 @@ from mlops_registry.core.contracts import HOLDOUT_PREFIX, VALIDATION_EVIDENCE_PR
 
 CODE_DIRECTORY = REPO_ROOT / ".build" / "validation-code"
 # The library modules the Processing entry point imports (no pydantic, no boto3).
-LIBRARY_FILES = ("__init__.py", "errors.py", "baseline.py", "evidence")
+LIBRARY_FILES = ("__init__.py", "contracts.py", "errors.py", "baseline.py", "evidence")
 
 
 def stage_processing_code() -> Path:
