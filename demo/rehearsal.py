@@ -34,6 +34,7 @@ from typing import Any
 
 from demo import mlflow_story
 from demo.report import FeatureDrift, ReportData, TimelineMark, VariantRate, render
+from mlops_registry.core import contracts
 from offline.alarms import evaluate_alarms
 from offline.harness import ACCOUNT, REGION, PipelineHarness
 from offline.observe import capture_events, drain, invoke
@@ -323,7 +324,7 @@ class Rehearsal:
         moment = end - timedelta(minutes=30)
         key = f"datacapture/{endpoint}/{variants[0]}/{moment:%Y/%m/%d/%H}/capture-{moment:%M}.jsonl"
         h.s3.put_object(Bucket=h.artifacts_bucket, Key=key, Body="\n".join(lines).encode())
-        events_queue = capture_events(h, "mlops-registry.monitoring")
+        events_queue = capture_events(h, contracts.DRIFT_EVENT_SOURCE)
         psi, ks = policy.monitoring.psi_threshold, policy.monitoring.ks_threshold
         request = {
             "group": group,
@@ -339,11 +340,14 @@ class Rehearsal:
         summary = invoke(h, h.function_name("DriftFunction"), request)
         breaches = summary.get("breaches", [])
         self.check(summary.get("status") == "ok" and bool(breaches), f"no drift detected: {summary}")
-        alarms = evaluate_alarms(h, namespace_prefix="MlopsRegistry/Drift")
+        alarms = evaluate_alarms(h, namespace_prefix=contracts.DRIFT_METRICS_NAMESPACE)
         in_alarm = sorted(name for name, state in alarms.items() if state == "ALARM")
         self.check(bool(in_alarm), f"no drift alarm went to ALARM: {alarms}")
         events = drain(h, events_queue)
-        self.check(any(e.get("detail-type") == "ModelDriftDetected" for e in events), "no ModelDriftDetected event")
+        self.check(
+            any(e.get("detail-type") == contracts.DRIFT_EVENT_DETAIL_TYPE for e in events),
+            "no ModelDriftDetected event",
+        )
         found = {b["subject"] for b in breaches if b["statistic"] in ("PSI", "KS")}
         stats = _feature_statistics(h, endpoint)
         self.report.drift = [
@@ -431,13 +435,11 @@ def _short_stats(test: dict[str, Any]) -> str:
 
 
 def _feature_statistics(h: PipelineHarness, endpoint: str) -> dict[str, dict[str, float]]:
-    from monitoring import metric_names
-
     cloudwatch = h.session.client("cloudwatch")
     found: dict[str, dict[str, float]] = {}
-    for metric in cloudwatch.list_metrics(Namespace=metric_names.DEFAULT_NAMESPACE)["Metrics"]:
+    for metric in cloudwatch.list_metrics(Namespace=contracts.DRIFT_METRICS_NAMESPACE)["Metrics"]:
         dims = {d["Name"]: d["Value"] for d in metric["Dimensions"]}
-        feature = dims.get(metric_names.FEATURE)
+        feature = dims.get(contracts.DIMENSION_FEATURE)
         if not feature:
             continue
         name = metric["MetricName"].lower()

@@ -19,6 +19,7 @@ from infra.stacks.monitoring_stack import MonitoringStack
 from infra.stacks.promotion_stack import PromotionStack
 from infra.stacks.registry_stack import RegistryStack
 from infra.stacks.serving_stack import ServingStack
+from mlops_registry.core import contracts
 from mlops_registry.core.config import EnvironmentConfig
 from mlops_registry.core.serving_names import serving_stack_name
 
@@ -66,6 +67,6 @@ def build_app(
     for stack in serving:  # the pipeline deploys through them; they exist first
         promotion.add_stack_dependency(stack)
     MonitoringStack(app, f"{prefix}Monitoring", config=config, registry=registry, env=env)
-    Tags.of(app).add("project", constants.APP_NAME)
+    Tags.of(app).add("project", contracts.APP_NAME)
     Tags.of(app).add("environment", config.name)
     return app, config

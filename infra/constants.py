@@ -11,8 +11,8 @@ from aws_cdk import Duration
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 
+from mlops_registry.core.contracts import APP_NAME
 from mlops_registry.core.names import (  # noqa: F401  (re-exported for the constructs)
-    APP_NAME,
     approvals_table_name,
     artifacts_bucket_name,
     endpoint_name,
@@ -49,7 +49,6 @@ SHARED_CORE = "core"  # the only part of it a function asset carries
 
 # --- Data ---------------------------------------------------------------------------------------
 KMS_ALIAS = f"alias/{APP_NAME}"
-LEDGER_STAGE_INDEX = "ByStageEntry"
 ARTIFACT_NONCURRENT_VERSION_EXPIRATION = Duration.days(365)
 ACCESS_LOG_EXPIRATION = Duration.days(365)
 
@@ -61,9 +60,7 @@ TASK_RETRY_BACKOFF = 2.0
 TASK_RETRY_MAX_DELAY = Duration.seconds(60)
 LOCK_RETRY_INTERVAL = Duration.seconds(30)
 LOCK_RETRY_ATTEMPTS = 8
-METRICS_NAMESPACE = "MlopsRegistry"
-# The daily ledger check (hash chains of every managed group) and where it publishes its result.
-LEDGER_METRICS_NAMESPACE = "MlopsRegistry/Ledger"
+# The daily ledger check (hash chains of every managed group).
 LEDGER_CHECK_HOUR_UTC = 3
 LEDGER_CHECK_TIMEOUT = Duration.minutes(10)
 # Reconciliation of lost events and out-of-band changes (docs/security.md).
@@ -73,15 +70,7 @@ RECONCILER_TIMEOUT = Duration.minutes(5)
 
 
 # --- Serving and monitoring ---------------------------------------------------------------------
-# Blue/green keeps one variant whose name never changes across versions; A/B tests run two.
-VARIANT_PRIMARY = "Primary"
-VARIANT_CHAMPION = "Champion"
-VARIANT_CHALLENGER = "Challenger"
-# SageMaker writes captures to <prefix>/<endpoint>/<variant>/yyyy/mm/dd/hh/<file>.jsonl
-DATA_CAPTURE_PREFIX = "datacapture"
-DRIFT_METRICS_NAMESPACE = "MlopsRegistry/Drift"
-DRIFT_EVENT_SOURCE = "mlops-registry.monitoring"
-DRIFT_EVENT_DETAIL_TYPE = "ModelDriftDetected"
+# Variant names, capture and partials prefixes, namespaces, event source: mlops_registry.core.contracts.
 # Drift fan-out (derivation: docs/monitoring.md; throughput from `make bench`, 2026-12-02).
 # One invocation reads at most what the slowest payload kind (JSON inside the capture lines) decodes
 # in Lambda's 15-minute limit with a 50% margin (slower Lambda cores, S3 reads, retries); a window
@@ -93,7 +82,6 @@ DRIFT_DECODE_BYTES_PER_SECOND = 30_000_000  # JSON payloads, one core, end to en
 DRIFT_FANOUT_SAFETY = 0.5
 DRIFT_FANOUT_THRESHOLD_BYTES = int(DRIFT_DECODE_BYTES_PER_SECOND * LAMBDA_MAX_SECONDS * DRIFT_FANOUT_SAFETY)
 DRIFT_FANOUT_MAX_CONCURRENCY = 100  # workers in flight per capture prefix
-DRIFT_PARTIALS_PREFIX = "drift-partials"
 
 
 # --- Staging validation (docs/evidence.md) ----------------------------------------------------------
@@ -157,4 +145,4 @@ PROCESSING_MAX_RUNTIME = Duration.hours(2)
 
 
 def drift_fan_out_name(env_name: str) -> str:
-    return f"mlops-registry-{env_name}-drift-fan-out"
+    return f"{resource_prefix(env_name)}-drift-fan-out"

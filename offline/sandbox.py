@@ -398,8 +398,8 @@ def traffic(
     import boto3
 
     from mlops_registry.cli.config import PublishedPolicies
+    from mlops_registry.core.contracts import VARIANT_CHALLENGER, VARIANT_CHAMPION
     from mlops_registry.core.names import endpoint_name
-    from mlops_registry.core.serving_names import VARIANT_CHALLENGER, VARIANT_CHAMPION
     from offline.traffic import default_requests, put_variant_metrics, simulate
 
     variables = _read_env(layout)

@@ -18,7 +18,7 @@ DEFAULT_LATENCY_US = 40000
 
 def put_variant_metrics(cloudwatch: Any, endpoint: str, counts: dict[str, dict[str, int]], success_metric: str) -> None:
     """Publish ``counts`` (variant -> invocations, successes[, errors, latency_us]) for ``endpoint``."""
-    from mlops_registry.core import serving_names as names
+    from mlops_registry.core import contracts as names
 
     for variant, values in counts.items():
         dimensions = [

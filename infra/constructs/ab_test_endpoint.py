@@ -3,7 +3,7 @@
 Two CloudFormation parameters say what serves: ``ChampionPackageArn`` (the Production version) and
 ``ChallengerPackageArn`` (the candidate under test, empty when no test runs). With a challenger the
 endpoint config has two production variants, ``Champion`` and ``Challenger``
-(``constants.VARIANT_CHAMPION`` / ``VARIANT_CHALLENGER``), weighted from the group's
+(``contracts.VARIANT_CHAMPION`` / ``VARIANT_CHALLENGER``), weighted from the group's
 ``abTest.challengerWeight``; without one, the champion alone takes all traffic. The variant names
 never change, so metrics, alarms and data capture stay comparable across tests.
 
@@ -24,13 +24,13 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 from serving.ab_test import initial_weights
 
-from infra import constants
 from infra.constructs.guarded_endpoint import ServingEndpoint, package_version
-from mlops_registry.core.config import GroupPolicy
+from mlops_registry.core import contracts
+from mlops_registry.core.config import AB_TEST_ROUTING, GroupPolicy
 
 
 class AbTestEndpoint(ServingEndpoint):
-    variants = (constants.VARIANT_CHAMPION, constants.VARIANT_CHALLENGER)
+    variants = contracts.VARIANTS_BY_MODE["ab_test"]
 
     def __init__(
         self,
@@ -66,20 +66,20 @@ class AbTestEndpoint(ServingEndpoint):
         )
         self.weights = initial_weights(group.deployment.ab_test.challenger_weight)
         self._build_alarms()
-        champion = self._model(constants.VARIANT_CHAMPION, champion_arn, has_champion)
-        challenger = self._model(constants.VARIANT_CHALLENGER, challenger_arn, has_challenger)
+        champion = self._model(contracts.VARIANT_CHAMPION, champion_arn, has_champion)
+        challenger = self._model(contracts.VARIANT_CHALLENGER, challenger_arn, has_challenger)
         champion_weight = Token.as_number(
-            Fn.condition_if(has_challenger.logical_id, self.weights[constants.VARIANT_CHAMPION], 1.0)
+            Fn.condition_if(has_challenger.logical_id, self.weights[contracts.VARIANT_CHAMPION], 1.0)
         )
         # Inside Fn::If the variant is opaque to CDK's property mapper: CloudFormation casing by hand.
         challenger_variant = Fn.condition_if(
             has_challenger.logical_id,
             {
-                "VariantName": constants.VARIANT_CHALLENGER,
+                "VariantName": contracts.VARIANT_CHALLENGER,
                 "ModelName": challenger.attr_model_name,
                 "InstanceType": group.deployment.instance_type,
                 "InitialInstanceCount": group.deployment.instance_count,
-                "InitialVariantWeight": self.weights[constants.VARIANT_CHALLENGER],
+                "InitialVariantWeight": self.weights[contracts.VARIANT_CHALLENGER],
             },
             Fn.ref("AWS::NoValue"),
         )
@@ -97,7 +97,7 @@ class AbTestEndpoint(ServingEndpoint):
             "EndpointConfig",
             endpoint_config_name=Fn.join("", [f"{self.base_name}-{self.fingerprint(self.weights)}-v", versions]),
             production_variants=[
-                self._variant(constants.VARIANT_CHAMPION, champion, champion_weight),
+                self._variant(contracts.VARIANT_CHAMPION, champion, champion_weight),
                 challenger_variant,
             ],
             data_capture_config=self._data_capture(),
@@ -113,7 +113,7 @@ class AbTestEndpoint(ServingEndpoint):
             deployment_config=sagemaker.CfnEndpoint.DeploymentConfigProperty(
                 blue_green_update_policy=sagemaker.CfnEndpoint.BlueGreenUpdatePolicyProperty(
                     traffic_routing_configuration=sagemaker.CfnEndpoint.TrafficRoutingConfigProperty(
-                        type="ALL_AT_ONCE", wait_interval_in_seconds=bg.wait_interval_seconds
+                        type=AB_TEST_ROUTING.upper(), wait_interval_in_seconds=bg.wait_interval_seconds
                     ),
                     termination_wait_in_seconds=bg.termination_wait_seconds,
                     maximum_execution_timeout_in_seconds=bg.maximum_execution_timeout_seconds,

@@ -18,8 +18,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from infra import constants
 from infra.constructs.encryption import DECRYPT, ENCRYPT_DECRYPT, grant_key_use
+from mlops_registry.core import contracts
 
 
 class AuditLedger(Construct):
@@ -42,7 +42,7 @@ class AuditLedger(Construct):
             removal_policy=RemovalPolicy.RETAIN,
         )
         self.table.add_global_secondary_index(
-            index_name=constants.LEDGER_STAGE_INDEX,
+            index_name=contracts.LEDGER_STAGE_INDEX,
             partition_key=dynamodb.Attribute(name="stage_key", type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name="at", type=dynamodb.AttributeType.STRING),
             projection_type=dynamodb.ProjectionType.ALL,
@@ -67,6 +67,6 @@ class AuditLedger(Construct):
         iam.Grant.add_to_principal(
             grantee=grantee,
             actions=["dynamodb:Query", "dynamodb:GetItem"],
-            resource_arns=[self.table.table_arn, f"{self.table.table_arn}/index/{constants.LEDGER_STAGE_INDEX}"],
+            resource_arns=[self.table.table_arn, f"{self.table.table_arn}/index/{contracts.LEDGER_STAGE_INDEX}"],
         )
         grant_key_use(self.key, grantee, actions=DECRYPT, services=["dynamodb"])

@@ -8,8 +8,10 @@ Per model (group / endpoint):
 - optionally, where SageMaker Model Monitor publishes for the endpoint, an alarm per feature on
   ``aws/sagemaker/Endpoints/data-metrics`` ``feature_baseline_drift_<feature>`` (> ``ksThreshold``);
 - a composite alarm, ``<endpoint>-drift``, in ALARM when any of the drift alarms above is;
-- a 5XX alarm and a latency alarm on the endpoint's ``AWS/SageMaker`` metrics (thresholds from the
-  group's ``deployment.blueGreen`` settings, which every deployment mode has).
+The endpoint's 5XX and latency alarms are not created here: the serving stack creates one of each
+per variant (``GuardedEndpoint`` / ``AbTestEndpoint``), the deployment's auto-rollback watches them
+and they page the topic; ``endpoint_alarms`` refers to them by name for the dashboard, so one
+incident pages once.
 
 Every alarm notifies the topic. Every state change also reaches the default EventBridge bus as
 ``CloudWatch Alarm State Change`` (CloudWatch does this for every alarm); the drift Lambda puts the
@@ -29,46 +31,21 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from infra import constants
+from mlops_registry.core import contracts, serving_names
 from mlops_registry.core.config import GroupPolicy
 from mlops_registry.core.names import alarm_name_component
 
-# --- the metric contract (mirrors lambdas/monitoring/metric_names.py; a test checks they agree) ---
-DIMENSION_ENDPOINT = "EndpointName"
-DIMENSION_VARIANT = "VariantName"
-DIMENSION_FEATURE = "FeatureName"
-DIMENSION_METRIC = "MetricName"
-METRIC_FEATURE_PSI = "FeaturePSI"
-METRIC_FEATURE_KS = "FeatureKS"
-METRIC_PERFORMANCE_DRIFT = "PerformanceDrift"
-DATA_QUALITY_METRICS = (
-    "CaptureRecords",
-    "CorruptRecords",
-    "MalformedRows",
-    "EmptyWindow",
-    "FeaturesMissingFromBaseline",
-    "UnexpectedFeatureValues",
-)
-FEATURE_QUALITY_METRICS = ("MissingValues", "NonNumericValues", "FeatureSamples")
-
-SAGEMAKER_NAMESPACE = "AWS/SageMaker"
 MODEL_MONITOR_NAMESPACE = "aws/sagemaker/Endpoints/data-metrics"
 MODEL_MONITOR_METRIC_PREFIX = "feature_baseline_drift_"
 
-# Endpoint health alarms: 3 of the last 5 one-minute periods.
-ENDPOINT_ALARM_PERIOD = Duration.minutes(1)
-ENDPOINT_ALARM_EVALUATION_PERIODS = 5
-ENDPOINT_ALARM_DATAPOINTS = 3
-MICROSECONDS_PER_MILLISECOND = 1000  # SageMaker publishes ModelLatency in microseconds
+ENDPOINT_METRIC_PERIOD = Duration.minutes(1)  # the dashboard's endpoint graphs
 COMPOSITE_CHILDREN_LIMIT = 50  # ~130 characters per ALARM("<arn>") in a rule of at most 10,240
 ALARM_STATUS_WIDGET_LIMIT = 100  # CloudWatch's limit of alarms in one alarm status widget
 
 
 def variants_for(group: GroupPolicy) -> tuple[str, ...]:
-    """The production variants of a group's endpoint (stable names; see ``infra/constants.py``)."""
-    if group.deployment.mode == "ab_test":
-        return (constants.VARIANT_CHAMPION, constants.VARIANT_CHALLENGER)
-    return (constants.VARIANT_PRIMARY,)
+    """The production variants of a group's endpoint (stable names; see ``mlops_registry.core.contracts``)."""
+    return contracts.VARIANTS_BY_MODE[group.deployment.mode]
 
 
 def drift_period(group: GroupPolicy) -> Duration:
@@ -86,7 +63,7 @@ class DriftAlarms(Construct):
         endpoint_name: str,
         topic: sns.ITopic,
         variants: Sequence[str] | None = None,
-        namespace: str = constants.DRIFT_METRICS_NAMESPACE,
+        namespace: str = contracts.DRIFT_METRICS_NAMESPACE,
         model_monitor_schedule_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -102,7 +79,7 @@ class DriftAlarms(Construct):
         self._build_performance_alarms()
         if model_monitor_schedule_name:
             self._build_model_monitor_alarms(model_monitor_schedule_name)
-        self.error_alarm, self.latency_alarm = self._build_endpoint_alarms()
+        self.endpoint_alarms = self._reference_endpoint_alarms()
         self.composite = self._build_composite()
 
     # --- metrics (also used by the dashboard) -------------------------------------------------
@@ -110,18 +87,22 @@ class DriftAlarms(Construct):
         return cloudwatch.Metric(
             namespace=self.namespace,
             metric_name=metric_name,
-            dimensions_map={DIMENSION_ENDPOINT: self.endpoint_name, DIMENSION_VARIANT: variant, **dimensions},
+            dimensions_map={
+                contracts.DIMENSION_ENDPOINT: self.endpoint_name,
+                contracts.DIMENSION_VARIANT: variant,
+                **dimensions,
+            },
             statistic=cloudwatch.Stats.MAXIMUM,
             period=drift_period(self.group),
         )
 
     def endpoint_metric(self, metric_name: str, variant: str, statistic: str) -> cloudwatch.Metric:
         return cloudwatch.Metric(
-            namespace=SAGEMAKER_NAMESPACE,
+            namespace=contracts.SAGEMAKER_NAMESPACE,
             metric_name=metric_name,
-            dimensions_map={DIMENSION_ENDPOINT: self.endpoint_name, DIMENSION_VARIANT: variant},
+            dimensions_map={contracts.DIMENSION_ENDPOINT: self.endpoint_name, contracts.DIMENSION_VARIANT: variant},
             statistic=statistic,
-            period=ENDPOINT_ALARM_PERIOD,
+            period=ENDPOINT_METRIC_PERIOD,
         )
 
     def _across_variants(
@@ -168,11 +149,12 @@ class DriftAlarms(Construct):
         monitoring = self.group.monitoring
         for feature in self.group.features:
             for statistic, metric_name, threshold in (
-                ("psi", METRIC_FEATURE_PSI, monitoring.psi_threshold),
-                ("ks", METRIC_FEATURE_KS, monitoring.ks_threshold),
+                ("psi", contracts.FEATURE_PSI, monitoring.psi_threshold),
+                ("ks", contracts.FEATURE_KS, monitoring.ks_threshold),
             ):
                 per_variant = [
-                    self.drift_metric(metric_name, variant, **{DIMENSION_FEATURE: feature}) for variant in self.variants
+                    self.drift_metric(metric_name, variant, **{contracts.DIMENSION_FEATURE: feature})
+                    for variant in self.variants
                 ]
                 self.feature_alarms[(feature, statistic)] = self._alarm(
                     f"{statistic.upper()}-{feature}",
@@ -191,14 +173,14 @@ class DriftAlarms(Construct):
         monitoring = self.group.monitoring
         for metric in monitoring.performance_metrics:
             per_variant = [
-                self.drift_metric(METRIC_PERFORMANCE_DRIFT, variant, **{DIMENSION_METRIC: metric})
+                self.drift_metric(contracts.PERFORMANCE_DRIFT, variant, **{contracts.DIMENSION_METRIC: metric})
                 for variant in self.variants
             ]
             self.performance_alarms[metric] = self._alarm(
                 f"Performance-{metric}",
                 name_suffix=f"drift-performance-{metric}",
                 metric=self._across_variants(
-                    per_variant, "MAX", f"{METRIC_PERFORMANCE_DRIFT} {metric}", drift_period(self.group)
+                    per_variant, "MAX", f"{contracts.PERFORMANCE_DRIFT} {metric}", drift_period(self.group)
                 ),
                 threshold=monitoring.performance_drift_threshold,
                 description=(
@@ -225,38 +207,18 @@ class DriftAlarms(Construct):
                 description=f"Model Monitor baseline drift of '{feature}' of {self.group.name} above {threshold}",
             )
 
-    def _build_endpoint_alarms(self) -> tuple[cloudwatch.Alarm, cloudwatch.Alarm]:
-        limits = self.group.deployment.blue_green
-        errors = self._alarm(
-            "Errors5xx",
-            name_suffix="monitor-5xx",
-            metric=self._across_variants(
-                [self.endpoint_metric("Invocation5XXErrors", v, cloudwatch.Stats.SUM) for v in self.variants],
-                "SUM",
-                "Invocation5XXErrors",
-                ENDPOINT_ALARM_PERIOD,
-            ),
-            threshold=limits.error_5xx_threshold,
-            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            evaluation_periods=ENDPOINT_ALARM_EVALUATION_PERIODS,
-            datapoints_to_alarm=ENDPOINT_ALARM_DATAPOINTS,
-            description=f"{self.group.name}: {limits.error_5xx_threshold}+ 5XX errors a minute",
-        )
-        latency = self._alarm(
-            "Latency",
-            name_suffix="monitor-latency",
-            metric=self._across_variants(
-                [self.endpoint_metric("ModelLatency", v, cloudwatch.Stats.AVERAGE) for v in self.variants],
-                "MAX",
-                "ModelLatency",
-                ENDPOINT_ALARM_PERIOD,
-            ),
-            threshold=limits.latency_threshold_ms * MICROSECONDS_PER_MILLISECOND,
-            evaluation_periods=ENDPOINT_ALARM_EVALUATION_PERIODS,
-            datapoints_to_alarm=ENDPOINT_ALARM_DATAPOINTS,
-            description=f"{self.group.name}: average model latency above {limits.latency_threshold_ms} ms",
-        )
-        return errors, latency
+    def _reference_endpoint_alarms(self) -> list[cloudwatch.IAlarm]:
+        """The serving stack's 5XX and latency alarms of every variant, by name: an endpoint has one
+        set (they roll deployments back and page the topic); the dashboard shows their state."""
+        return [
+            cloudwatch.Alarm.from_alarm_name(
+                self,
+                f"Endpoint{variant}{kind.capitalize()}",
+                serving_names.endpoint_alarm_name(self.endpoint_name, variant, kind),
+            )
+            for variant in self.variants
+            for kind in serving_names.GUARDRAIL_KINDS
+        ]
 
     def _build_composite(self) -> cloudwatch.CompositeAlarm:
         children: list[cloudwatch.IAlarm] = [*self.feature_alarms.values(), *self.performance_alarms.values()]
@@ -285,21 +247,10 @@ class DriftAlarms(Construct):
         return composite
 
     @property
-    def all_alarms(self) -> list[cloudwatch.IAlarm]:
-        return [
-            *self.feature_alarms.values(),
-            *self.performance_alarms.values(),
-            *self.model_monitor_alarms.values(),
-            self.error_alarm,
-            self.latency_alarm,
-            self.composite,
-        ]
-
-    @property
     def summary_alarms(self) -> list[cloudwatch.IAlarm]:
         """The alarms a status widget shows: the composite and endpoint alarms first, then as many
         per-feature alarms as the widget's limit allows."""
-        head: list[cloudwatch.IAlarm] = [self.composite, self.error_alarm, self.latency_alarm]
+        head: list[cloudwatch.IAlarm] = [self.composite, *self.endpoint_alarms]
         head += list(self.performance_alarms.values())
         rest = [*self.feature_alarms.values(), *self.model_monitor_alarms.values()]
         return head + rest[: max(ALARM_STATUS_WIDGET_LIMIT - len(head), 0)]
@@ -311,8 +262,8 @@ class DriftAlarms(Construct):
             construct_id,
             description=f"ModelDriftDetected for {self.group.name}",
             event_pattern=events.EventPattern(
-                source=[constants.DRIFT_EVENT_SOURCE],
-                detail_type=[constants.DRIFT_EVENT_DETAIL_TYPE],
+                source=[contracts.DRIFT_EVENT_SOURCE],
+                detail_type=[contracts.DRIFT_EVENT_DETAIL_TYPE],
                 detail={"group": [self.group.name]},
             ),
             targets=[target],

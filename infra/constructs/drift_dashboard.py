@@ -11,22 +11,9 @@ from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
-from infra.constructs.drift_alarms import (
-    DATA_QUALITY_METRICS,
-    DIMENSION_ENDPOINT,
-    DIMENSION_FEATURE,
-    DIMENSION_METRIC,
-    DIMENSION_VARIANT,
-    METRIC_FEATURE_KS,
-    METRIC_FEATURE_PSI,
-    METRIC_PERFORMANCE_DRIFT,
-    DriftAlarms,
-)
+from infra.constructs.drift_alarms import DriftAlarms
+from mlops_registry.core import contracts
 
-# The application publishes the A/B success metric (AbTestPolicy.success_metric_name) here, per
-# variant: dimensions EndpointName and VariantName, one datapoint per success (Sum). The A/B evaluator
-# reads it from the same namespace (``AB_TEST_NAMESPACE`` in mlops_registry/core/serving_names.py).
-AB_TEST_METRICS_NAMESPACE = "MlopsRegistry/AbTest"
 TRAFFIC_PERIOD = Duration.minutes(5)
 WIDGET_WIDTH = 8
 WIDGET_HEIGHT = 6
@@ -44,17 +31,19 @@ class DriftDashboard(Construct):
             default_interval=Duration.days(1),
         )
         self.dashboard.add_widgets(
-            self._sagemaker_graph("Traffic per variant (invocations)", ["Invocations"], cloudwatch.Stats.SUM),
+            self._sagemaker_graph(
+                "Traffic per variant (invocations)", [contracts.METRIC_INVOCATIONS], cloudwatch.Stats.SUM
+            ),
             self._latency_graph(),
             self._sagemaker_graph(
                 "Errors per variant",
-                ["Invocation4XXErrors", "Invocation5XXErrors", "InvocationModelErrors"],
+                ["Invocation4XXErrors", contracts.METRIC_5XX, "InvocationModelErrors"],
                 cloudwatch.Stats.SUM,
             ),
         )
         self.dashboard.add_widgets(
-            self._feature_graph("Drift per feature: PSI", METRIC_FEATURE_PSI, group.monitoring.psi_threshold),
-            self._feature_graph("Drift per feature: KS", METRIC_FEATURE_KS, group.monitoring.ks_threshold),
+            self._feature_graph("Drift per feature: PSI", contracts.FEATURE_PSI, group.monitoring.psi_threshold),
+            self._feature_graph("Drift per feature: KS", contracts.FEATURE_KS, group.monitoring.ks_threshold),
             self._performance_graph(),
         )
         row: list[cloudwatch.IWidget] = [self._data_quality_graph()]
@@ -101,7 +90,7 @@ class DriftDashboard(Construct):
         for variant in self.alarms.variants:
             for statistic in (cloudwatch.Stats.AVERAGE, cloudwatch.Stats.percentile(99)):
                 metrics.append(
-                    self.alarms.endpoint_metric("ModelLatency", variant, statistic).with_(
+                    self.alarms.endpoint_metric(contracts.METRIC_LATENCY, variant, statistic).with_(
                         period=TRAFFIC_PERIOD, label=f"ModelLatency {statistic} {variant} (us)"
                     )
                 )
@@ -109,7 +98,7 @@ class DriftDashboard(Construct):
 
     def _feature_graph(self, title: str, metric_name: str, threshold: float) -> cloudwatch.GraphWidget:
         metrics: list[cloudwatch.IMetric] = [
-            self.alarms.drift_metric(metric_name, variant, **{DIMENSION_FEATURE: feature}).with_(
+            self.alarms.drift_metric(metric_name, variant, **{contracts.DIMENSION_FEATURE: feature}).with_(
                 label=f"{feature} {variant}"
             )
             for feature in self.alarms.group.features
@@ -120,9 +109,9 @@ class DriftDashboard(Construct):
     def _performance_graph(self) -> cloudwatch.GraphWidget:
         monitoring = self.alarms.group.monitoring
         metrics: list[cloudwatch.IMetric] = [
-            self.alarms.drift_metric(METRIC_PERFORMANCE_DRIFT, variant, **{DIMENSION_METRIC: metric}).with_(
-                label=f"{metric} {variant}"
-            )
+            self.alarms.drift_metric(
+                contracts.PERFORMANCE_DRIFT, variant, **{contracts.DIMENSION_METRIC: metric}
+            ).with_(label=f"{metric} {variant}")
             for metric in monitoring.performance_metrics
             for variant in self.alarms.variants
         ]
@@ -135,12 +124,15 @@ class DriftDashboard(Construct):
             cloudwatch.Metric(
                 namespace=self.alarms.namespace,
                 metric_name=name,
-                dimensions_map={DIMENSION_ENDPOINT: self.alarms.endpoint_name, DIMENSION_VARIANT: variant},
+                dimensions_map={
+                    contracts.DIMENSION_ENDPOINT: self.alarms.endpoint_name,
+                    contracts.DIMENSION_VARIANT: variant,
+                },
                 statistic=cloudwatch.Stats.SUM,
                 period=Duration.minutes(self.alarms.group.monitoring.schedule_minutes),
                 label=f"{name} {variant}",
             )
-            for name in DATA_QUALITY_METRICS
+            for name in contracts.DATA_QUALITY_METRICS
             for variant in self.alarms.variants
         ]
         return self._graph("Data capture quality per drift run", metrics)
@@ -149,9 +141,12 @@ class DriftDashboard(Construct):
         name = self.alarms.group.deployment.ab_test.success_metric_name
         metrics: list[cloudwatch.IMetric] = [
             cloudwatch.Metric(
-                namespace=AB_TEST_METRICS_NAMESPACE,
+                namespace=contracts.AB_TEST_NAMESPACE,
                 metric_name=name,
-                dimensions_map={DIMENSION_ENDPOINT: self.alarms.endpoint_name, DIMENSION_VARIANT: variant},
+                dimensions_map={
+                    contracts.DIMENSION_ENDPOINT: self.alarms.endpoint_name,
+                    contracts.DIMENSION_VARIANT: variant,
+                },
                 statistic=cloudwatch.Stats.SUM,
                 period=Duration.hours(1),
                 label=f"{name} {variant}",

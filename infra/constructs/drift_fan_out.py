@@ -31,6 +31,7 @@ from infra import constants
 from infra.constructs.encryption import grant_key_use
 from infra.constructs.python_lambda import PythonLambda
 from infra.nag import nag_form
+from mlops_registry.core import contracts
 
 FAN_OUT_MEMORY_MB = 2048  # CPU scales with memory: decoding and statistics are CPU-bound
 FAN_OUT_TIMEOUT = Duration.seconds(constants.LAMBDA_MAX_SECONDS)
@@ -54,7 +55,7 @@ class DriftFanOut(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.bucket = bucket
-        self.partials_prefix = constants.DRIFT_PARTIALS_PREFIX
+        self.partials_prefix = contracts.DRIFT_PARTIALS_PREFIX
         self.state_machine_name = constants.drift_fan_out_name(env_name)
         self.worker = self._function(
             "WorkerFunction",
@@ -161,7 +162,7 @@ class DriftFanOut(Construct):
                 sid="PublishDriftMetrics",
                 actions=["cloudwatch:PutMetricData"],
                 resources=["*"],
-                conditions={"StringEquals": {"cloudwatch:namespace": constants.DRIFT_METRICS_NAMESPACE}},
+                conditions={"StringEquals": {"cloudwatch:namespace": contracts.DRIFT_METRICS_NAMESPACE}},
             )
         )
         stack = Stack.of(self)
@@ -170,7 +171,7 @@ class DriftFanOut(Construct):
                 sid="PutDriftEvents",
                 actions=["events:PutEvents"],
                 resources=[stack.format_arn(service="events", resource="event-bus", resource_name="default")],
-                conditions={"StringEquals": {"events:source": constants.DRIFT_EVENT_SOURCE}},
+                conditions={"StringEquals": {"events:source": contracts.DRIFT_EVENT_SOURCE}},
             )
         )
         self._acknowledge(

@@ -12,8 +12,8 @@ or linear traffic shifting from config, a baking period per step, a termination 
 execution timeout, all validated at synth against SageMaker's documented ranges) and
 ``AutoRollbackConfiguration`` on the alarms this construct creates (the variant's 5XX errors and its
 model latency against config) plus any alarm the group's config names. The variant name never
-changes across versions (``constants.VARIANT_PRIMARY``), data capture goes to the encrypted artifacts
-bucket under ``constants.DATA_CAPTURE_PREFIX`` (the drift Lambda reads it there), the endpoint
+changes across versions (``contracts.VARIANT_PRIMARY``), data capture goes to the encrypted artifacts
+bucket under ``contracts.DATA_CAPTURE_PREFIX`` (the drift Lambda reads it there), the endpoint
 config's storage is encrypted with the registry key, and the model's execution role reads only the
 group's artifacts.
 
@@ -42,7 +42,7 @@ from constructs import Construct
 
 from infra import constants
 from infra.nag import nag_form
-from mlops_registry.core import serving_names
+from mlops_registry.core import contracts, serving_names
 from mlops_registry.core.config import GroupPolicy
 
 # Guardrail alarms: 2 of the last 3 one-minute periods, so a bake period of a few minutes can trip them.
@@ -112,7 +112,7 @@ class ServingEndpoint(Construct):
             description=f"SageMaker execution role of {self.endpoint_name}: the group's artifacts only",
         )
         artifacts = self.models_bucket.arn_for_objects(f"{self.group.name}/*")
-        capture = self.artifacts.arn_for_objects(f"{constants.DATA_CAPTURE_PREFIX}/{self.endpoint_name}/*")
+        capture = self.artifacts.arn_for_objects(f"{contracts.DATA_CAPTURE_PREFIX}/{self.endpoint_name}/*")
         repositories = stack.format_arn(service="ecr", resource="repository", resource_name="*")
         log_group = stack.format_arn(
             service="logs",
@@ -186,13 +186,13 @@ class ServingEndpoint(Construct):
     def _guardrail_alarm(self, variant: str, kind: str) -> cloudwatch.Alarm:
         bg = self.group.deployment.blue_green
         dimensions = {
-            serving_names.DIMENSION_ENDPOINT: self.endpoint_name,
-            serving_names.DIMENSION_VARIANT: variant,
+            contracts.DIMENSION_ENDPOINT: self.endpoint_name,
+            contracts.DIMENSION_VARIANT: variant,
         }
         if kind == "5xx":
             metric = cloudwatch.Metric(
-                namespace=serving_names.SAGEMAKER_NAMESPACE,
-                metric_name=serving_names.METRIC_5XX,
+                namespace=contracts.SAGEMAKER_NAMESPACE,
+                metric_name=contracts.METRIC_5XX,
                 dimensions_map=dimensions,
                 statistic="Sum",
                 period=GUARDRAIL_ALARM_PERIOD,
@@ -202,8 +202,8 @@ class ServingEndpoint(Construct):
             description = f"{variant}: >= {bg.error_5xx_threshold} 5XX errors a minute (rolls a deployment back)"
         else:
             metric = cloudwatch.Metric(
-                namespace=serving_names.SAGEMAKER_NAMESPACE,
-                metric_name=serving_names.METRIC_LATENCY,
+                namespace=contracts.SAGEMAKER_NAMESPACE,
+                metric_name=contracts.METRIC_LATENCY,
                 dimensions_map=dimensions,
                 statistic="Average",
                 period=GUARDRAIL_ALARM_PERIOD,
@@ -232,8 +232,8 @@ class ServingEndpoint(Construct):
 
     def _build_alarms(self) -> None:
         for variant in self.variants:
-            self._guardrail_alarm(variant, "5xx")
-            self._guardrail_alarm(variant, "latency")
+            for kind in serving_names.GUARDRAIL_KINDS:
+                self._guardrail_alarm(variant, kind)
 
     @property
     def rollback_alarm_names(self) -> list[str]:
@@ -276,7 +276,7 @@ class ServingEndpoint(Construct):
         return sagemaker.CfnEndpointConfig.DataCaptureConfigProperty(
             enable_capture=True,
             initial_sampling_percentage=self.group.deployment.data_capture_percent,
-            destination_s3_uri=f"s3://{self.artifacts.bucket_name}/{constants.DATA_CAPTURE_PREFIX}",
+            destination_s3_uri=f"s3://{self.artifacts.bucket_name}/{contracts.DATA_CAPTURE_PREFIX}",
             kms_key_id=self.key.key_arn,
             capture_options=[
                 sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Input"),
@@ -391,7 +391,7 @@ class ServingEndpoint(Construct):
 class GuardedEndpoint(ServingEndpoint):
     """One ``Primary`` variant, updated blue/green behind SageMaker's deployment guardrails."""
 
-    variants = (constants.VARIANT_PRIMARY,)
+    variants = contracts.VARIANTS_BY_MODE["blue_green"]
 
     def __init__(
         self,
@@ -427,14 +427,14 @@ class GuardedEndpoint(ServingEndpoint):
         self.deployed = deployed
         self.extra_alarm_names += [alarm.alarm_name for alarm in extra_alarms]
         self._build_alarms()
-        model = self._model(constants.VARIANT_PRIMARY, package_arn, deployed)
+        model = self._model(contracts.VARIANT_PRIMARY, package_arn, deployed)
         self.endpoint_config = sagemaker.CfnEndpointConfig(
             self,
             "EndpointConfig",
             endpoint_config_name=Fn.join(
                 "", [f"{self.base_name}-{self.fingerprint()}-v", package_version(package_arn)]
             ),
-            production_variants=[self._variant(constants.VARIANT_PRIMARY, model, 1.0)],
+            production_variants=[self._variant(contracts.VARIANT_PRIMARY, model, 1.0)],
             data_capture_config=self._data_capture(),
             kms_key_id=self.key.key_arn,
         )
@@ -494,7 +494,7 @@ class GuardedEndpoint(ServingEndpoint):
             "ScalableTarget",
             service_namespace="sagemaker",
             scalable_dimension="sagemaker:variant:DesiredInstanceCount",
-            resource_id=f"endpoint/{self.endpoint_name}/variant/{constants.VARIANT_PRIMARY}",
+            resource_id=f"endpoint/{self.endpoint_name}/variant/{contracts.VARIANT_PRIMARY}",
             min_capacity=deployment.instance_count,
             max_capacity=deployment.max_instances,
         )

@@ -29,11 +29,11 @@ from infra.constructs.encryption import DECRYPT, ENCRYPT_DECRYPT, grant_key_use
 from infra.constructs.python_lambda import REPO_ROOT, PythonLambda
 from infra.nag import nag_form
 from infra.stacks.monitoring_stack import SDK_FOR_PANDAS_LAYER_PARAMETER  # NumPy, as the drift functions
-from mlops_registry.core.config import HOLDOUT_PREFIX, VALIDATION_EVIDENCE_PREFIX
+from mlops_registry.core.contracts import HOLDOUT_PREFIX, VALIDATION_EVIDENCE_PREFIX
 
 CODE_DIRECTORY = REPO_ROOT / ".build" / "validation-code"
 # The library modules the Processing entry point imports (no pydantic, no boto3).
-LIBRARY_FILES = ("__init__.py", "errors.py", "baseline.py", "evidence")
+LIBRARY_FILES = ("__init__.py", "contracts.py", "errors.py", "baseline.py", "evidence")
 
 
 def stage_processing_code() -> Path:

@@ -26,6 +26,7 @@ from infra import constants
 from infra.constructs.audit_ledger import AuditLedger
 from infra.constructs.encryption import PUBLISH, grant_key_use
 from infra.constructs.python_lambda import PythonLambda
+from mlops_registry.core import contracts
 
 
 class LedgerIntegrityCheck(Construct):
@@ -56,7 +57,7 @@ class LedgerIntegrityCheck(Construct):
             alarm_description="The audit ledger's hash chain is broken for at least one group: an entry was "
             "altered, removed or inserted outside the pipeline. Run `registry verify-ledger --group G`.",
             metric=cloudwatch.Metric(
-                namespace=constants.LEDGER_METRICS_NAMESPACE,
+                namespace=contracts.LEDGER_METRICS_NAMESPACE,
                 metric_name=METRIC_BROKEN,
                 statistic="Maximum",
                 period=Duration.days(1),
@@ -92,7 +93,7 @@ class LedgerIntegrityCheck(Construct):
             environment={
                 "LEDGER_TABLE": ledger.table.table_name,
                 "MANAGED_GROUPS": ",".join(groups),
-                "LEDGER_METRICS_NAMESPACE": constants.LEDGER_METRICS_NAMESPACE,
+                "LEDGER_METRICS_NAMESPACE": contracts.LEDGER_METRICS_NAMESPACE,
                 "TOPIC_ARN": topic.topic_arn,
             },
             timeout=constants.LEDGER_CHECK_TIMEOUT,
@@ -103,7 +104,7 @@ class LedgerIntegrityCheck(Construct):
             iam.PolicyStatement(
                 actions=["cloudwatch:PutMetricData"],
                 resources=["*"],  # PutMetricData has no resource type; the namespace condition scopes it
-                conditions={"StringEquals": {"cloudwatch:namespace": constants.LEDGER_METRICS_NAMESPACE}},
+                conditions={"StringEquals": {"cloudwatch:namespace": contracts.LEDGER_METRICS_NAMESPACE}},
             )
         )
         fn.grant(iam.PolicyStatement(actions=["sns:Publish"], resources=[topic.topic_arn]))

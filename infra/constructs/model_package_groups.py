@@ -13,6 +13,7 @@ from aws_cdk import RemovalPolicy, Stack, Tags
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from mlops_registry.core import contracts
 from mlops_registry.core.config import GroupPolicy
 
 READ_ACTIONS = (
@@ -57,8 +58,8 @@ class ModelPackageGroups(Construct):
                 else None,
             )
             cfn.apply_removal_policy(RemovalPolicy.RETAIN)
-            Tags.of(cfn).add("mlops-registry:managed", "true")
-            Tags.of(cfn).add("mlops-registry:deployment-mode", group.deployment.mode)
+            Tags.of(cfn).add(f"{contracts.APP_NAME}:managed", "true")
+            Tags.of(cfn).add(f"{contracts.APP_NAME}:deployment-mode", group.deployment.mode)
             self.groups[group.name] = cfn
 
     def group_arn(self, name: str) -> str:

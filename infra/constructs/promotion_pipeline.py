@@ -41,6 +41,7 @@ from infra.constructs.experiment_tracking import TrackingAccess
 from infra.constructs.holdout_validation import HoldoutValidation
 from infra.constructs.python_lambda import PythonLambda
 from infra.nag import list_packages_acknowledgment, nag_form
+from mlops_registry.core import contracts
 from mlops_registry.core.baseline import performance_baseline_s3_key
 from mlops_registry.core.config import EnvironmentConfig, publish
 from mlops_registry.core.mlflow_rest import LIFECYCLE_MIRROR_ACTIONS
@@ -52,8 +53,6 @@ TRANSIENT_ERRORS = [
     "Lambda.SdkClientException",
     "TransientServiceError",
 ]
-EVENT_SOURCE = "aws.sagemaker"
-EVENT_DETAIL_TYPE = "SageMaker Model Package State Change"
 
 
 @dataclass
@@ -69,18 +68,6 @@ class PipelineResources:
     # The shareable model artifacts (what the validation's transform jobs load) and their key.
     models: s3.IBucket | None = None
     models_key: kms.IKey | None = None
-
-
-def event_pattern(group_names: list[str], account: str, region: str) -> dict[str, Any]:
-    """The rule's pattern as EventBridge sees it: this account's and region's events of the managed
-    groups only (the dispatcher checks the same again, and the package ARN)."""
-    return {
-        "source": [EVENT_SOURCE],
-        "detail-type": [EVENT_DETAIL_TYPE],
-        "account": [account],
-        "region": [region],
-        "detail": {"ModelPackageGroupName": sorted(group_names)},
-    }
 
 
 class PromotionPipeline(Construct):
@@ -154,7 +141,7 @@ class PromotionPipeline(Construct):
                 ssm.StringParameter(
                     self,
                     f"Policy-{group.name}",
-                    parameter_name=f"/{prefix}/groups/{group.name}",
+                    parameter_name=contracts.group_policy_parameter(prefix, group.name),
                     string_value=value,
                     description=f"Promotion policy of model group {group.name} (generated from cdk.json)",
                     tier=ssm.ParameterTier.ADVANCED if len(value) > 4000 else ssm.ParameterTier.STANDARD,
@@ -462,7 +449,7 @@ class PromotionPipeline(Construct):
             "ApprovalTimedOut",
             parameters={
                 "decision": "TimedOut",
-                "actor": "mlops-registry:approval-timeout",
+                "actor": contracts.APPROVAL_TIMEOUT_ACTOR,
                 "reason": f"no decision within {self.config.approval_timeout_hours} h",
             },
             result_path="$.approval",
@@ -646,8 +633,8 @@ class PromotionPipeline(Construct):
             "ModelPackageStateChange",
             description="Model package state changes of the managed groups",
             event_pattern=events.EventPattern(
-                source=[EVENT_SOURCE],
-                detail_type=[EVENT_DETAIL_TYPE],
+                source=[contracts.SAGEMAKER_EVENT_SOURCE],
+                detail_type=[contracts.MODEL_PACKAGE_STATE_CHANGE],
                 account=[stack.account],
                 region=[stack.region],
                 detail={"ModelPackageGroupName": sorted(self.group_names)},

@@ -23,6 +23,7 @@ from constructs import Construct
 
 from infra import constants
 from infra.nag import nag_form
+from mlops_registry.core import contracts
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LAMBDAS_ROOT = REPO_ROOT / constants.LAMBDAS_DIR
@@ -164,7 +165,7 @@ class PythonLambda(Construct):
                     reason="This queue is itself the dead-letter queue of the function's asynchronous invocations.",
                 )
             )
-        env = {"POWERTOOLS_SERVICE_NAME": family, "POWERTOOLS_METRICS_NAMESPACE": constants.METRICS_NAMESPACE}
+        env = {"POWERTOOLS_SERVICE_NAME": family, "POWERTOOLS_METRICS_NAMESPACE": contracts.METRICS_NAMESPACE}
         env.update(environment or {})
         self.function = lambda_.Function(
             self,

@@ -23,6 +23,7 @@ from infra.constructs.encryption import PUBLISH, grant_key_use
 from infra.constructs.promotion_pipeline import PromotionPipeline
 from infra.constructs.python_lambda import PythonLambda
 from infra.nag import list_packages_acknowledgment, nag_form
+from mlops_registry.core import contracts
 
 OUT_OF_BAND_METRIC = "OutOfBandChange"
 UNRECORDED_FAILURE_METRIC = "UnrecordedFailure"
@@ -87,7 +88,7 @@ class PromotionReconciler(Construct):
             ),
             Acknowledgment(
                 id=f"AwsSolutions-IAM5[Resource::{nag_form(self, r.ledger.table.table_arn)}/index/"
-                f"{constants.LEDGER_STAGE_INDEX}]",
+                f"{contracts.LEDGER_STAGE_INDEX}]",
                 reason="The ledger's stage-at-time index (read-only, the ledger's own grant).",
             ),
         )
@@ -124,7 +125,7 @@ class PromotionReconciler(Construct):
                 f"{metric_name}Alarm",
                 alarm_description=description,
                 metric=cloudwatch.Metric(
-                    namespace=constants.METRICS_NAMESPACE,
+                    namespace=contracts.METRICS_NAMESPACE,
                     metric_name=metric_name,
                     dimensions_map=SERVICE_DIMENSION,
                     statistic="Sum",

@@ -30,7 +30,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from infra.constants import group_policy_prefix, review_board_role_name, state_machine_name
+from infra.constants import group_policy_prefix, resource_prefix, review_board_role_name, state_machine_name
 from infra.constructs.encryption import via
 from infra.nag import list_packages_acknowledgment, nag_form
 
@@ -112,7 +112,7 @@ class StageRights(Construct):
         self.data_scientists = iam.ManagedPolicy(
             self,
             "DataScientists",
-            managed_policy_name=f"mlops-registry-{env_name}-data-scientists",
+            managed_policy_name=f"{resource_prefix(env_name)}-data-scientists",
             description="Register model versions in Development; never set Staging/Production/Archived",
             statements=[
                 read,
@@ -150,7 +150,7 @@ class StageRights(Construct):
         self.review_board = iam.ManagedPolicy(
             self,
             "ReviewBoard",
-            managed_policy_name=f"mlops-registry-{env_name}-review-board",
+            managed_policy_name=f"{resource_prefix(env_name)}-review-board",
             description="Approve or reject versions awaiting review; never set lifecycle stages directly",
             statements=[
                 read,

@@ -26,6 +26,7 @@ from infra.constructs.drift_fan_out import DriftFanOut
 from infra.constructs.python_lambda import PythonLambda, dependencies_layer
 from infra.nag import list_packages_acknowledgment, nag_form
 from infra.stacks.registry_stack import RegistryStack
+from mlops_registry.core import contracts
 from mlops_registry.core.config import EnvironmentConfig, GroupPolicy
 
 # NumPy comes from the AWS-managed SDK for pandas layer, resolved at deploy time through its public
@@ -40,7 +41,6 @@ DRIFT_MEMORY_MB = 2048  # CPU scales with memory: the statistics are NumPy-bound
 DRIFT_TIMEOUT = Duration.seconds(constants.LAMBDA_MAX_SECONDS)  # the fan-out threshold is sized to it
 DRIFT_RETRY_ATTEMPTS = 2
 DRIFT_MIN_SAMPLES = 100  # fewer values in a window publish no PSI/KS (too noisy to alarm on)
-BASELINE_PREFIX = "baselines"  # mlops_registry.core.baseline.BASELINE_PREFIX
 
 
 def schedule_expression(minutes: int) -> scheduler.ScheduleExpression:
@@ -107,12 +107,12 @@ class MonitoringStack(Stack):
         )
         environment = {
             "CAPTURE_BUCKET": bucket.bucket_name,
-            "CAPTURE_PREFIX": constants.DATA_CAPTURE_PREFIX,
-            "DRIFT_NAMESPACE": constants.DRIFT_METRICS_NAMESPACE,
+            "CAPTURE_PREFIX": contracts.DATA_CAPTURE_PREFIX,
+            "DRIFT_NAMESPACE": contracts.DRIFT_METRICS_NAMESPACE,
             "EVENT_BUS_NAME": "default",
-            "DRIFT_EVENT_SOURCE": constants.DRIFT_EVENT_SOURCE,
-            "DRIFT_EVENT_DETAIL_TYPE": constants.DRIFT_EVENT_DETAIL_TYPE,
-            "DRIFT_PARTIALS_PREFIX": constants.DRIFT_PARTIALS_PREFIX,
+            "DRIFT_EVENT_SOURCE": contracts.DRIFT_EVENT_SOURCE,
+            "DRIFT_EVENT_DETAIL_TYPE": contracts.DRIFT_EVENT_DETAIL_TYPE,
+            "DRIFT_PARTIALS_PREFIX": contracts.DRIFT_PARTIALS_PREFIX,
         }
         self.fan_out = DriftFanOut(
             self,
@@ -120,8 +120,8 @@ class MonitoringStack(Stack):
             env_name=self.config.name,
             bucket=bucket,
             key=self.registry.key,
-            capture_prefixes=[f"{constants.DATA_CAPTURE_PREFIX}/{e}" for e in self.endpoints.values()],
-            baseline_prefix=BASELINE_PREFIX,
+            capture_prefixes=[f"{contracts.DATA_CAPTURE_PREFIX}/{e}" for e in self.endpoints.values()],
+            baseline_prefix=contracts.BASELINE_PREFIX,
             environment=environment,
             layers=[numpy_layer, wheels],
         )
@@ -147,8 +147,8 @@ class MonitoringStack(Stack):
                 sid="StartFanOut", actions=["states:StartExecution"], resources=[self.fan_out.state_machine_arn]
             )
         )
-        capture_prefixes = [f"{constants.DATA_CAPTURE_PREFIX}/{e}/*" for e in self.endpoints.values()]
-        object_prefixes = [*capture_prefixes, f"{BASELINE_PREFIX}/*"]
+        capture_prefixes = [f"{contracts.DATA_CAPTURE_PREFIX}/{e}/*" for e in self.endpoints.values()]
+        object_prefixes = [*capture_prefixes, f"{contracts.BASELINE_PREFIX}/*"]
         function.grant(
             iam.PolicyStatement(
                 sid="ListCaptureWindows",
@@ -198,7 +198,7 @@ class MonitoringStack(Stack):
                 sid="PublishDriftMetrics",
                 actions=["cloudwatch:PutMetricData"],
                 resources=["*"],
-                conditions={"StringEquals": {"cloudwatch:namespace": constants.DRIFT_METRICS_NAMESPACE}},
+                conditions={"StringEquals": {"cloudwatch:namespace": contracts.DRIFT_METRICS_NAMESPACE}},
             )
         )
         function.grant(
@@ -206,7 +206,7 @@ class MonitoringStack(Stack):
                 sid="PutDriftEvents",
                 actions=["events:PutEvents"],
                 resources=[self.format_arn(service="events", resource="event-bus", resource_name="default")],
-                conditions={"StringEquals": {"events:source": constants.DRIFT_EVENT_SOURCE}},
+                conditions={"StringEquals": {"events:source": contracts.DRIFT_EVENT_SOURCE}},
             )
         )
         self._acknowledge_drift_function(function, bucket, object_prefixes)

@@ -15,7 +15,8 @@ from infra.constructs.promotion_pipeline import DeployStepFactory, PipelineResou
 from infra.constructs.reconciler import PromotionReconciler
 from infra.constructs.stage_rights import StageRights
 from infra.stacks.registry_stack import RegistryStack
-from mlops_registry.core.config import HOLDOUT_PREFIX, VALIDATION_EVIDENCE_PREFIX, EnvironmentConfig
+from mlops_registry.core.config import EnvironmentConfig
+from mlops_registry.core.contracts import HOLDOUT_PREFIX, VALIDATION_EVIDENCE_PREFIX
 
 
 class PromotionStack(Stack):

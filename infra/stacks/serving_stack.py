@@ -21,7 +21,7 @@ from infra import constants
 from infra.constructs.ab_test_endpoint import AbTestEndpoint
 from infra.constructs.guarded_endpoint import GuardedEndpoint, ServingEndpoint
 from infra.stacks.registry_stack import RegistryStack
-from mlops_registry.core import serving_names
+from mlops_registry.core import contracts, serving_names
 from mlops_registry.core.config import EnvironmentConfig, GroupPolicy
 
 PACKAGE_ARN_PATTERN = r"^$|^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]+:[0-9]{12}:model-package/{group}/[0-9]+$"
@@ -70,15 +70,13 @@ class ServingStack(Stack):
         }
         self.endpoint: ServingEndpoint
         if group.deployment.mode == "blue_green":
-            package = self._package_parameter(
-                serving_names.PARAM_MODEL_PACKAGE, "The model package version that serves"
-            )
+            package = self._package_parameter(contracts.PARAM_MODEL_PACKAGE, "The model package version that serves")
             deployed = self._condition("ModelDeployed", package)
             self.endpoint = GuardedEndpoint(self, "Endpoint", package_arn=package, deployed=deployed, **common)
         else:
-            champion = self._package_parameter(serving_names.PARAM_CHAMPION, "The Production version (champion)")
+            champion = self._package_parameter(contracts.PARAM_CHAMPION, "The Production version (champion)")
             challenger = self._package_parameter(
-                serving_names.PARAM_CHALLENGER, "The version under A/B test (challenger); empty when no test runs"
+                contracts.PARAM_CHALLENGER, "The version under A/B test (challenger); empty when no test runs"
             )
             has_champion = self._condition("ChampionDeployed", champion)
             has_challenger = CfnCondition(

@@ -14,23 +14,20 @@ from urllib.parse import urlparse
 
 from botocore.exceptions import ClientError
 
-from mlops_registry.core import aws
+from mlops_registry.core import aws, contracts
 from mlops_registry.core.baseline import (
     FeatureBaseline,
     PerformanceBaseline,
-    baseline_uri_from_package,
-    performance_baseline_uri_from_package,
     read_feature_baseline,
     read_performance_baseline,
 )
 from mlops_registry.core.errors import RegistryError, ReportUnavailableError
+from mlops_registry.core.model_registry import ModelRegistry
 from mlops_registry.core.observability import logger
-from monitoring import metric_names as names
 from monitoring.capture import line_blocks
-from monitoring.performance import INVOCATIONS, SAGEMAKER_NAMESPACE, metric_source
+from monitoring.performance import metric_source
 from monitoring.service import MetricDatum, ServingVersion
 
-PRODUCTION_STAGE = "Production"
 PUT_METRIC_DATA_BATCH = 1000  # CloudWatch's per-request limit of metric data
 MAX_BASELINE_BYTES = 20 * 1024 * 1024
 CAPTURE_READ_CHUNK = 1024 * 1024
@@ -43,7 +40,7 @@ class DriftEventError(RegistryError):
 
 
 class SageMakerServingVersions:
-    """The group's Production version: newest first, the first whose ModelLifeCycle stage is Production."""
+    """The group's Production version, as ``mlops_registry.core.model_registry.production_version`` decides."""
 
     def __init__(self, client: Any | None = None) -> None:
         self._client = client
@@ -53,20 +50,15 @@ class SageMakerServingVersions:
         return self._client or aws.client("sagemaker")
 
     def production_version(self, group: str) -> ServingVersion | None:
-        paginator = self.client.get_paginator("list_model_packages")
-        pages = paginator.paginate(ModelPackageGroupName=group, SortBy="CreationTime", SortOrder="Descending")
-        for page in pages:
-            for summary in page.get("ModelPackageSummaryList", []):
-                arn = summary["ModelPackageArn"]
-                description = self.client.describe_model_package(ModelPackageName=arn)
-                if description.get("ModelLifeCycle", {}).get("Stage") == PRODUCTION_STAGE:
-                    return ServingVersion(
-                        package_arn=arn,
-                        version=description.get("ModelPackageVersion"),
-                        baseline_uri=baseline_uri_from_package(description),
-                        performance_baseline_uri=performance_baseline_uri_from_package(description),
-                    )
-        return None
+        view = ModelRegistry(self.client).current_production(group)
+        if view is None:
+            return None
+        return ServingVersion(
+            package_arn=view.arn,
+            version=view.version,
+            baseline_uri=view.baseline_uri,
+            performance_baseline_uri=view.performance_baseline_uri,
+        )
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
@@ -225,7 +217,13 @@ class CloudWatchPerformanceSource:
                 numerator = self._query(queries, source.namespace, source.metric_name, "Sum", endpoint, variant, period)
                 if source.kind == "error_rate":
                     denominator = self._query(
-                        queries, SAGEMAKER_NAMESPACE, INVOCATIONS, "Sum", endpoint, variant, period
+                        queries,
+                        contracts.SAGEMAKER_NAMESPACE,
+                        contracts.METRIC_INVOCATIONS,
+                        "Sum",
+                        endpoint,
+                        variant,
+                        period,
                     )
                 else:
                     denominator = self._query(
@@ -259,8 +257,8 @@ class CloudWatchPerformanceSource:
                         "Namespace": namespace,
                         "MetricName": metric,
                         "Dimensions": [
-                            {"Name": names.ENDPOINT, "Value": endpoint},
-                            {"Name": names.VARIANT, "Value": variant},
+                            {"Name": contracts.DIMENSION_ENDPOINT, "Value": endpoint},
+                            {"Name": contracts.DIMENSION_VARIANT, "Value": variant},
                         ],
                     },
                     "Period": period,

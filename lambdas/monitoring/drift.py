@@ -28,7 +28,6 @@ from monitoring.capture import DecodedBatch
 # Zero proportions are smoothed before the logarithm: p -> (p + eps) / (1 + eps * bins).
 PSI_EPSILON = 1e-4
 DEFAULT_CHUNK_ROWS = 16_384  # rows buffered per flush: bounds memory (~20 MB of values at 20 features)
-OTHER_CATEGORY = "__other__"
 
 
 # --- the statistics -------------------------------------------------------------------------------

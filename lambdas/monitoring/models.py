@@ -8,10 +8,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from mlops_registry.core import contracts
 from mlops_registry.core.errors import InvalidEventError
 from mlops_registry.core.events import describe_validation_error
 from mlops_registry.core.settings import FunctionSettings, load_settings
-from monitoring import metric_names
 
 DEFAULT_MIN_SAMPLES = 100
 DEFAULT_FAN_OUT_THRESHOLD_BYTES = 16 * 1024**3  # infra/constants.py derives the deployed value
@@ -59,14 +59,14 @@ class Settings(FunctionSettings):
     """Environment of the drift function, read once per cold start (fields aliased to the variables)."""
 
     capture_bucket: str = Field(alias="CAPTURE_BUCKET", min_length=3)
-    capture_prefix: str = Field(default="datacapture", alias="CAPTURE_PREFIX")
-    namespace: str = Field(default=metric_names.DEFAULT_NAMESPACE, alias="DRIFT_NAMESPACE")
+    capture_prefix: str = Field(default=contracts.DATA_CAPTURE_PREFIX, alias="CAPTURE_PREFIX")
+    namespace: str = Field(default=contracts.DRIFT_METRICS_NAMESPACE, alias="DRIFT_NAMESPACE")
     event_bus_name: str = Field(default="default", alias="EVENT_BUS_NAME")
-    event_source: str = Field(default="mlops-registry.monitoring", alias="DRIFT_EVENT_SOURCE")
-    event_detail_type: str = Field(default="ModelDriftDetected", alias="DRIFT_EVENT_DETAIL_TYPE")
+    event_source: str = Field(default=contracts.DRIFT_EVENT_SOURCE, alias="DRIFT_EVENT_SOURCE")
+    event_detail_type: str = Field(default=contracts.DRIFT_EVENT_DETAIL_TYPE, alias="DRIFT_EVENT_DETAIL_TYPE")
     fan_out_state_machine_arn: str = Field(default="", alias="FANOUT_STATE_MACHINE_ARN")
     fan_out_threshold_bytes: int = Field(default=DEFAULT_FAN_OUT_THRESHOLD_BYTES, alias="FANOUT_THRESHOLD_BYTES", ge=1)
-    partials_prefix: str = Field(default="drift-partials", alias="DRIFT_PARTIALS_PREFIX")
+    partials_prefix: str = Field(default=contracts.DRIFT_PARTIALS_PREFIX, alias="DRIFT_PARTIALS_PREFIX")
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:

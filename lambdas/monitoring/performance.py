@@ -22,11 +22,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-SAGEMAKER_NAMESPACE = "AWS/SageMaker"
-MODEL_QUALITY_NAMESPACE = "MlopsRegistry/ModelQuality"
+from mlops_registry.core.contracts import MODEL_QUALITY_NAMESPACE, SAGEMAKER_NAMESPACE
+
 LATENCY_METRICS = frozenset({"ModelLatency", "OverheadLatency"})
 ERROR_METRICS = frozenset({"Invocation5XXErrors", "Invocation4XXErrors", "InvocationModelErrors"})
-INVOCATIONS = "Invocations"
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from mlops_registry.core import contracts
 from mlops_registry.core.baseline import FeatureBaseline, PerformanceBaseline
 from mlops_registry.core.errors import ReportUnavailableError
 from mlops_registry.core.observability import logger
-from monitoring import metric_names as names
 from monitoring.capture import BatchDecoder
 from monitoring.drift import DEFAULT_CHUNK_ROWS, VariantDrift, VariantWindow
 from monitoring.models import DriftRunRequest
@@ -200,13 +200,13 @@ def _serving_and_baseline(
     if serving is None:
         logger.warning("no Production version; nothing to compare", extra={"group": request.group})
         result.status = "no_production_version"
-        _publish(result, ports, _run_flags(request, names.NO_PRODUCTION_VERSION, stamp))
+        _publish(result, ports, _run_flags(request, contracts.NO_PRODUCTION_VERSION, stamp))
         return None, None
     result.package_arn, result.version = serving.package_arn, serving.version
     baseline = _load_baseline(serving, ports)
     if baseline is None:
         result.status = "baseline_unavailable"
-        _publish(result, ports, _run_flags(request, names.BASELINE_UNAVAILABLE, stamp))
+        _publish(result, ports, _run_flags(request, contracts.BASELINE_UNAVAILABLE, stamp))
     return serving, baseline
 
 
@@ -306,7 +306,7 @@ def drift_metric_data(
     performance: Sequence[PerformanceDrift],
     stamp: datetime,
 ) -> list[MetricDatum]:
-    endpoint = (names.ENDPOINT, request.endpoint_name)
+    endpoint = (contracts.DIMENSION_ENDPOINT, request.endpoint_name)
     data: list[MetricDatum] = []
 
     def add(name: str, value: float | None, *dimensions: tuple[str, str], unit: str = "None") -> None:
@@ -314,24 +314,29 @@ def drift_metric_data(
             data.append(MetricDatum(name, float(value), (endpoint, *dimensions), stamp, unit))
 
     for variant in variants:
-        v = (names.VARIANT, variant.variant)
-        add(names.CAPTURE_RECORDS, variant.records, v, unit="Count")
-        add(names.CAPTURED_ROWS, variant.rows, v, unit="Count")
-        add(names.CORRUPT_RECORDS, variant.corrupt_records, v, unit="Count")
-        add(names.MALFORMED_ROWS, variant.malformed_rows, v, unit="Count")
-        add(names.UNEXPECTED_FEATURE_VALUES, variant.unexpected_values, v, unit="Count")
-        add(names.FEATURES_MISSING_FROM_BASELINE, len(variant.features_missing_from_baseline), v, unit="Count")
-        add(names.EMPTY_WINDOW, 1 if variant.empty else 0, v, unit="Count")
+        v = (contracts.DIMENSION_VARIANT, variant.variant)
+        add(contracts.CAPTURE_RECORDS, variant.records, v, unit="Count")
+        add(contracts.CAPTURED_ROWS, variant.rows, v, unit="Count")
+        add(contracts.CORRUPT_RECORDS, variant.corrupt_records, v, unit="Count")
+        add(contracts.MALFORMED_ROWS, variant.malformed_rows, v, unit="Count")
+        add(contracts.UNEXPECTED_FEATURE_VALUES, variant.unexpected_values, v, unit="Count")
+        add(contracts.FEATURES_MISSING_FROM_BASELINE, len(variant.features_missing_from_baseline), v, unit="Count")
+        add(contracts.EMPTY_WINDOW, 1 if variant.empty else 0, v, unit="Count")
         for feature in variant.features:
-            f = (names.FEATURE, feature.feature)
-            add(names.FEATURE_SAMPLES, feature.samples, v, f, unit="Count")
-            add(names.MISSING_VALUES, feature.missing, v, f, unit="Count")
+            f = (contracts.DIMENSION_FEATURE, feature.feature)
+            add(contracts.FEATURE_SAMPLES, feature.samples, v, f, unit="Count")
+            add(contracts.MISSING_VALUES, feature.missing, v, f, unit="Count")
             if feature.kind == "numeric":
-                add(names.NON_NUMERIC_VALUES, feature.non_numeric, v, f, unit="Count")
-            add(names.FEATURE_PSI, feature.psi, v, f)
-            add(names.FEATURE_KS, feature.ks, v, f)
+                add(contracts.NON_NUMERIC_VALUES, feature.non_numeric, v, f, unit="Count")
+            add(contracts.FEATURE_PSI, feature.psi, v, f)
+            add(contracts.FEATURE_KS, feature.ks, v, f)
     for item in performance:
-        add(names.PERFORMANCE_DRIFT, item.drift, (names.VARIANT, item.variant), (names.METRIC, item.metric))
+        add(
+            contracts.PERFORMANCE_DRIFT,
+            item.drift,
+            (contracts.DIMENSION_VARIANT, item.variant),
+            (contracts.DIMENSION_METRIC, item.metric),
+        )
     return data
 
 
@@ -340,7 +345,7 @@ def _run_flags(request: DriftRunRequest, name: str, stamp: datetime) -> list[Met
         MetricDatum(
             name,
             1.0,
-            ((names.ENDPOINT, request.endpoint_name), (names.VARIANT, variant)),
+            ((contracts.DIMENSION_ENDPOINT, request.endpoint_name), (contracts.DIMENSION_VARIANT, variant)),
             stamp,
             "Count",
         )

@@ -13,7 +13,8 @@ from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterEr
 from botocore.exceptions import ClientError
 
 from mlops_registry.core.aws import client
-from mlops_registry.core.config import group_policy_parameter, publish, read_published
+from mlops_registry.core.config import publish, read_published
+from mlops_registry.core.contracts import group_policy_parameter
 
 # A group's policy changes only with a deployment of the app; a warm function re-reads it after this.
 POLICY_CACHE_SECONDS = 300

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from mlops_registry.core.baseline import PERFORMANCE_BASELINE_PROPERTY, performance_baseline_document
 from mlops_registry.core.config import FairnessWaiver
+from mlops_registry.core.contracts import PIPELINE_ACTOR
 from mlops_registry.core.errors import InvalidEventError, ReportUnavailableError
 from mlops_registry.core.ledger import LedgerEntry, LedgerWriter
 from mlops_registry.core.model_registry import PackageView
@@ -21,7 +22,6 @@ from promotion.mlflow_mirror import CHALLENGER, CHAMPION, MIRROR_FAILED_TRANSITI
 from promotion.performance_baseline import PerformanceBaselineStore, QualityEvidence, validated_quality_evidence
 from promotion.state import PromotionState
 
-PIPELINE_ACTOR = "mlops-registry:promotion-pipeline"
 GATES = ("metrics", "validation", "bias", "explainability")
 
 

@@ -9,7 +9,6 @@ first scheduled drift run on, with no manual step.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -17,10 +16,7 @@ from typing import Any, Protocol
 from mlops_registry.core.aws import client
 from mlops_registry.core.baseline import CONTENT_TYPE, performance_baseline_s3_key
 from mlops_registry.core.model_registry import PackageView
-from mlops_registry.core.reports import read_json_report
-from promotion.gates.metrics import extract_metrics
-
-DATASET_SECTION = "dataset"
+from mlops_registry.core.reports import finite_metrics, read_json_report
 
 
 @dataclass(frozen=True)
@@ -39,12 +35,7 @@ def validated_quality_evidence(view: PackageView) -> QualityEvidence:
     item count and evaluation time: facts about the data, not metrics) are left out. Raises ``ReportUnavailableError``
     when the report is absent or unreadable, ``ValueError`` when a metric appears in two sections."""
     report = read_json_report(view.metrics_report_uri, "model-quality")
-    sections = {name: body for name, body in report.items() if name != DATASET_SECTION}
-    metrics = {
-        name: float(value)
-        for name, value in extract_metrics(sections).items()
-        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    }
+    metrics = finite_metrics(report)
     return QualityEvidence(source=str(view.metrics_report_uri), metrics=metrics)
 
 

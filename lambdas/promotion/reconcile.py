@@ -24,6 +24,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from mlops_registry.core.contracts import RECONCILER_ACTOR
 from mlops_registry.core.errors import InvalidEventError
 from mlops_registry.core.events import split_package_arn
 from mlops_registry.core.ledger import Ledger, LedgerEntry, LedgerWriter
@@ -31,7 +32,6 @@ from mlops_registry.core.model_registry import ModelRegistry, PackageView
 from mlops_registry.core.observability import logger
 from promotion.dispatch import EVALUATE, Executions, PolicySource, execution_name
 
-RECONCILER_ACTOR = "mlops-registry:reconciler"
 OUT_OF_BAND = "out_of_band_change"
 FAILED_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
 

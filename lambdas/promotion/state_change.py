@@ -8,21 +8,30 @@ region), so the model extends it rather than unwrapping ``detail`` with the Even
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 
+from mlops_registry.core.contracts import MODEL_PACKAGE_STATE_CHANGE, SAGEMAKER_EVENT_SOURCE
 from mlops_registry.core.errors import InvalidEventError
 from mlops_registry.core.events import PACKAGE_ARN, ModelPackageDetail, describe_validation_error
 
 
 class ModelPackageStateChange(EventBridgeModel):
-    source: Literal["aws.sagemaker"]
-    detail_type: Literal["SageMaker Model Package State Change"] = Field(alias="detail-type")
+    source: str
+    detail_type: str = Field(alias="detail-type")
     resources: list[str] = []
     detail: ModelPackageDetail
+
+    @field_validator("source", "detail_type")
+    @classmethod
+    def _is_a_package_state_change(cls, value: str, info: ValidationInfo) -> str:
+        expected = SAGEMAKER_EVENT_SOURCE if info.field_name == "source" else MODEL_PACKAGE_STATE_CHANGE
+        if value != expected:
+            raise ValueError(f"expected {expected!r}")
+        return value
 
 
 ModelPackageStateChange.model_rebuild()

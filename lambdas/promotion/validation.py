@@ -25,12 +25,12 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
-from mlops_registry.core.config import VALIDATION_EVIDENCE_PREFIX, GroupPolicy, publish
+from mlops_registry.core.config import GroupPolicy, publish
+from mlops_registry.core.contracts import VALIDATION_EVIDENCE_PREFIX
 from mlops_registry.core.errors import RegistryError, ReportUnavailableError
 from mlops_registry.core.evidence import VALIDATION_DOCUMENTS
 from mlops_registry.core.model_registry import PackageView
-from mlops_registry.core.reports import read_json_report
-from promotion.gates import metrics as metrics_gate
+from mlops_registry.core.reports import flatten_metrics, read_json_report
 from promotion.gates.verdict import GateVerdict
 from promotion.state import PromotionState
 
@@ -231,12 +231,12 @@ class ValidationService:
             "metrics": {},
         }
         try:
-            reproduced = metrics_gate.extract_metrics(read_json_report(uris["metrics"], "platform metrics"))
+            reproduced = flatten_metrics(read_json_report(uris["metrics"], "platform metrics"))
         except (ReportUnavailableError, ValueError) as error:
             raise ValidationJobFailed(f"the validation's metrics cannot be read: {error}") from error
         view = self.registry.describe(state.package_arn)
         try:
-            claimed = metrics_gate.extract_metrics(read_json_report(view.metrics_report_uri, "metrics"))
+            claimed = flatten_metrics(read_json_report(view.metrics_report_uri, "metrics"))
         except (ReportUnavailableError, ValueError) as error:
             verdict = GateVerdict.deny(GATE, f"self-reported metrics: {error}", evidence)
         else:

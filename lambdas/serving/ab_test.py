@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from mlops_registry.core.config import AbTestPolicy
-from mlops_registry.core.serving_names import VARIANT_CHALLENGER, VARIANT_CHAMPION
+from mlops_registry.core.contracts import VARIANT_CHALLENGER, VARIANT_CHAMPION
 from serving.statistics import Proportions, error_guardrail, mixture_sd, msprt, z_test
 
 Decision = Literal["continue", "challenger", "champion", "inconclusive"]

@@ -10,8 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from mlops_registry.core.aws import client
-from mlops_registry.core.errors import ServingBusyError
-from mlops_registry.core.serving_names import (
+from mlops_registry.core.contracts import (
     AB_TEST_NAMESPACE,
     DIMENSION_ENDPOINT,
     DIMENSION_VARIANT,
@@ -20,6 +19,7 @@ from mlops_registry.core.serving_names import (
     METRIC_LATENCY,
     SAGEMAKER_NAMESPACE,
 )
+from mlops_registry.core.errors import ServingBusyError
 from serving.ab_test import VariantCounts
 
 

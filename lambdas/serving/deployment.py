@@ -31,21 +31,21 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from mlops_registry.core.config import DeploymentPolicy
+from mlops_registry.core.contracts import (
+    PARAM_CHALLENGER,
+    PARAM_CHAMPION,
+    PARAM_MODEL_PACKAGE,
+    PIPELINE_ACTOR,
+    VARIANT_CHALLENGER,
+    VARIANT_CHAMPION,
+)
 from mlops_registry.core.errors import DeploymentError, DeploymentTimeoutError
 from mlops_registry.core.ledger import LedgerEntry
 from mlops_registry.core.model_registry import PackageView
 from mlops_registry.core.names import endpoint_name
 from mlops_registry.core.observability import logger
 from mlops_registry.core.ports import Registry
-from mlops_registry.core.serving_names import (
-    PARAM_CHALLENGER,
-    PARAM_CHAMPION,
-    PARAM_MODEL_PACKAGE,
-    VARIANT_CHALLENGER,
-    VARIANT_CHAMPION,
-    deploy_role_name,
-    serving_stack_name,
-)
+from mlops_registry.core.serving_names import deploy_role_name, serving_stack_name
 from mlops_registry.core.stacks import IN_PROGRESS, ROLLED_BACK, SETTLED_OK, Stacks
 from serving import ab_test
 from serving.models import DeploymentRecord, DeploymentTask, Next, Outcome, iso, parse_time
@@ -77,9 +77,6 @@ class Lock(Protocol):
 
 class Recorder(Protocol):
     def append_once(self, entry: LedgerEntry) -> bool: ...
-
-
-PIPELINE_ACTOR = "mlops-registry:promotion-pipeline"
 
 
 class DeploymentService:

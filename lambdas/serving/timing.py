@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from mlops_registry.core.config import DeploymentPolicy
+from mlops_registry.core.config import AB_TEST_ROUTING, DeploymentPolicy
 
 # Timing (seconds). A SageMaker endpoint update provisions new instances before any traffic moves.
 PROVISIONING_SECONDS = 600
@@ -25,8 +25,7 @@ MAX_EVALUATIONS = 1000
 def bake_seconds(policy: DeploymentPolicy, phase: str) -> int:
     """How long SageMaker's guardrails hold traffic steps for one endpoint update of this phase."""
     bg = policy.blue_green
-    steps = bg.bake_steps if phase == "blue_green" else 1  # A/B endpoints shift all at once, then bake once
-    return steps * bg.wait_interval_seconds + bg.termination_wait_seconds
+    return bg.waiting_seconds_for(bg.traffic_routing if phase == "blue_green" else AB_TEST_ROUTING)
 
 
 def first_wait_seconds(policy: DeploymentPolicy, phase: str) -> int:

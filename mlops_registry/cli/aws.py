@@ -20,12 +20,13 @@ from botocore.config import Config
 from botocore.exceptions import ProfileNotFound
 
 from mlops_registry.cli.errors import UsageError
+from mlops_registry.core.contracts import APP_NAME
 
 CLIENT_CONFIG = Config(
     retries={"mode": "standard"},
     connect_timeout=5,
     read_timeout=60,
-    user_agent_extra="mlops-registry-cli",
+    user_agent_extra=f"{APP_NAME}-cli",
 )
 
 

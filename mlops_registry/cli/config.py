@@ -32,10 +32,10 @@ from mlops_registry.core.config import (
     ConfigError,
     EnvironmentSettings,
     GroupPolicy,
-    group_policy_parameter,
     read_published,
 )
 from mlops_registry.core.config_document import DEFAULT_ENV, ENV_CONTEXT_KEY, EnvironmentDocument, select
+from mlops_registry.core.contracts import group_policy_parameter
 from mlops_registry.core.names import group_policy_prefix
 
 CONFIG_ENV_VAR = "REGISTRY_CONFIG"

@@ -93,12 +93,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from mlops_registry.core.contracts import BASELINE_PREFIX
 from mlops_registry.core.errors import ReportUnavailableError
 
 SCHEMA = "mlops-registry/feature-baseline"
 SCHEMA_VERSION = 1
 CONTENT_TYPE = "application/json"
-BASELINE_PREFIX = "baselines"
 PERFORMANCE_SCHEMA = "mlops-registry/performance-baseline"
 PERFORMANCE_BASELINE_FILE = "performance-baseline.json"
 PERFORMANCE_BASELINE_PROPERTY = "PerformanceBaselineS3Uri"  # CustomerMetadataProperties key

@@ -25,6 +25,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from mlops_registry.core.contracts import HOLDOUT_PREFIX
+
 # --- limits (documented service limits; one definition) -----------------------------------------
 # UpdateEndpoint DeploymentPolicy (BlueGreenUpdatePolicy / TrafficRoutingConfiguration).
 CANARY_PERCENT_RANGE = (1, 50)
@@ -55,6 +57,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 DeploymentMode = Literal["blue_green", "ab_test"]
 TrafficRouting = Literal["canary", "linear"]
+# An A/B endpoint's update (start or end of a test) shifts all traffic at once, then bakes once.
+AB_TEST_ROUTING = "all_at_once"
 Direction = Literal["higher_is_better", "lower_is_better"]
 RiskRating = Literal["low", "medium", "high", "unknown"]
 
@@ -226,21 +230,28 @@ class BlueGreenPolicy(Strict):
         Field(max_length=MAX_ROLLBACK_ALARMS - BUILT_IN_ROLLBACK_ALARMS),
     ] = ()
 
-    @property
-    def bake_steps(self) -> int:
-        """How many baking periods one blue/green update waits through."""
-        return 1 if self.traffic_routing == "canary" else math.ceil(100 / self.linear_step_percent)
+    def bake_steps_for(self, routing: str) -> int:
+        """Baking periods of one endpoint update with this traffic routing: one per linear step,
+        one for a canary or an all-at-once shift."""
+        return math.ceil(100 / self.linear_step_percent) if routing == "linear" else 1
+
+    def waiting_seconds_for(self, routing: str) -> int:
+        """How long SageMaker's guardrails hold one endpoint update with this routing: the wait
+        interval of every baking period, then the termination wait. The serving constructs build
+        the update policy from the same fields and the deployment function waits this long."""
+        return self.bake_steps_for(routing) * self.wait_interval_seconds + self.termination_wait_seconds
 
     @property
     def waiting_seconds(self) -> int:
-        return self.bake_steps * self.wait_interval_seconds + self.termination_wait_seconds
+        """The waits of a blue/green update with the configured routing."""
+        return self.waiting_seconds_for(self.traffic_routing)
 
     @model_validator(mode="after")
     def _timeout_covers_the_waits(self) -> BlueGreenPolicy:
         if self.maximum_execution_timeout_seconds <= self.waiting_seconds:
             raise ValueError(
                 f"maximumExecutionTimeoutSeconds ({self.maximum_execution_timeout_seconds}) must exceed the total "
-                f"waiting time of {self.waiting_seconds} s ({self.bake_steps} x waitIntervalSeconds + "
+                f"waiting time of {self.waiting_seconds} s ({self.bake_steps_for(self.traffic_routing)} x waitIntervalSeconds + "
                 "terminationWaitSeconds), as SageMaker requires"
             )
         return self
@@ -321,11 +332,8 @@ class MonitoringPolicy(Strict):
 
 
 # Staging validation on the governed holdout set (docs/evidence.md).
-# The holdout lives under this prefix of the platform's artifacts bucket, which only the platform
-# writes (the data-scientists policy denies it explicitly); the platform's evidence under the other.
-HOLDOUT_PREFIX = "holdout/"
-VALIDATION_EVIDENCE_PREFIX = "validation"
-HOLDOUT_KEY_PATTERN = r"^holdout/[A-Za-z0-9!_.*'()/-]{1,900}\.csv$"
+# The holdout lives under contracts.HOLDOUT_PREFIX of the platform's artifacts bucket.
+HOLDOUT_KEY_PATTERN = rf"^{HOLDOUT_PREFIX}[A-Za-z0-9!_.*'()/-]{{1,900}}\.csv$"
 VALIDATION_TIMEOUT_MINUTES_RANGE = (5, 48 * 60)  # CreateTransformJob runs at most 48 h (MaxRuntimeInSeconds)
 ProblemType = Literal["binary", "regression"]
 
@@ -577,11 +585,6 @@ class EnvironmentConfig(EnvironmentSettings):
 
 # Environment keys a document may set (everything but the merged groups and the injected name).
 ENVIRONMENT_SETTINGS = tuple(aliases(EnvironmentSettings))
-
-
-def group_policy_parameter(prefix: str, group: str) -> str:
-    """SSM parameter name holding a group's published policy, e.g. ``/mlops-registry-dev/groups/churn``."""
-    return f"/{prefix}/groups/{group}"
 
 
 def publish(group: GroupPolicy) -> dict[str, Any]:

@@ -18,8 +18,6 @@ from mlops_registry.core.errors import InvalidEventError
 PACKAGE_ARN = re.compile(
     r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]{9,16}:\d{12}:model-package/(?P<group>[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})/(?P<version>\d+)$"
 )
-SOURCE = "aws.sagemaker"
-DETAIL_TYPE = "SageMaker Model Package State Change"
 ApprovalStatus = Literal["Approved", "Rejected", "PendingManualApproval"]
 
 

@@ -27,16 +27,11 @@ from botocore.exceptions import ClientError
 
 from mlops_registry.core import chain
 from mlops_registry.core.aws import client
+from mlops_registry.core.contracts import LEDGER_DECISIONS, LEDGER_STAGE_INDEX
 from mlops_registry.core.errors import LedgerContentionError, LedgerEntryExists
 from mlops_registry.core.ports import LedgerAppender, Notify
 
-STAGE_INDEX = "ByStageEntry"
 APPEND_ATTEMPTS = 10  # optimistic retries when another writer extended the chain first
-CHAIN_ATTRIBUTES = ("chain_seq", "prev_hash", chain.HASH_ATTRIBUTE)
-DECISIONS = (
-    "entered", "passed", "denied", "rejected", "archived", "failed", "rolled_back", "requested", "info",
-    "unauthorized_approval", "out_of_band_change",
-)  # fmt: skip
 
 
 def now_iso() -> str:
@@ -75,8 +70,8 @@ class LedgerEntry:
         return f"{self.at}#{self.version:06d}#{self.transition}"
 
     def to_item(self) -> dict[str, Any]:
-        if self.decision not in DECISIONS:
-            raise ValueError(f"decision {self.decision!r} is not one of {DECISIONS}")
+        if self.decision not in LEDGER_DECISIONS:
+            raise ValueError(f"decision {self.decision!r} is not one of {LEDGER_DECISIONS}")
         item: dict[str, Any] = {
             "group_name": {"S": self.group},
             "entry_id": {"S": self.entry_id},
@@ -243,7 +238,7 @@ class Ledger:
             values[":t"] = {"S": normalise_time(before)}
             names["#at"] = "at"
         items = self._query(
-            IndexName=STAGE_INDEX,
+            IndexName=LEDGER_STAGE_INDEX,
             KeyConditionExpression=condition,
             ExpressionAttributeValues=values,
             ScanIndexForward=False,
@@ -255,7 +250,7 @@ class Ledger:
         """The entry by which a version last entered ``stage`` at or before ``at`` (one Query)."""
         page = self._ddb.query(
             TableName=self.table_name,
-            IndexName=STAGE_INDEX,
+            IndexName=LEDGER_STAGE_INDEX,
             KeyConditionExpression="stage_key = :k AND #at <= :t",
             ExpressionAttributeNames={"#at": "at"},
             ExpressionAttributeValues={":k": {"S": f"{group}#{stage}"}, ":t": {"S": normalise_time(at)}},

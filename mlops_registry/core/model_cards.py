@@ -21,7 +21,6 @@ Content follows the model card JSON schema: ``model_overview``, ``intended_uses`
 from __future__ import annotations
 
 import json
-import math
 import re
 import secrets
 from collections.abc import Mapping
@@ -134,20 +133,6 @@ def card_name_for(group: str, commit_id: str, at: datetime | None = None) -> str
     suffix = secrets.token_hex(3)
     name = f"{group[:33].rstrip('-')}-{stamp}-{commit}-{suffix}"
     return name if CARD_NAME.match(name) else f"card-{stamp}-{commit}-{suffix}"
-
-
-def flatten_metrics(report: Mapping[str, Any]) -> dict[str, float]:
-    """Finite numeric metrics of a model-quality report (``{section: {metric: {"value": x}}}``)."""
-    found: dict[str, float] = {}
-    for section in report.values():
-        if not isinstance(section, Mapping):
-            continue
-        for name, body in section.items():
-            value = body.get("value") if isinstance(body, Mapping) else body
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-                continue
-            found.setdefault(str(name), float(value))
-    return found
 
 
 def risk_rating_value(risk_rating: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -9,11 +10,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from mlops_registry.core.aws import client
+from mlops_registry.core.baseline import baseline_uri_from_package, performance_baseline_uri_from_package
+from mlops_registry.core.contracts import APPROVED, STAGE_PRODUCTION
 from mlops_registry.core.errors import UnknownGroupError, UnknownPackageError
 from mlops_registry.core.events import split_package_arn
-
-STAGES = ("Development", "Staging", "Production", "Archived")
-
 
 BIAS_REPORT_KEYS = ("Report", "PreTrainingReport", "PostTrainingReport")
 
@@ -44,6 +44,8 @@ class PackageView:
     bias_report_uris: tuple[str, ...] = ()
     explainability_report_uri: str | None = None
     baseline_uri: str | None = None
+    # Written at promotion and named in CustomerMetadataProperties (mlops_registry.core.baseline).
+    performance_baseline_uri: str | None = None
     model_data_url: str | None = None
     image: str | None = None
     last_modified_by: str | None = None
@@ -78,10 +80,8 @@ class PackageView:
             ).get("S3Uri"),
             bias_report_uris=bias_report_uris(metrics.get("Bias", {})),
             explainability_report_uri=metrics.get("Explainability", {}).get("Report", {}).get("S3Uri"),
-            baseline_uri=d.get("DriftCheckBaselines", {})
-            .get("ModelDataQuality", {})
-            .get("Statistics", {})
-            .get("S3Uri"),
+            baseline_uri=baseline_uri_from_package(d),
+            performance_baseline_uri=performance_baseline_uri_from_package(d),
             model_data_url=container.get("ModelDataUrl"),
             image=container.get("Image"),
             last_modified_by=iam.get("Arn") or modified.get("UserProfileArn") or modified.get("UserProfileName"),
@@ -93,6 +93,21 @@ class PackageView:
             metadata_properties=dict(d.get("MetadataProperties") or {}),
             description=d.get("ModelPackageDescription"),
         )
+
+
+def is_in_production(package: PackageView) -> bool:
+    """In Production means both: the lifecycle stage is Production and the approval is Approved.
+
+    A version whose approval was revoked (Rejected) or reset while its stage still reads Production
+    serves no one the registry vouches for, so it is not the Production version."""
+    return package.stage == STAGE_PRODUCTION and package.approval_status == APPROVED
+
+
+def production_version(packages: Iterable[PackageView]) -> PackageView | None:
+    """The group's Production version: the highest version number that is in Production (a
+    version left in the stage by an out-of-band change does not hide a newer promotion), whatever
+    order ``packages`` come in; ``None`` when none is."""
+    return max((p for p in packages if is_in_production(p)), key=lambda p: p.version, default=None)
 
 
 class ModelRegistry:
@@ -134,21 +149,10 @@ class ModelRegistry:
     def versions(self, group: str) -> list[PackageView]:
         return [self.describe(arn) for arn in self.version_arns(group)]
 
-    def in_stage(self, group: str, stage: str, exclude: str | None = None) -> list[PackageView]:
-        """Versions currently in ``stage`` (approved ones only for Production), newest first."""
-        status = "Approved" if stage == "Production" else None
-        found = []
-        for arn in self.version_arns(group, approval_status=status):
-            if arn == exclude:
-                continue
-            view = self.describe(arn)
-            if view.stage == stage:
-                found.append(view)
-        return found
-
     def current_production(self, group: str, exclude: str | None = None) -> PackageView | None:
-        matches = self.in_stage(group, "Production", exclude=exclude)
-        return matches[0] if matches else None
+        """``production_version`` over the group's approved versions (other than ``exclude``)."""
+        arns = self.version_arns(group, approval_status=APPROVED)
+        return production_version(self.describe(arn) for arn in arns if arn != exclude)
 
     def set_lifecycle(
         self,

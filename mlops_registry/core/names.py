@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-APP_NAME = "mlops-registry"
+from mlops_registry.core.contracts import APP_NAME
 
 
 def resource_prefix(env_name: str) -> str:

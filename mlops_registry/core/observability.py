@@ -15,10 +15,12 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
-NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "MlopsRegistry")
+from mlops_registry.core.contracts import APP_NAME, METRICS_NAMESPACE
 
-logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "mlops-registry"))
-tracer = Tracer(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "mlops-registry"))
+NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", METRICS_NAMESPACE)
+
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", APP_NAME))
+tracer = Tracer(service=os.environ.get("POWERTOOLS_SERVICE_NAME", APP_NAME))
 metrics = Metrics(namespace=NAMESPACE)
 
 Handler = Callable[[dict[str, Any], Any], Any]

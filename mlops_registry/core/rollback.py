@@ -32,6 +32,7 @@ from typing import Any, Protocol
 
 from mlops_registry.core import notifier
 from mlops_registry.core.aws import client
+from mlops_registry.core.contracts import PARAM_CHALLENGER, PARAM_CHAMPION, PARAM_MODEL_PACKAGE
 from mlops_registry.core.errors import (
     DeploymentError,
     DeploymentTimeoutError,
@@ -44,13 +45,7 @@ from mlops_registry.core.locks import PromotionLock
 from mlops_registry.core.model_registry import ModelRegistry, PackageView
 from mlops_registry.core.names import ledger_table_name, locks_table_name, topic_name
 from mlops_registry.core.ports import Lock, Registry
-from mlops_registry.core.serving_names import (
-    PARAM_CHALLENGER,
-    PARAM_CHAMPION,
-    PARAM_MODEL_PACKAGE,
-    deploy_role_name,
-    serving_stack_name,
-)
+from mlops_registry.core.serving_names import deploy_role_name, serving_stack_name
 from mlops_registry.core.serving_stacks import ServingStacks
 from mlops_registry.core.stacks import IN_PROGRESS, ROLLED_BACK, SETTLED_OK, Stacks, StackView
 

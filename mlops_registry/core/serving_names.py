@@ -11,29 +11,6 @@ import hashlib
 
 from mlops_registry.core.names import endpoint_name, resource_prefix
 
-# Variant names (mirrors infra/constants.py; tests/infra/test_serving_stacks.py checks they agree).
-VARIANT_PRIMARY = "Primary"
-VARIANT_CHAMPION = "Champion"
-VARIANT_CHALLENGER = "Challenger"
-
-# CloudFormation parameters of the serving stacks: the model package ARN(s) that serve.
-PARAM_MODEL_PACKAGE = "ModelPackageArn"
-PARAM_CHAMPION = "ChampionPackageArn"
-PARAM_CHALLENGER = "ChallengerPackageArn"
-BLUE_GREEN_PARAMETERS = (PARAM_MODEL_PACKAGE,)
-AB_TEST_PARAMETERS = (PARAM_CHAMPION, PARAM_CHALLENGER)
-
-# Metrics. SageMaker publishes Invocations / Invocation5XXErrors / ModelLatency per variant in
-# AWS/SageMaker; the application publishes the A/B success metric (e.g. ``Conversions``, one per
-# successful outcome of a prediction, Sum) in AB_TEST_NAMESPACE with the same two dimensions.
-SAGEMAKER_NAMESPACE = "AWS/SageMaker"
-AB_TEST_NAMESPACE = "MlopsRegistry/AbTest"
-DIMENSION_ENDPOINT = "EndpointName"
-DIMENSION_VARIANT = "VariantName"
-METRIC_INVOCATIONS = "Invocations"
-METRIC_5XX = "Invocation5XXErrors"
-METRIC_LATENCY = "ModelLatency"  # microseconds
-
 _NAME_BASE_LENGTH = 36  # leaves room for "-<fingerprint>-v<champion>-v<challenger>" within SageMaker's 63
 
 
@@ -61,11 +38,14 @@ def resource_base(env_name: str, group: str) -> str:
     return _shorten(endpoint_name(env_name, group), _NAME_BASE_LENGTH)
 
 
+GUARDRAIL_KINDS = ("5xx", "latency")
+
+
+def endpoint_alarm_name(endpoint: str, variant: str, kind: str) -> str:
+    """The endpoint's ``kind`` (one of ``GUARDRAIL_KINDS``) alarm on ``variant``: the only 5XX and
+    latency alarms of an endpoint; the auto-rollback watches them and they page the topic."""
+    return f"{endpoint}-{variant.lower()}-{kind}-guardrail"
+
+
 def guardrail_alarm_name(env_name: str, group: str, variant: str, kind: str) -> str:
-    """``kind`` is ``5xx`` or ``latency``; one alarm per variant watched by the auto-rollback."""
-    return f"{endpoint_name(env_name, group)}-{variant.lower()}-{kind}-guardrail"
-
-
-def version_of(package_arn: str) -> int:
-    """The version number at the end of a versioned model package ARN."""
-    return int(package_arn.rsplit("/", 1)[1])
+    return endpoint_alarm_name(endpoint_name(env_name, group), variant, kind)

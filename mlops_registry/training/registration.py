@@ -42,6 +42,7 @@ from sagemaker.core.model_registry import create_model_package_from_containers, 
 from mlops_registry.core import lineage as contract
 from mlops_registry.core import model_cards
 from mlops_registry.core.model_registry import ModelRegistry
+from mlops_registry.core.reports import finite_metrics
 
 Value: TypeAlias = "str | PipelineVariable"
 REGISTERED_WITH = "registry-training"
@@ -294,7 +295,7 @@ def _registered_metrics(sagemaker_session: Any, uri: Value) -> dict[str, float]:
         report = json.loads(body)
     except (ClientError, ValueError):
         return {}
-    return model_cards.flatten_metrics(report) if isinstance(report, dict) else {}
+    return finite_metrics(report) if isinstance(report, dict) else {}
 
 
 def _card_fields(registration: ModelRegistration, metrics: Mapping[str, float]) -> model_cards.ModelCardFields:

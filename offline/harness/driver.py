@@ -25,6 +25,7 @@ import boto3
 from moto import mock_aws
 from moto.events.models import EventPattern
 
+from mlops_registry.core import contracts
 from offline import iam_proof
 from offline.environment import share_service_models
 from offline.harness import coverage, emulator
@@ -352,9 +353,9 @@ class PipelineHarness:
             }
         drift_baselines = None
         if feature_baseline is not None:
-            from mlops_registry.core.baseline import BASELINE_PREFIX, drift_check_baselines
+            from mlops_registry.core.baseline import drift_check_baselines
 
-            uri = self.put_json(f"{BASELINE_PREFIX}/{group}/{tag}/feature-baseline.json", feature_baseline)
+            uri = self.put_json(f"{contracts.BASELINE_PREFIX}/{group}/{tag}/feature-baseline.json", feature_baseline)
             drift_baselines = drift_check_baselines(uri)
         emulator.set_modifying_identity(registrant)
         try:
@@ -404,8 +405,8 @@ class PipelineHarness:
         return {
             "version": "0",
             "id": f"offline-{time.time_ns()}",
-            "detail-type": "SageMaker Model Package State Change",
-            "source": "aws.sagemaker",
+            "detail-type": contracts.MODEL_PACKAGE_STATE_CHANGE,
+            "source": contracts.SAGEMAKER_EVENT_SOURCE,
             "account": ACCOUNT,
             "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "region": REGION,

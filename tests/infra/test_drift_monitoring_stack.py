@@ -23,6 +23,7 @@ from infra.stacks.monitoring_stack import (
     schedule_expression,
 )
 from infra.stacks.registry_stack import RegistryStack
+from mlops_registry.core import contracts
 from mlops_registry.core.config import EnvironmentConfig, GroupPolicy
 from tests.conftest import cdk_context
 
@@ -98,13 +99,13 @@ def test_drift_single_variant_alarm_reads_the_feature_metric_directly(monitoring
     group = next(g for g in monitoring.config.groups if g.deployment.mode == "blue_green")
     feature = group.features[0]
     alarm = _alarm(monitoring, f"{_endpoint(monitoring, group)}-drift-psi-{feature}")
-    assert alarm["Namespace"] == constants.DRIFT_METRICS_NAMESPACE
+    assert alarm["Namespace"] == contracts.DRIFT_METRICS_NAMESPACE
     assert alarm["MetricName"] == "FeaturePSI"
     assert alarm["Statistic"] == "Maximum"
     assert alarm["Period"] == group.monitoring.schedule_minutes * 60
     assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == {
         "EndpointName": _endpoint(monitoring, group),
-        "VariantName": constants.VARIANT_PRIMARY,
+        "VariantName": contracts.VARIANT_PRIMARY,
         "FeatureName": feature,
     }
 
@@ -119,20 +120,36 @@ def test_drift_ab_test_alarm_takes_the_maximum_over_both_variants(monitoring: Sy
         for q in alarm["Metrics"]
         if "MetricStat" in q
     }
-    assert variants == {constants.VARIANT_CHAMPION, constants.VARIANT_CHALLENGER}
+    assert variants == {contracts.VARIANT_CHAMPION, contracts.VARIANT_CHALLENGER}
 
 
-def test_drift_performance_5xx_and_latency_alarms_from_config(monitoring: Synthesized) -> None:
+def test_drift_performance_alarms_from_config(monitoring: Synthesized) -> None:
     for group in monitoring.config.groups:
         endpoint = _endpoint(monitoring, group)
         for metric in group.monitoring.performance_metrics:
             alarm = _alarm(monitoring, f"{endpoint}-drift-performance-{metric}")
             assert alarm["Threshold"] == group.monitoring.performance_drift_threshold
-        errors = _alarm(monitoring, f"{endpoint}-monitor-5xx")
-        assert errors["Threshold"] == group.deployment.blue_green.error_5xx_threshold
-        assert errors["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
-        latency = _alarm(monitoring, f"{endpoint}-monitor-latency")
-        assert latency["Threshold"] == group.deployment.blue_green.latency_threshold_ms * 1000  # microseconds
+
+
+def test_an_endpoint_incident_pages_once_the_monitoring_stack_shows_the_serving_alarms(
+    monitoring: Synthesized,
+) -> None:
+    # Given the serving stack alarms on each variant's 5XX errors and latency (the guardrails that
+    # roll deployments back and notify the topic), When the monitoring stack is synthesized
+    sagemaker_alarms = [
+        a for a in monitoring.find("AWS::CloudWatch::Alarm").values() if "AWS/SageMaker" in json.dumps(a["Properties"])
+    ]
+    # Then it creates no second alarm on those metrics (one incident, one page)
+    assert sagemaker_alarms == []
+    # And each group's dashboard shows the state of the serving stack's alarms, by name
+    bodies = [
+        json.dumps(d["Properties"]["DashboardBody"]) for d in monitoring.find("AWS::CloudWatch::Dashboard").values()
+    ]
+    for group in monitoring.config.groups:
+        for variant in variants_for(group):
+            for kind in ("5xx", "latency"):
+                name = f"{_endpoint(monitoring, group)}-{variant.lower()}-{kind}-guardrail"
+                assert sum(f":alarm:{name}" in body for body in bodies) == 1, name
 
 
 def test_drift_composite_alarm_per_model_covers_every_drift_alarm(monitoring: Synthesized) -> None:
@@ -152,7 +169,6 @@ def test_drift_composite_alarm_per_model_covers_every_drift_alarm(monitoring: Sy
             assert f'"{logical_ids[child]}"' in rule, child
         assert rule.count("ALARM(") == len(children)
         assert " OR " in rule and " AND " not in rule
-        assert logical_ids[f"{endpoint}-monitor-5xx"] not in rule  # endpoint health is not drift
 
 
 def test_drift_every_alarm_notifies_the_topic(monitoring: Synthesized) -> None:
@@ -160,7 +176,7 @@ def test_drift_every_alarm_notifies_the_topic(monitoring: Synthesized) -> None:
         **monitoring.find("AWS::CloudWatch::Alarm"),
         **monitoring.find("AWS::CloudWatch::CompositeAlarm"),
     }
-    per_group = sum(2 * len(g.features) + len(g.monitoring.performance_metrics) + 3 for g in monitoring.config.groups)
+    per_group = sum(2 * len(g.features) + len(g.monitoring.performance_metrics) + 1 for g in monitoring.config.groups)
     assert len(alarms) == per_group
     for alarm in alarms.values():
         actions = json.dumps(alarm["Properties"]["AlarmActions"])
@@ -229,7 +245,7 @@ def test_drift_function_gets_numpy_from_the_sdk_for_pandas_public_parameter(moni
             "Layers": Match.array_with([{"Ref": Match.string_like_regexp("SsmParameterValueawsserviceawssdkpandas")}]),
             "Environment": {
                 "Variables": Match.object_like(
-                    {"DRIFT_NAMESPACE": constants.DRIFT_METRICS_NAMESPACE, "CAPTURE_PREFIX": "datacapture"}
+                    {"DRIFT_NAMESPACE": contracts.DRIFT_METRICS_NAMESPACE, "CAPTURE_PREFIX": "datacapture"}
                 )
             },
         },
@@ -258,9 +274,9 @@ def test_drift_function_policy_is_least_privilege(monitoring: Synthesized) -> No
         assert all("*" not in action for action in actions), statement
     by_sid = {s.get("Sid"): s for s in statements}
     assert by_sid["PublishDriftMetrics"]["Condition"] == {
-        "StringEquals": {"cloudwatch:namespace": constants.DRIFT_METRICS_NAMESPACE}
+        "StringEquals": {"cloudwatch:namespace": contracts.DRIFT_METRICS_NAMESPACE}
     }
-    assert by_sid["PutDriftEvents"]["Condition"] == {"StringEquals": {"events:source": constants.DRIFT_EVENT_SOURCE}}
+    assert by_sid["PutDriftEvents"]["Condition"] == {"StringEquals": {"events:source": contracts.DRIFT_EVENT_SOURCE}}
     wildcard = {
         a
         for s in statements
@@ -406,7 +422,7 @@ def test_drift_alarms_optionally_read_model_monitor_metrics_and_wire_retraining(
     # And the retraining rule matches the group's ModelDriftDetected events only
     rule = next(iter(template.find_resources("AWS::Events::Rule").values()))
     pattern = EventPattern.load(json.dumps(rule["Properties"]["EventPattern"]))
-    event: dict[str, Any] = {"source": constants.DRIFT_EVENT_SOURCE, "detail-type": constants.DRIFT_EVENT_DETAIL_TYPE}
+    event: dict[str, Any] = {"source": contracts.DRIFT_EVENT_SOURCE, "detail-type": contracts.DRIFT_EVENT_DETAIL_TYPE}
     ours: Any = {**event, "detail": {"group": group.name, "features": ["x"]}}
     theirs: Any = {**event, "detail": {"group": "another-group"}}
     assert pattern.matches_event(ours) and not pattern.matches_event(theirs)
@@ -443,7 +459,9 @@ def test_drift_many_features_split_the_composite_and_cap_the_status_widget() -> 
     assert sum(json.dumps(composites[n]["AlarmRule"]).count("ALARM(") for n in parts) == 2 * 60 + performance
     # And the dashboard's alarm status widget stays within CloudWatch's 100 alarms
     body = json.dumps(next(iter(template.find_resources("AWS::CloudWatch::Dashboard").values()))["Properties"])
-    assert len(alarms.summary_alarms) == 100 and body.count("Fn::GetAtt") == 100
+    # (the alarms it creates by reference, the serving stack's 5XX and latency alarms by name)
+    assert len(alarms.summary_alarms) == 100
+    assert body.count("Fn::GetAtt") + body.count(":alarm:endpoint-b-primary-") == 100
 
 
 def test_drift_functions_get_orjson_from_a_pinned_wheels_layer(monitoring: Synthesized) -> None:

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from mlops_registry.core.config import group_policy_parameter, read_published
+from mlops_registry.core.config import read_published
+from mlops_registry.core.contracts import group_policy_parameter
 from offline.harness import HarnessError, Resolver
 from offline.harness.provisioner import (
     ARTIFACTS_BUCKET,

@@ -9,6 +9,7 @@ from aws_cdk.assertions import Match, Template
 from promotion.ledger_check import METRIC_BROKEN
 
 from infra import constants
+from mlops_registry.core import contracts
 
 
 def _statements(template: Template, role_fragment: str) -> list[dict[str, Any]]:
@@ -51,7 +52,7 @@ def test_a_broken_chain_alarms_to_the_notification_topic(synthesized: Any) -> No
     template = Template.from_json(synthesized.template("Promotion"))
     alarms = template.find_resources(
         "AWS::CloudWatch::Alarm",
-        {"Properties": {"Namespace": constants.LEDGER_METRICS_NAMESPACE, "MetricName": METRIC_BROKEN}},
+        {"Properties": {"Namespace": contracts.LEDGER_METRICS_NAMESPACE, "MetricName": METRIC_BROKEN}},
     )
     assert len(alarms) == 1
     (alarm,) = alarms.values()
@@ -69,7 +70,7 @@ def test_the_check_only_reads_the_ledger(synthesized: Any) -> None:
     dynamodb = sorted(a for s in statements for a in _actions(s) if a.startswith("dynamodb:"))
     assert dynamodb == ["dynamodb:GetItem", "dynamodb:Query"]
     (metrics,) = [s for s in statements if "cloudwatch:PutMetricData" in _actions(s)]
-    assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": constants.LEDGER_METRICS_NAMESPACE}}
+    assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": contracts.LEDGER_METRICS_NAMESPACE}}
 
 
 def test_no_ledger_writer_may_update_or_delete_entries(synthesized: Any) -> None:

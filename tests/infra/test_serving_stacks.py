@@ -16,6 +16,7 @@ from infra.config import load_config
 from infra.constructs.promotion_pipeline import TRANSIENT_ERRORS
 from infra.stacks.registry_stack import RegistryStack
 from infra.stacks.serving_stack import ServingStack
+from mlops_registry.core import contracts
 from mlops_registry.core import serving_names as names
 from mlops_registry.core.config import ConfigError
 from tests.conftest import cdk_context
@@ -130,9 +131,9 @@ def test_variant_names_are_literal_and_stable_across_versions(synthesized: Any) 
         literal = [v["VariantName"] for v in variants if "VariantName" in v]
         conditional = [v["Fn::If"][1]["VariantName"] for v in variants if "Fn::If" in v]
         if group.deployment.mode == "blue_green":
-            assert literal == [constants.VARIANT_PRIMARY] and not conditional
+            assert literal == [contracts.VARIANT_PRIMARY] and not conditional
         else:
-            assert literal == [constants.VARIANT_CHAMPION] and conditional == [constants.VARIANT_CHALLENGER]
+            assert literal == [contracts.VARIANT_CHAMPION] and conditional == [contracts.VARIANT_CHALLENGER]
         (endpoint,) = _resources(template, "AWS::SageMaker::Endpoint")
         assert endpoint["Properties"]["EndpointName"] == constants.endpoint_name("dev", group.name)
         # what changes per version is the model package parameter, nothing else
@@ -150,7 +151,7 @@ def test_data_capture_and_endpoint_storage_are_encrypted_with_the_registry_key(s
         assert "Fn::ImportValue" in key and "EncryptionInternalKey" in key["Fn::ImportValue"]
         assert capture["KmsKeyId"] == key and capture["EnableCapture"] is True
         destination = json.dumps(capture["DestinationS3Uri"])
-        assert "-artifacts-" in destination and destination.endswith(f'/{constants.DATA_CAPTURE_PREFIX}"]]}}')
+        assert "-artifacts-" in destination and destination.endswith(f'/{contracts.DATA_CAPTURE_PREFIX}"]]}}')
         assert capture["InitialSamplingPercentage"] == group.deployment.data_capture_percent
         assert {o["CaptureMode"] for o in capture["CaptureOptions"]} == {"Input", "Output"}
 
@@ -248,11 +249,3 @@ def test_guardrail_settings_sagemaker_would_refuse_fail_synth_naming_the_key(
     context["registry"]["groups"][0]["deployment"]["blueGreen"].update(change)
     with pytest.raises(ConfigError, match=f"blueGreen{key}'.*{message}"):
         _serving_templates(context, "dev")
-
-
-def test_variant_names_agree_between_infra_and_the_lambdas() -> None:
-    assert (names.VARIANT_PRIMARY, names.VARIANT_CHAMPION, names.VARIANT_CHALLENGER) == (
-        constants.VARIANT_PRIMARY,
-        constants.VARIANT_CHAMPION,
-        constants.VARIANT_CHALLENGER,
-    )

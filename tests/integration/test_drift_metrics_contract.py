@@ -21,7 +21,7 @@ from infra import constants
 from infra.config import GroupPolicy, load_config
 from infra.constructs.drift_alarms import DriftAlarms
 from infra.stacks.monitoring_stack import run_request
-from mlops_registry.core import aws
+from mlops_registry.core import aws, contracts
 from mlops_registry.core.baseline import build_feature_baseline, drift_check_baselines, with_performance_baseline
 from offline.harness.emulator import sagemaker_extensions
 from offline.harness.runtime import LambdaContext
@@ -83,7 +83,7 @@ def published(ab_group: GroupPolicy) -> Iterator[set[MetricKey]]:
     with pytest.MonkeyPatch.context() as monkeypatch, mock_aws(), sagemaker_extensions():
         monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
         monkeypatch.setenv("CAPTURE_BUCKET", BUCKET)
-        monkeypatch.setenv("DRIFT_NAMESPACE", constants.DRIFT_METRICS_NAMESPACE)
+        monkeypatch.setenv("DRIFT_NAMESPACE", contracts.DRIFT_METRICS_NAMESPACE)
         aws.reset_clients()
         drift_handler.ports.cache_clear()
         s3 = boto3.client("s3", region_name=REGION)
@@ -97,12 +97,13 @@ def published(ab_group: GroupPolicy) -> Iterator[set[MetricKey]]:
         sagemaker.create_model_package_group(ModelPackageGroupName=ab_group.name)
         sagemaker.create_model_package(
             ModelPackageGroupName=ab_group.name,
+            ModelApprovalStatus="Approved",
             ModelLifeCycle={"Stage": "Production", "StageStatus": "Approved"},
             DriftCheckBaselines=drift_check_baselines(f"s3://{BUCKET}/baselines/ranker/1/feature-baseline.json"),
         )
         cloudwatch = boto3.client("cloudwatch", region_name=REGION)
         rng = np.random.default_rng(9)
-        for variant in (constants.VARIANT_CHAMPION, constants.VARIANT_CHALLENGER):
+        for variant in (contracts.VARIANT_CHAMPION, contracts.VARIANT_CHALLENGER):
             rows = [
                 ",".join(
                     str(rng.choice(["a", "b"])) if f in CATEGORICAL else f"{rng.normal():.4f}"
@@ -131,10 +132,10 @@ def published(ab_group: GroupPolicy) -> Iterator[set[MetricKey]]:
         event = {**run_request("dev", ab_group), "windowEnd": WINDOW_END.isoformat()}
         drift_handler.handler(event, LambdaContext("drift", 2048, 600))
         keys: set[MetricKey] = set()
-        for page in cloudwatch.get_paginator("list_metrics").paginate(Namespace=constants.DRIFT_METRICS_NAMESPACE):
+        for page in cloudwatch.get_paginator("list_metrics").paginate(Namespace=contracts.DRIFT_METRICS_NAMESPACE):
             for metric in page["Metrics"]:
                 dimensions = frozenset((d["Name"], d["Value"]) for d in metric["Dimensions"])
-                keys.add((constants.DRIFT_METRICS_NAMESPACE, metric["MetricName"], dimensions))
+                keys.add((contracts.DRIFT_METRICS_NAMESPACE, metric["MetricName"], dimensions))
         yield keys
         drift_handler.ports.cache_clear()
         aws.reset_clients()
@@ -143,7 +144,7 @@ def published(ab_group: GroupPolicy) -> Iterator[set[MetricKey]]:
 def test_drift_every_alarm_metric_is_published_under_the_same_name(
     alarm_metrics: set[MetricKey], published: set[MetricKey], ab_group: GroupPolicy
 ) -> None:
-    drift_alarm_metrics = {m for m in alarm_metrics if m[0] == constants.DRIFT_METRICS_NAMESPACE}
+    drift_alarm_metrics = {m for m in alarm_metrics if m[0] == contracts.DRIFT_METRICS_NAMESPACE}
     missing = drift_alarm_metrics - published
     # KS is not defined for categories: the KS alarms of categorical features stay OK (missing data is
     # not breaching). Nothing else may be missing.

@@ -13,7 +13,6 @@ import boto3
 import numpy as np
 import pytest
 from monitoring import drift_handler
-from monitoring import metric_names as names
 from monitoring.adapters import (
     CloudWatchMetricSink,
     CloudWatchPerformanceSource,
@@ -24,7 +23,7 @@ from monitoring.capture import capture_line
 from monitoring.service import MetricDatum
 from moto import mock_aws
 
-from mlops_registry.core import aws
+from mlops_registry.core import aws, contracts
 from mlops_registry.core.baseline import baseline_s3_key, build_feature_baseline, drift_check_baselines
 from offline.harness.emulator import sagemaker_extensions
 from offline.harness.runtime import LambdaContext
@@ -57,9 +56,12 @@ def _training() -> dict[str, list[Any]]:
     }
 
 
-def _register(sagemaker: Any, s3: Any, version: int, stage: str, document: dict[str, Any] | None) -> str:
+def _register(
+    sagemaker: Any, s3: Any, version: int, stage: str, document: dict[str, Any] | None, approval: str | None = None
+) -> str:
     arguments: dict[str, Any] = {
         "ModelPackageGroupName": GROUP,
+        "ModelApprovalStatus": approval or ("Approved" if stage == "Production" else "PendingManualApproval"),
         "ModelPackageDescription": stage,
         "InferenceSpecification": {
             "Containers": [{"Image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/churn:1"}],
@@ -194,14 +196,14 @@ def test_drift_handler_publishes_metrics_read_back_from_cloudwatch(env: Environm
     assert summary["status"] == "ok" and summary["version"] == 2 and summary["eventSent"] is False
     published = _published(env.cloudwatch)
     for feature in FEATURES:
-        psi = _value(published, names.FEATURE_PSI, FeatureName=feature)
+        psi = _value(published, contracts.FEATURE_PSI, FeatureName=feature)
         assert math.isfinite(psi) and psi < 0.2
-        assert _value(published, names.FEATURE_SAMPLES, FeatureName=feature) == 1200
+        assert _value(published, contracts.FEATURE_SAMPLES, FeatureName=feature) == 1200
     for feature in ("tenure_months", "monthly_charges"):
-        assert 0 <= _value(published, names.FEATURE_KS, FeatureName=feature) < 0.15
-    assert _value(published, names.CAPTURE_RECORDS) == 1200
-    assert _value(published, names.CORRUPT_RECORDS) == 2
-    assert _value(published, names.EMPTY_WINDOW) == 0
+        assert 0 <= _value(published, contracts.FEATURE_KS, FeatureName=feature) < 0.15
+    assert _value(published, contracts.CAPTURE_RECORDS) == 1200
+    assert _value(published, contracts.CORRUPT_RECORDS) == 2
+    assert _value(published, contracts.EMPTY_WINDOW) == 0
     assert all(math.isfinite(v) for v in published.values())
 
 
@@ -225,8 +227,8 @@ def test_drift_handler_on_an_empty_window_publishes_counts_only(env: Environment
     summary = _invoke(_run_request())
     published = _published(env.cloudwatch)
     assert summary["status"] == "ok"
-    assert _value(published, names.EMPTY_WINDOW) == 1
-    assert not [key for key in published if key[0] in (names.FEATURE_PSI, names.FEATURE_KS)]
+    assert _value(published, contracts.EMPTY_WINDOW) == 1
+    assert not [key for key in published if key[0] in (contracts.FEATURE_PSI, contracts.FEATURE_KS)]
 
 
 def test_drift_serving_version_is_the_newest_production_package(env: Environment) -> None:
@@ -234,6 +236,10 @@ def test_drift_serving_version_is_the_newest_production_package(env: Environment
     serving = versions.production_version(GROUP)
     assert serving is not None and serving.package_arn == env.production_arn and serving.version == 2
     assert serving.baseline_uri == f"s3://{BUCKET}/{baseline_s3_key(GROUP, 2)}"
+    # A newer version whose approval was revoked while its stage still reads Production does not serve
+    _register(env.sagemaker, env.s3, 4, "Production", None, approval="Rejected")
+    serving = versions.production_version(GROUP)
+    assert serving is not None and serving.version == 2
     env.sagemaker.create_model_package_group(ModelPackageGroupName="empty-group")
     assert versions.production_version("empty-group") is None
 
@@ -253,7 +259,12 @@ def test_drift_capture_source_reads_only_the_window_hours(env: Environment) -> N
 def test_drift_metric_sink_publishes_in_batches(env: Environment) -> None:
     stamp = WINDOW_END - timedelta(seconds=1)
     data = [
-        MetricDatum(names.FEATURE_PSI, 0.01 * i, ((names.ENDPOINT, ENDPOINT), (names.FEATURE, f"f{i}")), stamp)
+        MetricDatum(
+            contracts.FEATURE_PSI,
+            0.01 * i,
+            ((contracts.DIMENSION_ENDPOINT, ENDPOINT), (contracts.DIMENSION_FEATURE, f"f{i}")),
+            stamp,
+        )
         for i in range(2_500)
     ]
     calls = []

@@ -15,10 +15,10 @@ import joblib
 import pytest
 from mlflow.tracking import MlflowClient
 from moto import mock_aws
-from promotion.gates.metrics import extract_metrics
 
 from mlops_registry.core.lineage import Lineage, RegistrationError
 from mlops_registry.core.model_registry import PackageView
+from mlops_registry.core.reports import flatten_metrics
 from offline.harness.emulator import sagemaker_extensions
 from offline.samples import CHURN_FEATURES, churn_reports
 from offline.training_run import LoggedRun, log_training_run
@@ -106,7 +106,7 @@ def test_training_helper_registers_from_a_run_every_lineage_field_traced(aws: An
     bucket, key = view.metrics_report_uri.removeprefix("s3://").split("/", 1)
     assert key == f"{GROUP}/mlflow/{logged.run_id}/model-quality.json"
     report = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-    assert extract_metrics(report) == dict(run.data.metrics) == pytest.approx(logged.metrics)
+    assert flatten_metrics(report) == dict(run.data.metrics) == pytest.approx(logged.metrics)
     # And the customer metadata records where the run lives and the MLflow model version made from it
     version = client.get_model_version("churn-sk", view.customer_metadata["MlflowModelVersion"])
     assert (version.run_id, version.source) == (logged.run_id, run.info.artifact_uri)

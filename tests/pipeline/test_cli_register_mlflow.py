@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from mlflow.entities import Dataset, DatasetInput, InputTag
 from mlflow.tracking import MlflowClient
-from promotion.gates.metrics import extract_metrics
 
 from mlops_registry.core.lineage import Lineage
 from mlops_registry.core.model_registry import PackageView
+from mlops_registry.core.reports import flatten_metrics
 from offline.harness import PipelineHarness
 from offline.samples import churn_reports
 from tests.pipeline.test_cli_register_evidence import NUMERIC, _holdout
@@ -111,7 +111,7 @@ def test_register_from_a_run_traces_every_lineage_field_to_it(
     # And metrics → a model-quality report the metrics gate reads with the run's values
     bucket, key = view.metrics_report_uri.removeprefix("s3://").split("/", 1)
     report = json.loads(harness.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-    assert extract_metrics(report) == dict(run.data.metrics) == METRICS
+    assert flatten_metrics(report) == dict(run.data.metrics) == METRICS
     # And the package records where the run lives and the MLflow model version made from it
     version = client.get_model_version(GROUP, view.customer_metadata["MlflowModelVersion"])
     assert version.run_id == run_id
@@ -195,7 +195,7 @@ def test_a_run_with_evidence_from_a_data_set_metrics_from_the_run_the_rest_compu
     bucket, key = view.metrics_report_uri.removeprefix("s3://").split("/", 1)
     assert key == f"{GROUP}/mlflow/{run_id}/model-quality.json"
     report = json.loads(harness.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-    assert extract_metrics(report) == dict(MlflowClient(tracking_uri=mlflow_url).get_run(run_id).data.metrics)
+    assert flatten_metrics(report) == dict(MlflowClient(tracking_uri=mlflow_url).get_run(run_id).data.metrics)
 
 
 def test_a_metrics_report_still_clashes_with_a_run_and_evidence(

@@ -18,6 +18,7 @@ from monitoring.models import parse_request
 from monitoring.service import DriftPorts, ServingVersion, run_drift_check
 
 from infra import constants
+from mlops_registry.core import contracts
 from mlops_registry.core.baseline import build_feature_baseline, read_feature_baseline
 from offline.harness import PipelineHarness
 
@@ -85,7 +86,7 @@ def test_fan_out_merges_into_the_single_pass_statistics(harness: PipelineHarness
     prefixes = []
     for variant, shift in zip(VARIANTS, (0.0, 0.8), strict=True):
         for hour, prefix in enumerate(
-            capture_hour_prefixes(constants.DATA_CAPTURE_PREFIX, endpoint, variant, start, end)
+            capture_hour_prefixes(contracts.DATA_CAPTURE_PREFIX, endpoint, variant, start, end)
         ):
             prefixes.append({"variant": variant, "prefix": prefix})
             for part in range(4):
@@ -100,7 +101,7 @@ def test_fan_out_merges_into_the_single_pass_statistics(harness: PipelineHarness
         end,
         bucket=bucket,
         prefixes=prefixes,
-        partials_prefix=constants.DRIFT_PARTIALS_PREFIX,
+        partials_prefix=contracts.DRIFT_PARTIALS_PREFIX,
         run_id=execution_name(request, end),
         size=0,
     )
@@ -144,5 +145,5 @@ def test_fan_out_merges_into_the_single_pass_statistics(harness: PipelineHarness
                     expected[name], abs=1e-12
                 )
     assert summary["breaches"] and {b["variant"] for b in summary["breaches"]} == {"Challenger"}
-    listed = harness.s3.list_objects_v2(Bucket=bucket, Prefix=f"{constants.DRIFT_PARTIALS_PREFIX}/")
+    listed = harness.s3.list_objects_v2(Bucket=bucket, Prefix=f"{contracts.DRIFT_PARTIALS_PREFIX}/")
     assert listed.get("KeyCount", 0) == 0

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from promotion.ledger_check import DIMENSION_GROUP, METRIC_BROKEN
 
-from infra import constants
+from mlops_registry.core import contracts
 from offline.harness import PipelineHarness, board_member
 from offline.samples import churn_reports
 from tests.pipeline.test_cli_support import run_cli
@@ -32,7 +32,7 @@ def _broken_metric(harness: PipelineHarness, group: str | None) -> list[float]:
     dimensions = [{"Name": DIMENSION_GROUP, "Value": group}] if group else []
     now = datetime.now(UTC)
     stats = cloudwatch.get_metric_statistics(
-        Namespace=constants.LEDGER_METRICS_NAMESPACE,
+        Namespace=contracts.LEDGER_METRICS_NAMESPACE,
         MetricName=METRIC_BROKEN,
         Dimensions=dimensions,
         StartTime=now - timedelta(hours=1),

@@ -12,6 +12,7 @@ import pytest
 from monitoring.performance import MODEL_QUALITY_NAMESPACE
 
 from infra import constants
+from mlops_registry.core import contracts
 from mlops_registry.core.baseline import (
     PERFORMANCE_BASELINE_PROPERTY,
     build_feature_baseline,
@@ -63,12 +64,12 @@ def _publish_window_auc(harness: PipelineHarness, variant: str, end: datetime, v
 def _performance_drift(harness: PipelineHarness, metric: str) -> list[float]:
     cloudwatch = harness.session.client("cloudwatch")
     found = []
-    for listed in cloudwatch.list_metrics(Namespace=constants.DRIFT_METRICS_NAMESPACE, MetricName="PerformanceDrift")[
+    for listed in cloudwatch.list_metrics(Namespace=contracts.DRIFT_METRICS_NAMESPACE, MetricName="PerformanceDrift")[
         "Metrics"
     ]:
         if {"Name": "MetricName", "Value": metric} in listed["Dimensions"]:
             points = cloudwatch.get_metric_statistics(
-                Namespace=constants.DRIFT_METRICS_NAMESPACE,
+                Namespace=contracts.DRIFT_METRICS_NAMESPACE,
                 MetricName="PerformanceDrift",
                 Dimensions=listed["Dimensions"],
                 StartTime=datetime.now(UTC) - timedelta(days=1),
@@ -117,7 +118,7 @@ def test_promotion_writes_the_performance_baseline_and_the_scheduled_drift_run_a
     assert summary["breaches"][0]["value"] == pytest.approx(expected)
     assert _performance_drift(harness, "auc") == [pytest.approx(expected)]
     # ... and the group's synthesized auc performance-drift alarm goes to ALARM
-    alarms = evaluate_alarms(harness, namespace_prefix=constants.DRIFT_METRICS_NAMESPACE)
+    alarms = evaluate_alarms(harness, namespace_prefix=contracts.DRIFT_METRICS_NAMESPACE)
     name = f"{constants.endpoint_name('dev', GROUP)}-drift-performance-auc"
     assert alarms[name] == "ALARM", alarms
 

@@ -10,11 +10,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-from monitoring import metric_names as names
 from monitoring.capture import capture_line
 from monitoring.models import DriftRunRequest, parse_request
 from monitoring.service import DriftPorts, MetricDatum, ServingVersion, run_drift_check
 
+from mlops_registry.core import contracts
 from mlops_registry.core.baseline import (
     BaselineFormatError,
     FeatureBaseline,
@@ -176,12 +176,12 @@ def test_drift_run_on_a_stable_window_publishes_statistics_and_no_event() -> Non
     # Then PSI and KS are published per feature, small, and no event is sent
     assert result.status == "ok" and result.version == 3
     for feature in ("age", "income"):
-        assert recorder.number(names.FEATURE_PSI, FeatureName=feature) < 0.05
-        assert recorder.number(names.FEATURE_KS, FeatureName=feature) < 0.06
-    assert recorder.number(names.FEATURE_PSI, FeatureName="segment") < 0.05
-    assert recorder.value(names.FEATURE_KS, FeatureName="segment") is None
-    assert recorder.value(names.CAPTURED_ROWS, VariantName="Primary") == 2_000
-    assert recorder.value(names.FEATURES_MISSING_FROM_BASELINE, VariantName="Primary") == 1  # "unmodelled"
+        assert recorder.number(contracts.FEATURE_PSI, FeatureName=feature) < 0.05
+        assert recorder.number(contracts.FEATURE_KS, FeatureName=feature) < 0.06
+    assert recorder.number(contracts.FEATURE_PSI, FeatureName="segment") < 0.05
+    assert recorder.value(contracts.FEATURE_KS, FeatureName="segment") is None
+    assert recorder.value(contracts.CAPTURED_ROWS, VariantName="Primary") == 2_000
+    assert recorder.value(contracts.FEATURES_MISSING_FROM_BASELINE, VariantName="Primary") == 1  # "unmodelled"
     assert recorder.events == [] and result.breaches == []
     assert _all_finite(recorder)
     stamp = {d.timestamp for d in recorder.data}
@@ -217,14 +217,14 @@ def test_drift_run_counts_bad_input_and_never_publishes_nan() -> None:
     result = run_drift_check(_request(), _ports({"Primary": lines}, recorder))
     # Then every problem is a count, and every published value is finite
     primary = {"VariantName": "Primary"}
-    assert recorder.value(names.CORRUPT_RECORDS, **primary) == 1
-    assert recorder.value(names.MALFORMED_ROWS, **primary) == 1
-    assert recorder.value(names.CAPTURED_ROWS, **primary) == 202
-    assert recorder.value(names.NON_NUMERIC_VALUES, FeatureName="age") == 1
-    assert recorder.value(names.MISSING_VALUES, FeatureName="age") == 1
-    assert recorder.value(names.MISSING_VALUES, FeatureName="income") == 2
-    assert recorder.value(names.MISSING_VALUES, FeatureName="segment") == 1
-    assert recorder.value(names.FEATURE_SAMPLES, FeatureName="age") == 200
+    assert recorder.value(contracts.CORRUPT_RECORDS, **primary) == 1
+    assert recorder.value(contracts.MALFORMED_ROWS, **primary) == 1
+    assert recorder.value(contracts.CAPTURED_ROWS, **primary) == 202
+    assert recorder.value(contracts.NON_NUMERIC_VALUES, FeatureName="age") == 1
+    assert recorder.value(contracts.MISSING_VALUES, FeatureName="age") == 1
+    assert recorder.value(contracts.MISSING_VALUES, FeatureName="income") == 2
+    assert recorder.value(contracts.MISSING_VALUES, FeatureName="segment") == 1
+    assert recorder.value(contracts.FEATURE_SAMPLES, FeatureName="age") == 200
     assert result.non_finite_dropped == 0 and _all_finite(recorder)
 
 
@@ -233,9 +233,9 @@ def test_drift_run_on_an_empty_window_reports_it_without_statistics() -> None:
     result = run_drift_check(_request(variants=["Champion", "Challenger"]), _ports({}, recorder))
     assert result.status == "ok"
     for variant in ("Champion", "Challenger"):
-        assert recorder.value(names.EMPTY_WINDOW, VariantName=variant) == 1
-        assert recorder.value(names.CAPTURE_RECORDS, VariantName=variant) == 0
-    assert not [d for d in recorder.data if d.name in (names.FEATURE_PSI, names.FEATURE_KS)]
+        assert recorder.value(contracts.EMPTY_WINDOW, VariantName=variant) == 1
+        assert recorder.value(contracts.CAPTURE_RECORDS, VariantName=variant) == 0
+    assert not [d for d in recorder.data if d.name in (contracts.FEATURE_PSI, contracts.FEATURE_KS)]
     assert recorder.events == [] and _all_finite(recorder)
 
 
@@ -243,7 +243,7 @@ def test_drift_run_without_a_production_version_flags_it() -> None:
     recorder = Recorder()
     result = run_drift_check(_request(), _ports({"Primary": _lines(100)}, recorder, version=None))
     assert result.status == "no_production_version"
-    assert recorder.value(names.NO_PRODUCTION_VERSION, VariantName="Primary") == 1
+    assert recorder.value(contracts.NO_PRODUCTION_VERSION, VariantName="Primary") == 1
 
 
 @pytest.mark.parametrize(
@@ -257,7 +257,7 @@ def test_drift_run_with_an_unusable_baseline_flags_it(version: ServingVersion, d
     recorder = Recorder()
     result = run_drift_check(_request(), _ports({"Primary": _lines(100)}, recorder, version=version, document=document))
     assert result.status == "baseline_unavailable"
-    assert recorder.value(names.BASELINE_UNAVAILABLE, VariantName="Primary") == 1
+    assert recorder.value(contracts.BASELINE_UNAVAILABLE, VariantName="Primary") == 1
     with pytest.raises(BaselineFormatError):
         read_feature_baseline('{"schema": "something else"}')
 
@@ -272,8 +272,8 @@ def test_drift_run_performance_drift_against_the_promotion_baseline() -> None:
     }
     result = run_drift_check(_request(), _ports({"Primary": _lines(200)}, recorder, performance=performance))
     # Then only latency is published (|relative change| = 0.5 > 0.25) and reported in the event
-    drift = [d for d in recorder.data if d.name == names.PERFORMANCE_DRIFT]
-    assert [(dict(d.dimensions)[names.METRIC], d.value) for d in drift] == [("ModelLatency", 0.5)]
+    drift = [d for d in recorder.data if d.name == contracts.PERFORMANCE_DRIFT]
+    assert [(dict(d.dimensions)[contracts.DIMENSION_METRIC], d.value) for d in drift] == [("ModelLatency", 0.5)]
     (event,) = recorder.events
     assert event["performanceMetrics"] == ["ModelLatency"]
     assert event["performance"][0]["relativeChange"] == pytest.approx(0.5)
@@ -284,7 +284,11 @@ PROMOTED_URI = "s3://b/baselines/churn/3/performance-baseline.json"
 
 
 def _drift_values(recorder: Recorder) -> dict[str, float]:
-    return {dict(d.dimensions)[names.METRIC]: d.value for d in recorder.data if d.name == names.PERFORMANCE_DRIFT}
+    return {
+        dict(d.dimensions)[contracts.DIMENSION_METRIC]: d.value
+        for d in recorder.data
+        if d.name == contracts.PERFORMANCE_DRIFT
+    }
 
 
 def test_drift_run_reads_the_performance_baseline_the_package_names() -> None:
@@ -371,7 +375,7 @@ def test_a_version_promoted_before_performance_baselines_has_no_performance_drif
     # Then the run is ok, publishes feature statistics, and no performance metric at all
     assert result.status == "ok" and result.performance == []
     assert _drift_values(recorder) == {}
-    assert recorder.value(names.FEATURE_PSI, FeatureName="age", VariantName="Primary") is not None
+    assert recorder.value(contracts.FEATURE_PSI, FeatureName="age", VariantName="Primary") is not None
 
 
 def test_drift_run_window_defaults_to_now_and_reads_each_variant_once() -> None:

@@ -96,10 +96,10 @@ def test_regression_metrics_agree_with_scikit_learn() -> None:
 
 
 def test_the_metrics_gate_reads_the_computed_report() -> None:
-    from promotion.gates.metrics import extract_metrics
+    from mlops_registry.core.reports import flatten_metrics
 
     doc = quality.binary_classification(np.asarray([1, 0, 1, 0]), scores=np.asarray([0.9, 0.2, 0.6, 0.7]))
-    values = extract_metrics(doc)
+    values = flatten_metrics(doc)
     assert values["auc"] == pytest.approx(0.75)
     assert values["accuracy"] == pytest.approx(0.75)
 

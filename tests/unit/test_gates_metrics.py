@@ -65,10 +65,3 @@ def test_evidence_records_inputs_thresholds_and_result() -> None:
         "allowed_bound": pytest.approx(0.8316),
         "verdict": "pass",
     }
-
-
-def test_report_extraction_flattens_sections_and_rejects_duplicates() -> None:
-    report = {"binary_classification_metrics": {"auc": {"value": 0.9}}, "regression_metrics": {"mse": {"value": 1.0}}}
-    assert metrics.extract_metrics(report) == {"auc": 0.9, "mse": 1.0}
-    with pytest.raises(ValueError, match="more than one section"):
-        metrics.extract_metrics({"a": {"auc": {"value": 0.9}}, "b": {"auc": {"value": 0.8}}})

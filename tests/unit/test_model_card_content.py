@@ -12,7 +12,6 @@ from mlops_registry.core.model_cards import (
     STATUS_FOR_STAGE,
     ModelCardFields,
     card_name_for,
-    flatten_metrics,
     model_card_content,
 )
 
@@ -102,19 +101,6 @@ def test_model_card_names_are_valid_and_distinct() -> None:
     for name in names:
         assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", name), name
         assert "-20260301120000-abcdef1-" in name
-
-
-def test_model_card_metrics_are_flattened_from_the_quality_report() -> None:
-    report = {
-        "binary_classification_metrics": {
-            "auc": {"value": 0.9},
-            "f1": {"value": "n/a"},
-            "bad": {"value": float("nan")},
-        },
-        "extra": {"log_loss": 0.3, "flag": True},
-        "version": "1.0",
-    }
-    assert flatten_metrics(report) == {"auc": 0.9, "log_loss": 0.3}
 
 
 def test_model_card_status_for_each_stage() -> None:

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from monitoring.drift import NumericAccumulator, population_stability_index
 from promotion.gates import bias, explainability
-from promotion.gates.metrics import extract_metrics
 from scipy import stats
 
 from mlops_registry.core.baseline import read_feature_baseline
 from mlops_registry.core.config import FairnessPolicy, FairnessThreshold
 from mlops_registry.core.model_registry import PackageView, bias_report_uris
+from mlops_registry.core.reports import flatten_metrics
 
 PUBLISHED = Path(__file__).resolve().parents[1] / "data" / "published"
 
@@ -116,7 +116,7 @@ def test_the_configured_label_of_a_multi_label_report_is_judged_alone() -> None:
 
 # --- Model Monitor statistics.json -------------------------------------------------------------------
 def test_a_real_model_quality_statistics_file_feeds_the_metrics_gate() -> None:
-    values = extract_metrics(_load("model_monitor/sdk_model_quality_regression_statistics.json"))
+    values = flatten_metrics(_load("model_monitor/sdk_model_quality_regression_statistics.json"))
     assert values["r2"] == pytest.approx(0.23671182319828743)
     assert values["rmse"] == pytest.approx(2.2428694385494143)
 

@@ -16,20 +16,6 @@ from promotion.gates.verdict import GateVerdict, as_finite_number
 GATE = "metrics"
 
 
-def extract_metrics(report: Mapping[str, Any]) -> dict[str, Any]:
-    """Flatten a model-quality report into ``{metric: raw value}``; duplicates across sections raise."""
-    found: dict[str, Any] = {}
-    for section, metrics in report.items():
-        if not isinstance(metrics, Mapping):
-            continue
-        for name, body in metrics.items():
-            value = body.get("value") if isinstance(body, Mapping) else body
-            if name in found:
-                raise ValueError(f"metric {name!r} appears in more than one section (second: {section!r})")
-            found[name] = value
-    return found
-
-
 def evaluate(
     candidate: Mapping[str, Any],
     thresholds: Sequence[MetricThreshold],

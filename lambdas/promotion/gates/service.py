@@ -15,6 +15,7 @@ from typing import Any
 
 from mlops_registry.core.errors import InvalidEventError, ReportUnavailableError
 from mlops_registry.core.ports import Registry, ReportReader
+from mlops_registry.core.reports import flatten_metrics
 from promotion.gates import bias, explainability, metrics
 from promotion.gates.verdict import GateVerdict
 from promotion.state import PromotionState
@@ -43,16 +44,14 @@ class GateService:
     def metrics(self, state: PromotionState) -> GateVerdict:
         candidate = self.registry.describe(state.package_arn)
         try:
-            values = metrics.extract_metrics(self.read_report(candidate.metrics_report_uri, "metrics"))
+            values = flatten_metrics(self.read_report(candidate.metrics_report_uri, "metrics"))
         except (ReportUnavailableError, ValueError) as error:
             return GateVerdict.deny(metrics.GATE, str(error), {"report": candidate.metrics_report_uri})
         champion = self.registry.current_production(state.group, exclude=state.package_arn)
         champion_values = None
         if champion is not None:
             try:
-                champion_values = metrics.extract_metrics(
-                    self.read_report(champion.metrics_report_uri, "champion metrics")
-                )
+                champion_values = flatten_metrics(self.read_report(champion.metrics_report_uri, "champion metrics"))
             except (ReportUnavailableError, ValueError) as error:
                 return GateVerdict.deny(metrics.GATE, f"champion v{champion.version}: {error}")
         verdict = metrics.evaluate(values, state.policy.metrics, state.policy.champion_tolerance, champion_values)

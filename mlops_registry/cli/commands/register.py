@@ -60,6 +60,7 @@ from mlops_registry.core.mlflow_run import (
     read_run,
     tracking_uri_for,
 )
+from mlops_registry.core.reports import finite_metrics
 
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 BASELINE_FROM_FILE = "s3://registry-baseline-upload/feature-baseline.json"  # replaced by the upload's URI
@@ -195,7 +196,7 @@ def run(ctx: CliContext) -> int:
         skip=set(computed),
     )
     if "metrics" in computed:
-        metrics = model_cards.flatten_metrics(computed["metrics"])
+        metrics = finite_metrics(computed["metrics"])
 
     actor = ctx.aws.caller_arn
     baseline_uri = artifacts.baseline_uri
@@ -565,7 +566,7 @@ def _check_remote(
     problems: list[str] = []
     metrics: dict[str, float] = {}
     if metrics_document is not None:  # from the MLflow run, written at registration
-        metrics = model_cards.flatten_metrics(metrics_document)
+        metrics = finite_metrics(metrics_document)
         absent = [m.name for m in group.metrics if m.name not in metrics]
         if absent:
             ctx.progress.warn(f"the run logged no {', '.join(absent)}: the metrics gate will deny this version")
@@ -580,7 +581,7 @@ def _check_remote(
         if problem:
             problems.append(problem)
         elif what == "metrics report" and document is not None:
-            metrics = model_cards.flatten_metrics(document)
+            metrics = finite_metrics(document)
             absent = [m.name for m in group.metrics if m.name not in metrics]
             if absent:
                 ctx.progress.warn(

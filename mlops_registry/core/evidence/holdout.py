@@ -200,23 +200,9 @@ def evidence_from_outputs(
     )
 
 
-def flatten_metrics(report: Mapping[str, Any]) -> dict[str, float]:
-    """``{metric: value}`` of a model-quality statistics document (finite numbers only)."""
-    values: dict[str, float] = {}
-    for section, body in report.items():
-        if section == "dataset" or not isinstance(body, Mapping):
-            continue
-        for name, metric in body.items():
-            value = metric.get("value") if isinstance(metric, Mapping) else None
-            if isinstance(value, int | float) and not isinstance(value, bool) and np.isfinite(value):
-                values[name] = float(value)
-    return values
-
-
 __all__: Sequence[str] = (
     "HoldoutSpec",
     "evidence_from_outputs",
-    "flatten_metrics",
     "read_outputs",
     "transform_input",
     "transform_matrix",

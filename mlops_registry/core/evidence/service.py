@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from mlops_registry.core.baseline import baseline_s3_key, build_feature_baseline
+from mlops_registry.core.contracts import EVIDENCE_PREFIX
 from mlops_registry.core.evidence import bias, explain, quality
 from mlops_registry.core.evidence.dataset import Dataset
 from mlops_registry.core.evidence.errors import EvidenceError
@@ -29,7 +30,6 @@ if TYPE_CHECKING:  # the Processing container runs this library without pydantic
     from mlops_registry.core.config import GroupPolicy
 
 ProblemType = Literal["binary", "multiclass", "regression"]
-EVIDENCE_PREFIX = "evidence"
 DOCUMENTS = ("metrics", "bias", "explainability", "baseline")
 
 
