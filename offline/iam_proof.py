@@ -49,6 +49,8 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+from offline.emulator_version import check_emulator_version
+
 # botocore service name -> IAM service prefix, where they differ.
 IAM_PREFIX = {"stepfunctions": "states", "sagemaker-runtime": "sagemaker", "monitoring": "cloudwatch"}
 # (IAM prefix, API operation) -> IAM action, where they differ.
@@ -480,6 +482,7 @@ def state_machine_clients(principal: Callable[[str | None], str]) -> Iterator[No
     (``lambda:invoke``, ``aws-sdk:*``, ...) as the role of the state machine that runs them: those
     calls are made by Step Functions with that role, whichever thread (execution, Map iteration) runs
     them. ``principal`` maps the state machine ARN (None when it cannot be found) to its role."""
+    check_emulator_version()  # reaches into moto's private classes
     import importlib
 
     import moto.stepfunctions.parser.asl as asl

@@ -34,6 +34,8 @@ from unittest import mock
 from moto.sagemaker import models as sm_models
 from moto.sagemaker import responses as sm_responses
 
+from offline.emulator_version import check_emulator_version
+
 PROCESSING_ROOT = "/opt/ml/processing"
 
 
@@ -159,6 +161,7 @@ def run_processing(job: Any) -> None:
 @contextmanager
 def sagemaker_job_emulation(outcomes: JobOutcomes) -> Iterator[JobOutcomes]:
     """Run transform and processing jobs when they are created (see the module docstring)."""
+    check_emulator_version()  # reaches into moto's private classes
     create_transform = sm_models.SageMakerModelBackend.create_transform_job
     create_processing = sm_models.SageMakerModelBackend.create_processing_job
 

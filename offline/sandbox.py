@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+from offline.emulator_version import check_emulator_version
 from offline.people import PEOPLE, create_people, credentials_file
 from offline.sandbox_state import EmulatorState, StateError, fingerprint
 
@@ -95,6 +96,7 @@ class EventRelay:
 
     @contextlib.contextmanager
     def installed(self) -> Iterator[EventRelay]:
+        check_emulator_version()  # patches moto's SageMaker responses
         from moto.sagemaker.responses import SageMakerResponse
 
         create: Any = SageMakerResponse.create_model_package

@@ -41,6 +41,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from offline.emulator_version import check_emulator_version
+
 FORMAT = 1
 STATE_FILE = "emulator.state"
 # Services whose data is saved (moto backend names); pickled together so shared objects stay shared.
@@ -109,6 +111,8 @@ def _execution_data(execution: Any) -> dict[str, Any]:
 class _RecordedWorker:
     """A finished execution's worker: serves the saved history (GetExecutionHistory), runs nothing."""
 
+    check_emulator_version()  # reaches into moto's private classes
+
     def __init__(self, events: list[dict[str, Any]]) -> None:
         self.env = SimpleNamespace(event_manager=SimpleNamespace(get_event_history=lambda: [dict(e) for e in events]))
 
@@ -127,6 +131,7 @@ def _resume_point(definition: dict[str, Any], history: list[dict[str, Any]], exe
 
 def _resumed_worker(execution: Any, saved: dict[str, Any]) -> Any:
     """A worker that continues ``execution`` at the state it was in: the saved history, then new events."""
+    check_emulator_version()  # reaches into moto's private classes
     from moto.stepfunctions.parser.asl.eval.evaluation_details import EvaluationDetails, StateMachineDetails
     from moto.stepfunctions.parser.asl.eval.event.event_manager import EventHistoryContext
     from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication

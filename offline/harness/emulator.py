@@ -26,32 +26,11 @@ import logging
 import threading
 import warnings
 from collections.abc import Callable, Iterator
-from importlib import metadata
 from types import SimpleNamespace
 from typing import Any
 from unittest import mock
 
-EXPECTED_MOTO_VERSION = "5.2.5"
-
-
-class EmulatorVersionError(RuntimeError):
-    """The installed moto is not the version the emulator patches are written for."""
-
-
-def check_emulator_version(installed: str | None = None) -> str:
-    """The installed moto version, when it is the expected one; ``EmulatorVersionError`` otherwise."""
-    try:
-        version = installed if installed is not None else metadata.version("moto")
-    except metadata.PackageNotFoundError:
-        version = "none"
-    if version != EXPECTED_MOTO_VERSION:
-        raise EmulatorVersionError(
-            f"moto {version} is installed, but the offline harness patches moto's internals as of moto "
-            f"{EXPECTED_MOTO_VERSION} (offline/harness/emulator.py); install moto=={EXPECTED_MOTO_VERSION} "
-            "(requirements-dev.txt) or port the patches to the installed version"
-        )
-    return version
-
+from offline.emulator_version import check_emulator_version
 
 check_emulator_version()
 

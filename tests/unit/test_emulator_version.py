@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from offline.harness.emulator import EXPECTED_MOTO_VERSION, EmulatorVersionError, check_emulator_version
+from offline.emulator_version import EXPECTED_MOTO_VERSION, EmulatorVersionError, check_emulator_version
 
 REQUIREMENTS = Path(__file__).resolve().parents[2] / "requirements-dev.txt"
 
@@ -27,3 +27,20 @@ def test_another_version_fails_naming_the_installed_and_the_expected_one(install
     message = str(raised.value)
     assert f"moto {installed} is installed" in message
     assert f"moto=={EXPECTED_MOTO_VERSION}" in message and "offline/harness/emulator.py" in message
+
+
+def test_every_module_that_patches_moto_checks_the_version_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given another moto installed
+    import offline.emulator_version
+    from offline.iam_proof import state_machine_clients
+    from offline.sagemaker_jobs import JobOutcomes, sagemaker_job_emulation
+
+    monkeypatch.setattr(offline.emulator_version.metadata, "version", lambda name: "9.9.9")
+    # When the SageMaker job emulation or the IAM proof's Step Functions hook is installed
+    # Then each refuses before patching anything
+    with pytest.raises(EmulatorVersionError, match="moto 9.9.9 is installed"):
+        with sagemaker_job_emulation(JobOutcomes()):
+            pass
+    with pytest.raises(EmulatorVersionError, match="moto 9.9.9 is installed"):
+        with state_machine_clients(lambda arn: "role"):
+            pass
