@@ -38,9 +38,10 @@ def test_every_module_that_patches_moto_checks_the_version_first(monkeypatch: py
     monkeypatch.setattr(offline.emulator_version.metadata, "version", lambda name: "9.9.9")
     # When the SageMaker job emulation or the IAM proof's Step Functions hook is installed
     # Then each refuses before patching anything
-    with pytest.raises(EmulatorVersionError, match="moto 9.9.9 is installed"):
-        with sagemaker_job_emulation(JobOutcomes()):
-            pass
-    with pytest.raises(EmulatorVersionError, match="moto 9.9.9 is installed"):
-        with state_machine_clients(lambda arn: "role"):
-            pass
+    with pytest.raises(EmulatorVersionError, match="moto 9.9.9 is installed"), sagemaker_job_emulation(JobOutcomes()):
+        pass
+    with (
+        pytest.raises(EmulatorVersionError, match="moto 9.9.9 is installed"),
+        state_machine_clients(lambda arn: "role"),
+    ):
+        pass
