@@ -20,13 +20,13 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from constructs import Construct
-from promotion.ledger_check import METRIC_BROKEN
 
 from infra import constants
 from infra.constructs.audit_ledger import AuditLedger
 from infra.constructs.encryption import PUBLISH, grant_key_use
 from infra.constructs.python_lambda import PythonLambda
 from mlops_registry.core import contracts
+from mlops_registry.core.contracts import LEDGER_CHAIN_BROKEN_METRIC
 
 
 class LedgerIntegrityCheck(Construct):
@@ -58,7 +58,7 @@ class LedgerIntegrityCheck(Construct):
             "altered, removed or inserted outside the pipeline. Run `registry verify-ledger --group G`.",
             metric=cloudwatch.Metric(
                 namespace=contracts.LEDGER_METRICS_NAMESPACE,
-                metric_name=METRIC_BROKEN,
+                metric_name=LEDGER_CHAIN_BROKEN_METRIC,
                 statistic="Maximum",
                 period=Duration.days(1),
             ),

@@ -16,12 +16,12 @@ from mlops_registry.core import notifier
 from mlops_registry.core.aws import client
 from mlops_registry.core.aws_errors import transient_errors_are_typed
 from mlops_registry.core.chain import ChainReport
+from mlops_registry.core.contracts import LEDGER_CHAIN_BROKEN_METRIC
 from mlops_registry.core.ledger import Ledger
 from mlops_registry.core.observability import instrumented, logger
 from mlops_registry.core.settings import FunctionSettings
 from promotion.settings import load
 
-METRIC_BROKEN = "LedgerChainBroken"
 METRIC_VERIFIED = "LedgerGroupsVerified"
 DIMENSION_GROUP = "ModelPackageGroup"
 
@@ -51,12 +51,12 @@ def check_groups(
     reports = [ledger.verify(group) for group in groups]
     broken = [r for r in reports if not r.intact]
     data: list[dict[str, Any]] = [
-        {"MetricName": METRIC_BROKEN, "Value": len(broken), "Unit": "Count"},
+        {"MetricName": LEDGER_CHAIN_BROKEN_METRIC, "Value": len(broken), "Unit": "Count"},
         {"MetricName": METRIC_VERIFIED, "Value": len(reports), "Unit": "Count"},
     ]
     data += [
         {
-            "MetricName": METRIC_BROKEN,
+            "MetricName": LEDGER_CHAIN_BROKEN_METRIC,
             "Dimensions": [{"Name": DIMENSION_GROUP, "Value": r.group}],
             "Value": 0 if r.intact else 1,
             "Unit": "Count",

@@ -31,9 +31,3 @@ class NotFoundError(CliError):
     """An unknown group, version, ARN, card, or nothing pending."""
 
     exit_code = EXIT_NOT_FOUND
-
-
-class UnreachableError(CliError):
-    """AWS (or the AWS-compatible endpoint) cannot be reached or refuses the credentials."""
-
-    exit_code = EXIT_UNREACHABLE

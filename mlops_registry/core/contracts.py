@@ -52,6 +52,7 @@ AB_TEST_NAMESPACE = f"{METRICS_NAMESPACE}/AbTest"
 MODEL_QUALITY_NAMESPACE = f"{METRICS_NAMESPACE}/ModelQuality"
 # The daily ledger check's result.
 LEDGER_METRICS_NAMESPACE = f"{METRICS_NAMESPACE}/Ledger"
+LEDGER_CHAIN_BROKEN_METRIC = "LedgerChainBroken"  # the daily integrity check publishes it; an alarm watches it
 # Every drift metric (the drift function publishes, the alarms and dashboard read).
 DRIFT_METRICS_NAMESPACE = f"{METRICS_NAMESPACE}/Drift"
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk.assertions import Match, Template
-from promotion.ledger_check import METRIC_BROKEN
 
 from infra import constants
 from mlops_registry.core import contracts
@@ -52,7 +51,12 @@ def test_a_broken_chain_alarms_to_the_notification_topic(synthesized: Any) -> No
     template = Template.from_json(synthesized.template("Promotion"))
     alarms = template.find_resources(
         "AWS::CloudWatch::Alarm",
-        {"Properties": {"Namespace": contracts.LEDGER_METRICS_NAMESPACE, "MetricName": METRIC_BROKEN}},
+        {
+            "Properties": {
+                "Namespace": contracts.LEDGER_METRICS_NAMESPACE,
+                "MetricName": contracts.LEDGER_CHAIN_BROKEN_METRIC,
+            }
+        },
     )
     assert len(alarms) == 1
     (alarm,) = alarms.values()

@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from promotion.ledger_check import DIMENSION_GROUP, METRIC_BROKEN
+from promotion.ledger_check import DIMENSION_GROUP
 
 from mlops_registry.core import contracts
+from mlops_registry.core.contracts import LEDGER_CHAIN_BROKEN_METRIC
 from offline.harness import PipelineHarness, board_member
 from offline.samples import churn_reports
 from tests.pipeline.test_cli_support import run_cli
@@ -33,7 +34,7 @@ def _broken_metric(harness: PipelineHarness, group: str | None) -> list[float]:
     now = datetime.now(UTC)
     stats = cloudwatch.get_metric_statistics(
         Namespace=contracts.LEDGER_METRICS_NAMESPACE,
-        MetricName=METRIC_BROKEN,
+        MetricName=LEDGER_CHAIN_BROKEN_METRIC,
         Dimensions=dimensions,
         StartTime=now - timedelta(hours=1),
         EndTime=now + timedelta(minutes=5),
