@@ -173,13 +173,13 @@ def test_the_bake_time_follows_the_traffic_routing_each_kind_of_endpoint_uses() 
     ).deployment
     # Then a blue/green update bakes four times (SageMaker shifts 30, 30, 30, then the last 10 %)
     assert linear.blue_green.waiting_seconds == 4 * 120 + 600
-    assert deployment.bake_seconds(linear, "blue_green") == 4 * 120 + 600
+    assert timing.bake_seconds(linear, "blue_green") == 4 * 120 + 600
     # And an A/B endpoint, updated all at once, bakes once whatever the blue/green routing says
-    assert deployment.bake_seconds(linear, "ab_start") == 120 + 600
-    assert deployment.first_wait_seconds(linear, "ab_conclude") == 600 + 120 + 600
+    assert timing.bake_seconds(linear, "ab_start") == 120 + 600
+    assert timing.first_wait_seconds(linear, "ab_conclude") == 600 + 120 + 600
     # And a canary bakes once: on the canary, before the rest of the fleet
     canary = GroupPolicy.model_validate(policy(wait_interval_seconds=120, termination_wait_seconds=600)).deployment
-    assert deployment.bake_seconds(canary, "blue_green") == 120 + 600
+    assert timing.bake_seconds(canary, "blue_green") == 120 + 600
 
 
 def test_blue_green_start_approves_updates_the_stack_and_waits() -> None:
