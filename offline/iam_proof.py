@@ -642,7 +642,9 @@ def record_totals(recorder: CallRecorder, proof: Proof) -> None:
 
 def _write_totals(directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    # one file per process: a worker's, and any subprocess's it starts (the demo, the sandbox), which
+    # inherits the worker's environment and must not overwrite the worker's totals
+    worker = f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-{os.getpid()}"
     with _totals_lock:
         data = {
             "calls": _totals["calls"],

@@ -89,7 +89,8 @@ def _write_totals() -> None:
             "seen_states": sorted(_totals.seen_states),
             "seen_edges": sorted(map(list, _totals.seen_edges)),
         }
-    target = Path(directory) / f"coverage-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.json"
+    # one file per process (a worker's subprocesses inherit its environment and must not overwrite it)
+    target = Path(directory) / f"coverage-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-{os.getpid()}.json"
     tmp = target.with_suffix(".tmp")
     tmp.write_text(json.dumps(data))
     tmp.replace(target)

@@ -21,3 +21,24 @@ def test_the_line_is_the_union_of_every_workers_totals(tmp_path: Path) -> None:
     assert coverage.summary(tmp_path) == (3, 4, 2, 3)
     assert coverage.missing(tmp_path) == ({"C"}, {("B", "C")})
     assert coverage.line(tmp_path) == "state-machine coverage: states 3/4 (75%), transitions 2/3 (67%)"
+
+
+def test_a_subprocess_of_a_worker_adds_to_its_totals_and_never_overwrites_them(tmp_path: Path) -> None:
+    # Given a worker (gw0) and a process it starts (the demo, the sandbox), which inherits its environment
+    import os
+    import subprocess
+    import sys
+
+    from offline import iam_proof
+
+    script = (
+        "from offline.harness import coverage; import sys; "
+        "g = coverage.Graph({'A', 'B', 'C'}, {('A', 'B'), ('A', 'C')}); coverage.register_definition(g); "
+        "coverage.record(g, sys.argv[1:])"
+    )
+    env = {**os.environ, iam_proof.TOTALS_DIR_VARIABLE: str(tmp_path), "PYTEST_XDIST_WORKER": "gw0"}
+    # When each records what its own executions entered
+    for entered in (["A", "B"], ["A", "C"]):
+        subprocess.run([sys.executable, "-c", script, *entered], env=env, check=True, timeout=60)
+    # Then the run's line counts both
+    assert coverage.summary(tmp_path) == (3, 3, 2, 2)
