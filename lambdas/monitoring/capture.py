@@ -200,6 +200,19 @@ class DecodedBatch:
     malformed_rows: int = 0
     unexpected_values: int = 0
 
+    def count(self, record: DecodedRecord, rows: list[Sequence[Any]]) -> None:
+        """Take a line-decoded record's rows (into ``rows``, appended as columns by ``add_rows``) and counts."""
+        rows.extend(record.rows)
+        self.malformed_rows += record.malformed_rows
+        self.unexpected_values += record.unexpected_values
+
+    def add_rows(self, rows: list[Sequence[Any]], features: Sequence[str]) -> None:
+        """Rows in the feature order, appended as one column part per feature."""
+        if rows:
+            self.rows += len(rows)
+            for position, feature in enumerate(features):
+                self.columns[feature].append([row[position] for row in rows])
+
 
 def _arrow() -> Any:
     import pyarrow as pa
@@ -415,12 +428,8 @@ class BatchDecoder:
         for payload in payloads:
             record = DecodedRecord(inference_time=None)
             self.line_decoder.decode_csv_payload(payload, record)
-            rows.extend(record.rows)
-            batch.malformed_rows += record.malformed_rows
-        if rows:
-            batch.rows += len(rows)
-            for position, feature in enumerate(self.features):
-                batch.columns[feature].append([row[position] for row in rows])
+            batch.count(record, rows)
+        batch.add_rows(rows, self.features)
 
     def _add_csv(self, blob: bytes, batch: DecodedBatch) -> None:
         if _blank(blob):
@@ -550,13 +559,8 @@ class BatchDecoder:
                 batch.corrupt_records += 1
                 batch.records -= 1
                 continue
-            rows.extend(record.rows)
-            batch.malformed_rows += record.malformed_rows
-            batch.unexpected_values += record.unexpected_values
-        if rows:
-            batch.rows += len(rows)
-            for position, feature in enumerate(self.features):
-                batch.columns[feature].append([row[position] for row in rows])
+            batch.count(record, rows)
+        batch.add_rows(rows, self.features)
 
     def _decode_by_line(
         self, lines: Sequence[bytes], start: datetime | None, end: datetime | None, batch: DecodedBatch
@@ -572,13 +576,8 @@ class BatchDecoder:
             if start is not None and end is not None and moment is not None and not start <= moment < end:
                 continue
             batch.records += 1
-            rows.extend(record.rows)
-            batch.malformed_rows += record.malformed_rows
-            batch.unexpected_values += record.unexpected_values
-        if rows:
-            batch.rows += len(rows)
-            for position, feature in enumerate(self.features):
-                batch.columns[feature].append([row[position] for row in rows])
+            batch.count(record, rows)
+        batch.add_rows(rows, self.features)
         return batch
 
 
