@@ -44,7 +44,7 @@ from mlops_registry.core.ledger import LedgerEntry
 from mlops_registry.core.model_registry import PackageView
 from mlops_registry.core.names import endpoint_name
 from mlops_registry.core.observability import logger
-from mlops_registry.core.ports import Registry
+from mlops_registry.core.ports import LedgerAppender, Registry
 from mlops_registry.core.serving_names import deploy_role_name, serving_stack_name
 from mlops_registry.core.stacks import IN_PROGRESS, ROLLED_BACK, SETTLED_OK, Stacks
 from serving import ab_test
@@ -75,10 +75,6 @@ class Lock(Protocol):
     def refresh(self, group: str, owner: str, package_arn: str, ttl_seconds: int) -> None: ...
 
 
-class Recorder(Protocol):
-    def append_once(self, entry: LedgerEntry) -> bool: ...
-
-
 class DeploymentService:
     def __init__(
         self,
@@ -90,7 +86,7 @@ class DeploymentService:
         metrics: Metrics,
         registry: Registry,
         lock: Lock,
-        ledger: Recorder | None = None,
+        ledger: LedgerAppender | None = None,
     ) -> None:
         self.env_name = env_name
         self.deploy_role_arn_prefix = deploy_role_arn_prefix

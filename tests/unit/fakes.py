@@ -14,7 +14,7 @@ from mlops_registry.core.approvals import PendingApproval, RecordedRequest
 from mlops_registry.core.config import GroupPolicy
 from mlops_registry.core.errors import LedgerEntryExists, PromotionLockHeld, UnknownGroupError, UnknownPackageError
 from mlops_registry.core.ledger import Ledger, LedgerEntry
-from mlops_registry.core.model_registry import PackageView
+from mlops_registry.core.model_registry import PackageView, production_version
 from mlops_registry.core.stacks import StackView
 
 ACCOUNT = "123456789012"
@@ -64,12 +64,7 @@ class FakeRegistry:
         return self.packages[package_arn]
 
     def current_production(self, group: str, exclude: str | None = None) -> PackageView | None:
-        found = [
-            v
-            for v in self.packages.values()
-            if v.group == group and v.arn != exclude and v.stage == "Production" and v.approval_status == "Approved"
-        ]
-        return max(found, key=lambda v: v.version, default=None)
+        return production_version(v for v in self.packages.values() if v.group == group and v.arn != exclude)
 
     def set_lifecycle(
         self,
