@@ -102,7 +102,7 @@ def _run(args: argparse.Namespace, report: Path, log_path: Path, say: Callable[.
         )
     say(f"\nHTML report: {report.resolve()}")
     say(f"emulator and function logs: {log_path.resolve()}")
-    if rehearsal.mlflow is not None and rehearsal.mlflow.log_path is not None:
+    if rehearsal.mlflow is not None:
         say(
             f"MLflow server log: {rehearsal.mlflow.log_path.resolve()} (SQLite, artifacts: {rehearsal.mlflow.directory})"
         )

@@ -35,24 +35,19 @@ COMMITS = ("5e1d0c9b8a7f6e5d4c3b2a1f0e9d8c7b6a5f4e3d", "7a6b5c4d3e2f1a0b9c8d7e6f
 @dataclass
 class MlflowStory:
     url: str
-    log_path: Path | None  # None: a server the caller runs (the test suite's)
-    directory: Path | None
+    log_path: Path
+    directory: Path
     versions: list[MlflowVersionRow] = field(default_factory=list)
 
 
 @contextlib.contextmanager
-def tracking_server(
-    config: Any, log_path: Path, url: str | None = None, log: Callable[[str], None] = print
-) -> Iterator[MlflowStory | None]:
-    """The MLflow the rehearsal uses: none without an ``mlflow`` config, ``url`` when the caller runs one,
-    else a server of its own (stopped on exit)."""
+def tracking_server(config: Any, log_path: Path, log: Callable[[str], None] = print) -> Iterator[MlflowStory | None]:
+    """The MLflow the rehearsal uses: none without an ``mlflow`` config, else a server of its own (stopped
+    on exit)."""
     from offline import mlflow_server
 
     if getattr(config, "mlflow", None) is None:
         yield None
-        return
-    if url:
-        yield MlflowStory(url, None, None)
         return
     log_path.parent.mkdir(parents=True, exist_ok=True)
     directory = Path(tempfile.mkdtemp(prefix="demo-mlflow."))  # kept, like cdk.out: restart a server on it

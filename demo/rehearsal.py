@@ -549,17 +549,16 @@ def rehearse(
     report_path: Path,
     log: Callable[[str], None] = print,
     config: Any = None,
-    mlflow_url: str | None = None,
 ) -> tuple[bool, Rehearsal]:
     """Run every step of ``plan(config)``; returns (all steps behaved, the rehearsal with its report data).
 
-    ``config`` is the environment's ``EnvironmentConfig`` (default: the repository's ``cdk.json``);
-    ``mlflow_url`` an MLflow server the caller runs (default: the rehearsal starts its own, its log
+    ``config`` is the environment's ``EnvironmentConfig`` (default: the repository's ``cdk.json``). The
+    rehearsal starts its own MLflow server when the environment tracks experiments (its log
     ``mlflow-server.log`` next to the report)."""
     if config is None:
         config = _repository_config()
     with (
-        mlflow_story.tracking_server(config, report_path.parent / "mlflow-server.log", mlflow_url, log) as tracking,
+        mlflow_story.tracking_server(config, report_path.parent / "mlflow-server.log", log) as tracking,
         running_system(outdir, templates, tracking.url if tracking else None) as harness,
         named_identities(harness, config),
     ):

@@ -27,6 +27,7 @@ def use_offline_environment() -> None:
 
 
 _SHARED_MODEL_CACHES: dict[str | None, dict[Any, Any]] = {}
+_CLIENT_METHODS: dict[tuple[str, int], dict[str, Any]] = {}
 
 
 def share_service_models() -> None:
@@ -36,12 +37,19 @@ def share_service_models() -> None:
     the models of the services it uses again (megabytes of JSON: SageMaker's alone takes ~0.3 s). A
     session's loader keeps what it read in its ``_cache`` (``botocore.loaders.instance_cache``); here
     every loader made for the same data path gets the same ``_cache``. Loaders stay distinct (boto3
-    appends its own data path to its session's loader). Idempotent; nothing is undone at exit."""
+    appends its own data path to its session's loader). Idempotent; nothing is undone at exit.
+
+    A client's class is built from its service model too: one method (with its docstring object) per
+    operation, SageMaker's ~350 for every client. Those methods depend only on the shared model, so
+    they are built once per service model; each client still gets its own class from the session's
+    ``creating-client-class`` handlers (boto3's S3 transfer methods and the like), as botocore does."""
+    import botocore.client
     import botocore.loaders
     import botocore.session
 
     if getattr(botocore.session.create_loader, "shares_models", False):
         return
+    _share_client_methods(botocore.client)
     original = botocore.loaders.create_loader
 
     def create_loader(search_path_string: str | None = None) -> Any:
@@ -51,3 +59,26 @@ def share_service_models() -> None:
 
     create_loader.shares_models = True  # type: ignore[attr-defined]
     botocore.session.create_loader = create_loader  # type: ignore[assignment]
+
+
+def _share_client_methods(client_module: Any) -> None:
+    """``ClientCreator._create_client_class`` with the per-operation methods built once per model."""
+    creator = client_module.ClientCreator
+
+    def create_client_class(self: Any, service_name: str, service_model: Any) -> type:
+        key = (service_name, id(service_model._service_description))  # the description is the shared model
+        methods = _CLIENT_METHODS.get(key)
+        if methods is None:
+            methods = self._create_methods(service_model)
+            methods["_PY_TO_OP_NAME"] = self._create_name_mapping(service_model)
+            _CLIENT_METHODS[key] = methods
+        class_attributes = dict(methods)
+        bases = [client_module.BaseClient]
+        self._event_emitter.emit(
+            f"creating-client-class.{service_model.service_id.hyphenize()}",
+            class_attributes=class_attributes,
+            base_classes=bases,
+        )
+        return type(str(client_module.get_service_module_name(service_model)), tuple(bases), class_attributes)
+
+    creator._create_client_class = create_client_class

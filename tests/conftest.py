@@ -78,6 +78,9 @@ def pytest_configure(config: Any) -> None:
     if not hasattr(config, "workerinput") and not os.environ.get("PYTEST_XDIST_WORKER"):
         os.environ[iam_proof.TOTALS_DIR_VARIABLE] = tempfile.mkdtemp(prefix="iam-proof-")
         mlflow_server.prepare()
+        if config.getoption("numprocesses", None):
+            # A distributed run (``make test``) uses it: started now, while the workers start and collect.
+            mlflow_server.start_in_background()
 
 
 def pytest_unconfigure(config: Any) -> None:

@@ -96,6 +96,7 @@ class PipelineHarness:
         self._stack = ExitStack()
         self.executions: list[str] = []
         self._coverage_lock = threading.Lock()
+        self._final_histories: dict[str, list[dict[str, Any]]] = {}  # a finished execution's history is final
         # The MLflow the functions are configured for (the template's tracking server or App ARN) and,
         # when given, the real local server they talk to instead (``mlflow_url``).
         self.mlflow_url = mlflow_url
@@ -540,6 +541,8 @@ class PipelineHarness:
                 self._record_coverage(arn)
 
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
+        if execution_arn in self._final_histories:
+            return [dict(event) for event in self._final_histories[execution_arn]]
         events: list[dict[str, Any]] = []
         token = None
         while True:
@@ -559,7 +562,12 @@ class PipelineHarness:
         ]
 
     def _record_coverage(self, execution_arn: str) -> None:
+        """Called once an execution is terminal: its history is kept (it no longer changes)."""
         with self._coverage_lock:
+            if execution_arn in self._final_histories:
+                return
+            events = self.history(execution_arn)
+            self._final_histories[execution_arn] = events
             coverage.record(self.graph, self.states_entered(execution_arn))
 
     def package(self, package_arn: str) -> dict[str, Any]:

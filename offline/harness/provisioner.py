@@ -214,6 +214,8 @@ class Provisioner:
         sns = self.session.client("sns")
         sqs = self.session.client("sqs")
         sm = self.session.client("sagemaker")
+        ssm = self.session.client("ssm")
+        lambda_ = self.session.client("lambda")
         self.session.client("iam").create_role(RoleName="offline-lambda-role", AssumeRolePolicyDocument="{}")
         for r in self.resolver.of_type("AWS::S3::Bucket"):
             s3.create_bucket(Bucket=r.ref, CreateBucketConfiguration={"LocationConstraint": REGION})
@@ -235,14 +237,14 @@ class Provisioner:
             sns.create_topic(Name=r.attrs["TopicName"])
         for r in self.resolver.of_type("AWS::SSM::Parameter"):
             p = resolve(r.properties, r.stack)
-            self.session.client("ssm").put_parameter(Name=p["Name"], Value=p["Value"], Type="String")
+            ssm.put_parameter(Name=p["Name"], Value=p["Value"], Type="String")
         for r in self.resolver.of_type("AWS::SageMaker::ModelPackageGroup"):
             sm.create_model_package_group(
                 ModelPackageGroupName=r.ref,
                 ModelPackageGroupDescription=r.properties.get("ModelPackageGroupDescription", ""),
             )
         for r in self.resolver.of_type("AWS::Lambda::Function"):
-            self._create_function(r)
+            self._create_function(lambda_, r)
         self._upload_governed_data(s3)
         topics = self.resolver.of_type("AWS::SNS::Topic")
         if len(topics) != 1:
@@ -300,7 +302,7 @@ class Provisioner:
             return {k: self._resolve_imports(v, stack) for k, v in node.items()}
         return node
 
-    def _create_function(self, r: Resource) -> None:
+    def _create_function(self, lambda_: Any, r: Resource) -> None:
         p = self.resolver.resolve(r.properties, r.stack)
         asset = r.metadata.get("aws:asset:path")
         if not asset:
@@ -312,7 +314,7 @@ class Provisioner:
                 environment["MLFLOW_TRACKING_URI"] = self.mlflow_url
                 environment["MLFLOW_MIRROR_BACKOFF_SECONDS"] = "0"
         self.reserve_environment(environment)
-        self.session.client("lambda").create_function(
+        lambda_.create_function(
             FunctionName=r.ref,
             Runtime="python3.11",  # the local interpreter runs the code; the template's runtime is newer
             Role=LAMBDA_ROLE,
