@@ -83,6 +83,21 @@ def pytest_configure(config: Any) -> None:
             mlflow_server.start_in_background()
 
 
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    """The ``long`` tests start first, each on its own worker, so none of them starts last and ends the
+    run alone. pytest-xdist's load scheduler gives each worker a first chunk of consecutive tests, a
+    quarter of its share: a long test goes to the head of a chunk. Every worker orders alike."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    long = [item for item in items if item.get_closest_marker("long")]
+    if workers < 2 or not long:
+        return
+    ordered = [item for item in items if not item.get_closest_marker("long")]
+    chunk = max(len(items) // workers // 4, 2)
+    for index, item in enumerate(long):
+        ordered.insert(min((index % workers) * chunk, len(ordered)), item)
+    items[:] = ordered
+
+
 def pytest_unconfigure(config: Any) -> None:
     """The controller stops the MLflow server the run shared (offline/mlflow_server.py)."""
     from offline import mlflow_server

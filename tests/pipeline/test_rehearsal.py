@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from demo.rehearsal import plan
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -41,6 +43,7 @@ def _variant(tmp_path: Path) -> tuple[Path, Any]:
     return path, load({CONTEXT_KEY: context[CONTEXT_KEY]}, context.get(ENV_CONTEXT_KEY)).config
 
 
+@pytest.mark.long
 def test_make_demo_rehearses_every_step_of_a_config_and_prints_only_the_story(tmp_path: Path) -> None:
     # Given the sample config with churn-classifier switched from blue/green to an A/B test
     config_path, config = _variant(tmp_path)
