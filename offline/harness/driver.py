@@ -10,6 +10,8 @@ dispatcher, a board decision, an endpoint outcome.
 from __future__ import annotations
 
 import contextlib
+import copy
+import hashlib
 import json
 import os
 import threading
@@ -30,7 +32,13 @@ from offline import iam_proof
 from offline.environment import share_service_models
 from offline.harness import coverage, emulator
 from offline.harness.common import ACCOUNT, PARTITION, REGION, REGISTRANT, TERMINAL, HarnessError
-from offline.harness.provisioner import PACKAGE_STATE_CHANGE_RULE, DefinitionRewrite, Provisioner, assign_physical_ids
+from offline.harness.provisioner import (
+    PACKAGE_STATE_CHANGE_RULE,
+    DefinitionRewrite,
+    Provisioned,
+    Provisioner,
+    assign_physical_ids,
+)
 from offline.harness.resolver import Resolver, Resource
 from offline.harness.runtime import InProcessLambdaRunner
 from offline.sagemaker_jobs import JobOutcomes, sagemaker_job_emulation
@@ -57,6 +65,16 @@ class Registration:
     package_arn: str
     group: str
     version: int
+
+
+@dataclass(frozen=True)
+class _World:
+    snapshot: emulator.WorldSnapshot
+    provisioned: Provisioned
+    environment: dict[str, str]  # every function's variables, reserved before threads run
+
+
+_WORLDS: dict[str, _World] = {}  # provisioned worlds of this process, by app and options
 
 
 class PipelineHarness:
@@ -152,7 +170,7 @@ class PipelineHarness:
             DefinitionRewrite(self.wait_seconds, self.approval_timeout_seconds),
             self.mlflow_url,
         )
-        provisioned = self.provisioner.provision()
+        provisioned = self._provision()
         self.topic_arn = provisioned.topic_arn
         self.notifications_queue = provisioned.notifications_queue
         self.serving_stacks = provisioned.serving_stacks
@@ -166,6 +184,35 @@ class PipelineHarness:
             emulator.package_listeners.append(self._emit_state_change)
             self._stack.callback(emulator.package_listeners.remove, self._emit_state_change)
         return self
+
+    def _provision(self) -> Provisioned:
+        """The app's resources: provisioned the first time in this process, restored from that world's
+        snapshot for every later harness on the same app and options (``emulator.WorldSnapshot``)."""
+        shape = {
+            "outdir": str(self.outdir),
+            "templates": self.resolver.templates,
+            "wait_seconds": self.wait_seconds,
+            "approval_timeout_seconds": self.approval_timeout_seconds,
+            "mlflow_url": self.mlflow_url,
+        }
+        key = hashlib.sha256(json.dumps(shape, sort_keys=True, default=str).encode()).hexdigest()
+        world = _WORLDS.get(key)
+        if world is None:
+            environment: dict[str, str] = {}
+
+            def reserve(variables: dict[str, str]) -> None:
+                environment.update(variables)
+                self.runner.reserve(variables)
+
+            self.provisioner.reserve_environment = reserve
+            provisioned = self.provisioner.provision()
+            world = _WORLDS[key] = _World(emulator.WorldSnapshot.capture(ACCOUNT), provisioned, environment)
+        else:
+            world.snapshot.restore()
+            self.runner.reserve(world.environment)
+            assert world.provisioned.graph is not None
+            coverage.register_definition(world.provisioned.graph)
+        return copy.deepcopy(world.provisioned)
 
     def _emit_state_change(self, description: dict[str, Any]) -> None:
         event = self._event_for(description)

@@ -16,17 +16,25 @@ that moto 5.2.5 lacks:
 - DynamoDB: serializable writes; Step Functions: one parse per definition and no real retry sleeps;
 - Lambda: invocations handed to an in-process runtime (``offline.harness.runtime``; moto would need
   Docker).
+
+It also snapshots a provisioned world's backends (``WorldSnapshot``), so a worker provisions each app
+once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import logging
+import pickle
 import threading
 import warnings
+import weakref
+from collections import defaultdict
 from collections.abc import Callable, Iterator
-from types import SimpleNamespace
+from dataclasses import dataclass
+from types import FunctionType, SimpleNamespace
 from typing import Any
 from unittest import mock
 
@@ -459,3 +467,93 @@ def instant_retries() -> Iterator[None]:
     """A Retry's interval passes at once (the definitions' intervals are set to the minimum too)."""
     with mock.patch.object(retrier_decl, "time", SimpleNamespace(sleep=lambda seconds: None)):
         yield
+
+
+# --- Snapshots: a provisioned world, restored for the next harness on the same app ------------------------
+# Provisioning the app (functions, tables, buckets, stacks, state machines) costs more than most tests
+# that use it. A world is therefore provisioned once per worker and app, its backends pickled as one
+# object graph (resources that point at each other stay one object), and every later harness on the
+# same app gets an unpickled copy of its own. moto 5.2.5's backends hold three things pickle refuses:
+# locks (a copy gets new ones), weak-value dictionaries (a copy gets its own, over the same objects)
+# and local functions such as default factories (shared: they hold no state). A dict subclass whose
+# constructor takes other arguments than ``defaultdict``'s (SSM's ``ParameterDict``) is rebuilt as one.
+_LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
+
+
+def _rebuild_defaultdict(cls: type, factory: Any, items: dict[Any, Any], state: dict[str, Any]) -> Any:
+    rebuilt: Any = defaultdict.__new__(cls)
+    defaultdict.__init__(rebuilt, factory)
+    rebuilt.update(items)
+    rebuilt.__dict__.update(state)
+    return rebuilt
+
+
+class _WorldPickler(pickle.Pickler):
+    def __init__(self, file: io.BytesIO, shared: dict[int, Any]) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.shared = shared
+
+    def persistent_id(self, obj: Any) -> int | None:
+        if isinstance(obj, FunctionType) and ("<lambda>" in obj.__qualname__ or "<locals>" in obj.__qualname__):
+            self.shared[id(obj)] = obj
+            return id(obj)
+        return None
+
+    def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, _LOCK_TYPES):
+            return (threading.RLock if "RLock" in type(obj).__name__ else threading.Lock), ()
+        if isinstance(obj, weakref.WeakValueDictionary):
+            return weakref.WeakValueDictionary, (dict(obj),)
+        if isinstance(obj, defaultdict) and type(obj) is not defaultdict:
+            return _rebuild_defaultdict, (type(obj), obj.default_factory, dict(obj), dict(vars(obj)))
+        return NotImplemented
+
+
+class _WorldUnpickler(pickle.Unpickler):
+    def __init__(self, file: io.BytesIO, shared: dict[int, Any]) -> None:
+        super().__init__(file)
+        self.shared = shared
+
+    def persistent_load(self, pid: Any) -> Any:
+        return self.shared[pid]
+
+
+@dataclass(frozen=True)
+class WorldSnapshot:
+    """Every backend of one account that holds data, pickled (``capture``) and copied back (``restore``)."""
+
+    account: str
+    payload: bytes
+    shared: dict[int, Any]
+
+    @classmethod
+    def capture(cls, account: str) -> WorldSnapshot:
+        backends = {name: dict(backend[account].items()) for name, backend in _loaded_backends(account)}
+        shared: dict[int, Any] = {}
+        buffer = io.BytesIO()
+        _WorldPickler(buffer, shared).dump(backends)
+        return cls(account, buffer.getvalue(), shared)
+
+    def restore(self) -> None:
+        """The captured backends in place of the ones the emulator holds now (a fresh copy each time)."""
+        backends = _WorldUnpickler(io.BytesIO(self.payload), self.shared).load()
+        loaded = dict(_loaded_backends(None))
+        for name, regions in backends.items():
+            account_backends = loaded[name][self.account]
+            for region, backend in regions.items():
+                account_backends[region] = backend
+
+
+def _loaded_backends(account: str | None) -> Iterator[tuple[str, Any]]:
+    """The emulator's backend dictionaries this process has imported (with ``account`` loaded)."""
+    import sys
+
+    from moto.core.base_backend import BackendDict
+
+    modules = [(name, module) for name, module in list(sys.modules.items()) if name.startswith("moto.")]
+    for module_name, module in sorted(modules, key=lambda item: item[0]):
+        if module is None or not module_name.endswith(".models"):
+            continue
+        for attribute, value in list(vars(module).items()):
+            if isinstance(value, BackendDict) and (account is None or account in value):
+                yield f"{module_name}.{attribute}", value

@@ -1,4 +1,5 @@
-"""Pipeline fixtures: a fresh emulated system per test, over the session's synthesized app."""
+"""Pipeline fixtures: an emulated system of its own per test, over the session's synthesized app (the
+worker provisions the app once; every later harness starts from a copy of that world)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,71 @@
+"""A worker provisions the app once; every later harness starts from a copy of that world
+(``emulator.WorldSnapshot``). A copy must hold every resource provisioning created and nothing a previous
+test wrote."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from offline.harness import PipelineHarness, board_member
+from offline.harness.driver import _WORLDS
+from offline.samples import churn_reports
+
+GROUP = "churn-classifier"
+
+
+def _inventory(harness: PipelineHarness) -> dict[str, Any]:
+    return {
+        "functions": sorted(f["FunctionName"] for f in harness.lambda_.list_functions()["Functions"]),
+        "tables": sorted(harness.ddb.list_tables()["TableNames"]),
+        "buckets": sorted(b["Name"] for b in harness.s3.list_buckets()["Buckets"]),
+        "objects": sorted(
+            (bucket["Name"], o["Key"])
+            for bucket in harness.s3.list_buckets()["Buckets"]
+            for o in harness.s3.list_objects_v2(Bucket=bucket["Name"]).get("Contents", [])
+        ),
+        "machines": sorted(m["name"] for m in harness.sfn.list_state_machines()["stateMachines"]),
+        "stacks": sorted(
+            (s["StackName"], s["StackStatus"])
+            for s in harness.session.client("cloudformation").list_stacks()["StackSummaries"]
+        ),
+        "endpoints": sorted(e["EndpointName"] for e in harness.sm.list_endpoints()["Endpoints"]),
+        "groups": sorted(
+            g["ModelPackageGroupName"] for g in harness.sm.list_model_package_groups()["ModelPackageGroupSummaryList"]
+        ),
+        "parameters": sorted(p["Name"] for p in harness.session.client("ssm").describe_parameters()["Parameters"]),
+        "topics": sorted(t["TopicArn"] for t in harness.sns.list_topics()["Topics"]),
+        "subscriptions": sorted(s["Endpoint"] for s in harness.sns.list_subscriptions()["Subscriptions"]),
+    }
+
+
+def test_every_harness_starts_from_the_provisioned_world_without_what_earlier_tests_wrote(synthesized: Any) -> None:
+    # Given a world provisioned from scratch (none of this process's worlds kept)
+    kept = dict(_WORLDS)
+    _WORLDS.clear()
+    try:
+        with PipelineHarness(synthesized.outdir, synthesized.templates) as first:
+            provisioned = _inventory(first)
+            assert len(_WORLDS) == 1
+            # When a test promotes a version (deployed: the serving stack updated) and writes to a bucket
+            first.put_json("scratch/left-by-a-test.json", {"written": True})
+            _, result = first.promote(GROUP, "v1", board_member("bob"), churn_reports())
+            assert result["status"] == "SUCCEEDED", result
+            assert _inventory(first) != provisioned
+        # Then the next harness, restored from the snapshot, holds every provisioned resource and none of it
+        for _ in range(2):  # and a copy one test changed is not the next test's copy
+            with PipelineHarness(synthesized.outdir, synthesized.templates) as restored:
+                assert len(_WORLDS) == 1
+                assert _inventory(restored) == provisioned
+                packages = restored.sm.list_model_packages(ModelPackageGroupName=GROUP)
+                assert packages["ModelPackageSummaryList"] == []
+                assert restored.ledger().history(GROUP) == []
+                assert restored.sfn.list_executions(stateMachineArn=restored.state_machine_arn)["executions"] == []
+                assert not restored.serving(GROUP)
+                # and it runs a promotion of its own from there, deployed as in the first world
+                registration, result = restored.promote(GROUP, "v1", board_member("bob"), churn_reports())
+                assert result["status"] == "SUCCEEDED", result
+                assert registration.version == 1 and restored.serving(GROUP)
+                restored.put_json("scratch/left-by-a-test.json", {"written": True})
+    finally:
+        _WORLDS.clear()
+        _WORLDS.update(kept)
