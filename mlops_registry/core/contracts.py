@@ -97,6 +97,9 @@ EVIDENCE_PREFIX = "evidence"  # what the CLI computes at registration: <prefix>/
 # policy denies it explicitly) and the platform's validation evidence.
 HOLDOUT_PREFIX = "holdout/"
 VALIDATION_EVIDENCE_PREFIX = "validation"
+# Where a SageMaker Processing container finds its inputs and leaves its outputs (the validation's
+# jobs and the offline job runner agree on it).
+PROCESSING_ROOT = "/opt/ml/processing"
 
 # --- SSM ------------------------------------------------------------------------------------------
 
