@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from aws_lambda_powertools.utilities.parameters import SSMProvider
@@ -50,7 +50,10 @@ class SsmPolicySource:
         return publish(read_published(str(value), f"ssm:{name}"))
 
 
-class ExecutionStarter:
+class StepFunctionsExecutions:
+    """The promotion state machine's executions (``promotion.dispatch.Executions``) and the task
+    tokens of its waiting approvals (``mlops_registry.core.ports.TaskTokens``)."""
+
     def __init__(self, sfn: Any, state_machine_arn: str) -> None:
         self._sfn = sfn
         self.state_machine_arn = state_machine_arn
@@ -58,15 +61,31 @@ class ExecutionStarter:
     def execution_arn(self, name: str) -> str:
         return self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{name}"
 
+    def describe(self, execution_arn: str) -> dict[str, Any] | None:
+        """DescribeExecution's answer (status, input, error, cause), or None when no such execution exists."""
+        try:
+            return dict(self._sfn.describe_execution(executionArn=execution_arn))
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ExecutionDoesNotExist":
+                return None
+            raise
+
+    def ended(self, status: str) -> Iterator[dict[str, Any]]:
+        """The state machine's executions that ended with ``status`` (executionArn, stopDate), every page."""
+        pages = self._sfn.get_paginator("list_executions").paginate(
+            stateMachineArn=self.state_machine_arn, statusFilter=status
+        )
+        for page in pages:
+            yield from page.get("executions", [])
+
+    def send_task_success(self, task_token: str, output: dict[str, Any]) -> None:
+        self._sfn.send_task_success(taskToken=task_token, output=json.dumps(output))
+
     def start(self, name: str, payload: dict[str, Any]) -> tuple[bool, str]:
         """(started?, execution ARN). An existing execution of that name means a duplicate."""
         arn = self.execution_arn(name)
-        try:
-            self._sfn.describe_execution(executionArn=arn)
+        if self.describe(arn) is not None:
             return False, arn
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "ExecutionDoesNotExist":
-                raise
         try:
             response = self._sfn.start_execution(
                 stateMachineArn=self.state_machine_arn, name=name, input=json.dumps(payload, sort_keys=True)

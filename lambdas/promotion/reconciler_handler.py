@@ -17,7 +17,7 @@ from mlops_registry.core.errors import ForeignEventError
 from mlops_registry.core.ledger import Ledger, LedgerWriter
 from mlops_registry.core.model_registry import ModelRegistry
 from mlops_registry.core.observability import count, instrumented, logger
-from promotion.adapters import ExecutionStarter, SsmPolicySource
+from promotion.adapters import SsmPolicySource, StepFunctionsExecutions
 from promotion.reconcile import Reconciler
 from promotion.settings import ReconcilerSettings, load
 
@@ -28,21 +28,21 @@ EXECUTION_STATUS_CHANGE = "Step Functions Execution Status Change"
 @transient_errors_are_typed
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings = load(ReconcilerSettings)
-    sfn = client("stepfunctions")
-    starter = ExecutionStarter(sfn, settings.STATE_MACHINE_ARN)
+    executions = StepFunctionsExecutions(client("stepfunctions"), settings.STATE_MACHINE_ARN)
     reconciler = Reconciler(
         registry=ModelRegistry(),
         ledger=Ledger(settings.LEDGER_TABLE),
         writer=LedgerWriter(Ledger(settings.LEDGER_TABLE), notifier.topic(settings.TOPIC_ARN)),
-        starter=starter,
+        executions=executions,
         policies=SsmPolicySource(settings.GROUP_POLICY_PREFIX),
-        sfn=sfn,
         lookback=timedelta(hours=settings.FAILED_LOOKBACK_HOURS),
     )
     if isinstance(event, dict) and event.get("detail-type") == EXECUTION_STATUS_CHANGE:
         detail = event.get("detail") or {}
         arn = str(detail.get("executionArn") or "")
-        if detail.get("stateMachineArn") != settings.STATE_MACHINE_ARN or not arn.startswith(starter.execution_arn("")):
+        if detail.get("stateMachineArn") != settings.STATE_MACHINE_ARN or not arn.startswith(
+            executions.execution_arn("")
+        ):
             count("ForeignEvent")
             raise ForeignEventError(
                 f"detail.stateMachineArn: {detail.get('stateMachineArn')!r} is not {settings.STATE_MACHINE_ARN!r}"
