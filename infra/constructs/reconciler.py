@@ -104,8 +104,8 @@ class PromotionReconciler(Construct):
             "ExecutionFailures",
             description="Promotion executions that ended in failure",
             event_pattern=events.EventPattern(
-                source=["aws.states"],
-                detail_type=["Step Functions Execution Status Change"],
+                source=[contracts.STEP_FUNCTIONS_EVENT_SOURCE],
+                detail_type=[contracts.EXECUTION_STATUS_CHANGE],
                 account=[stack.account],
                 region=[stack.region],
                 detail={"status": ["FAILED", "TIMED_OUT", "ABORTED"], "stateMachineArn": [machine.state_machine_arn]},

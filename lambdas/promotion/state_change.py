@@ -1,4 +1,5 @@
-"""The dispatcher's event: ``SageMaker Model Package State Change`` parsed with the Powertools parser.
+"""The promotion family's events, parsed with the Powertools parser: the dispatcher's ``SageMaker Model
+Package State Change`` and the reconciler's ``Step Functions Execution Status Change``.
 
 The envelope is Powertools' ``EventBridgeModel`` (id, source, detail-type, account, region, time,
 resources); the dispatcher keeps the envelope's fields (it refuses events from another account or
@@ -12,9 +13,14 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator
 
-from mlops_registry.core.contracts import MODEL_PACKAGE_STATE_CHANGE, SAGEMAKER_EVENT_SOURCE
+from mlops_registry.core.contracts import (
+    EXECUTION_STATUS_CHANGE,
+    MODEL_PACKAGE_STATE_CHANGE,
+    SAGEMAKER_EVENT_SOURCE,
+    STEP_FUNCTIONS_EVENT_SOURCE,
+)
 from mlops_registry.core.errors import InvalidEventError
 from mlops_registry.core.events import PACKAGE_ARN, ModelPackageDetail, describe_validation_error
 
@@ -57,4 +63,49 @@ def parse_state_change(event: Any) -> ModelPackageStateChange:
             f"detail.ModelPackageArn: version {match.group('version')} does not match "
             f"detail.ModelPackageVersion {parsed.detail.ModelPackageVersion}"
         )
+    return parsed
+
+
+# arn:<partition>:states:<region>:<account>:<stateMachine|execution>:<name>[:<execution name>]
+_STATES_ARN = r"^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:"
+
+
+class ExecutionStatusDetail(BaseModel):
+    """The fields of Step Functions' execution status change the reconciler acts on."""
+
+    executionArn: str = Field(pattern=_STATES_ARN + r"execution:[^:]+:[^:]+$")
+    stateMachineArn: str = Field(pattern=_STATES_ARN + r"stateMachine:[^:]+$")
+    status: str = Field(min_length=1)
+
+
+class ExecutionStatusChange(EventBridgeModel):
+    source: str
+    detail_type: str = Field(alias="detail-type")
+    detail: ExecutionStatusDetail
+
+    @field_validator("source", "detail_type")
+    @classmethod
+    def _is_an_execution_status_change(cls, value: str, info: ValidationInfo) -> str:
+        expected = STEP_FUNCTIONS_EVENT_SOURCE if info.field_name == "source" else EXECUTION_STATUS_CHANGE
+        if value != expected:
+            raise ValueError(f"expected {expected!r}")
+        return value
+
+
+ExecutionStatusChange.model_rebuild()
+
+
+def is_execution_status_change(event: Any) -> bool:
+    """Whether the reconciler was invoked by an execution status change (else: its schedule)."""
+    return isinstance(event, dict) and event.get("detail-type") == EXECUTION_STATUS_CHANGE
+
+
+def parse_execution_status_change(event: Any) -> ExecutionStatusChange:
+    """Parse Step Functions' execution status change; raise ``InvalidEventError`` naming the offending field."""
+    if not isinstance(event, dict):
+        raise InvalidEventError(f"event: expected a JSON object, got {type(event).__name__}")
+    try:
+        parsed: ExecutionStatusChange = parse(event=event, model=ExecutionStatusChange)
+    except ValidationError as error:
+        raise InvalidEventError(f"malformed execution status change: {describe_validation_error(error)}") from error
     return parsed

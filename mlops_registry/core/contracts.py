@@ -16,6 +16,10 @@ APP_NAME = "mlops-registry"
 # What SageMaker puts on the default bus when a model package changes (the pipeline's trigger).
 SAGEMAKER_EVENT_SOURCE = "aws.sagemaker"
 MODEL_PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
+# What Step Functions puts on the default bus when an execution's status changes (the reconciler
+# listens for the promotion state machine's failures).
+STEP_FUNCTIONS_EVENT_SOURCE = "aws.states"
+EXECUTION_STATUS_CHANGE = "Step Functions Execution Status Change"
 # What the drift function puts on the bus when a Production model drifts.
 DRIFT_EVENT_SOURCE = f"{APP_NAME}.monitoring"
 DRIFT_EVENT_DETAIL_TYPE = "ModelDriftDetected"
