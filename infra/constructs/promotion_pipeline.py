@@ -177,7 +177,8 @@ class PromotionPipeline(Construct):
         )
         grant_key_use(self.resources.key, fn.role, actions=ENCRYPT_DECRYPT, services=["dynamodb"])
 
-    def _grant_publish(self, fn: PythonLambda) -> None:
+    def grant_publish(self, fn: PythonLambda) -> None:
+        """Let ``fn`` publish to the notification topic (its key, for SNS only)."""
         fn.grant(iam.PolicyStatement(actions=["sns:Publish"], resources=[self.resources.topic.topic_arn]))
         grant_key_use(self.resources.key, fn.role, actions=PUBLISH, services=["sns"])
 
@@ -220,7 +221,7 @@ class PromotionPipeline(Construct):
             )
         )
         r.ledger.grant_append(self.approval.role)
-        self._grant_publish(self.approval)
+        self.grant_publish(self.approval)
         self._acknowledge_registry_wildcards(self.approval)
 
         self.lifecycle = self._function(
@@ -255,7 +256,7 @@ class PromotionPipeline(Construct):
             iam.PolicyStatement(actions=["dynamodb:PutItem", "dynamodb:DeleteItem"], resources=[self.locks.table_arn])
         )
         r.ledger.grant_append(self.lifecycle.role)
-        self._grant_publish(self.lifecycle)
+        self.grant_publish(self.lifecycle)
         self._grant_performance_baselines(self.lifecycle)
         # Model cards advance with the lifecycle (and are created for versions registered without the CLI).
         card_arns = self.card_arns()
@@ -582,7 +583,7 @@ class PromotionPipeline(Construct):
             )
         )
         self.resources.ledger.grant_append(self.dispatcher.role)
-        self._grant_publish(self.dispatcher)
+        self.grant_publish(self.dispatcher)
         self.dispatcher.grant(
             iam.PolicyStatement(actions=["states:StartExecution"], resources=[self.state_machine.state_machine_arn])
         )
