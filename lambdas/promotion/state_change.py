@@ -9,7 +9,7 @@ region), so the model extends it rather than unwrapping ``detail`` with the Even
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
@@ -25,19 +25,42 @@ from mlops_registry.core.errors import InvalidEventError
 from mlops_registry.core.events import PACKAGE_ARN, ModelPackageDetail, describe_validation_error
 
 
-class ModelPackageStateChange(EventBridgeModel):
+class ServiceEvent(EventBridgeModel):
+    """An AWS service's event on the default bus: Powertools' envelope, refused unless ``source`` and
+    ``detail-type`` are the ones the subclass expects."""
+
+    EXPECTED: ClassVar[tuple[str, str]]  # (source, detail-type)
     source: str
     detail_type: str = Field(alias="detail-type")
-    resources: list[str] = []
-    detail: ModelPackageDetail
 
     @field_validator("source", "detail_type")
     @classmethod
-    def _is_a_package_state_change(cls, value: str, info: ValidationInfo) -> str:
-        expected = SAGEMAKER_EVENT_SOURCE if info.field_name == "source" else MODEL_PACKAGE_STATE_CHANGE
+    def _is_the_expected_event(cls, value: str, info: ValidationInfo) -> str:
+        source, detail_type = cls.EXPECTED
+        expected = source if info.field_name == "source" else detail_type
         if value != expected:
             raise ValueError(f"expected {expected!r}")
         return value
+
+
+Event = TypeVar("Event", bound=ServiceEvent)
+
+
+def _parse(event: Any, model: type[Event], what: str) -> Event:
+    """Parse ``event`` with the Powertools parser; ``InvalidEventError`` naming the offending field."""
+    if not isinstance(event, dict):
+        raise InvalidEventError(f"event: expected a JSON object, got {type(event).__name__}")
+    try:
+        parsed: Event = parse(event=event, model=model)
+    except ValidationError as error:
+        raise InvalidEventError(f"malformed {what}: {describe_validation_error(error)}") from error
+    return parsed
+
+
+class ModelPackageStateChange(ServiceEvent):
+    EXPECTED: ClassVar[tuple[str, str]] = (SAGEMAKER_EVENT_SOURCE, MODEL_PACKAGE_STATE_CHANGE)
+    resources: list[str] = []
+    detail: ModelPackageDetail
 
 
 ModelPackageStateChange.model_rebuild()
@@ -45,12 +68,7 @@ ModelPackageStateChange.model_rebuild()
 
 def parse_state_change(event: Any) -> ModelPackageStateChange:
     """Parse an EventBridge event; raise ``InvalidEventError`` naming the offending field."""
-    if not isinstance(event, dict):
-        raise InvalidEventError(f"event: expected a JSON object, got {type(event).__name__}")
-    try:
-        parsed: ModelPackageStateChange = parse(event=event, model=ModelPackageStateChange)
-    except ValidationError as error:
-        raise InvalidEventError(f"malformed model package state change: {describe_validation_error(error)}") from error
+    parsed = _parse(event, ModelPackageStateChange, "model package state change")
     match = PACKAGE_ARN.match(parsed.detail.ModelPackageArn)
     assert match is not None  # the detail model validated it
     if match.group("group") != parsed.detail.ModelPackageGroupName:
@@ -78,18 +96,9 @@ class ExecutionStatusDetail(BaseModel):
     status: str = Field(min_length=1)
 
 
-class ExecutionStatusChange(EventBridgeModel):
-    source: str
-    detail_type: str = Field(alias="detail-type")
+class ExecutionStatusChange(ServiceEvent):
+    EXPECTED: ClassVar[tuple[str, str]] = (STEP_FUNCTIONS_EVENT_SOURCE, EXECUTION_STATUS_CHANGE)
     detail: ExecutionStatusDetail
-
-    @field_validator("source", "detail_type")
-    @classmethod
-    def _is_an_execution_status_change(cls, value: str, info: ValidationInfo) -> str:
-        expected = STEP_FUNCTIONS_EVENT_SOURCE if info.field_name == "source" else EXECUTION_STATUS_CHANGE
-        if value != expected:
-            raise ValueError(f"expected {expected!r}")
-        return value
 
 
 ExecutionStatusChange.model_rebuild()
@@ -102,10 +111,4 @@ def is_execution_status_change(event: Any) -> bool:
 
 def parse_execution_status_change(event: Any) -> ExecutionStatusChange:
     """Parse Step Functions' execution status change; raise ``InvalidEventError`` naming the offending field."""
-    if not isinstance(event, dict):
-        raise InvalidEventError(f"event: expected a JSON object, got {type(event).__name__}")
-    try:
-        parsed: ExecutionStatusChange = parse(event=event, model=ExecutionStatusChange)
-    except ValidationError as error:
-        raise InvalidEventError(f"malformed execution status change: {describe_validation_error(error)}") from error
-    return parsed
+    return _parse(event, ExecutionStatusChange, "execution status change")
