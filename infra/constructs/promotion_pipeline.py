@@ -40,7 +40,7 @@ from infra.constructs.encryption import DECRYPT, ENCRYPT_DECRYPT, PUBLISH, grant
 from infra.constructs.experiment_tracking import TrackingAccess
 from infra.constructs.holdout_validation import HoldoutValidation
 from infra.constructs.python_lambda import PythonLambda
-from infra.nag import list_packages_acknowledgment, nag_form
+from infra.nag import list_packages_acknowledgment, nag_form, state_machine_acknowledgments
 from mlops_registry.core import contracts
 from mlops_registry.core.baseline import performance_baseline_s3_key
 from mlops_registry.core.config import EnvironmentConfig, publish
@@ -542,18 +542,9 @@ class PromotionPipeline(Construct):
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
         )
+        tasks = [*self.gates.values(), self.approval, self.lifecycle, self.validation.function]
         Validations.of(machine.role).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-IAM5[Resource::*]",
-                reason="X-Ray and CloudWatch Logs delivery actions for Step Functions support no resource-level permissions.",
-            ),
-            *[
-                Acknowledgment(
-                    id=f"AwsSolutions-IAM5[Resource::{nag_form(self, fn.function.function_arn)}:*]",
-                    reason="CDK grants invoke on the function's versions and aliases.",
-                )
-                for fn in [*self.gates.values(), self.approval, self.lifecycle, self.validation.function]
-            ],
+            *state_machine_acknowledgments(self, [fn.function.function_arn for fn in tasks])
         )
         return machine
 
