@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from mlops_registry.core.contracts import RECONCILER_ACTOR
+from mlops_registry.core.contracts import APPROVED, RECONCILER_ACTOR, STAGE_ARCHIVED, STAGE_PRODUCTION
 from mlops_registry.core.errors import InvalidEventError
 from mlops_registry.core.events import split_package_arn
 from mlops_registry.core.ledger import Ledger, LedgerEntry, LedgerWriter
@@ -55,11 +55,13 @@ def expected_state(entries: Iterable[LedgerEntry]) -> Expected:
             continue
         if entry.to_stage:
             stage = entry.to_stage
-        if entry.decision == "entered" and entry.to_stage == "Production":
-            approval = "Approved"
-        elif entry.decision == "rejected" or (entry.decision == "rolled_back" and entry.to_stage == "Archived"):
+        if entry.decision == "entered" and entry.to_stage == STAGE_PRODUCTION:
+            approval = APPROVED
+        elif entry.decision == "rejected" or (entry.decision == "rolled_back" and entry.to_stage == STAGE_ARCHIVED):
             approval = "Rejected"
-        elif entry.decision in ("failed", "unauthorized_approval") and approval == "Approved" and stage != "Production":
+        elif (
+            entry.decision in ("failed", "unauthorized_approval") and approval == APPROVED and stage != STAGE_PRODUCTION
+        ):
             approval = "PendingManualApproval"
     return Expected(stage, approval)
 

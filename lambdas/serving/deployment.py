@@ -32,6 +32,7 @@ from typing import Any, Protocol
 
 from mlops_registry.core.config import DeploymentPolicy
 from mlops_registry.core.contracts import (
+    APPROVED,
     PARAM_CHALLENGER,
     PARAM_CHAMPION,
     PARAM_MODEL_PACKAGE,
@@ -134,7 +135,7 @@ class DeploymentService:
             "Staging",
             "Deploying",
             f"Deploying to {endpoint} ({phase.replace('_', ' ')})",
-            approval_status="Approved",
+            approval_status=APPROVED,
             approval_description=f"{approval.get('actor', 'unknown')}: {approval.get('reason', 'approved')}",
         )
         try:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 from botocore.exceptions import ClientError
 
 from mlops_registry.core.aws import client
+from mlops_registry.core.contracts import APPROVED, REJECTED
 from mlops_registry.core.errors import ApprovalNotPendingError, InvalidEventError
 
 if TYPE_CHECKING:
@@ -174,7 +175,7 @@ def resume_approval(
     Raises ``ApprovalNotPendingError`` when nothing waits (or it was already decided), and
     ``InvalidEventError`` for a decision other than Approved/Rejected or an empty reason/actor.
     """
-    if decision not in ("Approved", "Rejected"):
+    if decision not in (APPROVED, REJECTED):
         raise InvalidEventError(f"decision: must be 'Approved' or 'Rejected', got {decision!r}")
     if not actor:
         raise InvalidEventError("actor: the approver's identity is required")

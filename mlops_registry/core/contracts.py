@@ -25,8 +25,11 @@ DRIFT_EVENT_SOURCE = f"{APP_NAME}.monitoring"
 DRIFT_EVENT_DETAIL_TYPE = "ModelDriftDetected"
 
 # --- Model registry -------------------------------------------------------------------------------
+# Stages and approval statuses the pipeline writes and reads back.
 STAGE_PRODUCTION = "Production"
+STAGE_ARCHIVED = "Archived"
 APPROVED = "Approved"
+REJECTED = "Rejected"
 
 # --- Serving --------------------------------------------------------------------------------------
 # Blue/green keeps one variant whose name never changes across versions; A/B tests run two.
