@@ -28,7 +28,6 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
@@ -36,6 +35,7 @@ from constructs import Construct
 
 from infra import constants
 from infra.constructs.audit_ledger import AuditLedger
+from infra.constructs.dead_letters import dead_letter_queue
 from infra.constructs.encryption import DECRYPT, ENCRYPT_DECRYPT, PUBLISH, grant_key_use
 from infra.constructs.experiment_tracking import TrackingAccess
 from infra.constructs.holdout_validation import HoldoutValidation
@@ -607,18 +607,8 @@ class PromotionPipeline(Construct):
                 for name, arn in zip(self.group_names, self.package_arns, strict=True)
             ],
         )
-        rule_dlq = sqs.Queue(
-            self,
-            "RuleDeadLetters",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=self.resources.key,
-            enforce_ssl=True,
-            retention_period=constants.DLQ_RETENTION,
-        )
-        Validations.of(rule_dlq).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-SQS3", reason="This queue is the dead-letter queue of the EventBridge rule's target."
-            )
+        rule_dlq = dead_letter_queue(
+            self, "RuleDeadLetters", key=self.resources.key, collects="the EventBridge rule's target"
         )
         self.rule = events.Rule(
             self,
