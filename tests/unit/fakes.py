@@ -104,6 +104,9 @@ class FakeLedger:
 
     append_once = Ledger.append_once  # the real "already recorded" rule, over this fake's append
 
+    def history(self, group: str) -> list[LedgerEntry]:
+        return [e for e in self.entries if e.group == group]
+
     def entered(self, group: str, stage: str, *, before: str | None = None) -> list[LedgerEntry]:
         """Like the ``ByStageEntry`` index: entered/rolled_back entries into ``stage``, newest first."""
         found = [
