@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from mlops_registry.core.contracts import VARIANT_CHALLENGER, VARIANT_CHAMPION
+
 DEPLOYMENT_STATES = {
     "StartDeployment",
     "DeploymentNextStep?",
@@ -85,8 +87,8 @@ def run() -> dict[str, Any]:
                     harness.publish_variant_metrics(
                         "recommender-ranker",
                         {
-                            "Champion": {"invocations": 4000, "successes": 400},
-                            "Challenger": {"invocations": 1000, "successes": 160},
+                            VARIANT_CHAMPION: {"invocations": 4000, "successes": 400},
+                            VARIANT_CHALLENGER: {"invocations": 1000, "successes": 160},
                         },
                         "Conversions",
                     )

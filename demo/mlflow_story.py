@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from demo.report import MlflowVersionRow
+from mlops_registry.core.contracts import STAGE_ARCHIVED, STAGE_PRODUCTION, VARIANT_CHALLENGER, VARIANT_CHAMPION
 
 REPOSITORY = "https://git.example.com/ml/{group}"
 # The commit each demo run is tagged with (a training script logs its checkout's HEAD).
@@ -160,14 +161,18 @@ def promote_run(rehearsal: Any, group: str, *, regularization: float, commit: st
     rehearsal.approve(package_arn)
     result = rehearsal.finish(execution, started)
     rehearsal.check(result["status"] == "SUCCEEDED", f"{group} run {logged.run_id} promotion ended {result['status']}")
-    rehearsal.check(rehearsal.stage(package_arn)[0] == "Production", f"{package_arn} is {rehearsal.stage(package_arn)}")
+    rehearsal.check(
+        rehearsal.stage(package_arn)[0] == STAGE_PRODUCTION, f"{package_arn} is {rehearsal.stage(package_arn)}"
+    )
     rehearsal.served[group] = package_arn
 
     # What MLflow shows now, read back with the MLflow client.
     aliases = dict(client.get_registered_model(model).aliases)
     rehearsal.check(aliases == {"champion": mlflow_version}, f"MLflow {model} aliases {aliases}")
     version = client.get_model_version(model, mlflow_version)
-    rehearsal.check(version.tags.get("stage") == "Production", f"MLflow {model} v{mlflow_version} tags {version.tags}")
+    rehearsal.check(
+        version.tags.get("stage") == STAGE_PRODUCTION, f"MLflow {model} v{mlflow_version} tags {version.tags}"
+    )
     shown = [f"MLflow {model} aliases: champion → version {mlflow_version}"]
     if ab:
         rehearsal.check(
@@ -179,7 +184,7 @@ def promote_run(rehearsal: Any, group: str, *, regularization: float, commit: st
     if replaced is not None:
         gone = client.get_model_version(replaced.model, replaced.model_version)
         rehearsal.check(
-            gone.aliases == [] and gone.tags.get("stage") == "Archived",
+            gone.aliases == [] and gone.tags.get("stage") == STAGE_ARCHIVED,
             f"MLflow {model} v{replaced.model_version}: aliases {gone.aliases}, tags {gone.tags}",
         )
         replaced.aliases = f"none (Archived when version {mlflow_version} took over)"
@@ -207,8 +212,8 @@ def _challenger_wins(rehearsal: Any, group: str, look: Callable[[], None]) -> No
     ab = rehearsal.group(group).deployment.ab_test
     trials = max(4 * ab.min_samples_per_variant, 4000)
     counts = {
-        "Champion": {"invocations": trials, "successes": trials // 10},
-        "Challenger": {
+        VARIANT_CHAMPION: {"invocations": trials, "successes": trials // 10},
+        VARIANT_CHALLENGER: {
             "invocations": trials,
             "successes": int(trials / 10 * (1 + max(0.65, 3 * ab.minimum_detectable_effect))),
         },

@@ -35,6 +35,7 @@ from typing import Any
 from demo import mlflow_story
 from demo.report import FeatureDrift, ReportData, TimelineMark, VariantRate, render
 from mlops_registry.core import contracts
+from mlops_registry.core.contracts import STAGE_ARCHIVED, STAGE_PRODUCTION, VARIANT_CHALLENGER, VARIANT_CHAMPION
 from offline.alarms import evaluate_alarms
 from offline.harness import ACCOUNT, REGION, PipelineHarness
 from offline.observe import capture_events, drain, invoke
@@ -159,7 +160,7 @@ class Rehearsal:
         result = self.finish(execution, started)
         self.check(result["status"] == "SUCCEEDED", f"{group} {tag} promotion ended {result['status']}")
         stage = self.stage(version["package_arn"])
-        self.check(stage[0] == "Production", f"{group} {tag} is {stage}")
+        self.check(stage[0] == STAGE_PRODUCTION, f"{group} {tag} is {stage}")
         self.served[group] = version["package_arn"]
         return version
 
@@ -184,7 +185,7 @@ class Rehearsal:
     def step_first_version(self, group: str) -> str:
         v1 = self.promote(group, "v1", passing_reports(self.group(group)))
         self.check(
-            self.stage(v1["package_arn"]) == ("Production", "Deployed"), f"v1 is {self.stage(v1['package_arn'])}"
+            self.stage(v1["package_arn"]) == (STAGE_PRODUCTION, "Deployed"), f"v1 is {self.stage(v1['package_arn'])}"
         )
         self.check(self.serving_arn(group, "Primary") == v1["package_arn"], "the endpoint does not serve v1")
         gates = self.harness.ledger().history(group)[-1].evidence.get("gates", {})
@@ -232,7 +233,9 @@ class Rehearsal:
         v2 = self.register(group, "v2", reports)
         result = self.finish(self.announce(v2["package_arn"]), started)
         self.check(result["status"] == "SUCCEEDED", f"v2 execution ended {result['status']}")
-        self.check(self.stage(v2["package_arn"]) == ("Archived", "Rejected"), f"v2 is {self.stage(v2['package_arn'])}")
+        self.check(
+            self.stage(v2["package_arn"]) == (STAGE_ARCHIVED, "Rejected"), f"v2 is {self.stage(v2['package_arn'])}"
+        )
         reason = self.harness.ledger().history(group)[-1].reason
         self.check(reason.startswith(expected), f"v2 rejection reason: {reason}")
         self.check(self.serving_arn(group, "Primary") == self.served[group], "v1 stopped serving after v2 was rejected")
@@ -241,7 +244,7 @@ class Rehearsal:
     def step_replacement(self, group: str) -> str:
         previous = self.served[group]
         v3 = self.promote(group, "v3", passing_reports(self.group(group)))
-        self.check(self.stage(previous)[0] == "Archived", f"v1 is {self.stage(previous)} after v3")
+        self.check(self.stage(previous)[0] == STAGE_ARCHIVED, f"v1 is {self.stage(previous)} after v3")
         self.check(self.serving_arn(group, "Primary") == v3["package_arn"], "the endpoint does not serve v3")
         return "v3 deployed blue/green on the stable 'Primary' variant; v1 Archived (Replaced)"
 
@@ -255,8 +258,8 @@ class Rehearsal:
         lift = max(0.65, 3 * ab.minimum_detectable_effect)
         looks = [
             {
-                "Champion": {"invocations": trials, "successes": trials // 10},
-                "Challenger": {"invocations": trials, "successes": int(trials / 10 * (1 + lift))},
+                VARIANT_CHAMPION: {"invocations": trials, "successes": trials // 10},
+                VARIANT_CHALLENGER: {"invocations": trials, "successes": int(trials / 10 * (1 + lift))},
             }
         ]
         seen: list[dict[str, Any]] = []
@@ -268,9 +271,9 @@ class Rehearsal:
 
         h.on_invoke("DeploymentFunction", "evaluate", traffic)
         v2 = self.promote(group, "v2", passing_reports(policy))
-        self.check(bool(seen) and "Challenger" in seen[0], "the challenger never served traffic")
+        self.check(bool(seen) and VARIANT_CHALLENGER in seen[0], "the challenger never served traffic")
         self.check(
-            self.stage(champion["package_arn"])[0] == "Archived",
+            self.stage(champion["package_arn"])[0] == STAGE_ARCHIVED,
             f"the champion is {self.stage(champion['package_arn'])}",
         )
         served = h.serving(group)
@@ -281,7 +284,7 @@ class Rehearsal:
             (
                 e.evidence
                 for e in reversed(h.ledger().history(group))
-                if e.to_stage == "Production" and e.version == v2["version"]
+                if e.to_stage == STAGE_PRODUCTION and e.version == v2["version"]
             ),
             {},
         )
@@ -290,8 +293,14 @@ class Rehearsal:
         if not self.report.ab_rates:  # the report charts the first A/B group
             self.report.ab_group = group
             self.report.ab_rates = [
-                VariantRate("Champion (v1)", counts["Champion"]["successes"], counts["Champion"]["invocations"]),
-                VariantRate("Challenger (v2)", counts["Challenger"]["successes"], counts["Challenger"]["invocations"]),
+                VariantRate(
+                    "Champion (v1)", counts[VARIANT_CHAMPION]["successes"], counts[VARIANT_CHAMPION]["invocations"]
+                ),
+                VariantRate(
+                    "Challenger (v2)",
+                    counts[VARIANT_CHALLENGER]["successes"],
+                    counts[VARIANT_CHALLENGER]["invocations"],
+                ),
             ]
             self.report.ab_statistics = {k: v for k, v in test.items() if not isinstance(v, dict | list)}
             self.report.ab_summary = (
@@ -372,7 +381,7 @@ class Rehearsal:
         self.finish(execution, started)
         stage, status = self.stage(v4["package_arn"])
         self.check(status == "RolledBack", f"v4 is {stage}/{status}, expected RolledBack")
-        self.check(self.stage(previous)[0] == "Production", f"v3 is {self.stage(previous)} after the rollback")
+        self.check(self.stage(previous)[0] == STAGE_PRODUCTION, f"v3 is {self.stage(previous)} after the rollback")
         self.check(self.serving_arn(group, "Primary") == previous, "v3 is not serving after the rollback")
         return f"v4 {stage}/{status}; v3 keeps serving"
 

@@ -21,11 +21,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from mlops_registry.core.contracts import STAGE_ARCHIVED, STAGE_PRODUCTION
+
 STAGE_COLOURS = {
     "Development": "#6c757d",
     "Staging": "#f0ad4e",
-    "Production": "#28a745",
-    "Archived": "#343a40",
+    STAGE_PRODUCTION: "#28a745",
+    STAGE_ARCHIVED: "#343a40",
     "RolledBack": "#dc3545",
     "Rejected": "#dc3545",
     "Failed": "#dc3545",

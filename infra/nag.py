@@ -6,6 +6,7 @@ resource they concern, each with a granular id and a specific reason.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from aws_cdk import Acknowledgment, App, Stack, Stage, Validations
@@ -26,6 +27,24 @@ def list_packages_acknowledgment(scope: IConstruct) -> Acknowledgment:
         reason="sagemaker:ListModelPackages only: the Service Authorization Reference authorizes it against "
         "model-package/* (not the group it filters on); it returns summaries, Describe stays group-scoped.",
     )
+
+
+def state_machine_acknowledgments(scope: IConstruct, function_arns: Iterable[str]) -> list[Acknowledgment]:
+    """The IAM5 acknowledgements of a state machine's role: X-Ray and log delivery (no resource-level
+    permissions), and invoke on each task function's versions and aliases (CDK's grant)."""
+    return [
+        Acknowledgment(
+            id="AwsSolutions-IAM5[Resource::*]",
+            reason="X-Ray and CloudWatch Logs delivery actions for Step Functions support no resource-level permissions.",
+        ),
+        *[
+            Acknowledgment(
+                id=f"AwsSolutions-IAM5[Resource::{nag_form(scope, arn)}:*]",
+                reason="CDK grants invoke on the function's versions and aliases.",
+            )
+            for arn in function_arns
+        ],
+    ]
 
 
 def nag_form(scope: IConstruct, value: str) -> str:

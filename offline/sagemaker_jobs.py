@@ -34,9 +34,8 @@ from unittest import mock
 from moto.sagemaker import models as sm_models
 from moto.sagemaker import responses as sm_responses
 
+from mlops_registry.core.contracts import PROCESSING_ROOT
 from offline.emulator_version import check_emulator_version
-
-PROCESSING_ROOT = "/opt/ml/processing"
 
 
 class JobOutcomes:

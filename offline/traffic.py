@@ -13,6 +13,8 @@ import math
 import random
 from typing import Any
 
+from mlops_registry.core.contracts import VARIANT_CHALLENGER
+
 DEFAULT_LATENCY_US = 40000
 
 
@@ -56,7 +58,7 @@ def simulate(
     base_rate: float,
     lift: float,
     seed: int = 0,
-    challenger: str = "Challenger",
+    challenger: str = VARIANT_CHALLENGER,
 ) -> dict[str, dict[str, int]]:
     """``requests`` routed by weight; each succeeds with ``base_rate`` (the challenger's rate is
     ``base_rate * (1 + lift)``), drawn from a seeded generator as independent outcomes."""

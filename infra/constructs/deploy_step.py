@@ -134,6 +134,7 @@ class ServingDeployStep(DeployStepFactory):
                 "DEPLOY_ROLE_ARN_PREFIX": role_prefix,
                 "LOCKS_TABLE": pipeline.locks.table_name,
                 "LEDGER_TABLE": pipeline.resources.ledger.table.table_name,
+                "TOPIC_ARN": pipeline.resources.topic.topic_arn,
             },
             timeout=DEPLOYMENT_TIMEOUT,
         )
@@ -210,7 +211,8 @@ class ServingDeployStep(DeployStepFactory):
             )
         )
         grant_key_use(pipeline.resources.key, fn.role, actions=ENCRYPT_DECRYPT, services=["dynamodb"])
-        pipeline.resources.ledger.grant_append(fn.role)  # the restored champion's ledger entry
+        pipeline.resources.ledger.grant_append(fn.role)  # the restored champion's ledger entry ...
+        pipeline.grant_publish(fn)  # ... and its notification
         Validations.of(fn.role).acknowledge(
             *[
                 Acknowledgment(

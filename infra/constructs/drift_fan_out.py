@@ -30,7 +30,7 @@ from constructs import Construct
 from infra import constants
 from infra.constructs.encryption import grant_key_use
 from infra.constructs.python_lambda import PythonLambda
-from infra.nag import nag_form
+from infra.nag import nag_form, state_machine_acknowledgments
 from mlops_registry.core import contracts
 
 FAN_OUT_MEMORY_MB = 2048  # CPU scales with memory: decoding and statistics are CPU-bound
@@ -291,17 +291,7 @@ class DriftFanOut(Construct):
             ]
         )
         Validations.of(machine.role).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-IAM5[Resource::*]",
-                reason="X-Ray and CloudWatch Logs delivery actions for Step Functions support no resource-level permissions.",
-            ),
-            *[
-                Acknowledgment(
-                    id=f"AwsSolutions-IAM5[Resource::{nag_form(self, fn.function.function_arn)}:*]",
-                    reason="CDK grants invoke on the function's versions and aliases.",
-                )
-                for fn in (self.worker, self.reducer)
-            ],
+            *state_machine_acknowledgments(self, [fn.function.function_arn for fn in (self.worker, self.reducer)])
         )
         return machine
 

@@ -33,6 +33,25 @@ def via(stack: Stack, *services: str) -> dict[str, dict[str, list[str]]]:
     return {"StringEquals": {"kms:ViaService": [f"{service}.{stack.region}.amazonaws.com" for service in services]}}
 
 
+def key_statement(
+    stack: Stack,
+    key: kms.IKey,
+    *,
+    actions: Sequence[str],
+    services: Sequence[str],
+    sid: str | None = None,
+    context: dict[str, str] | None = None,
+) -> iam.PolicyStatement:
+    """``actions`` on ``key`` only when one of ``services`` uses it (and, when given, only for that
+    encryption context, e.g. ``{"aws:s3:arn": bucket_arn}``)."""
+    if not services:
+        raise ValueError("key_statement: a key grant names the services that may use it (kms:ViaService)")
+    conditions = via(stack, *sorted(set(services)))
+    if context:
+        conditions["StringEquals"].update({f"kms:EncryptionContext:{k}": [v] for k, v in context.items()})
+    return iam.PolicyStatement(sid=sid, actions=sorted(set(actions)), resources=[key.key_arn], conditions=conditions)
+
+
 def grant_key_use(
     key: kms.IKey,
     grantee: iam.IGrantable,
@@ -44,14 +63,9 @@ def grant_key_use(
 ) -> None:
     """Allow ``actions`` on ``key`` only when one of ``services`` uses it for the grantee (and, when
     given, only for that encryption context)."""
-    if not services:
-        raise ValueError("grant_key_use: a key grant names the services that may use it (kms:ViaService)")
     stack = Stack.of(grantee.grant_principal) if isinstance(grantee.grant_principal, Construct) else Stack.of(key)
-    conditions = via(stack, *sorted(set(services)))
-    if context:
-        conditions["StringEquals"].update({f"kms:EncryptionContext:{k}": [v] for k, v in context.items()})
     grantee.grant_principal.add_to_principal_policy(
-        iam.PolicyStatement(sid=sid, actions=sorted(set(actions)), resources=[key.key_arn], conditions=conditions)
+        key_statement(stack, key, actions=actions, services=services, sid=sid, context=context)
     )
 
 

@@ -41,6 +41,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from infra import constants
+from infra.constructs.encryption import DECRYPT, key_statement
 from infra.nag import nag_form
 from mlops_registry.core import contracts, serving_names
 from mlops_registry.core.config import GroupPolicy
@@ -123,27 +124,21 @@ class ServingEndpoint(Construct):
         statements = [
             iam.PolicyStatement(sid="ReadGroupArtifacts", actions=["s3:GetObject"], resources=[artifacts]),
             iam.PolicyStatement(sid="WriteDataCapture", actions=["s3:PutObject"], resources=[capture]),
-            iam.PolicyStatement(
+            key_statement(
+                stack,
+                self.artifacts_key,
                 sid="ModelArtifactsKey",
-                actions=["kms:Decrypt"],
-                resources=[self.artifacts_key.key_arn],
-                conditions={
-                    "StringEquals": {
-                        "kms:ViaService": f"s3.{stack.region}.amazonaws.com",
-                        "kms:EncryptionContext:aws:s3:arn": self.models_bucket.bucket_arn,
-                    }
-                },
+                actions=DECRYPT,
+                services=["s3"],
+                context={"aws:s3:arn": self.models_bucket.bucket_arn},
             ),
-            iam.PolicyStatement(
+            key_statement(
+                stack,
+                self.key,
                 sid="DataCaptureKey",
                 actions=["kms:GenerateDataKey"],
-                resources=[self.key.key_arn],
-                conditions={
-                    "StringEquals": {
-                        "kms:ViaService": f"s3.{stack.region}.amazonaws.com",
-                        "kms:EncryptionContext:aws:s3:arn": self.artifacts.bucket_arn,
-                    }
-                },
+                services=["s3"],
+                context={"aws:s3:arn": self.artifacts.bucket_arn},
             ),
             iam.PolicyStatement(
                 sid="PullImages",

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Acknowledgment, Stack, Validations
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra import constants
+from infra.constructs.dead_letters import dead_letter_queue
 
 
 class Notifications(Construct):
@@ -33,19 +32,8 @@ class Notifications(Construct):
             master_key=key,
             enforce_ssl=True,
         )
-        self.dead_letters = sqs.Queue(
-            self,
-            "SubscriptionDeadLetters",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=constants.DLQ_RETENTION,
-        )
-        Validations.of(self.dead_letters).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-SQS3",
-                reason="This queue is itself the dead-letter queue of the topic's e-mail subscriptions.",
-            )
+        self.dead_letters = dead_letter_queue(
+            self, "SubscriptionDeadLetters", key=key, collects="the topic's e-mail subscriptions"
         )
         # SNS writes undeliverable messages to the encrypted queue: it needs the key, for this topic only.
         key.add_to_resource_policy(

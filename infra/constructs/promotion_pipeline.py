@@ -28,7 +28,6 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
@@ -36,11 +35,12 @@ from constructs import Construct
 
 from infra import constants
 from infra.constructs.audit_ledger import AuditLedger
+from infra.constructs.dead_letters import dead_letter_queue
 from infra.constructs.encryption import DECRYPT, ENCRYPT_DECRYPT, PUBLISH, grant_key_use
 from infra.constructs.experiment_tracking import TrackingAccess
 from infra.constructs.holdout_validation import HoldoutValidation
 from infra.constructs.python_lambda import PythonLambda
-from infra.nag import list_packages_acknowledgment, nag_form
+from infra.nag import list_packages_acknowledgment, nag_form, state_machine_acknowledgments
 from mlops_registry.core import contracts
 from mlops_registry.core.baseline import performance_baseline_s3_key
 from mlops_registry.core.config import EnvironmentConfig, publish
@@ -177,7 +177,8 @@ class PromotionPipeline(Construct):
         )
         grant_key_use(self.resources.key, fn.role, actions=ENCRYPT_DECRYPT, services=["dynamodb"])
 
-    def _grant_publish(self, fn: PythonLambda) -> None:
+    def grant_publish(self, fn: PythonLambda) -> None:
+        """Let ``fn`` publish to the notification topic (its key, for SNS only)."""
         fn.grant(iam.PolicyStatement(actions=["sns:Publish"], resources=[self.resources.topic.topic_arn]))
         grant_key_use(self.resources.key, fn.role, actions=PUBLISH, services=["sns"])
 
@@ -220,7 +221,7 @@ class PromotionPipeline(Construct):
             )
         )
         r.ledger.grant_append(self.approval.role)
-        self._grant_publish(self.approval)
+        self.grant_publish(self.approval)
         self._acknowledge_registry_wildcards(self.approval)
 
         self.lifecycle = self._function(
@@ -255,7 +256,7 @@ class PromotionPipeline(Construct):
             iam.PolicyStatement(actions=["dynamodb:PutItem", "dynamodb:DeleteItem"], resources=[self.locks.table_arn])
         )
         r.ledger.grant_append(self.lifecycle.role)
-        self._grant_publish(self.lifecycle)
+        self.grant_publish(self.lifecycle)
         self._grant_performance_baselines(self.lifecycle)
         # Model cards advance with the lifecycle (and are created for versions registered without the CLI).
         card_arns = self.card_arns()
@@ -541,18 +542,9 @@ class PromotionPipeline(Construct):
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
         )
+        tasks = [*self.gates.values(), self.approval, self.lifecycle, self.validation.function]
         Validations.of(machine.role).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-IAM5[Resource::*]",
-                reason="X-Ray and CloudWatch Logs delivery actions for Step Functions support no resource-level permissions.",
-            ),
-            *[
-                Acknowledgment(
-                    id=f"AwsSolutions-IAM5[Resource::{nag_form(self, fn.function.function_arn)}:*]",
-                    reason="CDK grants invoke on the function's versions and aliases.",
-                )
-                for fn in [*self.gates.values(), self.approval, self.lifecycle, self.validation.function]
-            ],
+            *state_machine_acknowledgments(self, [fn.function.function_arn for fn in tasks])
         )
         return machine
 
@@ -582,7 +574,7 @@ class PromotionPipeline(Construct):
             )
         )
         self.resources.ledger.grant_append(self.dispatcher.role)
-        self._grant_publish(self.dispatcher)
+        self.grant_publish(self.dispatcher)
         self.dispatcher.grant(
             iam.PolicyStatement(actions=["states:StartExecution"], resources=[self.state_machine.state_machine_arn])
         )
@@ -615,18 +607,8 @@ class PromotionPipeline(Construct):
                 for name, arn in zip(self.group_names, self.package_arns, strict=True)
             ],
         )
-        rule_dlq = sqs.Queue(
-            self,
-            "RuleDeadLetters",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=self.resources.key,
-            enforce_ssl=True,
-            retention_period=constants.DLQ_RETENTION,
-        )
-        Validations.of(rule_dlq).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-SQS3", reason="This queue is the dead-letter queue of the EventBridge rule's target."
-            )
+        rule_dlq = dead_letter_queue(
+            self, "RuleDeadLetters", key=self.resources.key, collects="the EventBridge rule's target"
         )
         self.rule = events.Rule(
             self,

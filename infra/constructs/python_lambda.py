@@ -22,6 +22,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from infra import constants
+from infra.constructs.dead_letters import dead_letter_queue
 from infra.nag import nag_form
 from mlops_registry.core import contracts
 
@@ -151,19 +152,8 @@ class PythonLambda(Construct):
         )
         self.dead_letter_queue: sqs.Queue | None = None
         if asynchronous:
-            self.dead_letter_queue = sqs.Queue(
-                self,
-                "DeadLetters",
-                encryption=sqs.QueueEncryption.KMS,
-                encryption_master_key=key,
-                enforce_ssl=True,
-                retention_period=constants.DLQ_RETENTION,
-            )
-            Validations.of(self.dead_letter_queue).acknowledge(
-                Acknowledgment(
-                    id="AwsSolutions-SQS3",
-                    reason="This queue is itself the dead-letter queue of the function's asynchronous invocations.",
-                )
+            self.dead_letter_queue = dead_letter_queue(
+                self, "DeadLetters", key=key, collects="the function's asynchronous invocations"
             )
         env = {"POWERTOOLS_SERVICE_NAME": family, "POWERTOOLS_METRICS_NAMESPACE": contracts.METRICS_NAMESPACE}
         env.update(environment or {})

@@ -19,7 +19,6 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from infra import constants
-from infra.constructs.encryption import PUBLISH, grant_key_use
 from infra.constructs.promotion_pipeline import PromotionPipeline
 from infra.constructs.python_lambda import PythonLambda
 from infra.nag import list_packages_acknowledgment, nag_form
@@ -69,8 +68,7 @@ class PromotionReconciler(Construct):
         fn.grant(iam.PolicyStatement(actions=["states:DescribeExecution"], resources=[execution_arns]))
         r.ledger.grant_query(fn.role)
         r.ledger.grant_append(fn.role)
-        fn.grant(iam.PolicyStatement(actions=["sns:Publish"], resources=[r.topic.topic_arn]))
-        grant_key_use(r.key, fn.role, actions=PUBLISH, services=["sns"])
+        pipeline.grant_publish(fn)
         for parameter in pipeline.policy_parameters:
             parameter.grant_read(fn.role)
         Validations.of(fn.role).acknowledge(
@@ -104,8 +102,8 @@ class PromotionReconciler(Construct):
             "ExecutionFailures",
             description="Promotion executions that ended in failure",
             event_pattern=events.EventPattern(
-                source=["aws.states"],
-                detail_type=["Step Functions Execution Status Change"],
+                source=[contracts.STEP_FUNCTIONS_EVENT_SOURCE],
+                detail_type=[contracts.EXECUTION_STATUS_CHANGE],
                 account=[stack.account],
                 region=[stack.region],
                 detail={"status": ["FAILED", "TIMED_OUT", "ABORTED"], "stateMachineArn": [machine.state_machine_arn]},

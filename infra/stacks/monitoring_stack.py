@@ -23,6 +23,7 @@ from infra import constants
 from infra.constructs.drift_alarms import DriftAlarms, variants_for
 from infra.constructs.drift_dashboard import DriftDashboard
 from infra.constructs.drift_fan_out import DriftFanOut
+from infra.constructs.encryption import DECRYPT, key_statement
 from infra.constructs.python_lambda import PythonLambda, dependencies_layer
 from infra.nag import list_packages_acknowledgment, nag_form
 from infra.stacks.registry_stack import RegistryStack
@@ -165,16 +166,13 @@ class MonitoringStack(Stack):
             )
         )
         function.grant(
-            iam.PolicyStatement(
+            key_statement(
+                self,
+                self.registry.key,
                 sid="DecryptCapturesAndBaselines",
-                actions=["kms:Decrypt"],
-                resources=[self.registry.key.key_arn],
-                conditions={
-                    "StringEquals": {
-                        "kms:ViaService": f"s3.{self.region}.amazonaws.com",
-                        "kms:EncryptionContext:aws:s3:arn": bucket.bucket_arn,
-                    }
-                },
+                actions=DECRYPT,
+                services=["s3"],
+                context={"aws:s3:arn": bucket.bucket_arn},
             )
         )
         function.grant(

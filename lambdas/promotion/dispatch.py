@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from mlops_registry.core.approvals import ApprovalStore, resume_approval
+from mlops_registry.core.approvals import resume_approval
 from mlops_registry.core.errors import ApprovalNotPendingError, ForeignEventError
 from mlops_registry.core.events import PACKAGE_ARN
 from mlops_registry.core.ledger import LedgerEntry, LedgerWriter
+from mlops_registry.core.ports import ApprovalDecisions
 from mlops_registry.core.segregation import ReviewBoard, identity_of
 from promotion.state_change import ModelPackageStateChange
 
@@ -92,13 +94,19 @@ def execution_name(package_arn: str, transition: str) -> str:
 
 
 class Executions(Protocol):
-    """Starts promotion executions by name (``promotion.adapters.ExecutionStarter``)."""
+    """The promotion state machine's executions and waiting tasks (``promotion.adapters.StepFunctionsExecutions``)."""
 
     state_machine_arn: str
 
     def execution_arn(self, name: str) -> str: ...
 
     def start(self, name: str, payload: dict[str, Any]) -> tuple[bool, str]: ...
+
+    def describe(self, execution_arn: str) -> dict[str, Any] | None: ...
+
+    def ended(self, status: str) -> Iterable[dict[str, Any]]: ...
+
+    def send_task_success(self, task_token: str, output: dict[str, Any]) -> None: ...
 
 
 class ApprovalReverter(Protocol):
@@ -110,9 +118,8 @@ class ApprovalReverter(Protocol):
 def dispatch(
     event: ModelPackageStateChange,
     policies: PolicySource,
-    starter: Executions,
-    approvals: ApprovalStore,
-    sfn: Any,
+    executions: Executions,
+    approvals: ApprovalDecisions,
     governance: Governance,
     home: Home,
 ) -> DispatchOutcome:
@@ -134,7 +141,7 @@ def dispatch(
         actor = decider.arn
         reason = detail.ApprovalDescription or f"{detail.ModelApprovalStatus} in SageMaker Studio"
         try:
-            resume_approval(approvals, detail.ModelPackageArn, detail.ModelApprovalStatus, actor, reason, sfn=sfn)
+            resume_approval(approvals, detail.ModelPackageArn, detail.ModelApprovalStatus, actor, reason, executions)
         except ApprovalNotPendingError as error:
             return DispatchOutcome("ignored", str(error))
         return DispatchOutcome(
@@ -152,7 +159,7 @@ def dispatch(
             "version": detail.ModelPackageVersion,
             "policy": policy,
         }
-        started, arn = starter.start(name, payload)
+        started, arn = executions.start(name, payload)
         return DispatchOutcome(
             "started" if started else "duplicate",
             "evaluating for Staging" if started else "execution already exists",
@@ -170,7 +177,7 @@ def refuse_decision(
     execution_arn: str,
     actor: str,
     why: str,
-    approvals: ApprovalStore,
+    approvals: ApprovalDecisions,
     governance: Governance,
 ) -> DispatchOutcome:
     """Set the status back, record and notify the attempt (once per modification); resume nothing."""

@@ -17,7 +17,7 @@ from mlops_registry.core.ledger import Ledger, LedgerWriter
 from mlops_registry.core.model_registry import ModelRegistry
 from mlops_registry.core.observability import count, instrumented, logger, set_correlation_id
 from mlops_registry.core.segregation import ReviewBoard
-from promotion.adapters import ExecutionStarter, SsmPolicySource
+from promotion.adapters import SsmPolicySource, StepFunctionsExecutions
 from promotion.dispatch import Governance, Home, dispatch
 from promotion.settings import DispatcherSettings, load
 from promotion.state_change import parse_state_change
@@ -34,14 +34,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         raise
     set_correlation_id(change.detail.ModelPackageArn)
     settings = load(DispatcherSettings)
-    sfn = client("stepfunctions")
     try:
         outcome = dispatch(
             change,
             policies=SsmPolicySource(settings.GROUP_POLICY_PREFIX),
-            starter=ExecutionStarter(sfn, settings.STATE_MACHINE_ARN),
+            executions=StepFunctionsExecutions(client("stepfunctions"), settings.STATE_MACHINE_ARN),
             approvals=ApprovalStore(settings.APPROVALS_TABLE),
-            sfn=sfn,
             governance=Governance(
                 board=ReviewBoard(settings.board_principals()),
                 writer=LedgerWriter(Ledger(settings.LEDGER_TABLE), notifier.topic(settings.TOPIC_ARN)),

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from mlops_registry.core.baseline import PERFORMANCE_BASELINE_PROPERTY, performance_baseline_document
 from mlops_registry.core.config import FairnessWaiver
-from mlops_registry.core.contracts import PIPELINE_ACTOR
+from mlops_registry.core.contracts import APPROVED, PIPELINE_ACTOR, STAGE_ARCHIVED, STAGE_PRODUCTION
 from mlops_registry.core.errors import InvalidEventError, ReportUnavailableError
 from mlops_registry.core.ledger import LedgerEntry, LedgerWriter
 from mlops_registry.core.model_registry import PackageView
@@ -243,17 +243,17 @@ class LifecycleService:
         performance, properties = self.write_performance_baseline(view, state)
         self.registry.set_lifecycle(
             view.arn,
-            "Production",
+            STAGE_PRODUCTION,
             "Deployed",
             f"Approved by {actor}: {reason}",
-            approval_status="Approved",
+            approval_status=APPROVED,
             approval_description=f"{actor}: {reason}",
             customer_metadata=properties,
         )
-        self.cards.advance(view.arn, "Production")
+        self.cards.advance(view.arn, STAGE_PRODUCTION)
         entry = self._record(
             view,
-            "Production",
+            STAGE_PRODUCTION,
             "entered",
             f"approved by {actor}: {reason}",
             actor,
@@ -267,13 +267,13 @@ class LifecycleService:
             },
             "to-production",
         )
-        mirrored = self._mirror(view, "Production", entry, execution_arn, approved_by=actor, alias=CHAMPION)
+        mirrored = self._mirror(view, STAGE_PRODUCTION, entry, execution_arn, approved_by=actor, alias=CHAMPION)
         if previous is not None:
-            self.registry.set_lifecycle(previous.arn, "Archived", "Replaced", f"Replaced by version {view.version}")
-            self.cards.advance(previous.arn, "Archived")
+            self.registry.set_lifecycle(previous.arn, STAGE_ARCHIVED, "Replaced", f"Replaced by version {view.version}")
+            self.cards.advance(previous.arn, STAGE_ARCHIVED)
             archived = self._record(
                 previous,
-                "Archived",
+                STAGE_ARCHIVED,
                 "archived",
                 f"replaced by version {view.version}",
                 PIPELINE_ACTOR,
@@ -281,9 +281,9 @@ class LifecycleService:
                 {"replaced_by": view.arn},
                 "archived",
             )
-            self._mirror(previous, "Archived", archived, execution_arn)
+            self._mirror(previous, STAGE_ARCHIVED, archived, execution_arn)
         self.lock.release(state.group, execution_arn)
-        return {"stage": "Production", "archived": previous.arn if previous else None, "mlflow": mirrored}
+        return {"stage": STAGE_PRODUCTION, "archived": previous.arn if previous else None, "mlflow": mirrored}
 
     def write_performance_baseline(
         self, view: PackageView, state: PromotionState
@@ -322,13 +322,13 @@ class LifecycleService:
         status, decision, transition = DEPLOYMENT_OUTCOMES.get(outcome or "", ("Rejected", "rejected", "rejected"))
         view = self.registry.describe(state.package_arn)
         self.registry.set_lifecycle(
-            view.arn, "Archived", status, reason, approval_status="Rejected", approval_description=reason
+            view.arn, STAGE_ARCHIVED, status, reason, approval_status="Rejected", approval_description=reason
         )
-        self.cards.advance(view.arn, "Archived")
-        entry = self._record(view, "Archived", decision, reason, actor, execution_arn, evidence, transition)
-        mirrored = self._mirror(view, "Archived", entry, execution_arn)
+        self.cards.advance(view.arn, STAGE_ARCHIVED)
+        entry = self._record(view, STAGE_ARCHIVED, decision, reason, actor, execution_arn, evidence, transition)
+        mirrored = self._mirror(view, STAGE_ARCHIVED, entry, execution_arn)
         self.lock.release(state.group, execution_arn)
-        return {"stage": "Archived", "status": status, "reason": reason, "mlflow": mirrored}
+        return {"stage": STAGE_ARCHIVED, "status": status, "reason": reason, "mlflow": mirrored}
 
     def record_failure(self, state: PromotionState, execution_arn: str) -> dict[str, Any]:
         error = state.error or {}
@@ -337,7 +337,7 @@ class LifecycleService:
         # The deployment step approved the package so SageMaker would deploy it; a promotion that then
         # failed must not leave it looking approved for deployment.
         # The board's decision (Studio or CLI) set it Approved too.
-        deployed = bool((state.deployment or {}).get("approved_for_deployment")) or view.approval_status == "Approved"
+        deployed = bool((state.deployment or {}).get("approved_for_deployment")) or view.approval_status == APPROVED
         try:
             self.registry.set_lifecycle(
                 view.arn,

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from mlops_registry.core.contracts import STAGE_ARCHIVED, STAGE_PRODUCTION
 from mlops_registry.core.lineage import MLFLOW_MODEL_NAME, MLFLOW_MODEL_VERSION, MLFLOW_TRACKING_URI
 from mlops_registry.core.mlflow_rest import MlflowError
 from mlops_registry.core.model_registry import PackageView
@@ -124,7 +125,7 @@ class MlflowMirror:
         if alias:
             self._retrying(f"alias {alias}", lambda: client.set_alias(name, alias, version))
             writes.append(f"alias {alias}->{version}")
-        if stage in ("Production", "Archived"):
+        if stage in (STAGE_PRODUCTION, STAGE_ARCHIVED):
             current = self._retrying("read aliases", lambda: client.aliases(name))
             for other in ALIASES:
                 if other != alias and current.get(other) == version:

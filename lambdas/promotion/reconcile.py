@@ -22,9 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from mlops_registry.core.contracts import RECONCILER_ACTOR
+from mlops_registry.core.contracts import APPROVED, RECONCILER_ACTOR, STAGE_ARCHIVED, STAGE_PRODUCTION
 from mlops_registry.core.errors import InvalidEventError
 from mlops_registry.core.events import split_package_arn
 from mlops_registry.core.ledger import Ledger, LedgerEntry, LedgerWriter
@@ -57,11 +55,13 @@ def expected_state(entries: Iterable[LedgerEntry]) -> Expected:
             continue
         if entry.to_stage:
             stage = entry.to_stage
-        if entry.decision == "entered" and entry.to_stage == "Production":
-            approval = "Approved"
-        elif entry.decision == "rejected" or (entry.decision == "rolled_back" and entry.to_stage == "Archived"):
+        if entry.decision == "entered" and entry.to_stage == STAGE_PRODUCTION:
+            approval = APPROVED
+        elif entry.decision == "rejected" or (entry.decision == "rolled_back" and entry.to_stage == STAGE_ARCHIVED):
             approval = "Rejected"
-        elif entry.decision in ("failed", "unauthorized_approval") and approval == "Approved" and stage != "Production":
+        elif (
+            entry.decision in ("failed", "unauthorized_approval") and approval == APPROVED and stage != STAGE_PRODUCTION
+        ):
             approval = "PendingManualApproval"
     return Expected(stage, approval)
 
@@ -104,18 +104,16 @@ class Reconciler:
         registry: ModelRegistry,
         ledger: Ledger,
         writer: LedgerWriter,
-        starter: Executions,
+        executions: Executions,
         policies: PolicySource,
-        sfn: Any,
         lookback: timedelta,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.registry = registry
         self.ledger = ledger
-        self.starter = starter
+        self.executions = executions
         self.policies = policies
         self.writer = writer
-        self.sfn = sfn
         self.lookback = lookback
         self.now = now
         self._history: dict[str, list[LedgerEntry]] = {}
@@ -149,7 +147,7 @@ class Reconciler:
             if not entries and execution is None:
                 if awaits_evaluation(view, None):
                     payload = {"package_arn": arn, "group": group, "version": view.version, "policy": policy}
-                    started, _ = self.starter.start(name, payload)
+                    started, _ = self.executions.start(name, payload)
                     if started:
                         logger.warning("started a version no event had started", extra={"package_arn": arn})
                         report.started.append(arn)
@@ -163,12 +161,8 @@ class Reconciler:
                 self._record_out_of_band(view, expected, "changed outside the pipeline", report)
 
     def _execution_status(self, name: str) -> str | None:
-        try:
-            return str(self.sfn.describe_execution(executionArn=self.starter.execution_arn(name))["status"])
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ExecutionDoesNotExist":
-                return None
-            raise
+        description = self.executions.describe(self.executions.execution_arn(name))
+        return None if description is None else str(description["status"])
 
     def _record_out_of_band(self, view: PackageView, expected: Expected, what: str, report: ReconcileReport) -> None:
         reason = (
@@ -200,20 +194,18 @@ class Reconciler:
     def record_unrecorded_failures(self, report: ReconcileReport) -> None:
         since = self.now() - self.lookback
         for status in FAILED_STATUSES:
-            pages = self.sfn.get_paginator("list_executions").paginate(
-                stateMachineArn=self.starter.state_machine_arn, statusFilter=status
-            )
-            for page in pages:
-                for execution in page.get("executions", []):
-                    stopped = execution.get("stopDate")
-                    if isinstance(stopped, datetime) and stopped.astimezone(UTC) < since:
-                        continue
-                    if self.record_failure_of(execution["executionArn"]):
-                        report.failures_recorded.append(execution["executionArn"])
+            for execution in self.executions.ended(status):
+                stopped = execution.get("stopDate")
+                if isinstance(stopped, datetime) and stopped.astimezone(UTC) < since:
+                    continue
+                if self.record_failure_of(execution["executionArn"]):
+                    report.failures_recorded.append(execution["executionArn"])
 
     def record_failure_of(self, execution_arn: str) -> bool:
         """Append a ``failed`` entry for a failed execution the ledger does not show failing; True if appended."""
-        description = self.sfn.describe_execution(executionArn=execution_arn)
+        description = self.executions.describe(execution_arn)
+        if description is None:
+            return False
         status = str(description["status"])
         if status not in FAILED_STATUSES:
             return False

@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 from mlops_registry.core.config import GroupPolicy, publish
 from mlops_registry.core.contracts import VALIDATION_EVIDENCE_PREFIX
-from mlops_registry.core.errors import RegistryError, ReportUnavailableError
+from mlops_registry.core.errors import InvalidEventError, RegistryError, ReportUnavailableError
 from mlops_registry.core.evidence import VALIDATION_DOCUMENTS
 from mlops_registry.core.model_registry import PackageView
 from mlops_registry.core.reports import flatten_metrics, read_json_report
@@ -38,7 +38,6 @@ GATE = "validation"
 TRANSFORM_INPUT = "transform-input/holdout.csv"
 TRANSFORM_OUTPUT = "transform-output"
 RUNNING = ("InProgress", "Stopping")
-PROCESSING_ROOT = "/opt/ml/processing"
 
 
 class ValidationJobFailed(RegistryError):
@@ -54,7 +53,7 @@ class HoldoutUnusable(RegistryError):
 
 
 class Jobs(Protocol):
-    """The SageMaker and S3 calls of the validation (``validation_handler.SageMakerJobs``)."""
+    """The SageMaker and S3 calls of the validation (``promotion.adapters.SageMakerJobs``)."""
 
     def create_model(self, name: str, view: PackageView) -> None: ...
     def delete_model(self, name: str) -> None: ...
@@ -94,6 +93,14 @@ class ValidationService:
         self.bucket = bucket
         self.lambda_max_bytes = lambda_max_bytes
         self.registry = registry
+
+    def run(self, action: str, state: PromotionState, execution_arn: str, now: datetime) -> dict[str, Any]:
+        """The task's one call: ``start`` the validation or ``poll`` its jobs."""
+        if action == "start":
+            return self.start(state, execution_arn, now)
+        if action == "poll":
+            return self.poll(state, execution_arn, now)
+        raise InvalidEventError(f"action: unknown validation action {action!r}; expected start or poll")
 
     # --- start -----------------------------------------------------------------------------------
     def start(self, state: PromotionState, execution_arn: str, now: datetime) -> dict[str, Any]:

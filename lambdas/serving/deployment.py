@@ -32,6 +32,7 @@ from typing import Any, Protocol
 
 from mlops_registry.core.config import DeploymentPolicy
 from mlops_registry.core.contracts import (
+    APPROVED,
     PARAM_CHALLENGER,
     PARAM_CHAMPION,
     PARAM_MODEL_PACKAGE,
@@ -40,11 +41,11 @@ from mlops_registry.core.contracts import (
     VARIANT_CHAMPION,
 )
 from mlops_registry.core.errors import DeploymentError, DeploymentTimeoutError
-from mlops_registry.core.ledger import LedgerEntry
+from mlops_registry.core.ledger import LedgerEntry, LedgerWriter
 from mlops_registry.core.model_registry import PackageView
 from mlops_registry.core.names import endpoint_name
 from mlops_registry.core.observability import logger
-from mlops_registry.core.ports import LedgerAppender, Registry
+from mlops_registry.core.ports import Registry
 from mlops_registry.core.serving_names import deploy_role_name, serving_stack_name
 from mlops_registry.core.stacks import IN_PROGRESS, ROLLED_BACK, SETTLED_OK, Stacks
 from serving import ab_test
@@ -86,7 +87,7 @@ class DeploymentService:
         metrics: Metrics,
         registry: Registry,
         lock: Lock,
-        ledger: LedgerAppender | None = None,
+        writer: LedgerWriter | None = None,
     ) -> None:
         self.env_name = env_name
         self.deploy_role_arn_prefix = deploy_role_arn_prefix
@@ -95,7 +96,7 @@ class DeploymentService:
         self.metrics = metrics
         self.registry = registry
         self.lock = lock
-        self.ledger = ledger
+        self.writer = writer
 
     def role_arn(self, group: str) -> str:
         return f"{self.deploy_role_arn_prefix}{deploy_role_name(self.env_name, group)}"
@@ -134,7 +135,7 @@ class DeploymentService:
             "Staging",
             "Deploying",
             f"Deploying to {endpoint} ({phase.replace('_', ' ')})",
-            approval_status="Approved",
+            approval_status=APPROVED,
             approval_description=f"{approval.get('actor', 'unknown')}: {approval.get('reason', 'approved')}",
         )
         try:
@@ -381,8 +382,8 @@ class DeploymentService:
             "deployment": state.deployment.model_dump(mode="json") if state.deployment else None,
         }
         reason = f"A/B test failed ({cause}); champion v{champion_view.version} restored to all traffic on {endpoint}"
-        if self.ledger is not None:
-            self.ledger.append_once(
+        if self.writer is not None:
+            self.writer.record(
                 LedgerEntry(
                     group=state.group,
                     version=state.version,
@@ -396,7 +397,9 @@ class DeploymentService:
                     evidence=evidence,
                     at=iso(task.moment()),
                     transition="ab-champion-restored",
-                )
+                ),
+                subject=f"[{state.group}] v{state.version} A/B test failed: champion v{champion_view.version} restored",
+                once=True,
             )
         logger.warning("champion restored after a failed A/B test", extra=evidence)
         return {"restored": True, "champion": champion, "weights": weights, "stack_update_started": updated}

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlops_registry.core import notifier
 from mlops_registry.core.aws_errors import transient_errors_are_typed
-from mlops_registry.core.ledger import Ledger
+from mlops_registry.core.ledger import Ledger, LedgerWriter
 from mlops_registry.core.model_registry import ModelRegistry
 from mlops_registry.core.observability import count, instrumented, logger, set_correlation_id
 from mlops_registry.core.serving_stacks import ServingStacks
@@ -25,7 +26,7 @@ def service() -> DeploymentService:
         metrics=VariantMetrics(),
         registry=ModelRegistry(),
         lock=GroupLock(settings.LOCKS_TABLE),
-        ledger=Ledger(settings.LEDGER_TABLE),
+        writer=LedgerWriter(Ledger(settings.LEDGER_TABLE), notifier.topic(settings.TOPIC_ARN)),
     )
 
 

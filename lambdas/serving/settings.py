@@ -12,6 +12,7 @@ class DeploymentSettings(FunctionSettings):
     DEPLOY_ROLE_ARN_PREFIX: str = Field(pattern=r"^arn:aws[a-z\-]*:iam::\d{12}:role/")
     LOCKS_TABLE: str = Field(min_length=3)
     LEDGER_TABLE: str = Field(min_length=3)
+    TOPIC_ARN: str = Field(min_length=20)  # the restored champion is announced with its ledger entry
 
 
 def load() -> DeploymentSettings:

@@ -7,15 +7,18 @@ so a decision delivered twice (Studio event duplicates, CLI + Studio) resumes th
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from botocore.exceptions import ClientError
 
 from mlops_registry.core.aws import client
+from mlops_registry.core.contracts import APPROVED, REJECTED
 from mlops_registry.core.errors import ApprovalNotPendingError, InvalidEventError
+
+if TYPE_CHECKING:
+    from mlops_registry.core.ports import ApprovalDecisions, TaskTokens
 
 Decision = Literal["Approved", "Rejected"]
 
@@ -165,14 +168,14 @@ class ApprovalStore:
 
 
 def resume_approval(
-    store: ApprovalStore, package_arn: str, decision: str, actor: str, reason: str, sfn: Any | None = None
+    store: ApprovalDecisions, package_arn: str, decision: str, actor: str, reason: str, tasks: TaskTokens
 ) -> PendingApproval:
     """Resume the execution waiting on ``package_arn`` with the board's decision.
 
     Raises ``ApprovalNotPendingError`` when nothing waits (or it was already decided), and
     ``InvalidEventError`` for a decision other than Approved/Rejected or an empty reason/actor.
     """
-    if decision not in ("Approved", "Rejected"):
+    if decision not in (APPROVED, REJECTED):
         raise InvalidEventError(f"decision: must be 'Approved' or 'Rejected', got {decision!r}")
     if not actor:
         raise InvalidEventError("actor: the approver's identity is required")
@@ -181,7 +184,7 @@ def resume_approval(
     pending = store.get(package_arn)
     if pending is None:
         raise ApprovalNotPendingError(f"no approval is pending for {package_arn}")
-    if not store.claim(package_arn, decision, actor):  # type: ignore[arg-type]
+    if not store.claim(package_arn, cast(Decision, decision), actor):
         raise ApprovalNotPendingError(f"the approval for {package_arn} was already decided")
     output = {
         "decision": decision,
@@ -189,5 +192,5 @@ def resume_approval(
         "reason": reason.strip(),
         "decided_at": datetime.now(UTC).isoformat(),
     }
-    (sfn or client("stepfunctions")).send_task_success(taskToken=pending.task_token, output=json.dumps(output))
+    tasks.send_task_success(pending.task_token, output)
     return pending

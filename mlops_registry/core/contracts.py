@@ -16,13 +16,20 @@ APP_NAME = "mlops-registry"
 # What SageMaker puts on the default bus when a model package changes (the pipeline's trigger).
 SAGEMAKER_EVENT_SOURCE = "aws.sagemaker"
 MODEL_PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
+# What Step Functions puts on the default bus when an execution's status changes (the reconciler
+# listens for the promotion state machine's failures).
+STEP_FUNCTIONS_EVENT_SOURCE = "aws.states"
+EXECUTION_STATUS_CHANGE = "Step Functions Execution Status Change"
 # What the drift function puts on the bus when a Production model drifts.
 DRIFT_EVENT_SOURCE = f"{APP_NAME}.monitoring"
 DRIFT_EVENT_DETAIL_TYPE = "ModelDriftDetected"
 
 # --- Model registry -------------------------------------------------------------------------------
+# Stages and approval statuses the pipeline writes and reads back.
 STAGE_PRODUCTION = "Production"
+STAGE_ARCHIVED = "Archived"
 APPROVED = "Approved"
+REJECTED = "Rejected"
 
 # --- Serving --------------------------------------------------------------------------------------
 # Blue/green keeps one variant whose name never changes across versions; A/B tests run two.
@@ -97,6 +104,9 @@ EVIDENCE_PREFIX = "evidence"  # what the CLI computes at registration: <prefix>/
 # policy denies it explicitly) and the platform's validation evidence.
 HOLDOUT_PREFIX = "holdout/"
 VALIDATION_EVIDENCE_PREFIX = "validation"
+# Where a SageMaker Processing container finds its inputs and leaves its outputs (the validation's
+# jobs and the offline job runner agree on it).
+PROCESSING_ROOT = "/opt/ml/processing"
 
 # --- SSM ------------------------------------------------------------------------------------------
 

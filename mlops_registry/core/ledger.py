@@ -27,7 +27,7 @@ from botocore.exceptions import ClientError
 
 from mlops_registry.core import chain
 from mlops_registry.core.aws import client
-from mlops_registry.core.contracts import LEDGER_DECISIONS, LEDGER_STAGE_INDEX
+from mlops_registry.core.contracts import LEDGER_DECISIONS, LEDGER_STAGE_INDEX, STAGE_PRODUCTION
 from mlops_registry.core.errors import LedgerContentionError, LedgerEntryExists
 from mlops_registry.core.ports import LedgerAppender, Notify
 
@@ -333,13 +333,13 @@ def served_at(ledger: Ledger, group: str, at: str | datetime) -> ServedAt | None
     A version restored by a rollback entered Production again with ``rolled_back``; its approval is
     the latest ``entered`` Production entry of the same package before T."""
     moment = normalise_time(at)
-    entry = ledger.in_stage_at(group, "Production", moment)
+    entry = ledger.in_stage_at(group, STAGE_PRODUCTION, moment)
     if entry is None:
         return None
     if entry.decision == "entered":
         return ServedAt(entry, entry.actor, entry.at)
     approval = next(
-        (e for e in ledger.entered(group, "Production", before=moment)
+        (e for e in ledger.entered(group, STAGE_PRODUCTION, before=moment)
          if e.package_arn == entry.package_arn and e.decision == "entered"),
         None,
     )  # fmt: skip

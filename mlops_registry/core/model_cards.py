@@ -32,6 +32,7 @@ from botocore.exceptions import ClientError
 
 from mlops_registry.core.aws import client
 from mlops_registry.core.config import FairnessWaiver
+from mlops_registry.core.contracts import STAGE_ARCHIVED, STAGE_PRODUCTION
 from mlops_registry.core.errors import UnknownPackageError
 from mlops_registry.core.events import PACKAGE_ARN
 from mlops_registry.core.lineage import (
@@ -58,7 +59,12 @@ MLFLOW_CARD_DETAILS = {
     MLFLOW_MODEL_VERSION: "mlflow_model_version",
 }
 CARD_STATUSES = ("Draft", "PendingReview", "Approved", "Archived")
-STATUS_FOR_STAGE = {"Development": None, "Staging": "PendingReview", "Production": "Approved", "Archived": "Archived"}
+STATUS_FOR_STAGE = {
+    "Development": None,
+    "Staging": "PendingReview",
+    STAGE_PRODUCTION: "Approved",
+    STAGE_ARCHIVED: "Archived",
+}
 RISK_RATINGS = {"low": "Low", "medium": "Medium", "high": "High", "unknown": "Unknown"}
 CARD_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 CARD_ARN = re.compile(r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]{9,16}:\d{12}:model-card/(?P<name>.+)$")

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from mlops_registry.core.approvals import PendingApproval, RecordedRequest
+    from mlops_registry.core.approvals import Decision, PendingApproval, RecordedRequest
     from mlops_registry.core.ledger import LedgerEntry
     from mlops_registry.core.model_registry import PackageView
 
@@ -61,6 +61,22 @@ class ApprovalRequests(Protocol):
     def request(self, pending: PendingApproval, timeout_hours: int) -> RecordedRequest: ...
 
     def mark_notified(self, package_arn: str, execution_arn: str) -> None: ...
+
+
+class ApprovalDecisions(Protocol):
+    """The review-board approval store, decision side (``mlops_registry.core.approvals.ApprovalStore``)."""
+
+    def get(self, package_arn: str) -> PendingApproval | None: ...
+
+    def claim(self, package_arn: str, decision: Decision, actor: str) -> bool: ...
+
+    def note_unauthorized(self, package_arn: str, modified_at: str) -> bool: ...
+
+
+class TaskTokens(Protocol):
+    """Resumes a Step Functions task waiting for its token (``promotion.adapters.StepFunctionsExecutions``)."""
+
+    def send_task_success(self, task_token: str, output: dict[str, Any]) -> None: ...
 
 
 class ReportReader(Protocol):

@@ -32,7 +32,14 @@ from typing import Any, Protocol
 
 from mlops_registry.core import notifier
 from mlops_registry.core.aws import client
-from mlops_registry.core.contracts import PARAM_CHALLENGER, PARAM_CHAMPION, PARAM_MODEL_PACKAGE
+from mlops_registry.core.contracts import (
+    APPROVED,
+    PARAM_CHALLENGER,
+    PARAM_CHAMPION,
+    PARAM_MODEL_PACKAGE,
+    STAGE_ARCHIVED,
+    STAGE_PRODUCTION,
+)
 from mlops_registry.core.errors import (
     DeploymentError,
     DeploymentTimeoutError,
@@ -76,7 +83,7 @@ def previous_production(
             continue
         seen.add(entry.package_arn)
         view = describe(entry.package_arn)
-        if view.approval_status == "Approved":
+        if view.approval_status == APPROVED:
             return view
     raise NoPreviousVersionError(
         f"group {current.group!r}: no earlier Production version (other than v{current.version}) is still Approved"
@@ -155,7 +162,7 @@ def rollback_group(
         # state is the current Production version itself.
         previous = current
     else:
-        previous = previous_production(ports.stage_entries.entered(group, "Production"), current, registry.describe)
+        previous = previous_production(ports.stage_entries.entered(group, STAGE_PRODUCTION), current, registry.describe)
     if PARAM_MODEL_PACKAGE in serving.parameters:
         target = {PARAM_MODEL_PACKAGE: previous.arn}
     else:
@@ -199,7 +206,7 @@ def rollback_group(
         evidence["realigned"] = realign
         registry.set_lifecycle(
             previous.arn,
-            "Production",
+            STAGE_PRODUCTION,
             "Deployed",
             f"Restored by {actor} ("
             + (f"rollback from version {current.version}" if replaced else "serving stack realigned")
@@ -208,7 +215,7 @@ def rollback_group(
         if replaced is not None:
             registry.set_lifecycle(
                 replaced.arn,
-                "Archived",
+                STAGE_ARCHIVED,
                 "RolledBack",
                 f"Rolled back by {actor} to version {previous.version}: {reason}",
                 approval_status="Rejected",
@@ -219,7 +226,7 @@ def rollback_group(
             version=previous.version,
             package_arn=previous.arn,
             from_stage=previous.stage,
-            to_stage="Production",
+            to_stage=STAGE_PRODUCTION,
             decision="rolled_back",
             reason=(
                 f"restored by rollback from version {current.version}: {reason}"
@@ -237,8 +244,8 @@ def rollback_group(
                     group=group,
                     version=replaced.version,
                     package_arn=replaced.arn,
-                    from_stage="Production",
-                    to_stage="Archived",
+                    from_stage=STAGE_PRODUCTION,
+                    to_stage=STAGE_ARCHIVED,
                     decision="rolled_back",
                     reason=f"rolled back to version {previous.version}: {reason}",
                     actor=actor,
@@ -263,7 +270,7 @@ def rollback_group(
         writer.record_all(
             entries,
             subject=f"[{group}] rolled back to v{previous.version}",
-            body={**result, "decision": "rolled_back", "to_stage": "Production", "version": previous.version},
+            body={**result, "decision": "rolled_back", "to_stage": STAGE_PRODUCTION, "version": previous.version},
         )
         return result
     finally:

@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from promotion.adapters import StepFunctionsExecutions
 
 from mlops_registry.core.approvals import ApprovalStore, PendingApproval, resume_approval
 from mlops_registry.core.aws import reset_clients
@@ -28,6 +29,7 @@ from mlops_registry.core.reports import read_json_report
 from offline.harness.emulator import sagemaker_extensions
 
 REGION = "eu-west-1"
+MACHINE = f"arn:aws:states:{REGION}:123456789012:stateMachine:promotion"
 
 
 @pytest.fixture
@@ -117,21 +119,21 @@ def test_an_approval_is_resumed_once_and_needs_a_reason(aws: Any) -> None:
     arn = f"arn:aws:sagemaker:{REGION}:123456789012:model-package/g/1"
     sent: list[dict[str, Any]] = []
 
-    class Sfn:
+    class Sfn:  # the boto3 client's SendTaskSuccess, recorded (no execution waits in this account)
         def send_task_success(self, **kwargs: Any) -> None:
             sent.append(kwargs)
 
     with pytest.raises(ApprovalNotPendingError):
-        resume_approval(store, arn, "Approved", "alice", "ok", sfn=Sfn())
+        resume_approval(store, arn, "Approved", "alice", "ok", StepFunctionsExecutions(Sfn(), MACHINE))
     store.put(PendingApproval(arn, "tok", "arn:exec", "g", 1, "2026-01-01T00:00:00Z"), timeout_hours=1)
     with pytest.raises(InvalidEventError, match="reason"):
-        resume_approval(store, arn, "Approved", "alice", "  ", sfn=Sfn())
+        resume_approval(store, arn, "Approved", "alice", "  ", StepFunctionsExecutions(Sfn(), MACHINE))
     with pytest.raises(InvalidEventError, match="decision"):
-        resume_approval(store, arn, "Maybe", "alice", "ok", sfn=Sfn())
-    resume_approval(store, arn, "Approved", "alice", "ok", sfn=Sfn())
+        resume_approval(store, arn, "Maybe", "alice", "ok", StepFunctionsExecutions(Sfn(), MACHINE))
+    resume_approval(store, arn, "Approved", "alice", "ok", StepFunctionsExecutions(Sfn(), MACHINE))
     assert json.loads(sent[0]["output"])["actor"] == "alice"
     with pytest.raises(ApprovalNotPendingError):
-        resume_approval(store, arn, "Rejected", "bob", "no", sfn=Sfn())
+        resume_approval(store, arn, "Rejected", "bob", "no", StepFunctionsExecutions(Sfn(), MACHINE))
     assert len(sent) == 1
 
 

@@ -181,6 +181,10 @@ def test_a_failed_or_timed_out_ab_test_restores_the_champion_and_records_it(
     assert restored.evidence["champion"] == champion
     assert failed.decision == "failed" and error_type in failed.reason
     assert failed.evidence["deployment"]["phase"] == phase
+    # the restore is announced like every other decision: one notice carrying its ledger entry
+    notes = [n for n in harness.notifications() if n.get("decision") == "rolled_back"]
+    assert [(n["version"], n["evidence"]["champion"]) for n in notes] == [(2, champion)]
+    assert "champion v1 restored to all traffic" in notes[0]["reason"]
     assert harness.package(registration.package_arn)["ModelApprovalStatus"] == "PendingManualApproval"
     assert harness.package(champion)["ModelLifeCycle"]["Stage"] == "Production"
     assert harness.ledger().verify(GROUP).intact

@@ -173,9 +173,19 @@ def test_the_scheduled_sweep_records_a_failure_whose_event_was_lost(harness: Pip
 def test_an_execution_event_of_another_state_machine_is_refused(harness: PipelineHarness) -> None:
     foreign = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:someone-else"
     event = {
+        "version": "0",
+        "id": "offline-foreign-status-change",
         "detail-type": "Step Functions Execution Status Change",
         "source": "aws.states",
-        "detail": {"executionArn": f"{foreign.replace(':stateMachine:', ':execution:')}:x", "stateMachineArn": foreign},
+        "account": ACCOUNT,
+        "region": REGION,
+        "time": "2026-12-03T08:00:00Z",
+        "resources": [],
+        "detail": {
+            "executionArn": f"{foreign.replace(':stateMachine:', ':execution:')}:x",
+            "stateMachineArn": foreign,
+            "status": "FAILED",
+        },
     }
     response = harness.lambda_.invoke(
         FunctionName=harness.function_name("ReconcilerFunction"), Payload=json.dumps(event).encode()

@@ -6,6 +6,7 @@ holders) in plain lists and dicts, so a test states the expected outcome of a sc
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -66,6 +67,10 @@ class FakeRegistry:
     def current_production(self, group: str, exclude: str | None = None) -> PackageView | None:
         return production_version(v for v in self.packages.values() if v.group == group and v.arn != exclude)
 
+    def set_approval(self, package_arn: str, status: str, description: str) -> None:
+        self.updates.append({"arn": package_arn, "approval": status, "description": description})
+        self.packages[package_arn] = replace(self.describe(package_arn), approval_status=status)
+
     def set_lifecycle(
         self,
         package_arn: str,
@@ -98,6 +103,9 @@ class FakeLedger:
         return entry
 
     append_once = Ledger.append_once  # the real "already recorded" rule, over this fake's append
+
+    def history(self, group: str) -> list[LedgerEntry]:
+        return [e for e in self.entries if e.group == group]
 
     def entered(self, group: str, stage: str, *, before: str | None = None) -> list[LedgerEntry]:
         """Like the ``ByStageEntry`` index: entered/rolled_back entries into ``stage``, newest first."""
@@ -154,6 +162,52 @@ class FakeApprovalStore:
     def mark_notified(self, package_arn: str, execution_arn: str) -> None:
         assert self.items[package_arn]["pending"].execution_arn == execution_arn
         self.items[package_arn]["notified"] = True
+
+    def get(self, package_arn: str) -> PendingApproval | None:
+        stored = self.items.get(package_arn)
+        return None if stored is None or stored.get("decision") else stored["pending"]
+
+    def claim(self, package_arn: str, decision: str, actor: str) -> bool:
+        if self.get(package_arn) is None:
+            return False
+        self.items[package_arn].update(decision=decision, decided_by=actor)
+        return True
+
+    def note_unauthorized(self, package_arn: str, modified_at: str) -> bool:
+        stored = self.items.get(package_arn)
+        refused = stored.setdefault("refused", set()) if stored is not None else None
+        if refused is None or modified_at in refused:
+            return False
+        refused.add(modified_at)
+        return True
+
+
+@dataclass
+class FakeExecutions:
+    """The promotion state machine: executions by name (their input and status) and resumed task tokens."""
+
+    state_machine_arn: str = f"arn:aws:states:eu-west-1:{ACCOUNT}:stateMachine:promotion"
+    executions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    resumed: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def execution_arn(self, name: str) -> str:
+        return self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{name}"
+
+    def start(self, name: str, payload: dict[str, Any]) -> tuple[bool, str]:
+        arn = self.execution_arn(name)
+        if arn in self.executions:
+            return False, arn
+        self.executions[arn] = {"executionArn": arn, "status": "RUNNING", "input": json.dumps(payload)}
+        return True, arn
+
+    def describe(self, execution_arn: str) -> dict[str, Any] | None:
+        return self.executions.get(execution_arn)
+
+    def ended(self, status: str) -> list[dict[str, Any]]:
+        return [e for e in self.executions.values() if e["status"] == status]
+
+    def send_task_success(self, task_token: str, output: dict[str, Any]) -> None:
+        self.resumed.append((task_token, output))
 
 
 @dataclass

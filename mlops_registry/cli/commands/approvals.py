@@ -17,13 +17,14 @@ from typing import Any
 from mlops_registry.cli.context import CliContext
 from mlops_registry.cli.errors import EXIT_ERROR, EXIT_OK, NotFoundError, UsageError
 from mlops_registry.cli.output import render_fields
+from mlops_registry.core.contracts import APPROVED, REJECTED
 
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 POLL_SECONDS = (0.1, 0.5, 1.0, 2.0)  # quick first polls, then every 2 s
 
 
 def add_parsers(subparsers: Any, add_common: Any) -> None:
-    for name, decision, verb in (("approve", "Approved", "approve"), ("reject", "Rejected", "reject")):
+    for name, decision, verb in (("approve", APPROVED, "approve"), ("reject", REJECTED, "reject")):
         parser = subparsers.add_parser(name, help=f"{verb} a version awaiting the review board")
         target = parser.add_argument_group("the version (--arn, or --group with --version)")
         target.add_argument("--arn", help="model package ARN")

@@ -9,6 +9,7 @@ from botocore.exceptions import ClientError
 from mlops_registry.cli.config import InvalidPolicyError
 from mlops_registry.cli.context import NOT_FOUND_CODES, CliContext
 from mlops_registry.cli.errors import EXIT_OK
+from mlops_registry.core.contracts import STAGE_PRODUCTION
 from mlops_registry.core.ledger import now_iso
 
 COLUMNS = [
@@ -76,7 +77,7 @@ def run(ctx: CliContext) -> int:
 def _since(ctx: CliContext, group: str, arn: str) -> str | None:
     """When the Production version entered Production: one query of the ledger's stage index."""
     try:
-        entry = ctx.ledger.in_stage_at(group, "Production", now_iso())
+        entry = ctx.ledger.in_stage_at(group, STAGE_PRODUCTION, now_iso())
     except ClientError:
         return None
     return entry.at if entry is not None and entry.package_arn == arn else None

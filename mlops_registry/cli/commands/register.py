@@ -43,6 +43,7 @@ from mlops_registry.core.baseline import (
     dumps_feature_baseline,
     read_feature_baseline,
 )
+from mlops_registry.core.contracts import STAGE_ARCHIVED, STAGE_PRODUCTION
 from mlops_registry.core.lineage import (
     S3_URI,
     Lineage,
@@ -325,7 +326,7 @@ def run(ctx: CliContext) -> int:
 
 # Where a version stops needing the pipeline: awaiting the board, or a final stage.
 SETTLED_STATUSES = ("PendingApproval",)
-FINAL_STAGES = ("Production", "Archived")
+FINAL_STAGES = (STAGE_PRODUCTION, STAGE_ARCHIVED)
 WAIT_POLL_SECONDS = (0.2, 0.5, 1.0, 2.0)
 
 

@@ -16,6 +16,7 @@ from mlops_registry.cli.context import CliContext
 from mlops_registry.cli.errors import EXIT_OK, UsageError
 from mlops_registry.cli.output import render_table, render_yaml, to_jsonable
 from mlops_registry.cli.serving import serving_state
+from mlops_registry.core.contracts import STAGE_ARCHIVED, STAGE_PRODUCTION
 
 COLUMNS = [
     ("version", "VERSION"),
@@ -45,7 +46,7 @@ def add_parsers(subparsers: Any, add_common: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-TERMINAL_STAGES = ("Production", "Archived")
+TERMINAL_STAGES = (STAGE_PRODUCTION, STAGE_ARCHIVED)
 CLEAR_SCREEN = "\x1b[H\x1b[2J"
 
 
