@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -46,7 +47,7 @@ from unittest import mock
 
 from offline.emulator_version import check_emulator_version
 from offline.people import PEOPLE, create_people, credentials_file
-from offline.sandbox_state import EmulatorState, StateError, fingerprint
+from offline.sandbox_state import ChangeWatch, EmulatorState, StateError, fingerprint
 
 DEFAULT_PORT = 4599
 DEFAULT_STATE_DIR = Path(".sandbox")
@@ -172,34 +173,77 @@ def _load_context(config_path: Path, env_name: str | None) -> tuple[dict[str, An
     return context, loaded.config
 
 
-def _seed_samples(harness: Any, config: Any, layout: Layout) -> dict[str, str]:
-    """Sample inputs per group (artifact, passing reports, a fairness-failing bias report, a baseline)."""
-    from mlops_registry.core.baseline import build_feature_baseline
-    from offline.samples import passing_reports, unfair_reports
+SEED_MARKER = "seeded.json"  # in samples/<group>/: what was seeded, for which policy and sample code
 
+
+def _seed_key(group: Any) -> str:
+    """What a group's samples depend on: its policy and the code that makes them."""
+    digest = hashlib.sha256(group.model_dump_json(by_alias=True).encode())
+    for source in (Path(__file__), Path(__file__).with_name("samples.py")):
+        digest.update(source.read_bytes())
+    return digest.hexdigest()
+
+
+def _seeded(harness: Any, marker: Path, key: str) -> bool:
+    """The group's samples of a restored state are in place: seeded with this key, every object present."""
+    try:
+        seeded = json.loads(marker.read_text())
+    except (OSError, ValueError):
+        return False
+    if seeded.get("key") != key or not marker.with_name("feature-baseline.json").is_file():
+        return False
+    for bucket, object_key in seeded.get("objects", []):
+        try:
+            harness.s3.head_object(Bucket=bucket, Key=object_key)
+        except harness.s3.exceptions.ClientError:
+            return False
+    return True
+
+
+def _seed_samples(harness: Any, config: Any, layout: Layout) -> dict[str, str]:
+    """Sample inputs per group (artifact, passing reports, a fairness-failing bias report, a baseline).
+
+    A restored state keeps the ones it saved when the group's policy and the sample code are unchanged
+    (training the sample models is most of a start)."""
     prefixes = {}
     for group in config.groups:
         prefix = f"samples/{group.name}"
-        reports = passing_reports(group)
-        harness.s3.put_object(Bucket=harness.models_bucket, Key=f"{prefix}/model.tar.gz", Body=reports.pop("model"))
-        for kind, document in reports.items():
-            harness.put_json(f"{prefix}/{kind}.json", document)
-        unfair = unfair_reports(group)
-        if unfair is not None:
-            # A model that discriminates: Staging's bias evidence on the holdout set denies it.
-            harness.s3.put_object(
-                Bucket=harness.models_bucket, Key=f"{prefix}/unfair-model.tar.gz", Body=unfair.pop("model")
-            )
-            harness.put_json(f"{prefix}/unfair-bias.json", unfair["bias"])
-        rng = random.Random(group.name)
-        columns = {f: [rng.gauss(50 + 10 * i, 10) for _ in range(500)] for i, f in enumerate(group.features)}
-        baseline = build_feature_baseline(columns)
-        harness.put_json(f"{prefix}/feature-baseline.json", baseline)
         local = layout.samples / group.name
-        local.mkdir(parents=True, exist_ok=True)
-        (local / "feature-baseline.json").write_text(json.dumps(baseline))
+        marker, key = local / SEED_MARKER, _seed_key(group)
+        if not _seeded(harness, marker, key):
+            objects = _seed_group(harness, group, prefix, local)
+            marker.write_text(json.dumps({"key": key, "objects": objects}))
         prefixes[group.name] = prefix
     return prefixes
+
+
+def _seed_group(harness: Any, group: Any, prefix: str, local: Path) -> list[tuple[str, str]]:
+    """The group's samples in the buckets and its local baseline; the (bucket, key) of every object."""
+    from mlops_registry.core.baseline import build_feature_baseline
+    from offline.samples import passing_reports, unfair_reports
+
+    models, artifacts = harness.models_bucket, harness.artifacts_bucket
+    objects = []
+    reports = passing_reports(group)
+    harness.s3.put_object(Bucket=models, Key=f"{prefix}/model.tar.gz", Body=reports.pop("model"))
+    objects.append((models, f"{prefix}/model.tar.gz"))
+    for kind, document in reports.items():
+        harness.put_json(f"{prefix}/{kind}.json", document)
+        objects.append((artifacts, f"{prefix}/{kind}.json"))
+    unfair = unfair_reports(group)
+    if unfair is not None:
+        # A model that discriminates: Staging's bias evidence on the holdout set denies it.
+        harness.s3.put_object(Bucket=models, Key=f"{prefix}/unfair-model.tar.gz", Body=unfair.pop("model"))
+        harness.put_json(f"{prefix}/unfair-bias.json", unfair["bias"])
+        objects += [(models, f"{prefix}/unfair-model.tar.gz"), (artifacts, f"{prefix}/unfair-bias.json")]
+    rng = random.Random(group.name)
+    columns = {f: [rng.gauss(50 + 10 * i, 10) for _ in range(500)] for i, f in enumerate(group.features)}
+    baseline = build_feature_baseline(columns)
+    harness.put_json(f"{prefix}/feature-baseline.json", baseline)
+    objects.append((artifacts, f"{prefix}/feature-baseline.json"))
+    local.mkdir(parents=True, exist_ok=True)
+    (local / "feature-baseline.json").write_text(json.dumps(baseline))
+    return objects
 
 
 def _write_profiles(layout: Layout, endpoint: str, region: str, identities: dict[str, dict[str, str]]) -> None:
@@ -285,8 +329,9 @@ def serve(
     with (
         PipelineHarness(outdir, templates, prove_iam=False, count_iam=False, wait_seconds=wait_seconds) as harness,
         EventRelay(harness, lambda line: out(f"  {line}")).installed(),
+        ChangeWatch().installed() as watch,  # which requests write, in-process or through the server
     ):
-        state = EmulatorState(layout.root, fingerprint(harness), ACCOUNT, REGION)
+        state = EmulatorState(layout.root, fingerprint(harness), ACCOUNT, REGION, watch)
         try:
             restored = state.restore()
         except StateError as error:

@@ -22,6 +22,11 @@ built for (the approval request refreshes its task token, keeps one ledger entry
 the gates and lifecycle writes are idempotent per execution), so an approval given after a restart
 completes the promotion.
 
+The file is written when the data may have changed: a request that is not a read (``Describe*``,
+``List*``, ``Get*``, ``Query``, ``Scan``, ...) reached the emulator in the last ``SETTLE_SECONDS``
+(from the HTTP server or an in-process client: the functions, the dispatcher), or an execution moved
+(a Wait state ends without a request). An idle sandbox, or one only read from, pickles nothing.
+
 A file saved by another moto, Python or format version, or for other resources (groups, tables,
 buckets or serving templates changed in ``cdk.json``), is refused with a message naming the reason
 and ``make sandbox-reset``.
@@ -36,7 +41,8 @@ import os
 import pickle
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -48,6 +54,10 @@ STATE_FILE = "emulator.state"
 # Services whose data is saved (moto backend names); pickled together so shared objects stay shared.
 SAVED_SERVICES = ("sagemaker", "dynamodb", "s3", "cloudformation", "cloudwatch", "applicationautoscaling")
 _PICKLE_ATTEMPTS = 5  # a snapshot taken while a thread changes a dict is retried
+# A request's writes land while it runs (a transform job scores its input before CreateTransformJob
+# returns): the state is checked again this long after the last write started.
+SETTLE_SECONDS = 10.0
+READ_ACTIONS = ("Describe", "List", "Get", "Query", "Scan", "BatchGet", "Search")
 
 
 class StateError(RuntimeError):
@@ -207,17 +217,86 @@ def _restore_execution(backend: Any, saved: dict[str, Any], account: str, region
     return execution, resumed_at
 
 
+# --- what may have changed the data ------------------------------------------------------------------------
+def _action(request: Any) -> str:
+    """The operation a request names (JSON target, RPC v2 path, query ``Action``), "" for REST calls."""
+    from urllib.parse import parse_qs
+
+    target = request.headers.get("X-Amz-Target")
+    if target:
+        return str(target).rsplit(".", 1)[-1]
+    if "/operation/" in request.path:  # smithy RPC v2 (CloudWatch): /service/<service>/operation/<name>
+        return str(request.path).rsplit("/operation/", 1)[-1].strip("/")
+    action = request.args.get("Action")
+    if not action and str(request.content_type or "").startswith("application/x-www-form-urlencoded"):
+        action = parse_qs(request.get_data(cache=True).decode(errors="replace")).get("Action", [""])[0]
+    return str(action or "")
+
+
+def writes(request: Any) -> bool:
+    """Whether a request may change the emulator's data: everything but reads (an unknown REST call writes)."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return False
+    action = _action(request)
+    return not (action and action.startswith(READ_ACTIONS))
+
+
+class ChangeWatch:
+    """When the emulator last saw a request that writes, through moto's one entry of every request (the
+    recorder's hook, called by the HTTP server and by in-process clients alike)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.last_write = clock()  # a start (restore, people, samples) is a change
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[ChangeWatch]:
+        check_emulator_version()  # wraps moto's request recorder
+        from unittest import mock
+
+        from moto.moto_api import recorder
+
+        record = recorder._record_request
+        watch = self
+
+        def record_request(request: Any, body: bytes | None = None) -> None:
+            try:
+                if writes(request):
+                    watch.last_write = watch.clock()
+            except Exception:  # an unreadable request counts as a write
+                watch.last_write = watch.clock()
+            record(request, body)
+
+        with mock.patch.object(recorder, "_record_request", record_request):
+            yield self
+
+
+def _executions_progress(account: str, region: str) -> tuple[tuple[str, str, int], ...]:
+    """Every execution's status and number of history events: cheap to read, moves at every state."""
+    progress = []
+    for machine in _sfn_backend(account, region).state_machines:
+        for execution in list(machine.executions):
+            manager = getattr(getattr(execution.exec_worker, "env", None), "event_manager", None)
+            events = getattr(manager, "_history_event_list", None)
+            progress.append((str(execution.exec_arn), str(execution.exec_status), len(events or ())))
+    return tuple(progress)
+
+
 # --- the file ---------------------------------------------------------------------------------------------
 class EmulatorState:
     """Saves the emulator's data to ``root/emulator.state`` and restores it (see the module docstring)."""
 
-    def __init__(self, root: Path, app: str, account: str, region: str) -> None:
+    def __init__(self, root: Path, app: str, account: str, region: str, watch: ChangeWatch | None = None) -> None:
         self.path = root / STATE_FILE
         self.app = app
         self.account = account
         self.region = region
         self._last_digest: str | None = None
         self._lock = threading.Lock()
+        self.watch = watch  # None: every check pickles (nothing tells what changed)
+        self._checked_at: float | None = None
+        self._progress: tuple[tuple[str, str, int], ...] | None = None
+        self.pickled = 0  # snapshots taken (each costs a pickle of every saved backend)
 
     def _refuse(self, why: str) -> StateError:
         return StateError(
@@ -281,6 +360,7 @@ class EmulatorState:
     def _payload_bytes(self) -> bytes:
         from moto.backends import get_backend
 
+        self.pickled += 1
         for attempt in range(_PICKLE_ATTEMPTS):
             try:
                 backends = {
@@ -321,15 +401,28 @@ class EmulatorState:
             self._last_digest = digest
             return True
 
+    def save_if_changed(self) -> bool:
+        """``save()`` when the data may have changed since the last check (the module docstring); True
+        when written."""
+        if self.watch is None:
+            return self.save()
+        progress = _executions_progress(self.account, self.region)
+        settled = self._checked_at is not None and self.watch.last_write < self._checked_at - SETTLE_SECONDS
+        if settled and progress == self._progress:
+            return False
+        self._checked_at, self._progress = self.watch.clock(), progress
+        return self.save()
+
     @contextlib.contextmanager
     def saving_every(self, seconds: float, log: Any) -> Iterator[None]:
-        """Save in the background every ``seconds`` while the block runs (a kill -9 loses at most that)."""
+        """Save in the background every ``seconds`` when the data may have changed, while the block runs
+        (a kill -9 loses at most that)."""
         done = threading.Event()
 
         def loop() -> None:
             while not done.wait(seconds):
                 try:
-                    self.save()
+                    self.save_if_changed()
                 except Exception as error:  # keep serving; the next tick (or the final save) tries again
                     log(f"saving the state failed: {type(error).__name__}: {error}")
 

@@ -25,18 +25,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mlops_registry.cli.errors import NotFoundError, UsageError
-from mlops_registry.core.config import (
-    ConfigError,
-    EnvironmentSettings,
-    GroupPolicy,
-    read_published,
-)
-from mlops_registry.core.config_document import DEFAULT_ENV, ENV_CONTEXT_KEY, EnvironmentDocument, select
 from mlops_registry.core.contracts import group_policy_parameter
 from mlops_registry.core.names import group_policy_prefix
+
+if TYPE_CHECKING:  # the policy models are built when a command reads a policy (a third of the CLI's start-up)
+    from mlops_registry.core.config import EnvironmentSettings, GroupPolicy
+    from mlops_registry.core.config_document import EnvironmentDocument
 
 CONFIG_ENV_VAR = "REGISTRY_CONFIG"
 ENV_ENV_VAR = "REGISTRY_ENV"
@@ -70,7 +67,11 @@ def open_deployment(explicit_path: str | None, env_name: str | None, ssm: Any) -
     chosen_env = env_name or os.environ.get(ENV_ENV_VAR)
     if path:
         return ConfigFile.read(Path(path).expanduser(), chosen_env, explicit=explicit_path is not None)
-    return PublishedPolicies(env_name=chosen_env or DEFAULT_ENV, ssm=ssm)
+    if not chosen_env:
+        from mlops_registry.core.config_document import DEFAULT_ENV
+
+        chosen_env = DEFAULT_ENV
+    return PublishedPolicies(env_name=chosen_env, ssm=ssm)
 
 
 def _not_managed(name: str, env_name: str, names: list[str], source: str) -> NotFoundError:
@@ -93,6 +94,9 @@ class ConfigFile:
 
     @classmethod
     def read(cls, path: Path, env_name: str | None, *, explicit: bool = True) -> ConfigFile:
+        from mlops_registry.core.config import ConfigError
+        from mlops_registry.core.config_document import ENV_CONTEXT_KEY, select
+
         option = "--config" if explicit else CONFIG_ENV_VAR
         if not path.is_file():
             raise UsageError(f"{option} {path}: no such file")
@@ -117,6 +121,8 @@ class ConfigFile:
         return [group.name for group in self.document.groups]
 
     def group(self, name: str) -> GroupPolicy:
+        from mlops_registry.core.config import ConfigError
+
         try:
             document = self.document.group(name)
         except KeyError:
@@ -127,6 +133,8 @@ class ConfigFile:
             raise InvalidPolicyError(f"group {name!r} in {self.path}: {error}") from error
 
     def settings(self) -> EnvironmentSettings:
+        from mlops_registry.core.config import ConfigError
+
         try:
             return self.document.settings()
         except ConfigError as error:
@@ -173,6 +181,8 @@ class PublishedPolicies:
         return list(self._documents)
 
     def group(self, name: str) -> GroupPolicy:
+        from mlops_registry.core.config import ConfigError, read_published
+
         if name not in self._documents:
             raise _not_managed(name, self.env_name, self.group_names(), self.source)
         parameter = f"{self.path}/{name}"

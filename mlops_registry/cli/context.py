@@ -6,7 +6,7 @@ import argparse
 import sys
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from botocore.exceptions import ClientError
 
@@ -16,11 +16,13 @@ from mlops_registry.cli.config import Deployment, open_deployment
 from mlops_registry.cli.errors import NotFoundError, UsageError
 from mlops_registry.core import names
 from mlops_registry.core.approvals import ApprovalStore
-from mlops_registry.core.config import GroupPolicy
 from mlops_registry.core.errors import InvalidEventError
 from mlops_registry.core.events import split_package_arn
 from mlops_registry.core.ledger import Ledger
 from mlops_registry.core.model_registry import ModelRegistry, PackageView
+
+if TYPE_CHECKING:
+    from mlops_registry.core.config import GroupPolicy
 
 NOT_FOUND_CODES = ("ValidationException", "ResourceNotFound", "ResourceNotFoundException")
 

@@ -18,9 +18,11 @@ found a broken link in the ledger's hash chain.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from botocore.exceptions import (
     BotoCoreError,
@@ -117,8 +119,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
-    out = stdout or sys.stdout
-    err = stderr or sys.stderr
+    """Run one command; its exit code. Without ``argv`` (the ``registry`` command, ``python -m
+    mlops_registry.cli``) the process then ends at once (``exit_now``)."""
+    if argv is None and stdout is None and stderr is None:
+        exit_now(_run(None, sys.stdout, sys.stderr))
+    return _run(argv, stdout or sys.stdout, stderr or sys.stderr)
+
+
+def exit_now(code: int) -> NoReturn:
+    """End the process with ``code`` once stdout and stderr are flushed, skipping the interpreter's
+    teardown: freeing the loaded AWS service models takes ~0.3 s, a third of a quick command. The CLI
+    leaves no file open and no thread running, so nothing else is lost."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe (`registry ... | head`): nothing to write
+            stream.flush()
+    os._exit(code)
+
+
+def _run(argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

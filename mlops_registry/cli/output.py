@@ -72,6 +72,16 @@ def render_fields(title: str | None, fields: Sequence[tuple[str, Any]], stream: 
         stream.write(f"  {label.ljust(width)}  {_cell(value, limit=10_000)}\n")
 
 
+# How long a ``--wait`` sleeps before its next poll: quick at first (a pipeline step takes a second or
+# two), backing off to every 2 s for a long wait.
+POLL_SECONDS = (0.1, 0.2, 0.2, 0.3, 0.3, 0.5, 0.5, 0.5, 1.0, 1.0, 2.0)
+
+
+def poll_delay(polls: int) -> float:
+    """Seconds to sleep after ``polls`` polls (``POLL_SECONDS``, then its last value)."""
+    return POLL_SECONDS[min(polls, len(POLL_SECONDS) - 1)]
+
+
 @dataclass
 class Progress:
     """Progress lines on stderr (``--quiet`` silences them); ``tick`` rate-limits repeated waits."""

@@ -165,6 +165,7 @@ def _statuses_and_histories(user_dir: Path) -> dict[str, Any]:
     return {"outputs": [json.loads(part) for part in shown.stdout.split(SEPARATOR) if part.strip()]}
 
 
+@pytest.mark.long
 def test_sandbox_runs_the_documented_sessions_through_the_cli_and_keeps_its_state(sandbox: Sandbox) -> None:
     user_dir, output, state = sandbox.user_dir, sandbox.output, sandbox.state
     # Given the sandbox's environment file pointing at the loopback endpoint
@@ -303,3 +304,56 @@ def test_a_state_saved_by_another_emulator_is_refused_with_the_reset_remedy(tmp_
     assert "saved by moto 4.0.0" in started.stderr and "make sandbox-reset" in started.stderr, started.stderr
     assert "synthesizing" not in started.stdout
     assert (state / STATE_FILE).is_file()
+
+
+def test_the_state_is_pickled_after_writes_and_never_while_the_emulator_is_only_read(tmp_path: Path) -> None:
+    # Given the sandbox's state watching every request (in-process clients and moto's HTTP server)
+    import boto3
+    from moto import mock_aws
+    from moto.server import ThreadedMotoServer
+
+    from offline.sandbox_state import SETTLE_SECONDS, ChangeWatch, EmulatorState
+
+    now = [0.0]
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    with mock_aws(), ChangeWatch(clock=lambda: now[0]).installed() as watch:
+        server.start()
+        try:
+            state = EmulatorState(tmp_path, "app", "123456789012", "eu-west-1", watch)
+            local = {"region_name": "eu-west-1"}
+            remote = {**local, "endpoint_url": f"http://127.0.0.1:{port}"}
+            s3, s3_remote = boto3.client("s3", **local), boto3.client("s3", **remote)
+            s3.create_bucket(Bucket="data", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+            s3.put_object(Bucket="data", Key="a", Body=b"1")
+
+            def check_at(seconds: float) -> tuple[bool, int]:
+                now[0] = seconds
+                return state.save_if_changed(), state.pickled
+
+            # When it checks right after the writes, and again within the settling time
+            # Then it saves once, then pickles once more and finds nothing new
+            assert check_at(0) == (True, 1)
+            assert check_at(SETTLE_SECONDS * 2) == (False, 2)
+            # When only reads reach it: S3 GETs (both ways), a query-protocol POST (STS), a JSON-target POST
+            # (SageMaker), a CBOR RPC POST (CloudWatch), then it checks on
+            s3.get_object(Bucket="data", Key="a")
+            s3_remote.get_object(Bucket="data", Key="a")
+            boto3.client("sts", **remote).get_caller_identity()
+            boto3.client("sagemaker", **remote).list_model_package_groups()
+            boto3.client("cloudwatch", **remote).list_metrics()
+            # Then nothing is pickled
+            assert check_at(SETTLE_SECONDS * 4) == (False, 2)
+            assert check_at(SETTLE_SECONDS * 5) == (False, 2)
+            # When a write reaches it through the server (a CloudWatch metric), it saves the change
+            boto3.client("cloudwatch", **remote).put_metric_data(
+                Namespace="N", MetricData=[{"MetricName": "M", "Value": 1.0}]
+            )
+            assert check_at(SETTLE_SECONDS * 6) == (True, 3)
+            # and an in-process write (an object) as well
+            now[0] = SETTLE_SECONDS * 9
+            s3.put_object(Bucket="data", Key="b", Body=b"2")
+            assert check_at(SETTLE_SECONDS * 9 + 1) == (True, 4)
+            assert (tmp_path / "emulator.state").is_file()
+        finally:
+            server.stop()

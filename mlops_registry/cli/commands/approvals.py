@@ -16,11 +16,10 @@ from typing import Any
 
 from mlops_registry.cli.context import CliContext
 from mlops_registry.cli.errors import EXIT_ERROR, EXIT_OK, NotFoundError, UsageError
-from mlops_registry.cli.output import render_fields
+from mlops_registry.cli.output import poll_delay, render_fields
 from mlops_registry.core.contracts import APPROVED, REJECTED
 
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
-POLL_SECONDS = (0.1, 0.5, 1.0, 2.0)  # quick first polls, then every 2 s
 
 
 def add_parsers(subparsers: Any, add_common: Any) -> None:
@@ -105,7 +104,7 @@ def _wait_for_verdict(ctx: CliContext, package_arn: str, timeout: float) -> str:
             ctx.progress.warn(f"no verdict from the pipeline after {timeout:.0f}s")
             return "pending"
         ctx.progress.tick("waiting for the pipeline to accept the decision", started)
-        time.sleep(POLL_SECONDS[min(polls, len(POLL_SECONDS) - 1)])
+        time.sleep(poll_delay(polls))
         polls += 1
 
 
@@ -123,5 +122,5 @@ def _wait(ctx: CliContext, execution_arn: str, timeout: float) -> str:
             ctx.progress.warn(f"still {status.lower()} after {timeout:.0f}s; not waiting any longer")
             return status
         ctx.progress.tick(f"waiting for the promotion execution ({status.lower()})", started)
-        time.sleep(POLL_SECONDS[min(polls, len(POLL_SECONDS) - 1)])
+        time.sleep(poll_delay(polls))
         polls += 1

@@ -10,7 +10,6 @@ from mlops_registry.cli.context import NOT_FOUND_CODES, CliContext
 from mlops_registry.cli.errors import EXIT_OK
 from mlops_registry.cli.output import render_fields, render_table
 from mlops_registry.cli.serving import serving_state
-from mlops_registry.core import model_cards
 from mlops_registry.core.lineage import (
     MLFLOW_EXPERIMENT_ID,
     MLFLOW_MODEL_NAME,
@@ -121,6 +120,8 @@ def _training_job(sm: Any, name: str | None) -> dict[str, Any] | None:
 
 
 def _card(sm: Any, customer_metadata: dict[str, str]) -> dict[str, Any] | None:
+    from mlops_registry.core import model_cards  # with the policies' models: loaded when a card is read
+
     card = customer_metadata.get(MODEL_CARD_NAME) or customer_metadata.get(MODEL_CARD_ARN)
     if not card:
         return None

@@ -34,8 +34,7 @@ from botocore.exceptions import ClientError
 
 from mlops_registry.cli.context import CliContext
 from mlops_registry.cli.errors import EXIT_ERROR, EXIT_OK
-from mlops_registry.cli.output import render_fields
-from mlops_registry.core import model_cards
+from mlops_registry.cli.output import poll_delay, render_fields
 from mlops_registry.core.baseline import (
     BaselineFormatError,
     FeatureBaseline,
@@ -170,6 +169,8 @@ def add_parsers(subparsers: Any, add_common: Any) -> None:
 
 
 def run(ctx: CliContext) -> int:
+    from mlops_registry.core import model_cards  # with the policies' models: only what registers loads them
+
     args = ctx.args
     group = ctx.group_config(args.group)  # exit 3 for a group this registry does not manage
     run_info = _read_mlflow_run(ctx, args, group) if args.mlflow_run else None
@@ -327,7 +328,6 @@ def run(ctx: CliContext) -> int:
 # Where a version stops needing the pipeline: awaiting the board, or a final stage.
 SETTLED_STATUSES = ("PendingApproval",)
 FINAL_STAGES = (STAGE_PRODUCTION, STAGE_ARCHIVED)
-WAIT_POLL_SECONDS = (0.2, 0.5, 1.0, 2.0)
 
 
 def _wait_for_pipeline(
@@ -347,7 +347,7 @@ def _wait_for_pipeline(
             ctx.progress.warn(f"still {stage} / {status} after {timeout:.0f}s; not waiting any longer")
             return stage, status, False
         ctx.progress.tick(f"waiting for the pipeline ({stage} / {status})", started)
-        time.sleep(WAIT_POLL_SECONDS[min(polls, len(WAIT_POLL_SECONDS) - 1)])
+        time.sleep(poll_delay(polls))
         polls += 1
 
 
