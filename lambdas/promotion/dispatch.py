@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from mlops_registry.core.approvals import resume_approval
+from mlops_registry.core.arns import PACKAGE_ARN
 from mlops_registry.core.errors import ApprovalNotPendingError, ForeignEventError
-from mlops_registry.core.events import PACKAGE_ARN
 from mlops_registry.core.ledger import LedgerEntry, LedgerWriter
 from mlops_registry.core.ports import ApprovalDecisions
 from mlops_registry.core.segregation import ReviewBoard, identity_of

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from mlops_registry.core.arns import split_package_arn
 from mlops_registry.core.contracts import APPROVED, RECONCILER_ACTOR, STAGE_ARCHIVED, STAGE_PRODUCTION
 from mlops_registry.core.errors import InvalidEventError
-from mlops_registry.core.events import split_package_arn
 from mlops_registry.core.ledger import Ledger, LedgerEntry, LedgerWriter
 from mlops_registry.core.model_registry import ModelRegistry, PackageView
 from mlops_registry.core.observability import logger

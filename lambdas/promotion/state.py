@@ -6,9 +6,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from mlops_registry.core.arns import split_package_arn
 from mlops_registry.core.config import GroupPolicy
 from mlops_registry.core.errors import InvalidEventError
-from mlops_registry.core.events import describe_validation_error, split_package_arn
+from mlops_registry.core.events import describe_validation_error
 
 
 class PromotionState(BaseModel):

@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator
 
+from mlops_registry.core.arns import PACKAGE_ARN
 from mlops_registry.core.contracts import (
     EXECUTION_STATUS_CHANGE,
     MODEL_PACKAGE_STATE_CHANGE,
@@ -22,7 +23,7 @@ from mlops_registry.core.contracts import (
     STEP_FUNCTIONS_EVENT_SOURCE,
 )
 from mlops_registry.core.errors import InvalidEventError
-from mlops_registry.core.events import PACKAGE_ARN, ModelPackageDetail, describe_validation_error
+from mlops_registry.core.events import ModelPackageDetail, describe_validation_error
 
 
 class ServiceEvent(EventBridgeModel):

@@ -12,9 +12,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from mlops_registry.core.arns import split_package_arn
 from mlops_registry.core.config import GroupPolicy
 from mlops_registry.core.errors import InvalidEventError
-from mlops_registry.core.events import describe_validation_error, split_package_arn
+from mlops_registry.core.events import describe_validation_error
 
 Phase = Literal["blue_green", "champion", "ab_start", "ab_shift", "ab_conclude"]
 Next = Literal["wait_stack", "wait_evaluation", "promote", "reject"]

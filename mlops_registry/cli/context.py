@@ -16,8 +16,8 @@ from mlops_registry.cli.config import Deployment, open_deployment
 from mlops_registry.cli.errors import NotFoundError, UsageError
 from mlops_registry.core import names
 from mlops_registry.core.approvals import ApprovalStore
+from mlops_registry.core.arns import split_package_arn
 from mlops_registry.core.errors import InvalidEventError
-from mlops_registry.core.events import split_package_arn
 from mlops_registry.core.ledger import Ledger
 from mlops_registry.core.model_registry import ModelRegistry, PackageView
 

@@ -8,16 +8,12 @@ it); the dispatcher's envelope model extends Powertools' ``EventBridgeModel`` wi
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from mlops_registry.core.errors import InvalidEventError
+from mlops_registry.core.arns import PACKAGE_ARN
 
-PACKAGE_ARN = re.compile(
-    r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]{9,16}:\d{12}:model-package/(?P<group>[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})/(?P<version>\d+)$"
-)
 ApprovalStatus = Literal["Approved", "Rejected", "PendingManualApproval"]
 
 
@@ -71,11 +67,3 @@ def describe_validation_error(error: ValidationError) -> str:
         location = ".".join(str(p) for p in item["loc"])
         parts.append(f"{location}: {item['msg']} (got {item.get('input')!r})"[:300])
     return "; ".join(parts)
-
-
-def split_package_arn(arn: str) -> tuple[str, int]:
-    """(group, version) of a versioned model package ARN; ``InvalidEventError`` when malformed."""
-    match = PACKAGE_ARN.match(arn or "")
-    if not match:
-        raise InvalidEventError(f"package_arn: {arn!r} is not a versioned model package ARN")
-    return match.group("group"), int(match.group("version"))

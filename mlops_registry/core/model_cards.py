@@ -30,11 +30,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from mlops_registry.core.arns import PACKAGE_ARN
 from mlops_registry.core.aws import client
 from mlops_registry.core.config import FairnessWaiver
 from mlops_registry.core.contracts import STAGE_ARCHIVED, STAGE_PRODUCTION
 from mlops_registry.core.errors import UnknownPackageError
-from mlops_registry.core.events import PACKAGE_ARN
 from mlops_registry.core.lineage import (
     MLFLOW_EXPERIMENT_ID,
     MLFLOW_KEYS,

@@ -9,11 +9,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from mlops_registry.core.arns import split_package_arn
 from mlops_registry.core.aws import client
 from mlops_registry.core.baseline import baseline_uri_from_package, performance_baseline_uri_from_package
 from mlops_registry.core.contracts import APPROVED, STAGE_PRODUCTION
 from mlops_registry.core.errors import UnknownGroupError, UnknownPackageError
-from mlops_registry.core.events import split_package_arn
 
 BIAS_REPORT_KEYS = ("Report", "PreTrainingReport", "PostTrainingReport")
 
