@@ -98,17 +98,26 @@ def _user_context(arn: str) -> dict[str, Any]:
 def _patched_create(original: Callable[..., Any]) -> Callable[..., Any]:
     def create_model_package(self: Any) -> Any:
         result = original(self)
-        package = _find_package(self.sagemaker_backend, result.result["ModelPackageArn"])
-        life_cycle = self._get_param("ModelLifeCycle")
-        if life_cycle and package is not None:
-            package.model_life_cycle = life_cycle
-        caller = _caller(self)
-        if caller and package is not None:
-            package.created_by = _user_context(caller)
-            package.last_modified_by = _user_context(caller)
+        _record_call(self, _find_package(self.sagemaker_backend, result.result["ModelPackageArn"]), created=True)
         return result
 
     return create_model_package
+
+
+def _record_call(response: Any, package: Any, *, created: bool) -> str | None:
+    """What SageMaker records of a create or update on the package: the ``ModelLifeCycle`` the call set and
+    who made it (``LastModifiedBy``, and ``CreatedBy`` on a create). Returns that caller, if known."""
+    if package is None:
+        return None
+    life_cycle = response._get_param("ModelLifeCycle")
+    if life_cycle:
+        package.model_life_cycle = life_cycle
+    caller = _caller(response)
+    if caller:
+        package.last_modified_by = _user_context(caller)
+        if created:
+            package.created_by = _user_context(caller)
+    return caller
 
 
 def _find_package(backend: Any, arn: str | None) -> Any:
@@ -149,13 +158,7 @@ def _patched_update(original: Callable[..., Any]) -> Callable[..., Any]:
     def update_model_package(self: Any) -> Any:
         result = original(self)
         package = _find_package(self.sagemaker_backend, self._get_param("ModelPackageArn"))
-        life_cycle = self._get_param("ModelLifeCycle")
-        if life_cycle and package is not None:
-            package.model_life_cycle = life_cycle
-        caller = _caller(self)
-        if caller and package is not None:
-            package.last_modified_by = _user_context(caller)
-        if caller and package is not None:
+        if _record_call(self, package, created=False):  # a person's change: SageMaker emits its event
             _emit(package)
         return result
 
