@@ -474,6 +474,7 @@ class CallRecorder:
 
 
 MARK = "_iam_proof_principal"
+_STATE_MACHINE_CLIENTS: dict[tuple[str, str, str], Any] = {}
 
 
 @contextmanager
@@ -496,8 +497,14 @@ def state_machine_clients(principal: Callable[[str | None], str]) -> Iterator[No
 
     def wrap(original: Callable[..., Any]) -> Callable[..., Any]:
         def boto_client_for(*args: Any, **kwargs: Any) -> Any:
-            client = original(*args, **kwargs)
-            setattr(client, MARK, principal(_running_state_machine()))
+            # The interpreter asks for a client per task; one per (role, arguments) serves them all
+            # (botocore clients are thread-safe, and moto's state is the process's).
+            owner = principal(_running_state_machine())
+            key = (owner, repr(args), repr(sorted(kwargs.items())))
+            client = _STATE_MACHINE_CLIENTS.get(key)
+            if client is None:
+                client = _STATE_MACHINE_CLIENTS[key] = original(*args, **kwargs)
+                setattr(client, MARK, owner)
             return client
 
         return boto_client_for

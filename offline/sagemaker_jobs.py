@@ -124,10 +124,11 @@ def run_transform(backend: Any, job: Any) -> None:
     bucket, _ = _split(source)
     output = job.transform_output["S3OutputPath"].rstrip("/")
     for key in _keys(source):
-        lines = [line for line in _read(f"s3://{bucket}/{key}").decode().splitlines() if line.strip()]
-        matrix = np.array([[float(v) for v in line.split(",")] for line in lines], dtype=np.float64)
-        values = predict_outputs(estimator, matrix) if len(lines) else []
-        _write(f"{output}/{key.rsplit('/', 1)[-1]}.out", "".join(f"{float(v)!r}\n" for v in values).encode())
+        text = _read(f"s3://{bucket}/{key}").decode()
+        # NumPy's reader rounds each decimal to the nearest float, as float() does; blank lines are skipped
+        matrix = np.loadtxt(io.StringIO(text), delimiter=",", dtype=np.float64, ndmin=2) if text.strip() else None
+        values = [] if matrix is None else predict_outputs(estimator, matrix).tolist()
+        _write(f"{output}/{key.rsplit('/', 1)[-1]}.out", "".join(f"{v!r}\n" for v in values).encode())
 
 
 def run_processing(job: Any) -> None:

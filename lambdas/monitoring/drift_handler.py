@@ -7,10 +7,10 @@ computes the same window and publishes the same datapoints).
 
 from __future__ import annotations
 
-import functools
 from datetime import UTC, datetime
 from typing import Any
 
+from mlops_registry.core.aws import warm_state
 from mlops_registry.core.observability import count, instrumented, set_correlation_id
 from monitoring.adapters import (
     CloudWatchMetricSink,
@@ -27,7 +27,7 @@ from monitoring.models import Settings, parse_request
 from monitoring.service import DriftPorts, run_drift_check
 
 
-@functools.cache
+@warm_state
 def ports() -> DriftPorts:
     """Adapters built once per cold start from the validated environment."""
     settings = Settings.from_environment()
@@ -41,7 +41,7 @@ def ports() -> DriftPorts:
     )
 
 
-@functools.cache
+@warm_state
 def fan_out() -> StepFunctionsFanOut | None:
     """The fan-out, when the function's environment names its state machine."""
     settings = Settings.from_environment()

@@ -5,7 +5,6 @@ and the Staging validation's SageMaker transform / processing jobs and S3 object
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -14,7 +13,7 @@ from aws_lambda_powertools.utilities.parameters import SSMProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from botocore.exceptions import ClientError
 
-from mlops_registry.core.aws import client
+from mlops_registry.core.aws import client, warm_state
 from mlops_registry.core.config import publish, read_published
 from mlops_registry.core.contracts import PROCESSING_ROOT, group_policy_parameter
 from mlops_registry.core.model_registry import PackageView
@@ -25,7 +24,7 @@ from promotion.settings import ValidationSettings
 POLICY_CACHE_SECONDS = 300
 
 
-@functools.lru_cache(maxsize=4)
+@warm_state
 def _provider(ssm: Any) -> SSMProvider:
     """One cached Parameters provider per SSM client (a new client, e.g. another account, starts empty)."""
     return SSMProvider(boto3_client=ssm)

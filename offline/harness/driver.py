@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import hashlib
 import json
 import os
@@ -77,6 +78,28 @@ class _World:
 _WORLDS: dict[str, _World] = {}  # provisioned worlds of this process, by app and options
 
 
+class _Session(boto3.session.Session):
+    """The harnesses' session: a client per service, made once per process. moto's state belongs to
+    the process, not to a client, so a client outlives the harness that made it (as the functions'
+    own cached clients do); a client asked for with any other argument is made anew."""
+
+    def __init__(self) -> None:
+        super().__init__(region_name=REGION)
+        self._clients: dict[str, Any] = {}
+
+    def client(self, service_name: str, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        if args or kwargs:
+            return super().client(service_name, *args, **kwargs)  # type: ignore[call-overload]
+        if service_name not in self._clients:
+            self._clients[service_name] = super().client(service_name)  # type: ignore[call-overload]
+        return self._clients[service_name]
+
+
+@functools.cache
+def _session() -> _Session:
+    return _Session()
+
+
 class PipelineHarness:
     """Context manager: the whole promotion system on moto. See the module docstring."""
 
@@ -122,7 +145,7 @@ class PipelineHarness:
 
     # --- lifecycle ---------------------------------------------------------------------------
     def __enter__(self) -> PipelineHarness:
-        from mlops_registry.core.aws import reset_clients
+        from mlops_registry.core.aws import cold_start
 
         os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "offline")
@@ -151,8 +174,8 @@ class PipelineHarness:
             }
         )
         self.runner.reserve(self.runner.extra_env)
-        reset_clients()
-        self.session = boto3.session.Session(region_name=REGION)
+        cold_start()  # the functions of a new world keep nothing of the last (their clients aside)
+        self.session = _session()
         self.sm = self.session.client("sagemaker")
         self.sfn = self.session.client("stepfunctions")
         self.ddb = self.session.client("dynamodb")

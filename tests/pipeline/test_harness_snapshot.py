@@ -4,6 +4,7 @@ test wrote."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from offline.harness import PipelineHarness, board_member
@@ -69,3 +70,22 @@ def test_every_harness_starts_from_the_provisioned_world_without_what_earlier_te
     finally:
         _WORLDS.clear()
         _WORLDS.update(kept)
+
+
+def test_a_policy_the_functions_cached_in_one_world_is_not_the_next_worlds(synthesized: Any) -> None:
+    # Given a world whose group policy demands an AUC no model reaches, read (and cached) by the functions
+    with PipelineHarness(synthesized.outdir, synthesized.templates) as first:
+        ssm = first.session.client("ssm")
+        [name] = [p["Name"] for p in ssm.describe_parameters()["Parameters"] if p["Name"].endswith(f"/groups/{GROUP}")]
+        policy = json.loads(ssm.get_parameter(Name=name)["Parameter"]["Value"])
+        [auc] = [m for m in policy["metrics"] if m["name"] == "auc"]
+        auc["baseline"] = 0.999
+        ssm.put_parameter(Name=name, Value=json.dumps(policy), Type="String", Overwrite=True)
+        registration = first.register_version(GROUP, tag="v1", **churn_reports())
+        assert first.announce(registration).get("action") == "started"
+        assert not first.pending_approval(registration.package_arn), "the gate let an AUC below 0.999 through"
+    # When the next test's world starts from the provisioned policy
+    with PipelineHarness(synthesized.outdir, synthesized.templates) as restored:
+        _, result = restored.promote(GROUP, "v1", board_member("bob"), churn_reports())
+    # Then its functions read that policy, not the one the last world's functions kept
+    assert result["status"] == "SUCCEEDED", result

@@ -54,3 +54,29 @@ def test_compute_evidence_checks_every_named_column_first() -> None:
     assert evidence.bias is None and evidence.explainability is None  # no facets, no model
     assert evidence.metrics["binary_classification_metrics"]["accuracy"]["value"] == 1.0
     assert set(evidence.baseline["features"]) == {"x"}
+
+
+def test_numeric_text_is_read_exactly_and_only_finite_numbers_make_a_numeric_column() -> None:
+    # Given cells as a CSV file holds them: exact 17-digit floats, padding, and words that parse as floats
+    exact = [repr(v) for v in np.random.default_rng(7).normal(size=50).tolist()]
+    data = from_columns(
+        {
+            "exact": exact,
+            "padded": [" 1.5", "2 ", "3e2"] + ["1"] * 47,
+            "infinite": ["1", "inf"] + ["2"] * 48,
+            "not-a-number": ["1", "nan"] + ["2"] * 48,
+            "gap": ["1", " "] + ["2"] * 48,
+            "ints": np.array([1, 2] + [2**53 + 1] * 48),
+            "flags": np.array([True, False] * 25),
+        }
+    )
+    # Then each number is the float Python reads from its text, bit for bit
+    assert data.column("exact").tolist() == [float(v) for v in exact]
+    assert data.column("padded").tolist()[:3] == [1.5, 2.0, 300.0]
+    # and a column holding infinity or NaN as text is text, while a blank cell is a missing number
+    assert data.column("infinite").tolist()[:3] == ["1", "inf", "2"]
+    assert data.column("not-a-number").tolist()[:3] == ["1", "nan", "2"]
+    assert data.is_numeric("gap") and math.isnan(data.column("gap")[1])
+    # and integer and boolean arrays become the floats float() makes of each item
+    assert data.column("ints").tolist()[:3] == [float(1), float(2), float(2**53 + 1)]
+    assert data.column("flags").tolist()[:3] == [1.0, 0.0, 1.0]

@@ -7,6 +7,7 @@ value parses as a number; empty cells of a numeric column are NaN. Text columns 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import math
@@ -86,7 +87,16 @@ def read_csv(source: str | Path | bytes) -> Dataset:
 
 
 def _as_column(name: str, values: Iterable[Any]) -> np.ndarray:
+    if isinstance(values, np.ndarray) and values.dtype.kind in "biuf":
+        return values.astype(np.float64)  # what _number makes of each item, at once
     items = values.tolist() if hasattr(values, "tolist") else list(values)
+    if items and all(type(item) is str for item in items):
+        # CSV text: a column of finite numbers (the usual case) is read in one pass; anything else
+        # (a missing cell, NaN or infinity, a word) takes the cell-by-cell reading below
+        with contextlib.suppress(ValueError):
+            column = np.asarray([float(item) for item in items], dtype=np.float64)
+            if np.isfinite(column).all():
+                return column
     numbers: list[float] = []
     for item in items:
         number = _number(item)

@@ -41,15 +41,13 @@ def roc_auc(truth: np.ndarray, scores: np.ndarray) -> float:
     if positives == 0 or negatives == 0:
         return math.nan
     order = np.argsort(scores, kind="mergesort")
-    ranks = np.empty(len(scores), dtype=np.float64)
     sorted_scores = scores[order]
-    start = 0
-    while start < len(sorted_scores):  # mid-ranks for ties
-        end = start
-        while end + 1 < len(sorted_scores) and sorted_scores[end + 1] == sorted_scores[start]:
-            end += 1
-        ranks[order[start : end + 1]] = (start + end) / 2.0 + 1.0
-        start = end + 1
+    # mid-ranks for ties: a run of equal scores from position start to end ranks (start + end) / 2 + 1
+    first = np.r_[True, sorted_scores[1:] != sorted_scores[:-1]]
+    starts = np.flatnonzero(first)
+    ends = np.r_[starts[1:], len(sorted_scores)] - 1
+    ranks = np.empty(len(scores), dtype=np.float64)
+    ranks[order] = ((starts + ends) / 2.0 + 1.0)[np.cumsum(first) - 1]
     rank_sum = float(ranks[truth].sum())
     return (rank_sum - positives * (positives + 1) / 2.0) / (positives * negatives)
 
