@@ -42,7 +42,7 @@ $(NODE_STAMP): package.json package-lock.json
 bootstrap: $(VENV_STAMP) $(NODE_STAMP)  ## .venv from requirements*.txt + the pinned CDK CLI
 
 test: bootstrap  ## the whole suite (unit, integration, infra, pipeline, sandbox)
-	$(PY) -m pytest -n 2
+	$(PY) -m pytest -n 3
 
 demo: bootstrap  ## synthesize and rehearse the lifecycle offline; writes reports/rehearsal.html
 	$(PY) -m demo

@@ -94,7 +94,8 @@ def unfair_reports(group: Any) -> dict[str, Any] | None:
 # Each example group's data: features ~ N(0, 1); the label depends on every feature but the last
 # through decreasing weights plus noise; the last feature carries no signal but is a proxy of the first
 # protected attribute (shifted for its first value), so a model that learns it discriminates.
-HOLDOUT_ROWS = 4000
+TRAINING_ROWS = 4000  # the registrant's training set; its validation split is half as large
+HOLDOUT_ROWS = 2000  # the platform's holdout set, which staging validation scores with every version
 HOLDOUT_SEED = 20261203
 TRAINING_SEED = 7
 FACET_VALUES = {"gender": ("F", "M"), "age_band": ("18-30", "31-60", "60+"), "region": ("eu", "us")}
@@ -108,7 +109,8 @@ PROFILES: dict[str, dict[str, float]] = {
 DEFAULT_PROFILE = {"noise": 0.5, "positive_rate": 0.3}
 PROXY_SHIFT = 3.0
 # How much the "proxy" model's historically biased training labels depend on the proxy feature: enough
-# to discriminate (churn: DPPL -0.12, DI 0.73 by gender) while still meeting the metric baselines.
+# to discriminate (churn on the holdout set, by gender: DPPL -0.11 for F, DI 0.69 for M; the policy allows
+# |DPPL| <= 0.1 and DI >= 0.8) while still meeting the metric baselines.
 PROXY_EFFECT = 0.1
 
 
@@ -212,7 +214,7 @@ def _sample_model(policy_json: str, kind: str, seed: int) -> SampleModel:
         raise ValueError(f"kind {kind!r} must be 'honest' or 'proxy'")
     group = read_published(policy_json)
     proxy = PROXY_EFFECT if kind == "proxy" else 0.0
-    training = generate_rows(group, HOLDOUT_ROWS, seed, proxy_effect=proxy)
+    training = generate_rows(group, TRAINING_ROWS, seed, proxy_effect=proxy)
     x = np.column_stack([training[name] for name in group.features])
     y = training[group.validation.holdout.label_column]
     binary = group.validation.holdout.problem_type == "binary"
@@ -220,7 +222,7 @@ def _sample_model(policy_json: str, kind: str, seed: int) -> SampleModel:
     estimator.fit(x, y)
     # The registrant's own evaluation on a validation split, with the same library the platform uses.
     # Evaluated on a fresh draw of the population (unbiased labels), as the holdout is.
-    validation = from_columns(generate_rows(group, HOLDOUT_ROWS // 2, seed + 1))
+    validation = from_columns(generate_rows(group, TRAINING_ROWS // 2, seed + 1))
     spec = HoldoutSpec.from_policy(json.loads(policy_json))
     outputs = predict_outputs(estimator, transform_matrix(validation, spec))
     evidence = evidence_from_outputs(validation, spec, outputs)
