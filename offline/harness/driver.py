@@ -613,16 +613,7 @@ class PipelineHarness:
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
         if execution_arn in self._final_histories:
             return [dict(event) for event in self._final_histories[execution_arn]]
-        events: list[dict[str, Any]] = []
-        token = None
-        while True:
-            page = self.sfn.get_execution_history(
-                executionArn=execution_arn, maxResults=1000, **({"nextToken": token} if token else {})
-            )
-            events.extend(page["events"])
-            token = page.get("nextToken")
-            if not token:
-                return events
+        return emulator.execution_history(ACCOUNT, REGION, execution_arn)
 
     def states_entered(self, execution_arn: str) -> list[str]:
         return [

@@ -24,6 +24,7 @@ once.
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import json
 import logging
@@ -34,6 +35,7 @@ import weakref
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from types import FunctionType, SimpleNamespace
 from typing import Any
 from unittest import mock
@@ -448,6 +450,23 @@ def step_functions_parse_cache() -> Iterator[None]:
 
     with mock.patch.object(AmazonStateLanguageParser, "parse", staticmethod(parse)):
         yield
+
+
+def execution_history(account: str, region: str, execution_arn: str) -> list[dict[str, Any]]:
+    """An execution's events as GetExecutionHistory returns them, read from the backend: the harness reads
+    every finished execution's history, and the response's serialization costs more than the run of a
+    short execution. A deep copy: the caller cannot change the execution's events."""
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    backend = stepfunctions_parser_backends[account][region]
+    events: list[dict[str, Any]] = copy.deepcopy(
+        [dict(e) for e in backend.get_execution_history(execution_arn)["events"]]
+    )
+    for event in events:  # the backend keeps the wire's ISO text; the SDK parses it
+        stamp = event["timestamp"]
+        if isinstance(stamp, str):
+            event["timestamp"] = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return events
 
 
 # --- Lambda: the in-process runtime ------------------------------------------------------------------

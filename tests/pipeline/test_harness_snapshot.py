@@ -89,3 +89,23 @@ def test_a_policy_the_functions_cached_in_one_world_is_not_the_next_worlds(synth
         _, result = restored.promote(GROUP, "v1", board_member("bob"), churn_reports())
     # Then its functions read that policy, not the one the last world's functions kept
     assert result["status"] == "SUCCEEDED", result
+
+
+def test_the_history_the_harness_reads_from_the_emulator_is_what_get_execution_history_returns(
+    synthesized: Any,
+) -> None:
+    # Given an execution that ran every state of a promotion
+    with PipelineHarness(synthesized.outdir, synthesized.templates) as harness:
+        _, result = harness.promote(GROUP, "v1", board_member("bob"), churn_reports())
+        assert result["status"] == "SUCCEEDED", result
+        # When its history is read through the API, page by page, and by the harness
+        api: list[dict[str, Any]] = []
+        token: dict[str, str] = {}
+        while True:
+            page = harness.sfn.get_execution_history(executionArn=harness.executions[0], maxResults=25, **token)
+            api += page["events"]
+            if "nextToken" not in page:
+                break
+            token = {"nextToken": page["nextToken"]}
+        # Then both hold the same events, field for field (timestamps as the SDK parses them)
+        assert len(api) > 25 and harness.history(harness.executions[0]) == api
