@@ -14,6 +14,9 @@ OFFLINE_DEFAULTS = {
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
+    # MLflow's usage telemetry: no network but the loopback here, and its thread sets and unsets an
+    # environment variable while other threads may be iterating os.environ
+    "MLFLOW_DISABLE_TELEMETRY": "true",
 }
 # Anything that would point boto3 at a real account or endpoint.
 REAL_ACCOUNT_VARIABLES = ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN")

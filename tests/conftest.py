@@ -19,6 +19,7 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "MlopsRegistry")
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # see offline/environment.py
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
