@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlops_registry.core.approvals import PendingApproval
+from mlops_registry.core.contracts import STAGE_STAGING
 from mlops_registry.core.ledger import LedgerEntry, LedgerWriter, now_iso
 from mlops_registry.core.ports import ApprovalRequests, Registry
 from promotion.lifecycle import PIPELINE_ACTOR
@@ -46,7 +47,7 @@ class ApprovalRequestService:
     def request(self, state: PromotionState, task_token: str, execution_arn: str) -> ApprovalRequested:
         view = self.registry.describe(state.package_arn)
         self.registry.set_lifecycle(
-            view.arn, "Staging", "PendingApproval", "All gates passed; awaiting the review board"
+            view.arn, STAGE_STAGING, "PendingApproval", "All gates passed; awaiting the review board"
         )
         recorded = self.requests.request(
             PendingApproval(
@@ -63,8 +64,8 @@ class ApprovalRequestService:
             group=view.group,
             version=view.version,
             package_arn=view.arn,
-            from_stage="Staging",
-            to_stage="Staging",
+            from_stage=STAGE_STAGING,
+            to_stage=STAGE_STAGING,
             decision="requested",
             reason="review board approval requested",
             actor=PIPELINE_ACTOR,

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from mlops_registry.core.approvals import resume_approval
 from mlops_registry.core.arns import PACKAGE_ARN
+from mlops_registry.core.contracts import PENDING_APPROVAL, STAGE_DEVELOPMENT
 from mlops_registry.core.errors import ApprovalNotPendingError, ForeignEventError
 from mlops_registry.core.ledger import LedgerEntry, LedgerWriter
 from mlops_registry.core.ports import ApprovalDecisions
@@ -131,7 +132,7 @@ def dispatch(
 
     pending = approvals.get(detail.ModelPackageArn)
     if pending is not None:
-        if detail.ModelApprovalStatus == "PendingManualApproval":
+        if detail.ModelApprovalStatus == PENDING_APPROVAL:
             return DispatchOutcome("ignored", "awaiting the review board's decision")
         decider = identity_of(detail.LastModifiedBy.model_dump() if detail.LastModifiedBy else None)
         registrant = identity_of(detail.CreatedBy.model_dump() if detail.CreatedBy else None)
@@ -151,7 +152,7 @@ def dispatch(
     stage = detail.stage()
     if detail.ModelPackageStatus not in (None, "Completed"):
         return DispatchOutcome("ignored", f"package status is {detail.ModelPackageStatus}")
-    if detail.ModelApprovalStatus == "PendingManualApproval" and stage in (None, "Development"):
+    if detail.ModelApprovalStatus == PENDING_APPROVAL and stage in (None, STAGE_DEVELOPMENT):
         name = execution_name(detail.ModelPackageArn, EVALUATE)
         payload = {
             "package_arn": detail.ModelPackageArn,
@@ -187,7 +188,7 @@ def refuse_decision(
         return DispatchOutcome("ignored", f"unauthorized decision of {modified} already refused", None, execution_arn)
     governance.registry.set_approval(
         detail.ModelPackageArn,
-        "PendingManualApproval",
+        PENDING_APPROVAL,
         f"Reverted: {detail.ModelApprovalStatus} by {actor or 'unknown'} refused ({why})",
     )
     governance.writer.record(
@@ -206,7 +207,7 @@ def refuse_decision(
                 "approval_description": detail.ApprovalDescription,
                 "last_modified_by": detail.LastModifiedBy.model_dump() if detail.LastModifiedBy else None,
                 "created_by": detail.CreatedBy.model_dump() if detail.CreatedBy else None,
-                "reverted_to": "PendingManualApproval",
+                "reverted_to": PENDING_APPROVAL,
                 "event_id": event.id,
             },
             transition=UNAUTHORIZED,

@@ -12,7 +12,16 @@ from typing import Any, Protocol
 
 from mlops_registry.core.baseline import PERFORMANCE_BASELINE_PROPERTY, performance_baseline_document
 from mlops_registry.core.config import FairnessWaiver
-from mlops_registry.core.contracts import APPROVED, PIPELINE_ACTOR, STAGE_ARCHIVED, STAGE_PRODUCTION
+from mlops_registry.core.contracts import (
+    APPROVED,
+    PENDING_APPROVAL,
+    PIPELINE_ACTOR,
+    REJECTED,
+    STAGE_ARCHIVED,
+    STAGE_DEVELOPMENT,
+    STAGE_PRODUCTION,
+    STAGE_STAGING,
+)
 from mlops_registry.core.errors import InvalidEventError, ReportUnavailableError
 from mlops_registry.core.ledger import LedgerEntry, LedgerWriter
 from mlops_registry.core.model_registry import PackageView
@@ -70,7 +79,7 @@ def rejection_reason(state: PromotionState) -> tuple[str, dict[str, Any], str]:
         actor = str(state.approval.get("actor") or PIPELINE_ACTOR)
         if decision == "TimedOut":
             return "review board approval timed out", {"gates": state.gates, "approval": state.approval}, actor
-        if decision == "Rejected":
+        if decision == REJECTED:
             return (
                 f"rejected by the review board: {state.approval.get('reason', '-')}",
                 {"gates": state.gates, "approval": state.approval},
@@ -163,13 +172,13 @@ class LifecycleService:
 
     def enter_development(self, state: PromotionState, execution_arn: str) -> dict[str, Any]:
         view = self.registry.describe(state.package_arn)
-        self.registry.set_lifecycle(view.arn, "Development", "InProgress", "Evaluating promotion gates")
+        self.registry.set_lifecycle(view.arn, STAGE_DEVELOPMENT, "InProgress", "Evaluating promotion gates")
         # Versions registered without the CLI (a pipeline step, Studio) get their Draft card here.
         self.cards.ensure(view.arn, state.policy.risk_rating, state.policy.fairness_waiver)
         actor = view.created_by or view.last_modified_by or "unknown"
         entry = self._record(
             view,
-            "Development",
+            STAGE_DEVELOPMENT,
             "entered",
             "registered; evaluating gates",
             actor,
@@ -178,20 +187,20 @@ class LifecycleService:
             "registered",
             from_stage=None,
         )
-        return {"stage": "Development", "mlflow": self._mirror(view, "Development", entry, execution_arn)}
+        return {"stage": STAGE_DEVELOPMENT, "mlflow": self._mirror(view, STAGE_DEVELOPMENT, entry, execution_arn)}
 
     def enter_staging(self, state: PromotionState, execution_arn: str) -> dict[str, Any]:
         view = self.registry.describe(state.package_arn)
         self.registry.set_lifecycle(
             view.arn,
-            "Staging",
+            STAGE_STAGING,
             "InProgress",
             "Metrics gate passed; validation on the holdout set, bias and explainability gates next",
         )
-        self.cards.advance(view.arn, "Staging")
+        self.cards.advance(view.arn, STAGE_STAGING)
         entry = self._record(
             view,
-            "Staging",
+            STAGE_STAGING,
             "entered",
             "metrics gate passed",
             PIPELINE_ACTOR,
@@ -199,7 +208,7 @@ class LifecycleService:
             {"metrics": state.gates.get("metrics")},
             "to-staging",
         )
-        return {"stage": "Staging", "mlflow": self._mirror(view, "Staging", entry, execution_arn)}
+        return {"stage": STAGE_STAGING, "mlflow": self._mirror(view, STAGE_STAGING, entry, execution_arn)}
 
     def acquire_lock(self, state: PromotionState, execution_arn: str) -> dict[str, Any]:
         self.lock.acquire(state.group, execution_arn, state.package_arn)
@@ -223,7 +232,7 @@ class LifecycleService:
                 "ab-test-challenger",
                 from_stage=view.stage,
             )
-            mirrored = self._mirror(view, view.stage or "Staging", entry, execution_arn, alias=CHALLENGER)
+            mirrored = self._mirror(view, view.stage or STAGE_STAGING, entry, execution_arn, alias=CHALLENGER)
         return {
             "mlflow": mirrored,
             "held": not superseded,
@@ -319,10 +328,10 @@ class LifecycleService:
     def reject(self, state: PromotionState, execution_arn: str) -> dict[str, Any]:
         reason, evidence, actor = rejection_reason(state)
         outcome = (state.deployment or {}).get("outcome")
-        status, decision, transition = DEPLOYMENT_OUTCOMES.get(outcome or "", ("Rejected", "rejected", "rejected"))
+        status, decision, transition = DEPLOYMENT_OUTCOMES.get(outcome or "", (REJECTED, "rejected", "rejected"))
         view = self.registry.describe(state.package_arn)
         self.registry.set_lifecycle(
-            view.arn, STAGE_ARCHIVED, status, reason, approval_status="Rejected", approval_description=reason
+            view.arn, STAGE_ARCHIVED, status, reason, approval_status=REJECTED, approval_description=reason
         )
         self.cards.advance(view.arn, STAGE_ARCHIVED)
         entry = self._record(view, STAGE_ARCHIVED, decision, reason, actor, execution_arn, evidence, transition)
@@ -341,10 +350,10 @@ class LifecycleService:
         try:
             self.registry.set_lifecycle(
                 view.arn,
-                view.stage or "Development",
+                view.stage or STAGE_DEVELOPMENT,
                 "Failed",
                 f"Promotion failed: {cause}",
-                approval_status="PendingManualApproval" if deployed else None,
+                approval_status=PENDING_APPROVAL if deployed else None,
             )
         except Exception:  # the ledger entry and the notification must still happen
             logger.exception("could not mark the package as failed")

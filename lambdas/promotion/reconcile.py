@@ -23,7 +23,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mlops_registry.core.arns import split_package_arn
-from mlops_registry.core.contracts import APPROVED, RECONCILER_ACTOR, STAGE_ARCHIVED, STAGE_PRODUCTION
+from mlops_registry.core.contracts import (
+    APPROVED,
+    PENDING_APPROVAL,
+    RECONCILER_ACTOR,
+    REJECTED,
+    STAGE_ARCHIVED,
+    STAGE_DEVELOPMENT,
+    STAGE_PRODUCTION,
+)
 from mlops_registry.core.errors import InvalidEventError
 from mlops_registry.core.ledger import Ledger, LedgerEntry, LedgerWriter
 from mlops_registry.core.model_registry import ModelRegistry, PackageView
@@ -47,7 +55,7 @@ def expected_state(entries: Iterable[LedgerEntry]) -> Expected:
     rollback that archives rejects; a failure sets a board-approved version back to pending; an
     unauthorized decision is set back to pending; an out-of-band change is the new expectation."""
     stage: str | None = None
-    approval = "PendingManualApproval"
+    approval = PENDING_APPROVAL
     for entry in entries:
         if entry.decision == OUT_OF_BAND:
             observed = entry.evidence.get("observed") or {}
@@ -58,18 +66,18 @@ def expected_state(entries: Iterable[LedgerEntry]) -> Expected:
         if entry.decision == "entered" and entry.to_stage == STAGE_PRODUCTION:
             approval = APPROVED
         elif entry.decision == "rejected" or (entry.decision == "rolled_back" and entry.to_stage == STAGE_ARCHIVED):
-            approval = "Rejected"
+            approval = REJECTED
         elif (
             entry.decision in ("failed", "unauthorized_approval") and approval == APPROVED and stage != STAGE_PRODUCTION
         ):
-            approval = "PendingManualApproval"
+            approval = PENDING_APPROVAL
     return Expected(stage, approval)
 
 
 def matches(expected: Expected, stage: str | None, approval: str) -> bool:
     """The observed state is what the ledger expects (a version the pipeline never moved may carry the
     stage its registrant gave it: none or Development)."""
-    stages = (None, "Development") if expected.stage is None else (expected.stage,)
+    stages = (None, STAGE_DEVELOPMENT) if expected.stage is None else (expected.stage,)
     return stage in stages and approval == expected.approval
 
 
@@ -77,8 +85,8 @@ def awaits_evaluation(view: PackageView, status: str | None) -> bool:
     """What the dispatcher starts an execution for: registered, pending, stage absent or Development."""
     return (
         status in (None, "Completed")
-        and view.approval_status == "PendingManualApproval"
-        and view.stage in (None, "Development")
+        and view.approval_status == PENDING_APPROVAL
+        and view.stage in (None, STAGE_DEVELOPMENT)
     )
 
 
@@ -152,7 +160,7 @@ class Reconciler:
                         logger.warning("started a version no event had started", extra={"package_arn": arn})
                         report.started.append(arn)
                     continue
-                self._record_out_of_band(view, Expected(None, "PendingManualApproval"), "never handled", report)
+                self._record_out_of_band(view, Expected(None, PENDING_APPROVAL), "never handled", report)
                 continue
             if execution == "RUNNING" or not entries:
                 continue  # the pipeline is changing it right now / the failure sweep covers it

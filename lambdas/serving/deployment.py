@@ -37,6 +37,7 @@ from mlops_registry.core.contracts import (
     PARAM_CHAMPION,
     PARAM_MODEL_PACKAGE,
     PIPELINE_ACTOR,
+    STAGE_STAGING,
     VARIANT_CHALLENGER,
     VARIANT_CHAMPION,
 )
@@ -132,7 +133,7 @@ class DeploymentService:
         candidate = self.registry.describe(state.package_arn)
         self.registry.set_lifecycle(
             state.package_arn,
-            "Staging",
+            STAGE_STAGING,
             "Deploying",
             f"Deploying to {endpoint} ({phase.replace('_', ' ')})",
             approval_status=APPROVED,
@@ -144,7 +145,7 @@ class DeploymentService:
             # Nothing was deployed: do not leave the version looking approved for deployment.
             self.registry.set_lifecycle(
                 state.package_arn,
-                candidate.stage or "Staging",
+                candidate.stage or STAGE_STAGING,
                 candidate.stage_status or "InProgress",
                 "Deployment could not start",
                 approval_status=candidate.approval_status,

@@ -26,8 +26,11 @@ DRIFT_EVENT_DETAIL_TYPE = "ModelDriftDetected"
 
 # --- Model registry -------------------------------------------------------------------------------
 # Stages and approval statuses the pipeline writes and reads back.
+STAGE_DEVELOPMENT = "Development"
+STAGE_STAGING = "Staging"
 STAGE_PRODUCTION = "Production"
 STAGE_ARCHIVED = "Archived"
+PENDING_APPROVAL = "PendingManualApproval"
 APPROVED = "Approved"
 REJECTED = "Rejected"
 

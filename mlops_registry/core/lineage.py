@@ -28,11 +28,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlops_registry.core.contracts import PENDING_APPROVAL, STAGE_DEVELOPMENT
 from mlops_registry.core.errors import RegistryError
 
-STAGE_ON_REGISTRATION = "Development"
+STAGE_ON_REGISTRATION = STAGE_DEVELOPMENT
 STATUS_ON_REGISTRATION = "Registered"
-APPROVAL_ON_REGISTRATION = "PendingManualApproval"
+APPROVAL_ON_REGISTRATION = PENDING_APPROVAL
 REPORT_CONTENT_TYPE = "application/json"
 
 # CustomerMetadataProperties keys (the contract other components read).

@@ -33,7 +33,7 @@ from botocore.exceptions import ClientError
 from mlops_registry.core.arns import PACKAGE_ARN
 from mlops_registry.core.aws import client
 from mlops_registry.core.config import FairnessWaiver
-from mlops_registry.core.contracts import STAGE_ARCHIVED, STAGE_PRODUCTION
+from mlops_registry.core.contracts import STAGE_ARCHIVED, STAGE_DEVELOPMENT, STAGE_PRODUCTION, STAGE_STAGING
 from mlops_registry.core.errors import UnknownPackageError
 from mlops_registry.core.lineage import (
     MLFLOW_EXPERIMENT_ID,
@@ -60,8 +60,8 @@ MLFLOW_CARD_DETAILS = {
 }
 CARD_STATUSES = ("Draft", "PendingReview", "Approved", "Archived")
 STATUS_FOR_STAGE = {
-    "Development": None,
-    "Staging": "PendingReview",
+    STAGE_DEVELOPMENT: None,
+    STAGE_STAGING: "PendingReview",
     STAGE_PRODUCTION: "Approved",
     STAGE_ARCHIVED: "Archived",
 }

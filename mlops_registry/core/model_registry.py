@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 from mlops_registry.core.arns import split_package_arn
 from mlops_registry.core.aws import client
 from mlops_registry.core.baseline import baseline_uri_from_package, performance_baseline_uri_from_package
-from mlops_registry.core.contracts import APPROVED, STAGE_PRODUCTION
+from mlops_registry.core.contracts import APPROVED, PENDING_APPROVAL, STAGE_PRODUCTION
 from mlops_registry.core.errors import UnknownGroupError, UnknownPackageError
 
 BIAS_REPORT_KEYS = ("Report", "PreTrainingReport", "PostTrainingReport")
@@ -67,7 +67,7 @@ class PackageView:
             arn=d["ModelPackageArn"],
             group=d["ModelPackageGroupName"],
             version=int(d["ModelPackageVersion"]),
-            approval_status=d.get("ModelApprovalStatus", "PendingManualApproval"),
+            approval_status=d.get("ModelApprovalStatus", PENDING_APPROVAL),
             stage=life.get("Stage"),
             stage_status=life.get("StageStatus"),
             created=d.get("CreationTime"),

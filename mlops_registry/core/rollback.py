@@ -37,6 +37,7 @@ from mlops_registry.core.contracts import (
     PARAM_CHALLENGER,
     PARAM_CHAMPION,
     PARAM_MODEL_PACKAGE,
+    REJECTED,
     STAGE_ARCHIVED,
     STAGE_PRODUCTION,
 )
@@ -218,7 +219,7 @@ def rollback_group(
                 STAGE_ARCHIVED,
                 "RolledBack",
                 f"Rolled back by {actor} to version {previous.version}: {reason}",
-                approval_status="Rejected",
+                approval_status=REJECTED,
                 approval_description=f"{actor}: rolled back: {reason}",
             )
         restored = LedgerEntry(

@@ -17,7 +17,7 @@ from typing import Any
 from mlops_registry.cli.context import CliContext
 from mlops_registry.cli.errors import EXIT_ERROR, EXIT_OK, NotFoundError, UsageError
 from mlops_registry.cli.output import poll_delay, render_fields
-from mlops_registry.core.contracts import APPROVED, REJECTED
+from mlops_registry.core.contracts import APPROVED, PENDING_APPROVAL, REJECTED
 
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 
@@ -98,7 +98,7 @@ def _wait_for_verdict(ctx: CliContext, package_arn: str, timeout: float) -> str:
         if ctx.approvals.get(package_arn) is None:
             ctx.progress.step("the pipeline accepted the decision")
             return "resumed"
-        if ctx.registry.describe(package_arn).approval_status == "PendingManualApproval":
+        if ctx.registry.describe(package_arn).approval_status == PENDING_APPROVAL:
             return "refused"
         if time.monotonic() >= deadline:
             ctx.progress.warn(f"no verdict from the pipeline after {timeout:.0f}s")

@@ -42,7 +42,7 @@ from mlops_registry.core.baseline import (
     dumps_feature_baseline,
     read_feature_baseline,
 )
-from mlops_registry.core.contracts import STAGE_ARCHIVED, STAGE_PRODUCTION
+from mlops_registry.core.contracts import PENDING_APPROVAL, STAGE_ARCHIVED, STAGE_DEVELOPMENT, STAGE_PRODUCTION
 from mlops_registry.core.lineage import (
     S3_URI,
     Lineage,
@@ -294,9 +294,9 @@ def run(ctx: CliContext) -> int:
         "package_arn": package_arn,
         "group": group.name,
         "version": version,
-        "stage": "Development",
+        "stage": STAGE_DEVELOPMENT,
         "stage_status": "Registered",
-        "approval_status": "PendingManualApproval",
+        "approval_status": PENDING_APPROVAL,
         "model_card_arn": card_arn,
         "model_card_status": "Draft",
         "feature_baseline": baseline_uri,

@@ -16,7 +16,7 @@ from mlops_registry.cli.context import CliContext
 from mlops_registry.cli.errors import EXIT_OK, UsageError
 from mlops_registry.cli.output import render_table, render_yaml, to_jsonable
 from mlops_registry.cli.serving import serving_state
-from mlops_registry.core.contracts import STAGE_ARCHIVED, STAGE_PRODUCTION
+from mlops_registry.core.contracts import STAGE_ARCHIVED, STAGE_PRODUCTION, STAGE_STAGING
 
 COLUMNS = [
     ("version", "VERSION"),
@@ -106,7 +106,7 @@ def _snapshot(ctx: CliContext, group: str) -> tuple[dict[str, Any], Any]:
     for arn in arns:
         view = ctx.registry.describe(arn)
         approval = view.approval_status
-        pending = ctx.approvals.get(arn) if view.stage == "Staging" else None
+        pending = ctx.approvals.get(arn) if view.stage == STAGE_STAGING else None
         if pending is not None:
             approval = f"{approval} (board asked {pending.requested_at[:19]})"
         rows.append(
