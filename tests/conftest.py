@@ -38,12 +38,28 @@ class SynthesizedApp:
         assert len(matches) == 1, f"expected one stack ending in {suffix!r}, got {sorted(self.templates)}"
         return self.templates[matches[0]]
 
+    def warnings(self) -> list[str]:
+        """The construct warnings of every stack, as the cloud assembly records them for ``cdk synth``."""
+        manifest = json.loads((self.outdir / "manifest.json").read_text())
+        warnings = []
+        for artifact in manifest.get("artifacts", {}).values():
+            metadata = dict(artifact.get("metadata", {}))
+            if "additionalMetadataFile" in artifact:  # where the CDK now writes a stack's metadata
+                metadata.update(json.loads((self.outdir / artifact["additionalMetadataFile"]).read_text()))
+            warnings += [
+                str(e.get("data"))
+                for entries in metadata.values()
+                for e in entries
+                if e.get("type") == "aws:cdk:warning"
+            ]
+        return warnings
+
 
 def cdk_context() -> dict[str, Any]:
     return json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
 
 
-def _synthesized(outdir: Path, context: dict[str, Any], *, asset_metadata: bool) -> SynthesizedApp:
+def synthesized_app(outdir: Path, context: dict[str, Any], *, asset_metadata: bool = False) -> SynthesizedApp:
     """The app synthesized with ``context`` (a copy of the cached assembly when its inputs did not
     change: offline/synth.py) and the environment's configuration, read as ``build_app`` reads it."""
     from infra.config import CONTEXT_KEY, ENV_CONTEXT_KEY, load
@@ -57,15 +73,19 @@ def _synthesized(outdir: Path, context: dict[str, Any], *, asset_metadata: bool)
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
     """The dev environment, with asset metadata (the harness loads each function's code from it)."""
-    return _synthesized(tmp_path_factory.mktemp("cdk.out"), cdk_context(), asset_metadata=True)
+    return synthesized_app(tmp_path_factory.mktemp("cdk.out"), cdk_context(), asset_metadata=True)
 
 
 @pytest.fixture(scope="session")
 def synthesized_staging(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
     """The staging environment: concrete account and region, so ARNs in the templates are literal."""
-    return _synthesized(
-        tmp_path_factory.mktemp("cdk.out.staging"), {**cdk_context(), "env": "staging"}, asset_metadata=False
-    )
+    return synthesized_app(tmp_path_factory.mktemp("cdk.out.staging"), {**cdk_context(), "env": "staging"})
+
+
+@pytest.fixture(scope="session")
+def synthesized_prod(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
+    """The prod environment, as shipped: its placeholder account ids make the synthesis warn."""
+    return synthesized_app(tmp_path_factory.mktemp("cdk.out.prod"), {**cdk_context(), "env": "prod"})
 
 
 def pytest_configure(config: Any) -> None:

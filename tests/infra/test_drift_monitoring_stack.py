@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,18 +15,10 @@ from aws_cdk.assertions import Match, Template
 from infra import constants
 from infra.config import load_config
 from infra.constructs.drift_alarms import variants_for
-from infra.nag import enable_security_checks
-from infra.stacks.monitoring_stack import (
-    SDK_FOR_PANDAS_LAYER_PARAMETER,
-    MonitoringStack,
-    schedule_expression,
-)
-from infra.stacks.registry_stack import RegistryStack
+from infra.stacks.monitoring_stack import SDK_FOR_PANDAS_LAYER_PARAMETER, schedule_expression
 from mlops_registry.core import contracts
 from mlops_registry.core.config import EnvironmentConfig, GroupPolicy
 from tests.conftest import cdk_context
-
-ALLOWED_CFN_LINT = {"W3005"}  # redundant DependsOn: standard CDK output
 
 
 @dataclass
@@ -37,7 +28,6 @@ class Synthesized:
     raw: dict[str, Any]
     nested: dict[str, dict[str, Any]]  # group name -> its nested stack's template
     outdir: Path
-    template_files: list[Path]
 
     def find(self, resource_type: str, props: Any = None) -> dict[str, Any]:
         """Resources of every group's nested stack, keyed ``<group>/<logical id>``."""
@@ -49,25 +39,22 @@ class Synthesized:
 
 
 @pytest.fixture(scope="module")
-def monitoring(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    outdir = tmp_path_factory.mktemp("drift-cdk.out")
-    context = cdk_context()
-    app = App(context=context, outdir=str(outdir))
-    config = load_config(context, "dev")
-    enable_security_checks(app)  # any unacknowledged cdk-nag finding fails the synth below
-    registry = RegistryStack(app, "DriftTestRegistry", config=config)
-    stack = MonitoringStack(app, "DriftTestMonitoring", config=config, registry=registry)
-    parent = app.synth().get_stack_by_name("DriftTestMonitoring")
-    files = {name: outdir / group.template_file for name, group in stack.groups.items()}
+def monitoring(synthesized: Any) -> Synthesized:
+    """The dev app's monitoring stack and its nested stack per group, from the session's synthesis
+    (cdk-nag enabled: any unacknowledged finding fails it)."""
+    parent = synthesized.template("Monitoring")
+    files: dict[str, Path] = {}
+    for group in synthesized.config.groups:
+        # CDK names a nested stack's resource after its construct id, ``Group-<group>``, alphanumerics only.
+        prefix = "Group" + re.sub("[^A-Za-z0-9]", "", group.name) + "NestedStack"
+        (resource,) = [
+            r
+            for logical_id, r in parent["Resources"].items()
+            if r["Type"] == "AWS::CloudFormation::Stack" and logical_id.startswith(prefix)
+        ]
+        files[group.name] = synthesized.outdir / resource["Metadata"]["aws:asset:path"]
     nested = {name: json.loads(path.read_text()) for name, path in files.items()}
-    return Synthesized(
-        config,
-        Template.from_json(parent.template),
-        parent.template,
-        nested,
-        outdir,
-        [outdir / parent.template_file, *files.values()],
-    )
+    return Synthesized(synthesized.config, Template.from_json(parent), parent, nested, synthesized.outdir)
 
 
 def _alarm(monitoring: Synthesized, name: str) -> dict[str, Any]:
@@ -349,26 +336,13 @@ def test_drift_fan_out_threshold_and_function_grants(monitoring: Synthesized) ->
 
 
 def test_drift_stack_has_no_unacknowledged_nag_findings(monitoring: Synthesized) -> None:
-    # The fixture's synth raises on any finding; a report, if written, must be clean.
-    report = monitoring.outdir / "validation-report.json"
-    if report.exists():
-        for plugin in json.loads(report.read_text()).get("pluginReports", []):
-            assert plugin.get("violations", []) == []
-
-
-def test_drift_stack_passes_cfn_lint(monitoring: Synthesized) -> None:
-    # cfn-lint 1.58 ships no ``cfnlint.__main__``: ``python -m cfnlint`` prints nothing, so call its runner.
-    result = subprocess.run(
-        [sys.executable, "-c", "import sys; from cfnlint.runner import main; sys.exit(main())"]
-        + ["--format", "json", "--", *map(str, monitoring.template_files)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.stdout.strip().startswith("["), result.stderr[-2000:]
-    findings = json.loads(result.stdout)
-    unexpected = [f for f in findings if f["Rule"]["Id"] not in ALLOWED_CFN_LINT]
-    assert unexpected == [], json.dumps(unexpected, indent=1)[:4000]
+    # The synth raises on any unacknowledged finding; its report holds only other stacks' construct
+    # warnings (the shipped dev config's placeholders, single-instance endpoints), none of this stack's.
+    report = json.loads((monitoring.outdir / "validation-report.json").read_text())
+    violations = [(p["pluginName"], v) for p in report.get("pluginReports", []) for v in p.get("violations", [])]
+    assert {(plugin, v["severity"]) for plugin, v in violations} <= {("Construct Annotations", "warning")}, violations
+    paths = {c["constructPath"] for _, v in violations for c in v["violatingConstructs"]}
+    assert paths and not [path for path in paths if path.split("/")[0].endswith("Monitoring")], paths
 
 
 def test_drift_each_group_is_a_nested_stack_far_below_the_resource_limit(monitoring: Synthesized) -> None:

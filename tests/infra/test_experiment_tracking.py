@@ -8,12 +8,10 @@ import json
 from typing import Any
 
 import pytest
-from aws_cdk import App
 from policy_sentry.querying.actions import get_action_data
 
-from infra.app_factory import build_app
 from mlops_registry.core.mlflow_rest import LIFECYCLE_MIRROR_ACTIONS, REST_ACTIONS
-from tests.conftest import cdk_context
+from tests.conftest import cdk_context, synthesized_app
 
 SERVER_ARN_DEV = {
     "Fn::Join": [
@@ -167,9 +165,7 @@ def external_templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, di
         "kind": "external",
         "trackingUri": "https://mlflow.internal.example.org",
     }
-    app = App(context=context, outdir=str(tmp_path_factory.mktemp("cdk.out.external")))
-    build_app(app)
-    return {s.stack_name: s.template for s in app.synth().stacks}
+    return synthesized_app(tmp_path_factory.mktemp("cdk.out.external"), context).templates
 
 
 def test_an_existing_tracking_uri_creates_nothing_and_grants_no_aws_mlflow_actions(

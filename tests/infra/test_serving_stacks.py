@@ -43,9 +43,15 @@ def _resources(template: dict[str, Any], rtype: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def shipped() -> dict[str, tuple[Any, dict[str, dict[str, Any]]]]:
-    context = cdk_context()
-    return {env: (load_config(context, env), _serving_templates(context, env)) for env in ("dev", "staging", "prod")}
+def shipped(
+    synthesized: Any, synthesized_staging: Any, synthesized_prod: Any
+) -> dict[str, tuple[Any, dict[str, dict[str, Any]]]]:
+    """Each shipped environment's config and its serving templates by group, from the whole app."""
+    apps = {"dev": synthesized, "staging": synthesized_staging, "prod": synthesized_prod}
+    return {
+        env: (app.config, {g.name: app.template(f"Serving-{g.name}") for g in app.config.groups})
+        for env, app in apps.items()
+    }
 
 
 def test_blue_green_deployment_config_is_within_sagemakers_ranges_for_every_shipped_config(shipped: Any) -> None:
