@@ -3,6 +3,7 @@ Processing entry point that runs the same library, checked against scikit-learn.
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from sklearn.metrics import mean_squared_error, r2_score
 
 from infra.config import load_config
 from mlops_registry.core.config import publish
+from mlops_registry.core.evidence import holdout
 from mlops_registry.core.evidence.dataset import read_csv
 from mlops_registry.core.evidence.errors import EvidenceError
 from mlops_registry.core.evidence.holdout import (
@@ -68,6 +70,22 @@ def test_regression_evidence_agrees_with_scikit_learn() -> None:
     assert [explained["global_shap_values"][f] for f in group.features] == pytest.approx(
         list(reference.importances_mean), abs=1e-12
     )
+
+
+def test_the_transform_input_is_what_numpy_savetxt_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the churn holdout's transform matrix (permutation rows repeat its values), and one with
+    # signed zeros, non-finite values and repeats
+    group = _group("churn-classifier")
+    spec = HoldoutSpec.from_policy(publish(group))
+    data = read_csv(holdout_csv(group, rows=200))
+    matrix = transform_matrix(data, spec)
+    odd = np.array([[-0.0, 0.0, 1e-310], [np.nan, np.inf, -np.inf], [0.1, 0.1, 1 / 3], [-0.0, 0.1, 2.0**60]])
+    # Then the bytes are numpy's "%.17g" CSV of it, exactly
+    for expected in (matrix, odd):
+        buffer = io.StringIO()
+        np.savetxt(buffer, expected, delimiter=",", fmt="%.17g")
+        monkeypatch.setattr(holdout, "transform_matrix", lambda *_, m=expected: m)
+        assert transform_input(data, spec) == buffer.getvalue().encode()
 
 
 def test_outputs_that_do_not_match_the_input_are_an_error_naming_them() -> None:
