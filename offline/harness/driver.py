@@ -159,6 +159,7 @@ class PipelineHarness:
         self._stack.enter_context(sagemaker_job_emulation(self.job_outcomes))
         self._stack.enter_context(emulator.dynamodb_serializable_writes())
         self._stack.enter_context(emulator.step_functions_parse_cache())
+        self._stack.enter_context(emulator.memoized_lookups())
         self._stack.enter_context(emulator.cloudformation_extensions(self.stack_outcomes))
         self._stack.enter_context(self.runner.installed())
         self._stack.enter_context(self.iam.installed())

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import io
 import json
 import logging
@@ -449,6 +450,46 @@ def step_functions_parse_cache() -> Iterator[None]:
         return pickle.loads(frozen), tree
 
     with mock.patch.object(AmazonStateLanguageParser, "parse", staticmethod(parse)):
+        yield
+
+
+# --- Lookups moto repeats on every call, memoized ------------------------------------------------------
+@functools.cache
+def _method_names(response_class: type) -> frozenset[str]:
+    from moto.core.utils import method_names_from_class
+
+    return frozenset(method_names_from_class(response_class))
+
+
+@functools.lru_cache(maxsize=4096)
+def _json_path(path: str) -> Any:
+    from jsonpath_ng.ext import parse
+
+    return parse(path)
+
+
+@functools.lru_cache(maxsize=4096)
+def _result_path(path: str) -> Any:
+    from jsonpath_ng import parse
+
+    return parse(path)
+
+
+@contextlib.contextmanager
+def memoized_lookups() -> Iterator[None]:
+    """Two pure lookups moto makes again on every call, made once per argument: the action names of a
+    response class (``inspect.getmembers`` for every request, ~2% of the pipeline tests' CPU) and the
+    Step Functions interpreter's parsed JSONPath expressions (jsonpath-ng builds its parser's tables
+    for every parse, ~2%). A parsed expression is only read (``find``, ``update_or_create``)."""
+    from moto.core import responses
+    from moto.stepfunctions.parser.asl.component.common.path import result_path
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    with (
+        mock.patch.object(responses, "method_names_from_class", _method_names),
+        mock.patch.object(json_path, "parse", _json_path),
+        mock.patch.object(result_path, "parse", _result_path),
+    ):
         yield
 
 
