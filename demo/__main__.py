@@ -18,9 +18,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TextIO
 
-from offline.environment import use_offline_environment
+from offline.environment import collect_less_often, use_offline_environment
 
 use_offline_environment()
+collect_less_often()
 
 REPORTS = Path("reports")
 

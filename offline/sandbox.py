@@ -302,11 +302,12 @@ def serve(
     """Stand the sandbox up, print how to use it, and serve until ``stop`` is set (Ctrl-C, SIGTERM)."""
     from moto.server import ThreadedMotoServer
 
-    from offline.environment import use_offline_environment
+    from offline.environment import collect_less_often, use_offline_environment
     from offline.harness import ACCOUNT, REGION, PipelineHarness
     from offline.synth import read_assembly, synthesize
 
     use_offline_environment()
+    collect_less_often()
     if not _port_free(port):
         raise SandboxError(f"port {port} on {HOST} is in use (another sandbox?): choose one with PORT=...")
     context, config = _load_context(config_path, env_name)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from offline.environment import share_service_models
+from offline.environment import collect_less_often, share_service_models
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
@@ -25,6 +25,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 # Every botocore session of a worker reads the SDK's service models once (offline/environment.py).
 share_service_models()
+collect_less_often()  # every worker hosts emulated worlds (offline/environment.py)
 
 
 @dataclass
