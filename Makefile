@@ -48,7 +48,7 @@ $(NODE_STAMP): package.json package-lock.json
 bootstrap: $(VENV_STAMP) $(NODE_STAMP)  ## .venv from requirements*.txt + the pinned CDK CLI
 
 test: bootstrap  ## the whole suite (unit, integration, infra, pipeline, sandbox)
-	$(PY) -m pytest -n 3
+	$(PY) -m pytest -n 3 --dist loadgroup
 
 demo: bootstrap  ## synthesize and rehearse the lifecycle offline; writes reports/rehearsal.html
 	$(PY) -m demo

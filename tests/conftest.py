@@ -105,19 +105,19 @@ def pytest_configure(config: Any) -> None:
             mlflow_server.start_in_background()
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
-    """The ``long`` tests start first, each on its own worker, so none of them starts last and ends the
-    run alone. pytest-xdist's load scheduler gives each worker a first chunk of consecutive tests, a
-    quarter of its share: a long test goes to the head of a chunk. Every worker orders alike."""
-    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
-    long = [item for item in items if item.get_closest_marker("long")]
-    if workers < 2 or not long:
-        return
-    ordered = [item for item in items if not item.get_closest_marker("long")]
-    chunk = max(len(items) // workers // 4, 2)
-    for index, item in enumerate(long):
-        ordered.insert(min((index % workers) * chunk, len(ordered)), item)
-    items[:] = ordered
+    """Scheduling of a distributed run (``make test``: ``--dist loadgroup``, whose scheduler hands out the
+    largest group first, then the other tests one by one in this order).
+
+    - The ``cdk`` tests build constructs in their own process, and the first one in a process starts the
+      CDK's Node kernel (~4 s of CPU): they are one group, so one worker runs them all.
+    - The ``long`` tests come first, so the workers the group leaves free start them at once and none
+      of them starts last and ends the run alone."""
+    for item in items:
+        if item.get_closest_marker("cdk"):
+            item.add_marker(pytest.mark.xdist_group("cdk"))
+    items[:] = sorted(items, key=lambda item: item.get_closest_marker("long") is None)  # stable
 
 
 def pytest_unconfigure(config: Any) -> None:

@@ -20,6 +20,8 @@ from mlops_registry.core import contracts
 from mlops_registry.core.config import EnvironmentConfig, GroupPolicy
 from tests.conftest import cdk_context
 
+pytestmark = pytest.mark.cdk  # builds CDK constructs in this process (tests/conftest.py)
+
 
 @dataclass
 class Synthesized:

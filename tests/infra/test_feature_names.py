@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from aws_cdk import App, Stack
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Template
@@ -12,6 +13,8 @@ from infra.config import load_config
 from infra.constructs.drift_alarms import DriftAlarms
 from mlops_registry.core.names import ALARM_COMPONENT_MAX, alarm_name_component
 from tests.conftest import cdk_context
+
+pytestmark = pytest.mark.cdk  # builds CDK constructs in this process (tests/conftest.py)
 
 FEATURES = (
     "Capital Gain",

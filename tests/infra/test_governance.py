@@ -19,6 +19,8 @@ from infra.constructs.stage_rights import StageRights
 from offline import iam_proof
 from offline.harness import Resolver
 
+pytestmark = pytest.mark.cdk  # builds CDK constructs in this process (tests/conftest.py)
+
 PACKAGE = "arn:aws:sagemaker:eu-west-1:123456789012:model-package/churn-classifier/3"
 APPROVAL_KEY = "sagemaker:ModelApprovalStatus"
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from aws_cdk.assertions import Match, Template
 
 from infra import constants
 from mlops_registry.core import contracts
+
+pytestmark = pytest.mark.cdk  # builds CDK constructs in this process (tests/conftest.py)
 
 
 def _statements(template: Template, role_fragment: str) -> list[dict[str, Any]]:

@@ -6,11 +6,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aws_cdk.assertions import Match, Template
 from moto.events.models import EventPattern
 
 from mlops_registry.core.config import publish, read_published
 from offline.harness import Resolver
+
+pytestmark = pytest.mark.cdk  # builds CDK constructs in this process (tests/conftest.py)
 
 EVENTS = Path(__file__).resolve().parents[1] / "integration" / "events"
 

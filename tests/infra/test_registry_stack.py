@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from aws_cdk.assertions import Match, Template
+
+pytestmark = pytest.mark.cdk  # builds CDK constructs in this process (tests/conftest.py)
 
 
 def _registry(synthesized: Any) -> Template:

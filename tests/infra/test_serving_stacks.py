@@ -21,6 +21,8 @@ from mlops_registry.core import serving_names as names
 from mlops_registry.core.config import ConfigError
 from tests.conftest import cdk_context
 
+pytestmark = pytest.mark.cdk  # builds CDK constructs in this process (tests/conftest.py)
+
 # SageMaker's documented ranges (UpdateEndpoint API reference: BlueGreenUpdatePolicy,
 # TrafficRoutingConfig), written here from the reference rather than imported from the schema.
 WAIT_INTERVAL_RANGE = (0, 3600)

@@ -27,6 +27,8 @@ from offline.harness.emulator import sagemaker_extensions
 from offline.harness.runtime import LambdaContext
 from tests.conftest import cdk_context
 
+pytestmark = pytest.mark.cdk  # builds CDK constructs in this process (tests/conftest.py)
+
 REGION = "eu-west-1"
 BUCKET = "captures"
 WINDOW_END = datetime(2026, 1, 31, 11, 0, tzinfo=UTC)

@@ -123,7 +123,7 @@ def test_make_sandbox_reset_removes_a_stopped_sandboxs_folder(tmp_path: Path) ->
 
 @pytest.mark.parametrize(
     ("target", "recipe"),
-    [("demo", r"\.venv/bin/python -m demo"), ("test", r"\.venv/bin/python -m pytest -n \d+")],
+    [("demo", r"\.venv/bin/python -m demo"), ("test", r"\.venv/bin/python -m pytest -n \d+ --dist loadgroup")],
 )
 def test_make_demo_and_test_run_what_the_suite_runs(target: str, recipe: str) -> None:
     # `make -n` prints the recipe without running it: demo is `python -m demo` (test_rehearsal runs it),
