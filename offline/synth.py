@@ -31,7 +31,7 @@ DEFAULT_CACHE = REPO_ROOT / ".cache" / "synth"
 SOURCE_FOLDERS = ("infra", "lambdas", "mlops_registry")
 SOURCE_FILES = ("app.py", "cdk.schema.json")
 LIBRARIES = ("aws-cdk-lib", "constructs", "cdk-nag", "jsii")
-KEEP = 12  # assemblies kept in the cache (the newest): the suite alone synthesizes six contexts
+KEEP = 12  # assemblies kept (the newest): a run of the suite reads five (dev, staging, prod, two variants)
 
 
 def synthesize(outdir: Path, context: dict[str, Any], *, asset_metadata: bool = True) -> dict[str, dict[str, Any]]:
