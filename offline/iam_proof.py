@@ -666,7 +666,8 @@ def _write_totals(directory: Path) -> None:
 
 # A stack's ARN ends in the id CloudFormation generates when the stack is created: every world that
 # provisions its stacks afresh would otherwise add its own pairs, and the count would vary with how
-# tests fall on workers. A stack is counted by its name.
+# tests fall on workers. A stack is counted by its name. The count still differs by a few between
+# runs: some resources are named after times or generated ids (model cards, MLflow runs, drift partials).
 _STACK_ID = re.compile(r"(:cloudformation:[^:]*:[^:]*:stack/[^/]+)/[0-9a-f-]{36}$")
 
 
