@@ -9,15 +9,49 @@ import importlib
 import io
 import json
 import os
+import shutil
 import sys
 import tempfile
 import threading
 import traceback
 import zipfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from offline.harness import emulator
+
+# Unzipped function code, one folder per archive digest, shared by every process and run: the same
+# code is the same folder, so its bytecode (kept by path under PYTHONPYCACHEPREFIX) is compiled once,
+# not again by every test worker, sandbox and demo. The newest KEEP_CODE folders are kept.
+CODE_CACHE = Path(__file__).resolve().parents[2] / ".cache" / "lambda-code"
+KEEP_CODE = 24
+
+
+def unzipped(code: bytes, digest: str) -> Path:
+    """The folder holding ``code`` (a function's zip archive, ``digest`` its hash), unzipped once."""
+    target = CODE_CACHE / digest
+    if not target.is_dir():
+        CODE_CACHE.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{digest}-", dir=CODE_CACHE))
+        with zipfile.ZipFile(io.BytesIO(code)) as archive:
+            archive.extractall(staging)
+        try:
+            staging.rename(target)  # atomic: another process unzipping the same archive keeps its own
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)
+        folders = sorted((p for p in CODE_CACHE.iterdir() if not p.name.startswith(".")), key=_age)
+        for stale in folders[KEEP_CODE:]:
+            shutil.rmtree(stale, ignore_errors=True)
+    os.utime(target)
+    return target
+
+
+def _age(folder: Path) -> float:
+    try:
+        return -folder.stat().st_mtime
+    except OSError:  # removed meanwhile by another process
+        return 0.0
 
 
 class LambdaContext:
@@ -87,10 +121,7 @@ class InProcessLambdaRunner:
         digest = hashlib.sha256(function.code_bytes).hexdigest()[:16]
         with self._code_lock:
             if digest not in self._code_dirs:
-                target = tempfile.mkdtemp(prefix=f"lambda-code-{digest}-")
-                with zipfile.ZipFile(io.BytesIO(function.code_bytes)) as archive:
-                    archive.extractall(target)
-                self._code_dirs[digest] = target
+                self._code_dirs[digest] = str(unzipped(function.code_bytes, digest))
             return self._code_dirs[digest]
 
     def invoke(self, function: Any, event: Any) -> tuple[str, bool, str]:
