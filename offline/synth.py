@@ -18,12 +18,13 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from offline.folder_cache import keep_newest, staging_folder
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CACHE_VARIABLE = "OFFLINE_SYNTH_CACHE"
@@ -46,14 +47,14 @@ def synthesize(outdir: Path, context: dict[str, Any], *, asset_metadata: bool = 
     cached = cache / input_key(context)
     with _lock(cache):
         if not (cached / "manifest.json").is_file():
-            staging = Path(tempfile.mkdtemp(prefix="staging-", dir=cache))
+            staging = staging_folder(cache)
             try:
                 _synthesize(staging, context)
                 shutil.rmtree(cached, ignore_errors=True)  # an incomplete copy left by a killed run
                 staging.rename(cached)
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
-            _prune(cache)
+            keep_newest(cache, KEEP)
         os.utime(cached)
     shutil.copytree(cached, outdir, dirs_exist_ok=True)
     return read_assembly(outdir)
@@ -116,16 +117,6 @@ def _lock(cache: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _prune(cache: Path) -> None:
-    assemblies = sorted(
-        (p for p in cache.iterdir() if p.is_dir() and not p.name.startswith("staging-")),
-        key=lambda p: p.stat().st_mtime,
-        reverse=True,
-    )
-    for stale in assemblies[KEEP:]:
-        shutil.rmtree(stale, ignore_errors=True)
 
 
 def read_assembly(outdir: Path) -> dict[str, dict[str, Any]]:

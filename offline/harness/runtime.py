@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 import threading
 import traceback
 import zipfile
@@ -19,6 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from offline.folder_cache import keep_newest, staging_folder
 from offline.harness import emulator
 
 # Unzipped function code, one folder per archive digest, shared by every process and run: the same
@@ -32,26 +32,16 @@ def unzipped(code: bytes, digest: str) -> Path:
     """The folder holding ``code`` (a function's zip archive, ``digest`` its hash), unzipped once."""
     target = CODE_CACHE / digest
     if not target.is_dir():
-        CODE_CACHE.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{digest}-", dir=CODE_CACHE))
+        staging = staging_folder(CODE_CACHE)
         with zipfile.ZipFile(io.BytesIO(code)) as archive:
             archive.extractall(staging)
         try:
             staging.rename(target)  # atomic: another process unzipping the same archive keeps its own
         except OSError:
             shutil.rmtree(staging, ignore_errors=True)
-        folders = sorted((p for p in CODE_CACHE.iterdir() if not p.name.startswith(".")), key=_age)
-        for stale in folders[KEEP_CODE:]:
-            shutil.rmtree(stale, ignore_errors=True)
+        keep_newest(CODE_CACHE, KEEP_CODE)
     os.utime(target)
     return target
-
-
-def _age(folder: Path) -> float:
-    try:
-        return -folder.stat().st_mtime
-    except OSError:  # removed meanwhile by another process
-        return 0.0
 
 
 class LambdaContext:
