@@ -31,7 +31,18 @@ from tests.conftest import REPO_ROOT, cdk_context
 
 SHIPPED = {"mlops_registry"}  # one namespaced package: .core, .cli, .training
 NOT_SHIPPED = ("infra", "promotion", "serving", "monitoring", "offline", "demo", "bench")
-LEFT_BEHIND = ("node_modules", ".venv", ".git", "cdk.out", ".build", ".sandbox", "reports", "*.egg-info", "build")
+LEFT_BEHIND = (
+    "node_modules",
+    ".venv",
+    ".git",
+    ".cache",
+    "cdk.out",
+    ".build",
+    ".sandbox",
+    "reports",
+    "*.egg-info",
+    "build",
+)
 
 
 @pytest.fixture(scope="module")
