@@ -160,6 +160,7 @@ class PipelineHarness:
         self._stack.enter_context(emulator.dynamodb_serializable_writes())
         self._stack.enter_context(emulator.step_functions_parse_cache())
         self._stack.enter_context(emulator.memoized_lookups())
+        self._stack.enter_context(emulator.step_functions_json_copies())
         self._stack.enter_context(emulator.cloudformation_extensions(self.stack_outcomes))
         self._stack.enter_context(self.runner.installed())
         self._stack.enter_context(self.iam.installed())
@@ -554,12 +555,16 @@ class PipelineHarness:
 
         store = ApprovalStore(self.table("-approvals"), dynamodb=self.ddb)
         deadline = time.monotonic() + timeout
+        asked_after = -1
         while time.monotonic() < deadline:
-            if store.get(package_arn) is not None:
-                # The function that stored it may still be writing its ledger entry and notifying:
-                # invocations run one at a time, so the one in progress returning means it is done.
-                self.runner.wait_for_invocation_in_progress()
-                return True
+            returned = len(self.runner.invocations)
+            if returned != asked_after:  # only a function stores a token: ask once more after each one
+                asked_after = returned
+                if store.get(package_arn) is not None:
+                    # The function that stored it may still be writing its ledger entry and notifying:
+                    # invocations run one at a time, so the one in progress returning means it is done.
+                    self.runner.wait_for_invocation_in_progress()
+                    return True
             if self._finished(package_arn):
                 return False
             time.sleep(0.05)
@@ -568,8 +573,8 @@ class PipelineHarness:
     def _finished(self, package_arn: str) -> bool:
         for arn in self.executions:
             if package_arn.rsplit("/", 2)[-2] in arn:
-                description = self.sfn.describe_execution(executionArn=arn)
-                if description["status"] in TERMINAL and json.loads(description["input"])["package_arn"] == package_arn:
+                status, document = emulator.execution_status(ACCOUNT, REGION, arn)
+                if status in TERMINAL and document.get("package_arn") == package_arn:
                     return True
         return False
 
@@ -592,10 +597,9 @@ class PipelineHarness:
     def wait(self, execution_arn: str, timeout: float = 60) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            description = self.sfn.describe_execution(executionArn=execution_arn)
-            if description["status"] in TERMINAL:
+            if emulator.execution_status(ACCOUNT, REGION, execution_arn)[0] in TERMINAL:
                 self._record_coverage(execution_arn)
-                return dict(description)
+                return dict(self.sfn.describe_execution(executionArn=execution_arn))
             time.sleep(0.05)
         raise HarnessError(f"execution {execution_arn} still running after {timeout}s")
 

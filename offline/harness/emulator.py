@@ -13,12 +13,13 @@ that moto 5.2.5 lacks:
   else credentials from an STS AssumeRole are resolved to their assumed-role session ARN;
 - CloudFormation: UpdateStack re-evaluating the whole template (see the section's comment), with the
   outcome of a stack's next update chosen by a test (``StackOutcomes``);
-- DynamoDB: serializable writes; Step Functions: one parse per definition and no real retry sleeps;
+- DynamoDB: serializable writes; Step Functions: one parse per definition, its documents copied
+  without ``copy.deepcopy``'s bookkeeping (``json_copy``) and no real retry sleeps;
 - Lambda: invocations handed to an in-process runtime (``offline.harness.runtime``; moto would need
   Docker).
 
 It also snapshots a provisioned world's backends (``WorldSnapshot``), so a worker provisions each app
-once.
+once, and reads an execution's status and history from the backend, as the API would return them.
 """
 
 from __future__ import annotations
@@ -491,6 +492,52 @@ def memoized_lookups() -> Iterator[None]:
         mock.patch.object(result_path, "parse", _result_path),
     ):
         yield
+
+
+_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def json_copy(value: Any) -> Any:
+    """A deep copy of ``value``, made directly for what JSON holds (dicts, lists, strings, numbers,
+    booleans, None) and by ``copy.deepcopy`` for anything else it finds. Equal to ``copy.deepcopy``'s
+    copy and as independent of the original; one thing differs: an object referenced twice is copied
+    twice (JSON has no references). About five times faster on the interpreter's documents."""
+    kind = type(value)
+    if kind is dict:
+        return {key: json_copy(item) for key, item in value.items()}
+    if kind is list:
+        return [json_copy(item) for item in value]
+    if kind in _JSON_SCALARS:
+        return value
+    return copy.deepcopy(value)
+
+
+@contextlib.contextmanager
+def step_functions_json_copies() -> Iterator[None]:
+    """The Step Functions interpreter copies every state's input, output and intermediate values with
+    ``copy.deepcopy`` (~4.5% of the pipeline tests' CPU, almost all of it on JSON documents): those copies
+    are made by ``json_copy`` instead, in the modules that make them once or more per state."""
+    from moto.stepfunctions.parser.asl.component.common.path import result_path
+    from moto.stepfunctions.parser.asl.component.common.string import string_expression
+    from moto.stepfunctions.parser.asl.component.state.exec import execute_state
+    from moto.stepfunctions.parser.asl.eval import states
+
+    copies = SimpleNamespace(deepcopy=json_copy)
+    with contextlib.ExitStack() as patches:
+        for module in (states, string_expression, execute_state, result_path):
+            patches.enter_context(mock.patch.object(module, "copy", copies))
+        yield
+
+
+def execution_status(account: str, region: str, execution_arn: str) -> tuple[str, dict[str, Any]]:
+    """An execution's status (DescribeExecution's ``status``) and its input as a document, read from the
+    backend: the harness asks every 50 ms while it waits for an execution to end, and through the API
+    those polls were ~1,400 requests a run."""
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    execution: Any = stepfunctions_parser_backends[account][region].describe_execution(execution_arn)
+    document = execution.input_data
+    return str(execution.status), json.loads(document) if isinstance(document, str) else document
 
 
 def execution_history(account: str, region: str, execution_arn: str) -> list[dict[str, Any]]:

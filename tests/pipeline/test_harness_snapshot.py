@@ -109,3 +109,27 @@ def test_the_history_the_harness_reads_from_the_emulator_is_what_get_execution_h
             token = {"nextToken": page["nextToken"]}
         # Then both hold the same events, field for field (timestamps as the SDK parses them)
         assert len(api) > 25 and harness.history(harness.executions[0]) == api
+
+
+def test_the_status_the_harness_polls_from_the_emulator_is_what_describe_execution_returns(synthesized: Any) -> None:
+    from offline.harness import emulator
+    from offline.harness.common import ACCOUNT, REGION
+
+    def both(arn: str) -> tuple[tuple[str, Any], tuple[str, Any]]:
+        described = harness.sfn.describe_execution(executionArn=arn)
+        return emulator.execution_status(ACCOUNT, REGION, arn), (described["status"], json.loads(described["input"]))
+
+    with PipelineHarness(synthesized.outdir, synthesized.templates) as harness:
+        # Given an execution waiting for the board
+        registration = harness.register_version(GROUP, tag="v1", **churn_reports())
+        arn = harness.announce(registration)["execution_arn"]
+        assert harness.pending_approval(registration.package_arn)
+        # Then the harness reads what DescribeExecution says: running, on the package's input
+        polled, described = both(arn)
+        assert polled == described and polled[0] == "RUNNING", (polled, described)
+        assert polled[1]["package_arn"] == registration.package_arn
+        # and once the board approved and the execution ended, that it succeeded
+        harness.approve_with_cli(registration.package_arn, board_member("bob"), "v1 reviewed")
+        assert harness.wait(arn)["status"] == "SUCCEEDED"
+        polled, described = both(arn)
+        assert polled == described and polled[0] == "SUCCEEDED", (polled, described)
