@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -31,11 +32,17 @@ class Synthesized:
     nested: dict[str, dict[str, Any]]  # group name -> its nested stack's template
     outdir: Path
 
+    @functools.cached_property
+    def nested_templates(self) -> dict[str, Template]:
+        """Each group's nested stack as an assertions ``Template``, built once (each is a round trip of the
+        whole template to the CDK's Node kernel)."""
+        return {group: Template.from_json(raw) for group, raw in self.nested.items()}
+
     def find(self, resource_type: str, props: Any = None) -> dict[str, Any]:
         """Resources of every group's nested stack, keyed ``<group>/<logical id>``."""
         found = {}
-        for group, raw in self.nested.items():
-            for logical_id, resource in Template.from_json(raw).find_resources(resource_type, props).items():
+        for group, template in self.nested_templates.items():
+            for logical_id, resource in template.find_resources(resource_type, props).items():
                 found[f"{group}/{logical_id}"] = resource
         return found
 
