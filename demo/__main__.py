@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TextIO
 
-from offline.environment import collect_less_often, use_offline_environment
+from offline.environment import collect_less_often, freeze_the_survivors, use_offline_environment
 
 use_offline_environment()
 collect_less_often()
@@ -112,4 +112,6 @@ def _run(args: argparse.Namespace, report: Path, log_path: Path, say: Callable[.
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    freeze_the_survivors()  # its emulated world ends with the process: no collection walks it again
+    sys.exit(code)

@@ -46,6 +46,7 @@ from typing import Any
 from unittest import mock
 
 from offline.emulator_version import check_emulator_version
+from offline.environment import freeze_the_survivors
 from offline.people import PEOPLE, create_people, credentials_file
 from offline.sandbox_state import ChangeWatch, EmulatorState, StateError, fingerprint
 
@@ -600,4 +601,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    freeze_the_survivors()  # its emulated world ends with the process: no collection walks it again
+    sys.exit(code)

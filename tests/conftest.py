@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from offline.environment import collect_less_often, share_service_models
+from offline.environment import collect_less_often, freeze_the_survivors, share_service_models
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
@@ -120,10 +120,13 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     items[:] = sorted(items, key=lambda item: item.get_closest_marker("long") is None)  # stable
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest's own end-of-session collections
 def pytest_unconfigure(config: Any) -> None:
-    """The controller stops the MLflow server the run shared (offline/mlflow_server.py)."""
+    """Every process ends without walking its emulated worlds again (``freeze_the_survivors``); the
+    controller stops the MLflow server the run shared (offline/mlflow_server.py)."""
     from offline import mlflow_server
 
+    freeze_the_survivors()
     if not hasattr(config, "workerinput") and not os.environ.get("PYTEST_XDIST_WORKER"):
         mlflow_server.stop()
 
