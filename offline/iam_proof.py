@@ -543,8 +543,15 @@ def _as_list(value: Any) -> list[Any]:
 def _wildcard(pattern: str, value: str, case_sensitive: bool) -> bool:
     if not case_sensitive:
         pattern, value = pattern.lower(), value.lower()
-    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, value, flags=re.DOTALL) is not None
+    return _wildcard_regex(pattern).fullmatch(value) is not None
+
+
+@functools.lru_cache(maxsize=8192)
+def _wildcard_regex(pattern: str) -> re.Pattern[str]:
+    """IAM's ``*`` and ``?`` as a regular expression, compiled once per pattern (every harness's proof
+    matches the same statements' patterns again; building and looking up the expression per call was
+    about 3% of the pipeline tests' CPU)."""
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), re.DOTALL)
 
 
 def _action_matches(statement: dict[str, Any], action: str) -> bool:
