@@ -112,11 +112,13 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
 
     - The ``cdk`` tests build constructs in their own process, and the first one in a process starts the
       CDK's Node kernel (~4 s of CPU): they are one group, so one worker runs them all.
+    - The ``mlflow`` tests import the MLflow library (~1.4 s of CPU a process): one group too.
     - The ``long`` tests come first, so the workers the group leaves free start them at once and none
       of them starts last and ends the run alone."""
     for item in items:
-        if item.get_closest_marker("cdk"):
-            item.add_marker(pytest.mark.xdist_group("cdk"))
+        for marker in ("cdk", "mlflow"):
+            if item.get_closest_marker(marker):
+                item.add_marker(pytest.mark.xdist_group(marker))
     items[:] = sorted(items, key=lambda item: item.get_closest_marker("long") is None)  # stable
 
 

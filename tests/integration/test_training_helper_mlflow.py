@@ -13,7 +13,6 @@ from typing import Any
 import boto3
 import joblib
 import pytest
-from mlflow.tracking import MlflowClient
 from moto import mock_aws
 
 from mlops_registry.core.lineage import Lineage, RegistrationError
@@ -22,6 +21,8 @@ from mlops_registry.core.reports import flatten_metrics
 from offline.harness.emulator import sagemaker_extensions
 from offline.samples import CHURN_FEATURES, churn_reports
 from offline.training_run import LoggedRun, log_training_run
+
+pytestmark = pytest.mark.mlflow  # imports the MLflow library: one worker runs these (tests/conftest.py)
 
 REGION = "eu-west-1"
 GROUP = "churn-classifier"
@@ -78,6 +79,8 @@ def _register(session: Any, url: str, run_id: str, **options: Any) -> Any:
 
 
 def test_training_helper_registers_from_a_run_every_lineage_field_traced(aws: Any, mlflow_url: str) -> None:
+    from mlflow.tracking import MlflowClient
+
     # Given a real training run in MLflow
     logged = _logged(aws, mlflow_url)
     # When the training script registers from it
@@ -126,6 +129,8 @@ def test_training_helper_registers_from_a_run_every_lineage_field_traced(aws: An
 
 
 def test_training_helper_refuses_a_run_without_a_git_commit_naming_the_tag(aws: Any, mlflow_url: str) -> None:
+    from mlflow.tracking import MlflowClient
+
     # Given a run logged without the git commit tag
     logged = _logged(aws, mlflow_url, commit=None)
     # When the training script registers from it, Then it is refused naming the MLflow tag

@@ -12,8 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mlflow.entities import Dataset, DatasetInput, InputTag
-from mlflow.tracking import MlflowClient
 
 from mlops_registry.core.lineage import Lineage
 from mlops_registry.core.model_registry import PackageView
@@ -22,6 +20,8 @@ from offline.harness import PipelineHarness
 from offline.samples import churn_reports
 from tests.pipeline.test_cli_register_evidence import NUMERIC, _holdout
 from tests.pipeline.test_cli_support import COMMIT, GROUP, IMAGE, feature_baseline, run_cli
+
+pytestmark = pytest.mark.mlflow  # imports the MLflow library: one worker runs these (tests/conftest.py)
 
 REPOSITORY = "https://github.com/example/churn-model"
 METRICS = {"auc": 0.91, "f1": 0.72, "log_loss": 0.31}
@@ -37,6 +37,9 @@ def harness(synthesized: Any) -> Iterator[PipelineHarness]:
 def _run(harness: PipelineHarness, url: str, tmp_path: Path, *, commit: str | None = COMMIT) -> tuple[str, str, str]:
     """A training run as a data scientist logs it: params, metrics, git tags, a training dataset
     input and a model.tar.gz artifact (uploaded by the MLflow client to the artifacts bucket)."""
+    from mlflow.entities import Dataset, DatasetInput, InputTag
+    from mlflow.tracking import MlflowClient
+
     client = MlflowClient(tracking_uri=url)
     name = f"churn-{uuid.uuid4().hex[:8]}"
     experiment = client.create_experiment(name, artifact_location=f"s3://{harness.artifacts_bucket}/mlflow/{name}")
@@ -87,6 +90,8 @@ def _reports(harness: PipelineHarness, tag: str) -> list[str]:
 def test_register_from_a_run_traces_every_lineage_field_to_it(
     harness: PipelineHarness, mlflow_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    from mlflow.tracking import MlflowClient
+
     # Given a real MLflow run
     run_id, experiment, training_data = _run(harness, mlflow_url, tmp_path)
     # When it is registered
@@ -171,6 +176,8 @@ def test_without_a_run_the_lineage_flags_are_required(
 def test_a_run_with_evidence_from_a_data_set_metrics_from_the_run_the_rest_computed(
     harness: PipelineHarness, mlflow_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    from mlflow.tracking import MlflowClient
+
     # Given a real run and a labelled data set with the model's scores and facets
     run_id, _, training_data = _run(harness, mlflow_url, tmp_path)
     data, model = _holdout(tmp_path)

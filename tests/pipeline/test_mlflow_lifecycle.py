@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from mlflow.tracking import MlflowClient
 
 from mlops_registry.core.lineage import (
     MLFLOW_EXPERIMENT_ID,
@@ -23,6 +22,8 @@ from mlops_registry.core.lineage import (
 )
 from offline.harness import PipelineHarness, Registration, board_member, ranker_reports
 from offline.samples import churn_reports
+
+pytestmark = pytest.mark.mlflow  # imports the MLflow library: one worker runs these (tests/conftest.py)
 
 ALICE = board_member("alice")
 BOB = board_member("bob")
@@ -37,6 +38,8 @@ def mlflow_harness(synthesized: Any, mlflow_url: str) -> Iterator[PipelineHarnes
 def _logged_version(url: str, model: str, tag: str) -> dict[str, str]:
     """A real run on the server and a registered model version made from it; the package metadata
     ``registry register --mlflow-run`` records for it."""
+    from mlflow.tracking import MlflowClient
+
     client = MlflowClient(tracking_uri=url)
     experiment = client.get_experiment_by_name(model)
     experiment_id = experiment.experiment_id if experiment else client.create_experiment(model)
@@ -73,6 +76,8 @@ def _entry_id(harness: PipelineHarness, group: str, version: int, transition: st
 
 
 def test_production_sets_champion_and_archiving_removes_it(mlflow_harness: PipelineHarness, mlflow_url: str) -> None:
+    from mlflow.tracking import MlflowClient
+
     # Given two versions of churn-classifier registered from real MLflow runs
     group, model = "churn-classifier", f"churn-{uuid.uuid4().hex[:8]}"
     client = MlflowClient(tracking_uri=mlflow_url)
@@ -124,6 +129,8 @@ def test_production_sets_champion_and_archiving_removes_it(mlflow_harness: Pipel
 def test_ab_test_challenger_alias_then_archived_loser_loses_it(
     mlflow_harness: PipelineHarness, mlflow_url: str
 ) -> None:
+    from mlflow.tracking import MlflowClient
+
     group, model = "recommender-ranker", f"ranker-{uuid.uuid4().hex[:8]}"
     client = MlflowClient(tracking_uri=mlflow_url)
     champion_meta = _logged_version(mlflow_url, model, "v1")

@@ -19,7 +19,6 @@ from unittest import mock
 import pytest
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from mlflow.tracking import MlflowClient
 
 from mlops_registry.core.mlflow_rest import (
     TRACKING_SERVER_HEADER,
@@ -28,6 +27,8 @@ from mlops_registry.core.mlflow_rest import (
     endpoint_for,
     sign,
 )
+
+pytestmark = pytest.mark.mlflow  # imports the MLflow library: one worker runs these (tests/conftest.py)
 
 # aws-sig-v4-test-suite (the vectors AWS published with the SigV4 documentation and botocore tests against).
 SUITE_KEY = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
@@ -149,6 +150,8 @@ def recording_proxy(mlflow_url: str) -> Iterator[tuple[str, list[dict[str, Any]]
 def test_signed_rest_calls_reach_a_real_server_and_verify_independently(
     mlflow_url: str, recording_proxy: tuple[str, list[dict[str, Any]]]
 ) -> None:
+    from mlflow.tracking import MlflowClient
+
     # Given a registered model version on a real MLflow server
     proxy, seen = recording_proxy
     model = f"signed-{uuid.uuid4().hex[:8]}"
