@@ -130,7 +130,8 @@ def run_transform(backend: Any, job: Any) -> None:
         memo = (hashlib.sha256(archive).digest(), hashlib.sha256(text.encode()).digest())
         body = _TRANSFORMED.get(memo)
         if body is None:
-            estimator = estimator or load_estimator(archive)
+            if estimator is None:  # not `or`: an estimator's truth value may be its length (a Pipeline)
+                estimator = load_estimator(archive)
             # NumPy's reader rounds each decimal to the nearest float, as float() does; blank lines are skipped
             matrix = np.loadtxt(io.StringIO(text), delimiter=",", dtype=np.float64, ndmin=2) if text.strip() else None
             values = [] if matrix is None else predict_outputs(estimator, matrix).tolist()
