@@ -50,7 +50,7 @@ def freeze_the_survivors() -> None:
     nothing but what is created after this call, instead of every emulated world the process hosted,
     which is freed with the process anyway. Garbage made unreachable before the call is still
     collected (and any exception its finalizer raises still reported). On a pytest process that ran
-    a third of the pipeline tests this saves about 2.5 s of CPU (3.1 s from the end of the session
+    three pipeline test files this saves about 2.5 s of CPU (3.1 s from the end of the session
     to exit against 0.9 s)."""
     gc.collect()
     gc.freeze()
